@@ -1,0 +1,3 @@
+//! The `portscope` command.
+
+fn main() {}

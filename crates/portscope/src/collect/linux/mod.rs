@@ -1,0 +1,5 @@
+//! Linux: sockets from NETLINK_SOCK_DIAG or /proc/net, owners from /proc/<pid>/fd.
+
+pub mod netlink;
+pub mod owners;
+pub mod procnet;

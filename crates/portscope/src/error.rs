@@ -1,0 +1,58 @@
+//! The library's error type: each variant is something a caller can act on.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Errors from collecting or interpreting socket data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The kernel refused or does not offer NETLINK_SOCK_DIAG (sandbox, old kernel, seccomp).
+    #[error("netlink sock_diag unavailable: {0}")]
+    NetlinkUnavailable(#[source] io::Error),
+    /// A netlink exchange failed after the socket was opened.
+    #[error("netlink: {0}")]
+    Netlink(#[source] io::Error),
+    /// The kernel sent a netlink message we could not make sense of.
+    #[error("netlink: malformed message: {0}")]
+    NetlinkMalformed(String),
+    /// Permission denied reading a file or acting on a process.
+    #[error("permission denied: {}", path.display())]
+    PermissionDenied {
+        /// The path (or `/proc/<pid>`) that was refused.
+        path: PathBuf,
+    },
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A line of a /proc/net file could not be parsed.
+    #[error("{file}: line {line}: {msg}")]
+    Parse {
+        /// Which file (e.g. `/proc/net/tcp`).
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What was wrong.
+        msg: String,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error on `path`, turning EACCES/EPERM into [`Error::PermissionDenied`].
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
+        let path = path.into();
+        if source.kind() == io::ErrorKind::PermissionDenied {
+            Error::PermissionDenied { path }
+        } else {
+            Error::Io { path, source }
+        }
+    }
+}
+
+/// Result with the library's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,1 @@
+//! The filter language (ss-compatible): lexer, parser and evaluator.

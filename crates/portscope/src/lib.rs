@@ -1,0 +1,22 @@
+//! portscope: every network endpoint on this machine, with the processes
+//! behind it and what its port means.
+//!
+//! The library gathers and models; it never prints. Data flows one way:
+//! [`collect`] → [`model`] → [`filter`] → (the binary renders).
+//!
+//! ```no_run
+//! let snap = portscope::collect::take(&portscope::collect::Options::default())?;
+//! for s in &snap.sockets {
+//!     println!("{} {} -> {}", s.proto, s.local, s.remote);
+//! }
+//! # Ok::<(), portscope::Error>(())
+//! ```
+
+pub mod collect;
+pub mod error;
+pub mod filter;
+pub mod model;
+pub mod services;
+
+pub use error::{Error, Result};
+pub use model::{Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, TcpState};

@@ -1,0 +1,1 @@
+//! The IANA service registry (stub, being written).
