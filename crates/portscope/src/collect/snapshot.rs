@@ -50,8 +50,8 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
         notes,
         ..Snapshot::default()
     };
-    if let Some(mut map) = owner_map {
-        join_owners(&mut sockets, &mut map, &mut snap);
+    if let Some(map) = owner_map {
+        join_owners(&mut sockets, &map, &mut snap);
     }
     snap.sockets = sockets;
     Ok(snap)
@@ -86,15 +86,15 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
     }
 }
 
-fn join_owners(sockets: &mut [Socket], map: &mut owners::OwnerMap, snap: &mut Snapshot) {
+fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
     let hidden = !map.denied.is_empty();
     snap.hidden.processes = u32::try_from(map.denied.len()).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
+    let mut users = owners::UserNames::default();
+    let proc_root = std::path::Path::new("/proc");
     for s in sockets.iter_mut() {
-        if s.inode != 0
-            && let Some(owners) = map.by_inode.remove(&s.inode)
-        {
-            s.owners = owners;
+        if s.inode != 0 {
+            s.owners = map.owners_of(s.inode).to_vec();
         }
         if s.owners.is_empty() && s.inode != 0 && hidden {
             s.owners_hidden = true;
@@ -102,7 +102,7 @@ fn join_owners(sockets: &mut [Socket], map: &mut owners::OwnerMap, snap: &mut Sn
         }
         for o in &s.owners {
             if !processes.contains_key(&o.pid)
-                && let Some(p) = owners::process(o.pid)
+                && let Some(p) = owners::process_in(proc_root, o.pid, &mut users)
             {
                 processes.insert(o.pid, p);
             }
