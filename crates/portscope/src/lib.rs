@@ -12,6 +12,7 @@
 //! # Ok::<(), portscope::Error>(())
 //! ```
 
+pub mod annotate;
 pub mod collect;
 pub mod error;
 pub mod filter;

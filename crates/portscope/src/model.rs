@@ -302,17 +302,22 @@ impl Endpoint {
 }
 
 impl fmt::Display for Endpoint {
-    /// `1.2.3.4:80`, `[::1]:443`, `*:*` for the wildcard, a path for unix.
+    /// As ss prints it: `127.0.0.1:80`, `[::1]:443`, `0.0.0.0:*` (port 0 is `*`),
+    /// and for unix `path inode` (`*` for no name).
+    ///
+    /// ```
+    /// use portscope::model::Endpoint;
+    /// assert_eq!(Endpoint::v4([127, 0, 0, 1].into(), 80).to_string(), "127.0.0.1:80");
+    /// assert_eq!(Endpoint::v6(std::net::Ipv6Addr::UNSPECIFIED, 0).to_string(), "[::]:*");
+    /// let u = Endpoint::Unix { path: Some("@x".into()), inode: 7 };
+    /// assert_eq!(u.to_string(), "@x 7");
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Inet { addr, port } => {
-                if addr.is_unspecified() {
-                    f.write_str("*")?;
-                } else {
-                    match addr {
-                        IpAddr::V4(a) => write!(f, "{a}")?,
-                        IpAddr::V6(a) => write!(f, "[{a}]")?,
-                    }
+                match addr {
+                    IpAddr::V4(a) => write!(f, "{a}")?,
+                    IpAddr::V6(a) => write!(f, "[{a}]")?,
                 }
                 if *port == 0 {
                     f.write_str(":*")
@@ -320,8 +325,9 @@ impl fmt::Display for Endpoint {
                     write!(f, ":{port}")
                 }
             }
-            Endpoint::Unix { path: Some(p), .. } => f.write_str(p),
-            Endpoint::Unix { path: None, inode } => write!(f, "* {inode}"),
+            Endpoint::Unix { path, inode } => {
+                write!(f, "{} {inode}", path.as_deref().unwrap_or("*"))
+            }
         }
     }
 }
@@ -384,16 +390,19 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// The port a service would be known by: the local port for listeners and
-    /// unconnected sockets, else the lower class of local/remote (see [`crate::services`]).
+    /// The local port, for IP sockets.
     pub fn local_port(&self) -> Option<u16> {
         self.local.port()
     }
-    /// True for a listening TCP or unix socket, or an unconnected bound UDP/raw socket.
+    /// True for what `ss -l` lists: a listening TCP or unix stream socket, or
+    /// an unconnected UDP, raw or unix datagram socket.
     pub fn is_listening(&self) -> bool {
         match self.proto {
             Proto::Tcp => self.state == TcpState::Listen,
-            Proto::Unix => self.state == TcpState::Listen,
+            Proto::Unix => {
+                self.state == TcpState::Listen
+                    || (self.unix_type == Some(UnixType::Dgram) && self.state == TcpState::Close)
+            }
             Proto::Udp | Proto::Raw => self.state == TcpState::Close,
         }
     }

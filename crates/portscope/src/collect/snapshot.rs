@@ -88,6 +88,9 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
 
 fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
     let hidden = !map.denied.is_empty();
+    // A process can always read its own user's fd tables, so only sockets of
+    // other users can have owners we failed to see.
+    let me = rustix::process::geteuid().as_raw();
     snap.hidden.processes = u32::try_from(map.denied.len()).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
     let mut users = owners::UserNames::default();
@@ -96,7 +99,7 @@ fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapsh
         if s.inode != 0 {
             s.owners = map.owners_of(s.inode).to_vec();
         }
-        if s.owners.is_empty() && s.inode != 0 && hidden {
+        if s.owners.is_empty() && s.inode != 0 && hidden && s.uid != me {
             s.owners_hidden = true;
             snap.hidden.sockets += 1;
         }

@@ -336,7 +336,10 @@ mod tests {
         let mut b = itoa_buf();
         assert_eq!(fd_dir_path(&mut b, 0).to_bytes(), b"0/fd");
         let mut b = itoa_buf();
-        assert_eq!(fd_dir_path(&mut b, 4_294_967_295).to_bytes(), b"4294967295/fd");
+        assert_eq!(
+            fd_dir_path(&mut b, 4_294_967_295).to_bytes(),
+            b"4294967295/fd"
+        );
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! Command-line definitions (clap derive) and nothing else: the flags as data.
+//! `config.rs` turns them into validated settings for the layers below.
+
+use clap::{Parser, ValueEnum};
+
+/// Every network endpoint on this machine: protocol, addresses, state, the
+/// processes behind it, and what its port means.
+///
+/// With no options, lists all TCP and UDP sockets (listening and connected)
+/// with the processes that hold them. Options follow ss and netstat habits:
+/// `portscope -tlnp`, `portscope -ano`, `portscope -xa`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "portscope",
+    version,
+    about,
+    long_about = None,
+    disable_help_flag = true,
+    after_help = "Exit status: 0 success, 2 bad usage or input, 3 system error.\n\
+                  Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
+                  process column appears only with -p, -o or -e, as with ss and netstat."
+)]
+pub struct Args {
+    /// Show TCP sockets.
+    #[arg(short = 't', long = "tcp")]
+    pub tcp: bool,
+    /// Show UDP sockets.
+    #[arg(short = 'u', long = "udp")]
+    pub udp: bool,
+    /// Show raw sockets.
+    #[arg(short = 'w', long = "raw")]
+    pub raw: bool,
+    /// Show unix domain sockets.
+    #[arg(short = 'x', long = "unix")]
+    pub unix: bool,
+    /// Only listening sockets (TCP LISTEN; unconnected UDP, raw and unix datagram).
+    #[arg(short = 'l', long = "listening")]
+    pub listening: bool,
+    /// All states, listening and connected (the default; kept for ss/netstat habits).
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Numeric output. Addresses are always numeric; services still get their column.
+    #[arg(short = 'n', long = "numeric")]
+    pub numeric: bool,
+    /// Show the processes holding each socket.
+    #[arg(short = 'p', long = "processes")]
+    pub processes: bool,
+    /// Show the owning process id (as Windows netstat -o); same as -p.
+    #[arg(short = 'o', long = "owner")]
+    pub owner: bool,
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Extended: user, inode and full command line of the owners.
+    #[arg(short = 'e', long = "extended")]
+    pub extended: bool,
+    /// Output as one JSON array (schema in the README).
+    #[arg(long, conflicts_with_all = ["csv", "format"])]
+    pub json: bool,
+    /// Output as CSV with a header row.
+    #[arg(long, conflicts_with = "format")]
+    pub csv: bool,
+    /// Output layout.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Leave out the header line.
+    #[arg(short = 'H', long = "no-header")]
+    pub no_header: bool,
+    /// Sort rows by a column.
+    #[arg(long, value_enum, value_name = "COLUMN")]
+    pub sort: Option<SortKey>,
+    /// Reverse the sort order.
+    #[arg(long, requires = "sort")]
+    pub reverse: bool,
+    /// Where sockets come from: netlink (sock_diag), or the /proc/net files.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+    /// Render a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Output layouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    Table,
+    /// The Windows `netstat -ano` layout: Proto, Local Address, Foreign Address, State, PID.
+    Netstat,
+    /// One JSON array.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Columns to sort by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    /// Protocol, then local address.
+    Proto,
+    /// Local address, then port.
+    Local,
+    /// Remote address, then port.
+    Remote,
+    /// Local port.
+    Port,
+    /// Remote port.
+    Rport,
+    /// State.
+    State,
+    /// Service name.
+    Service,
+    /// First owner's pid.
+    Pid,
+    /// First owner's process name.
+    Process,
+    /// Owning user id.
+    User,
+    /// Receive queue.
+    RecvQ,
+    /// Send queue.
+    SendQ,
+    /// Socket inode.
+    Inode,
+}
+
+/// Socket sources.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// Netlink, or /proc/net when netlink is refused.
+    Auto,
+    /// NETLINK_SOCK_DIAG only.
+    Netlink,
+    /// The /proc/net text files.
+    Procfs,
+}
+
+/// Colour choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}

@@ -1,0 +1,82 @@
+//! Validated settings for a listing, built once from the parsed flags.
+//! Nothing below this module sees clap types.
+
+use portscope::collect::{Options, SourceChoice};
+use portscope::model::{Query, StateSet, TcpState};
+
+use crate::args::{Args, ColorArg, Format, SortKey, SourceArg};
+
+/// How to list.
+#[derive(Clone, Debug)]
+pub struct ListConfig {
+    /// What to collect.
+    pub collect: Options,
+    /// Keep only listening sockets (TCP LISTEN, unconnected datagram sockets).
+    pub listening_only: bool,
+    /// Show the process column (and collect owners).
+    pub owners: bool,
+    /// Show user, inode and command line.
+    pub extended: bool,
+    /// Output layout.
+    pub format: Format,
+    /// Print a header line.
+    pub header: bool,
+    /// Sort key and direction.
+    pub sort: Option<(SortKey, bool)>,
+    /// Colour the table.
+    pub color: anstream::ColorChoice,
+    /// Read the sockets from a saved JSON listing instead of the kernel.
+    pub from_snapshot: Option<std::path::PathBuf>,
+}
+
+impl ListConfig {
+    /// Builds the listing settings from the flags.
+    pub fn from_args(a: &Args) -> ListConfig {
+        let any_proto = a.tcp || a.udp || a.raw || a.unix;
+        let selection_given = any_proto || a.listening || a.all || a.numeric || a.ipv4 || a.ipv6;
+        let mut query = Query {
+            tcp: a.tcp || !any_proto,
+            udp: a.udp || !any_proto,
+            raw: a.raw,
+            unix: a.unix,
+            ipv4: a.ipv4 || !a.ipv6,
+            ipv6: a.ipv6 || !a.ipv4,
+            states: StateSet::ALL,
+        };
+        if a.listening {
+            // LISTEN for TCP and unix streams; CLOSE is how the kernel reports
+            // unconnected UDP, raw and unix datagram sockets.
+            query.states = StateSet::only(TcpState::Listen).with(TcpState::Close);
+        }
+        let owners = a.processes || a.owner || a.extended || !selection_given;
+        let format = match (a.json, a.csv, a.format) {
+            (true, _, _) => Format::Json,
+            (_, true, _) => Format::Csv,
+            (_, _, Some(f)) => f,
+            _ => Format::Table,
+        };
+        ListConfig {
+            collect: Options {
+                query,
+                owners,
+                source: match a.source {
+                    SourceArg::Auto => SourceChoice::Auto,
+                    SourceArg::Netlink => SourceChoice::Netlink,
+                    SourceArg::Procfs => SourceChoice::Procfs,
+                },
+            },
+            listening_only: a.listening,
+            owners,
+            extended: a.extended,
+            format,
+            header: !a.no_header,
+            sort: a.sort.map(|k| (k, a.reverse)),
+            color: match a.color {
+                ColorArg::Auto => anstream::ColorChoice::Auto,
+                ColorArg::Always => anstream::ColorChoice::Always,
+                ColorArg::Never => anstream::ColorChoice::Never,
+            },
+            from_snapshot: a.from_snapshot.clone(),
+        }
+    }
+}

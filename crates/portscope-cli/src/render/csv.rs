@@ -1,0 +1,90 @@
+//! CSV with a header row: one row per socket, every owner in the `owners`
+//! column as `pid:fd:name` separated by `;`.
+
+use std::io::{self, Write};
+
+use portscope::model::{Endpoint, Socket};
+
+use super::Context;
+
+const HEADER: [&str; 16] = [
+    "proto",
+    "family",
+    "type",
+    "local_addr",
+    "local_port",
+    "remote_addr",
+    "remote_port",
+    "state",
+    "recv_q",
+    "send_q",
+    "uid",
+    "inode",
+    "service",
+    "class",
+    "owners",
+    "owners_hidden",
+];
+
+fn addr_port(ep: &Endpoint) -> (String, String) {
+    match ep {
+        Endpoint::Inet { addr, port } => (addr.to_string(), port.to_string()),
+        Endpoint::Unix { path, inode } => {
+            (path.as_deref().unwrap_or("").to_string(), inode.to_string())
+        }
+    }
+}
+
+fn owners_cell(s: &Socket, ctx: &Context<'_>) -> String {
+    let mut cell = String::new();
+    for (i, o) in s.owners.iter().enumerate() {
+        if i > 0 {
+            cell.push(';');
+        }
+        let name = ctx
+            .snap
+            .processes
+            .get(&o.pid)
+            .map(|p| p.name.as_str())
+            .unwrap_or("");
+        cell.push_str(&format!("{}:{}:{}", o.pid, o.fd, name));
+    }
+    cell
+}
+
+/// Writes the CSV.
+pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    if ctx.cfg.header {
+        w.write_record(HEADER)?;
+    }
+    for s in &ctx.snap.sockets {
+        let (la, lp) = addr_port(&s.local);
+        let (ra, rp) = addr_port(&s.remote);
+        let info = ctx.service(s);
+        let record = [
+            s.proto.as_str().to_string(),
+            s.family.as_str().to_string(),
+            s.unix_type.map(|t| t.as_str()).unwrap_or("").to_string(),
+            la,
+            lp,
+            ra,
+            rp,
+            s.state.name_for(s.proto).to_string(),
+            s.recv_q.to_string(),
+            s.send_q.to_string(),
+            s.uid.to_string(),
+            s.inode.to_string(),
+            info.and_then(|i| i.service)
+                .map(|x| x.name)
+                .unwrap_or("")
+                .to_string(),
+            info.map(|i| i.class.as_str()).unwrap_or("").to_string(),
+            owners_cell(s, ctx),
+            s.owners_hidden.to_string(),
+        ];
+        w.write_record(&record)?;
+    }
+    w.flush()?;
+    Ok(())
+}

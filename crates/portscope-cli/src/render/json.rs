@@ -1,0 +1,117 @@
+//! JSON: one array, one object per socket, in the stable schema of the README
+//! and DESIGN.md. Complete: every owner is listed.
+//!
+//! Objects are streamed as they are serialized; nothing holds the whole
+//! document in memory.
+
+use std::io::{self, Write};
+
+use portscope::model::{Endpoint, Snapshot, Socket};
+use serde::Serialize;
+
+use super::Context;
+
+#[derive(Serialize)]
+struct SocketJson<'a> {
+    proto: &'static str,
+    family: &'static str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    unix_type: Option<&'static str>,
+    local: EndpointJson<'a>,
+    remote: EndpointJson<'a>,
+    state: &'static str,
+    recv_q: u32,
+    send_q: u32,
+    uid: u32,
+    inode: u64,
+    service: Option<ServiceJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owners: Option<Vec<OwnerJson<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owners_hidden: Option<bool>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EndpointJson<'a> {
+    Inet { addr: String, port: u16 },
+    Unix { path: Option<&'a str>, inode: u64 },
+}
+
+#[derive(Serialize)]
+struct ServiceJson {
+    name: Option<&'static str>,
+    port: u16,
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    pid: u32,
+    fd: u32,
+    name: Option<&'a str>,
+    user: Option<&'a str>,
+    uid: Option<u32>,
+    cmdline: Option<&'a str>,
+    exe: Option<&'a str>,
+}
+
+fn endpoint(ep: &Endpoint) -> EndpointJson<'_> {
+    match ep {
+        Endpoint::Inet { addr, port } => EndpointJson::Inet {
+            addr: addr.to_string(),
+            port: *port,
+        },
+        Endpoint::Unix { path, inode } => EndpointJson::Unix {
+            path: path.as_deref(),
+            inode: *inode,
+        },
+    }
+}
+
+fn owners<'a>(s: &Socket, snap: &'a Snapshot) -> Vec<OwnerJson<'a>> {
+    s.owners
+        .iter()
+        .map(|o| {
+            let p = snap.processes.get(&o.pid);
+            OwnerJson {
+                pid: o.pid,
+                fd: o.fd,
+                name: p.map(|p| p.name.as_str()),
+                user: p.and_then(|p| p.user.as_deref()),
+                uid: p.and_then(|p| p.uid),
+                cmdline: p.map(|p| p.cmdline.as_str()),
+                exe: p.and_then(|p| p.exe.as_deref()),
+            }
+        })
+        .collect()
+}
+
+/// Writes the JSON array.
+pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
+    out.write_all(b"[")?;
+    for (i, s) in ctx.snap.sockets.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        let obj = SocketJson {
+            proto: s.proto.as_str(),
+            family: s.family.as_str(),
+            unix_type: s.unix_type.map(|t| t.as_str()),
+            local: endpoint(&s.local),
+            remote: endpoint(&s.remote),
+            state: s.state.name_for(s.proto),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+            uid: s.uid,
+            inode: s.inode,
+            service: ctx.service(s).map(|i| ServiceJson {
+                name: i.service.map(|x| x.name),
+                port: i.port,
+                class: i.class.as_str(),
+            }),
+            owners: ctx.cfg.owners.then(|| owners(s, ctx.snap)),
+            owners_hidden: ctx.cfg.owners.then_some(s.owners_hidden),
+        };
+        serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
+    }
+    out.write_all(b"\n]\n")
+}

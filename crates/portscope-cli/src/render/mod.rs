@@ -1,0 +1,208 @@
+//! Renderers: every output format consumes the same [`Snapshot`], and none of
+//! them touches /proc or sockets.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use portscope::annotate::{self, ServiceInfo};
+use portscope::model::{Endpoint, Snapshot, Socket};
+use portscope::services::EphemeralRange;
+
+use crate::args::{Format, SortKey};
+use crate::config::ListConfig;
+
+pub mod csv;
+pub mod json;
+pub mod netstat;
+pub mod table;
+
+/// Writes the snapshot in the configured format.
+pub fn write(out: &mut dyn Write, snap: &Snapshot, cfg: &ListConfig) -> io::Result<()> {
+    let ctx = Context::new(snap, cfg);
+    match cfg.format {
+        Format::Table => table::write(out, &ctx),
+        Format::Netstat => netstat::write(out, &ctx),
+        Format::Json => json::write(out, &ctx),
+        Format::Csv => csv::write(out, &ctx),
+    }
+}
+
+/// What every renderer needs besides the sockets.
+pub struct Context<'a> {
+    /// The snapshot being rendered.
+    pub snap: &'a Snapshot,
+    /// The listing settings.
+    pub cfg: &'a ListConfig,
+    /// This host's ephemeral port range, read once.
+    pub ephemeral: Option<EphemeralRange>,
+    /// Whether to colour the table.
+    pub color: bool,
+    /// Columns of the terminal stdout is, if it is one.
+    pub terminal_width: Option<usize>,
+}
+
+impl<'a> Context<'a> {
+    /// Gathers the per-run facts renderers share.
+    pub fn new(snap: &'a Snapshot, cfg: &'a ListConfig) -> Context<'a> {
+        Context {
+            snap,
+            cfg,
+            ephemeral: portscope::services::ephemeral_range(),
+            color: colour_wanted(cfg.color),
+            terminal_width: terminal_width(),
+        }
+    }
+
+    /// The service a socket's ports point at.
+    pub fn service(&self, s: &Socket) -> Option<ServiceInfo> {
+        annotate::service_of(s, self.ephemeral)
+    }
+}
+
+/// The width of the terminal on stdout, `None` when stdout is not a terminal.
+fn terminal_width() -> Option<usize> {
+    let stdout = io::stdout();
+    if !rustix::termios::isatty(&stdout) {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(&stdout)
+        .ok()
+        .map(|ws| usize::from(ws.ws_col))
+        .filter(|&w| w > 0)
+}
+
+/// Resolves the colour choice against the terminal and NO_COLOR/CLICOLOR_FORCE.
+fn colour_wanted(choice: anstream::ColorChoice) -> bool {
+    let resolved = match choice {
+        anstream::ColorChoice::Auto => anstream::AutoStream::choice(&io::stdout()),
+        other => other,
+    };
+    !matches!(resolved, anstream::ColorChoice::Never)
+}
+
+/// Appends the owner cell: `name[pid]` for the first process, `+N` for the
+/// number of further processes. The full list belongs to JSON and CSV.
+pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
+    let mut pids = s.owners.iter().map(|o| o.pid);
+    let Some(first) = pids.next() else {
+        if s.owners_hidden {
+            buf.push_str("(hidden)");
+        }
+        return;
+    };
+    let name = snap
+        .processes
+        .get(&first)
+        .map(|p| p.name.as_str())
+        .unwrap_or("?");
+    let _ = write!(buf, "{name}[{first}]");
+    // Owners are sorted by pid, so distinct pids are runs.
+    let mut others = 0usize;
+    let mut last = first;
+    for pid in pids {
+        if pid != last {
+            others += 1;
+            last = pid;
+        }
+    }
+    if others > 0 {
+        let _ = write!(buf, " +{others}");
+    }
+}
+
+type Compare<'a> = dyn Fn(&Socket, &Socket) -> Ordering + 'a;
+
+/// Sorts the sockets in place by `key`; ties keep collector order.
+pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
+    let eph = portscope::services::ephemeral_range();
+    let procs = &snap.processes;
+    let first_pid = |s: &Socket| s.owners.first().map(|o| o.pid);
+    let pname = |s: &Socket| {
+        first_pid(s)
+            .and_then(|p| procs.get(&p))
+            .map(|p| p.name.clone())
+    };
+    let svc = |s: &Socket| annotate::service_of(s, eph).and_then(|i| i.service.map(|x| x.name));
+    let cmp: Box<Compare<'_>> = match key {
+        SortKey::Proto => Box::new(|a, b| {
+            (a.proto, a.family)
+                .cmp(&(b.proto, b.family))
+                .then_with(|| endpoint_key(&a.local).cmp(&endpoint_key(&b.local)))
+        }),
+        SortKey::Local => Box::new(|a, b| endpoint_key(&a.local).cmp(&endpoint_key(&b.local))),
+        SortKey::Remote => Box::new(|a, b| endpoint_key(&a.remote).cmp(&endpoint_key(&b.remote))),
+        SortKey::Port => Box::new(|a, b| a.local.port().cmp(&b.local.port())),
+        SortKey::Rport => Box::new(|a, b| a.remote.port().cmp(&b.remote.port())),
+        SortKey::State => Box::new(|a, b| a.state.cmp(&b.state)),
+        SortKey::Service => Box::new(move |a, b| svc(a).cmp(&svc(b))),
+        SortKey::Pid => Box::new(move |a, b| first_pid(a).cmp(&first_pid(b))),
+        SortKey::Process => Box::new(move |a, b| pname(a).cmp(&pname(b))),
+        SortKey::User => Box::new(|a, b| a.uid.cmp(&b.uid)),
+        SortKey::RecvQ => Box::new(|a, b| a.recv_q.cmp(&b.recv_q)),
+        SortKey::SendQ => Box::new(|a, b| a.send_q.cmp(&b.send_q)),
+        SortKey::Inode => Box::new(|a, b| a.inode.cmp(&b.inode)),
+    };
+    if reverse {
+        snap.sockets.sort_by(|a, b| cmp(b, a));
+    } else {
+        snap.sockets.sort_by(|a, b| cmp(a, b));
+    }
+}
+
+/// Orders endpoints by address family, address, then port (unix by path).
+fn endpoint_key(ep: &Endpoint) -> (u8, IpAddr, u16, Option<&str>) {
+    match ep {
+        Endpoint::Inet { addr, port } => (u8::from(addr.is_ipv6()), *addr, *port, None),
+        Endpoint::Unix { path, .. } => (
+            2,
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            0,
+            path.as_deref(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portscope::model::*;
+
+    #[test]
+    fn owner_cell_abbreviates() {
+        let mut snap = Snapshot::default();
+        snap.processes.insert(
+            812,
+            Process {
+                pid: 812,
+                name: "nginx".into(),
+                ..Process::default()
+            },
+        );
+        let mut s = Socket {
+            proto: Proto::Tcp,
+            family: Family::Inet,
+            local: Endpoint::v4([0, 0, 0, 0].into(), 80),
+            remote: Endpoint::v4([0, 0, 0, 0].into(), 0),
+            state: TcpState::Listen,
+            recv_q: 0,
+            send_q: 128,
+            uid: 0,
+            inode: 1,
+            unix_type: None,
+            bound_if: 0,
+            owners: vec![],
+            owners_hidden: false,
+        };
+        let mut b = String::new();
+        push_owners(&mut b, &s, &snap);
+        assert_eq!(b, "");
+        s.owners = [(812, 6), (812, 7), (813, 6), (814, 6)]
+            .iter()
+            .map(|&(pid, fd)| Owner { pid, fd })
+            .collect();
+        push_owners(&mut b, &s, &snap);
+        assert_eq!(b, "nginx[812] +2");
+    }
+}

@@ -1,0 +1,240 @@
+//! The aligned, width-aware table for a terminal.
+//!
+//! Each cell is formatted once into one shared buffer (no allocation per row),
+//! column widths come from that pass, and a second pass writes the padded
+//! cells. Hand alignment: comfy-table took 17x longer on 50k rows here.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+use portscope::model::{Family, Proto, Socket, TcpState, UnixType};
+use unicode_width::UnicodeWidthStr;
+
+use super::{Context, push_owners};
+
+/// Column gap.
+const GAP: usize = 2;
+/// No column is padded wider than this: one long unix path must not pad
+/// 100k rows. Longer cells overflow their own row only.
+const MAX_PAD: usize = 56;
+
+/// The columns shown, in order.
+fn headers(ctx: &Context<'_>) -> Vec<&'static str> {
+    let mut h = vec![
+        "Proto",
+        "Recv-Q",
+        "Send-Q",
+        "Local Address",
+        "Remote Address",
+        "State",
+        "Service",
+    ];
+    if ctx.cfg.owners {
+        h.push("Process");
+    }
+    if ctx.cfg.extended {
+        h.extend(["User", "Inode", "Command"]);
+    }
+    h
+}
+
+/// Numeric columns are right-aligned.
+fn right_aligned(h: &str) -> bool {
+    matches!(h, "Recv-Q" | "Send-Q" | "Inode")
+}
+
+/// The protocol label: `tcp`, `tcp6`, `udp6`, `u_str`…
+pub fn proto_label(s: &Socket) -> &'static str {
+    match (s.proto, s.family, s.unix_type) {
+        (Proto::Tcp, Family::Inet6, _) => "tcp6",
+        (Proto::Udp, Family::Inet6, _) => "udp6",
+        (Proto::Raw, Family::Inet6, _) => "raw6",
+        (Proto::Unix, _, Some(UnixType::Stream)) => "u_str",
+        (Proto::Unix, _, Some(UnixType::Dgram)) => "u_dgr",
+        (Proto::Unix, _, Some(UnixType::Seqpacket)) => "u_seq",
+        (p, _, _) => p.as_str(),
+    }
+}
+
+fn state_style(s: &Socket) -> Style {
+    let c = match s.state {
+        TcpState::Listen => Some(AnsiColor::Green),
+        TcpState::Established => Some(AnsiColor::Cyan),
+        TcpState::SynSent | TcpState::SynRecv | TcpState::NewSynRecv => Some(AnsiColor::Yellow),
+        TcpState::CloseWait | TcpState::LastAck | TcpState::Closing => Some(AnsiColor::Red),
+        TcpState::FinWait1 | TcpState::FinWait2 | TcpState::TimeWait => {
+            return Style::new().dimmed();
+        }
+        TcpState::Close => None,
+    };
+    Style::new().fg_color(c.map(Into::into))
+}
+
+/// Writes the table.
+pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
+    let heads = headers(ctx);
+    let ncol = heads.len();
+    let sockets = &ctx.snap.sockets;
+    let mut cells = String::with_capacity(sockets.len() * 96);
+    let mut ends: Vec<u32> = Vec::with_capacity(sockets.len() * ncol);
+    let mut widths: Vec<usize> = heads.iter().map(|h| h.len()).collect();
+    let mut buf = String::new();
+
+    for s in sockets {
+        for (col, head) in heads.iter().enumerate() {
+            buf.clear();
+            fill_cell(&mut buf, head, s, ctx);
+            widths[col] = widths[col].max(display_width(&buf));
+            cells.push_str(&buf);
+            ends.push(u32::try_from(cells.len()).unwrap_or(u32::MAX));
+        }
+    }
+    for w in &mut widths {
+        *w = (*w).min(MAX_PAD);
+    }
+    // The last column is never padded; on a terminal it is cut to fit.
+    if let Some(w) = widths.last_mut() {
+        *w = 0;
+    }
+    let room = ctx.terminal_width.map(|tw| {
+        let used: usize = widths.iter().map(|w| w + GAP).sum();
+        tw.saturating_sub(used).max(8)
+    });
+
+    let color = ctx.color;
+    if ctx.cfg.header {
+        let mut line = String::new();
+        for (col, head) in heads.iter().enumerate() {
+            pad_into(
+                &mut line,
+                head,
+                widths[col],
+                right_aligned(head),
+                col + 1 == ncol,
+            );
+        }
+        let bold = Style::new().bold();
+        if color {
+            writeln!(out, "{bold}{}{bold:#}", line.trim_end())?;
+        } else {
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+
+    let mut line = String::with_capacity(256);
+    let mut start = 0usize;
+    let state_col = heads.iter().position(|h| *h == "State");
+    for (row, s) in sockets.iter().enumerate() {
+        line.clear();
+        for (col, head) in heads.iter().enumerate() {
+            let end = ends[row * ncol + col] as usize;
+            let cell = cells.get(start..end).unwrap_or("");
+            start = end;
+            let last = col + 1 == ncol;
+            let cell = match room {
+                Some(room) if last => cut(cell, room),
+                _ => cell,
+            };
+            if color && Some(col) == state_col {
+                let st = state_style(s);
+                line.push_str(&st.render().to_string());
+                pad_into(&mut line, cell, widths[col], false, last);
+                line.push_str(&st.render_reset().to_string());
+            } else {
+                pad_into(&mut line, cell, widths[col], right_aligned(head), last);
+            }
+        }
+        let trimmed = line.trim_end_matches(' ');
+        out.write_all(trimmed.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
+    use std::fmt::Write as _;
+    match head {
+        "Proto" => buf.push_str(proto_label(s)),
+        "Recv-Q" => {
+            let _ = write!(buf, "{}", s.recv_q);
+        }
+        "Send-Q" => {
+            let _ = write!(buf, "{}", s.send_q);
+        }
+        "Local Address" => {
+            let _ = write!(buf, "{}", s.local);
+        }
+        "Remote Address" => {
+            let _ = write!(buf, "{}", s.remote);
+        }
+        "State" => buf.push_str(s.state.name_for(s.proto)),
+        "Service" => {
+            if let Some(name) = ctx.service(s).and_then(|i| i.service).map(|x| x.name) {
+                buf.push_str(name);
+            }
+        }
+        "Process" => push_owners(buf, s, ctx.snap),
+        "User" => match first_process(s, ctx).and_then(|p| p.user.as_deref()) {
+            Some(u) => buf.push_str(u),
+            None => {
+                let _ = write!(buf, "{}", s.uid);
+            }
+        },
+        "Inode" => {
+            let _ = write!(buf, "{}", s.inode);
+        }
+        "Command" => {
+            if let Some(p) = first_process(s, ctx) {
+                // A command line may hold newlines or tabs; keep one row per socket.
+                buf.extend(
+                    p.cmdline
+                        .chars()
+                        .map(|c| if c.is_control() { ' ' } else { c }),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn first_process<'a>(s: &Socket, ctx: &Context<'a>) -> Option<&'a portscope::model::Process> {
+    s.owners
+        .first()
+        .and_then(|o| ctx.snap.processes.get(&o.pid))
+}
+
+/// The longest prefix of `s` that fits in `room` columns.
+fn cut(s: &str, room: usize) -> &str {
+    if display_width(s) <= room {
+        return s;
+    }
+    let mut w = 0;
+    for (i, c) in s.char_indices() {
+        w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w > room {
+            return &s[..i];
+        }
+    }
+    s
+}
+
+fn display_width(s: &str) -> usize {
+    if s.is_ascii() { s.len() } else { s.width() }
+}
+
+fn pad_into(line: &mut String, cell: &str, width: usize, right: bool, last: bool) {
+    let w = display_width(cell);
+    let pad = width.saturating_sub(w);
+    if right {
+        line.extend(std::iter::repeat_n(' ', pad));
+        line.push_str(cell);
+    } else {
+        line.push_str(cell);
+        if !last {
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    if !last {
+        line.extend(std::iter::repeat_n(' ', GAP));
+    }
+}
