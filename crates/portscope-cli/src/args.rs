@@ -1,7 +1,7 @@
 //! Command-line definitions (clap derive) and nothing else: the flags as data.
 //! `config.rs` turns them into validated settings for the layers below.
 
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 
 /// Every network endpoint on this machine: protocol, addresses, state, the
 /// processes behind it, and what its port means.
@@ -20,7 +20,50 @@ use clap::{Parser, ValueEnum};
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
                   process column appears only with -p, -o or -e, as with ss and netstat."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// A command; without one, portscope lists sockets.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Listing options.
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+/// Commands besides the listing.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What holds these ports: `who 3000`, `who 5432 8080`, `who 3000-3100`,
+    /// `who https`, `who 53/udp`. Exit 0 if something holds them, 1 if not.
+    Who(WhoArgs),
+}
+
+/// `portscope who` options.
+#[derive(Debug, ClapArgs)]
+pub struct WhoArgs {
+    /// Ports, ranges or service names, optionally with /tcp or /udp.
+    #[arg(required = true, value_name = "PORT|SERVICE")]
+    pub ports: Vec<String>,
+    /// Send SIGTERM to the processes holding the ports.
+    #[arg(long)]
+    pub kill: bool,
+    /// With --kill: the signal to send, by name (HUP, INT, TERM…) or number.
+    #[arg(long, value_name = "NAME|N", requires = "kill")]
+    pub signal: Option<String>,
+    /// With --kill: send SIGKILL.
+    #[arg(long, requires = "kill", conflicts_with = "signal")]
+    pub force: bool,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The listing's options.
+#[derive(Debug, ClapArgs)]
+pub struct ListArgs {
     /// Show TCP sockets.
     #[arg(short = 't', long = "tcp")]
     pub tcp: bool,

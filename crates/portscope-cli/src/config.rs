@@ -4,7 +4,7 @@
 use portscope::collect::{Options, SourceChoice};
 use portscope::model::{Query, StateSet, TcpState};
 
-use crate::args::{Args, ColorArg, Format, SortKey, SourceArg};
+use crate::args::{ColorArg, Format, ListArgs, SortKey, SourceArg};
 
 /// How to list.
 #[derive(Clone, Debug)]
@@ -30,8 +30,33 @@ pub struct ListConfig {
 }
 
 impl ListConfig {
+    /// A listing of TCP and UDP sockets in every state, with owners, as table:
+    /// the base that commands other than the listing start from.
+    pub fn with_owners() -> ListConfig {
+        let query = Query {
+            raw: false,
+            unix: false,
+            ..Query::default()
+        };
+        ListConfig {
+            collect: Options {
+                query,
+                owners: true,
+                source: SourceChoice::Auto,
+            },
+            listening_only: false,
+            owners: true,
+            extended: false,
+            format: Format::Table,
+            header: true,
+            sort: None,
+            color: anstream::ColorChoice::Auto,
+            from_snapshot: None,
+        }
+    }
+
     /// Builds the listing settings from the flags.
-    pub fn from_args(a: &Args) -> ListConfig {
+    pub fn from_args(a: &ListArgs) -> ListConfig {
         let any_proto = a.tcp || a.udp || a.raw || a.unix;
         let selection_given = any_proto || a.listening || a.all || a.numeric || a.ipv4 || a.ipv6;
         let mut query = Query {

@@ -72,3 +72,8 @@ pub fn ephemeral_range() -> Option<EphemeralRange> {
         high: 60999,
     })
 }
+pub fn by_name(n: &str) -> Vec<&'static Service> {
+    T.iter()
+        .filter(|s| s.name.eq_ignore_ascii_case(n))
+        .collect()
+}

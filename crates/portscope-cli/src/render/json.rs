@@ -87,31 +87,40 @@ fn owners<'a>(s: &Socket, snap: &'a Snapshot) -> Vec<OwnerJson<'a>> {
         .collect()
 }
 
+/// The JSON object for one socket; `owners` says whether owners were looked up.
+pub fn socket_json<'a>(
+    s: &'a Socket,
+    ctx: &Context<'a>,
+    owners_known: bool,
+) -> impl Serialize + 'a {
+    SocketJson {
+        proto: s.proto.as_str(),
+        family: s.family.as_str(),
+        unix_type: s.unix_type.map(|t| t.as_str()),
+        local: endpoint(&s.local),
+        remote: endpoint(&s.remote),
+        state: s.state.name_for(s.proto),
+        recv_q: s.recv_q,
+        send_q: s.send_q,
+        uid: s.uid,
+        inode: s.inode,
+        service: ctx.service(s).map(|i| ServiceJson {
+            name: i.service.map(|x| x.name),
+            port: i.port,
+            class: i.class.as_str(),
+        }),
+        owners: owners_known.then(|| owners(s, ctx.snap)),
+        owners_hidden: owners_known.then_some(s.owners_hidden),
+    }
+}
+
 /// Writes the JSON array.
 pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     out.write_all(b"[")?;
     for (i, s) in ctx.snap.sockets.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        let obj = SocketJson {
-            proto: s.proto.as_str(),
-            family: s.family.as_str(),
-            unix_type: s.unix_type.map(|t| t.as_str()),
-            local: endpoint(&s.local),
-            remote: endpoint(&s.remote),
-            state: s.state.name_for(s.proto),
-            recv_q: s.recv_q,
-            send_q: s.send_q,
-            uid: s.uid,
-            inode: s.inode,
-            service: ctx.service(s).map(|i| ServiceJson {
-                name: i.service.map(|x| x.name),
-                port: i.port,
-                class: i.class.as_str(),
-            }),
-            owners: ctx.cfg.owners.then(|| owners(s, ctx.snap)),
-            owners_hidden: ctx.cfg.owners.then_some(s.owners_hidden),
-        };
-        serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
+        serde_json::to_writer(&mut *out, &socket_json(s, ctx, ctx.cfg.owners))
+            .map_err(io::Error::from)?;
     }
     out.write_all(b"\n]\n")
 }
