@@ -36,6 +36,20 @@ pub enum Command {
     /// What holds these ports: `who 3000`, `who 5432 8080`, `who 3000-3100`,
     /// `who https`, `who 53/udp`. Exit 0 if something holds them, 1 if not.
     Who(WhoArgs),
+    /// Everything known about a port or service: `explain 22`, `explain ssh`,
+    /// `explain 8080/udp`.
+    Explain(ExplainArgs),
+}
+
+/// `portscope explain` options.
+#[derive(Debug, ClapArgs)]
+pub struct ExplainArgs {
+    /// A port, a service name, either optionally with /tcp, /udp, /sctp or /dccp.
+    #[arg(value_name = "PORT|SERVICE")]
+    pub target: String,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `portscope who` options.
@@ -97,6 +111,9 @@ pub struct ListArgs {
     /// Only IPv6 sockets.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
+    /// Summary: counts by protocol and state, listening ports, top processes and peers.
+    #[arg(short = 's', long = "summary")]
+    pub summary: bool,
     /// Extended: user, inode and full command line of the owners.
     #[arg(short = 'e', long = "extended")]
     pub extended: bool,

@@ -15,6 +15,7 @@
 pub mod annotate;
 pub mod collect;
 pub mod error;
+pub mod exposure;
 pub mod filter;
 pub mod model;
 pub mod services;

@@ -77,3 +77,16 @@ pub fn by_name(n: &str) -> Vec<&'static Service> {
         .filter(|s| s.name.eq_ignore_ascii_case(n))
         .collect()
 }
+pub fn all_for_port(p: u16) -> Vec<&'static Service> {
+    T.iter().filter(|s| s.port == p).collect()
+}
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        "tcp"
+    }
+}
+impl PortClass {
+    pub fn description(self) -> &'static str {
+        "x"
+    }
+}

@@ -5,13 +5,30 @@ use std::process::ExitCode;
 use crate::Failure;
 use crate::args::{Args, Command};
 
+pub mod explain;
 pub mod list;
+pub mod summary;
 pub mod who;
 
 /// Runs the command the flags ask for.
 pub fn run(args: &Args) -> Result<ExitCode, Failure> {
     match &args.command {
-        None => list::run(&crate::config::ListConfig::from_args(&args.list)),
+        None => {
+            let cfg = crate::config::ListConfig::from_args(&args.list);
+            if args.list.summary {
+                // The summary covers every protocol unless some are named.
+                let mut cfg = cfg;
+                let a = &args.list;
+                if !(a.tcp || a.udp || a.raw || a.unix) {
+                    cfg.collect.query.raw = true;
+                    cfg.collect.query.unix = true;
+                }
+                summary::run(&cfg, a.json)
+            } else {
+                list::run(&cfg)
+            }
+        }
         Some(Command::Who(w)) => who::run(w),
+        Some(Command::Explain(e)) => explain::run(e),
     }
 }

@@ -1,0 +1,242 @@
+//! `portscope explain PORT|SERVICE`: everything known about a port — registry
+//! entries, class, ephemeral range, who uses it here, and what it exposes.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use portscope::collect;
+use portscope::exposure::{self, Exposure};
+use portscope::model::{Proto, Snapshot};
+use portscope::services::{self, PortClass, Service, Transport};
+use serde::Serialize;
+
+use crate::Failure;
+use crate::args::ExplainArgs;
+use crate::config::ListConfig;
+use crate::render::{self, Context};
+
+/// One port to explain, and the transport the user named, if any.
+struct Target {
+    port: u16,
+    transport: Option<Transport>,
+}
+
+fn parse_target(text: &str) -> Result<Vec<Target>, String> {
+    let (body, transport) = match text.rsplit_once('/') {
+        Some((b, t)) => {
+            let t = match t.to_ascii_lowercase().as_str() {
+                "tcp" => Transport::Tcp,
+                "udp" => Transport::Udp,
+                "sctp" => Transport::Sctp,
+                "dccp" => Transport::Dccp,
+                _ => return Err(format!("'{text}': unknown protocol '{t}'")),
+            };
+            (b, Some(t))
+        }
+        None => (text, None),
+    };
+    if let Ok(port) = body.parse::<u16>() {
+        return Ok(vec![Target { port, transport }]);
+    }
+    if body.chars().all(|c| c.is_ascii_digit()) && !body.is_empty() {
+        return Err(format!("'{body}' is not a port (0-65535)"));
+    }
+    let mut ports: Vec<u16> = services::by_name(body)
+        .iter()
+        .filter(|s| transport.is_none_or(|t| t == s.transport))
+        .map(|s| s.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    if ports.is_empty() {
+        return Err(format!(
+            "'{body}' is neither a port nor a known service name"
+        ));
+    }
+    Ok(ports
+        .into_iter()
+        .map(|port| Target { port, transport })
+        .collect())
+}
+
+#[derive(Serialize)]
+struct EntryJson {
+    name: &'static str,
+    transport: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct ExposureJson {
+    what: &'static str,
+    cleartext: bool,
+    secure_alternative: Option<u16>,
+    note: &'static str,
+}
+
+#[derive(Serialize)]
+struct ExplainJson<S: Serialize> {
+    port: u16,
+    registry: Vec<EntryJson>,
+    class: &'static str,
+    class_meaning: &'static str,
+    ephemeral_range: Option<[u16; 2]>,
+    in_ephemeral_range: Option<bool>,
+    in_use: Vec<S>,
+    exposure: Option<ExposureJson>,
+}
+
+/// Runs `explain`.
+pub fn run(args: &ExplainArgs) -> Result<ExitCode, Failure> {
+    let targets = parse_target(&args.target).map_err(Failure::Usage)?;
+    let cfg = ListConfig::with_owners();
+    let mut snap = collect::take(&cfg.collect)?;
+    snap.sockets.retain(|s| {
+        s.local
+            .port()
+            .is_some_and(|p| targets.iter().any(|t| t.port == p))
+    });
+    let ctx = Context::new(&snap, &cfg);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if args.json {
+        let items: Vec<_> = targets.iter().map(|t| json_for(t, &ctx)).collect();
+        serde_json::to_writer_pretty(&mut out, &items).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        for (i, t) in targets.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            write_text(&mut out, t, &ctx)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn entries(t: &Target) -> Vec<&'static Service> {
+    services::all_for_port(t.port)
+        .into_iter()
+        .filter(|s| t.transport.is_none_or(|want| want == s.transport))
+        .collect()
+}
+
+fn proto_of(t: Transport) -> Option<Proto> {
+    match t {
+        Transport::Tcp => Some(Proto::Tcp),
+        Transport::Udp => Some(Proto::Udp),
+        _ => None,
+    }
+}
+
+fn in_use<'a>(t: &Target, snap: &'a Snapshot) -> Vec<&'a portscope::Socket> {
+    snap.sockets
+        .iter()
+        .filter(|s| s.local.port() == Some(t.port))
+        .filter(|s| {
+            t.transport
+                .is_none_or(|want| proto_of(want) == Some(s.proto))
+        })
+        .collect()
+}
+
+fn exposure_for(t: &Target) -> Option<&'static Exposure> {
+    exposure::for_port(t.port)
+}
+
+fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<()> {
+    let suffix = t
+        .transport
+        .map(|x| format!("/{}", x.as_str()))
+        .unwrap_or_default();
+    writeln!(out, "Port {}{suffix}", t.port)?;
+    let list = entries(t);
+    if list.is_empty() {
+        writeln!(out, "  registry   no IANA assignment")?;
+    } else {
+        for (i, s) in list.iter().enumerate() {
+            let label = if i == 0 { "registry" } else { "" };
+            writeln!(
+                out,
+                "  {label:<10} {:<5} {:<16} {}",
+                s.transport.as_str(),
+                s.name,
+                s.description
+            )?;
+        }
+    }
+    let class = PortClass::of(t.port);
+    writeln!(
+        out,
+        "  class      {}: {}",
+        class.as_str(),
+        class.description()
+    )?;
+    match ctx.ephemeral {
+        Some(r) if r.contains(t.port) => writeln!(
+            out,
+            "  ephemeral  yes: this host picks source ports for outgoing connections from {}-{}, so a client may hold it briefly",
+            r.low, r.high
+        )?,
+        Some(r) => writeln!(
+            out,
+            "  ephemeral  no (this host's ephemeral range is {}-{})",
+            r.low, r.high
+        )?,
+        None => writeln!(out, "  ephemeral  unknown (ip_local_port_range unreadable)")?,
+    }
+    let used = in_use(t, ctx.snap);
+    if used.is_empty() {
+        writeln!(out, "  here       nothing on this machine uses it now")?;
+    } else {
+        for (i, s) in used.iter().enumerate() {
+            let label = if i == 0 { "here" } else { "" };
+            let mut owner = String::new();
+            render::push_owners(&mut owner, s, ctx.snap);
+            writeln!(
+                out,
+                "  {label:<10} {:<5} {:<24} {:<24} {:<12} {owner}",
+                render::table::proto_label(s),
+                s.local.to_string(),
+                s.remote.to_string(),
+                s.state.name_for(s.proto),
+            )?;
+        }
+    }
+    if let Some(e) = exposure_for(t) {
+        writeln!(out, "  exposure   {} ({}): {}", e.what, e.transport, e.note)?;
+        if let Some(alt) = e.secure_alternative {
+            writeln!(out, "             encrypted alternative: port {alt}")?;
+        }
+    }
+    Ok(())
+}
+
+fn json_for<'a>(t: &Target, ctx: &Context<'a>) -> ExplainJson<impl Serialize + 'a> {
+    let class = PortClass::of(t.port);
+    ExplainJson {
+        port: t.port,
+        registry: entries(t)
+            .into_iter()
+            .map(|s| EntryJson {
+                name: s.name,
+                transport: s.transport.as_str(),
+                description: s.description,
+            })
+            .collect(),
+        class: class.as_str(),
+        class_meaning: class.description(),
+        ephemeral_range: ctx.ephemeral.map(|r| [r.low, r.high]),
+        in_ephemeral_range: ctx.ephemeral.map(|r| r.contains(t.port)),
+        in_use: in_use(t, ctx.snap)
+            .into_iter()
+            .map(|s| render::json::socket_json(s, ctx, true))
+            .collect(),
+        exposure: exposure_for(t).map(|e| ExposureJson {
+            what: e.what,
+            cleartext: e.cleartext,
+            secure_alternative: e.secure_alternative,
+            note: e.note,
+        }),
+    }
+}
