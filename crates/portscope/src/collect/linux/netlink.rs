@@ -12,7 +12,9 @@ pub struct Netlink {
 impl Netlink {
     /// Opens a NETLINK_SOCK_DIAG socket.
     pub fn open() -> Result<Netlink> {
-        Err(Error::NetlinkUnavailable(std::io::Error::other("not built yet")))
+        Err(Error::NetlinkUnavailable(std::io::Error::other(
+            "not built yet",
+        )))
     }
 }
 
