@@ -85,19 +85,23 @@ impl Collector for ProcNet {
     /// `/proc/<pid>/net` whose process has gone must not look like a quiet
     /// machine). A table that can't be read is [`Error::PermissionDenied`] or
     /// [`Error::Io`]; a line that can't be parsed is [`Error::Parse`] (see
-    /// [`parse`]). Sockets the query does not want are dropped.
+    /// [`parse`]). On error `out` is left as it was. Sockets the query does
+    /// not want are dropped.
     fn collect(&self, query: &Query, out: &mut Vec<Socket>) -> Result<()> {
         // One buffer for all tables: a busy host has megabytes of /proc/net/tcp,
         // and growing a fresh buffer per file would redo that work seven times.
         let mut buf = Vec::with_capacity(64 * 1024);
         let mut dir_checked = false;
+        let entry_len = out.len();
         for table in Table::ALL {
             if !table.wanted_by(query) {
                 continue;
             }
             let path = self.dir.join(table.file_name());
-            if !read_table(&path, &mut buf)? {
+            let found = read_table(&path, &mut buf).inspect_err(|_| out.truncate(entry_len))?;
+            if !found {
                 if !dir_checked && !self.dir.is_dir() {
+                    out.truncate(entry_len);
                     return Err(Error::io(
                         &self.dir,
                         io::Error::from(io::ErrorKind::NotFound),
@@ -107,7 +111,11 @@ impl Collector for ProcNet {
                 continue;
             }
             let start = out.len();
-            parse(table, &buf, &path.to_string_lossy(), out)?;
+            if let Err(e) = parse(table, &buf, &path.to_string_lossy(), out) {
+                // Half a table is worse than none: leave `out` as it came.
+                out.truncate(entry_len);
+                return Err(e);
+            }
             retain_from(out, start, |s| query.wants(s));
         }
         Ok(())
@@ -1034,6 +1042,27 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_bad_table_leaves_out_as_it_was() {
+        let dir =
+            std::env::temp_dir().join(format!("portscope-procnet-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("tcp"), fixture("tcp")).unwrap();
+        std::fs::write(dir.join("udp"), [&fixture("udp")[..], b"junk\n"].concat()).unwrap();
+        let mut out = parsed(Table::Raw);
+        let before = out.clone();
+        let r = ProcNet::at(&dir).collect(&Query::default(), &mut out);
+        std::fs::remove_dir_all(&dir).unwrap();
+        match r {
+            Err(Error::Parse { file, line, .. }) => {
+                assert!(file.ends_with("/udp"), "{file}");
+                assert_eq!(line, 4);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(out, before);
     }
 
     // ---- malformed input ----
