@@ -627,7 +627,8 @@ impl DumpReader {
     }
 
     /// Like [`DumpReader::feed`] for an inet dump, also parsing each
-    /// message's attributes into an [`InetDetail`].
+    /// message's attributes into an [`InetDetail`]. (For a unix reader every
+    /// message is malformed: there is no inet detail to give.)
     pub fn feed_detail(
         &mut self,
         buf: &[u8],
