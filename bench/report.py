@@ -63,6 +63,11 @@ def load_size(d):
                 out["load"][g] = f.read().strip()
         except OSError:
             pass
+        try:
+            with open(os.path.join(d, f"{g}.sockets")) as f:
+                out.setdefault("sockets", {})[g] = f.read().split()
+        except OSError:
+            pass
     try:
         with open(os.path.join(d, "probes.jsonl")) as f:
             for line in f:
@@ -151,7 +156,7 @@ def main():
     w()
     w("Each group is one hyperfine invocation (`-N`, no shell): owner-resolving commands together, "
       "then `-tan` without owners, then JSON against the table. hyperfine runs each command's runs "
-      "back to back, one command after the other. Cells: median (runs).")
+      "back to back, one command after the other. Cells: median (runs; min–max).")
     w()
     w("| command | " + " | ".join(str(n) for n in sizes) + " |")
     w("|---|" + "---:|" * len(sizes))
@@ -165,7 +170,10 @@ def main():
                     found = s
                     break
             if found:
-                cells.append(f"{fmt_s(found['median'])} ({found['runs']})")
+                rng = ""
+                if found["runs"] > 1 and found["min"] is not None and found["max"] is not None:
+                    rng = f"; {fmt_s(found['min'])}–{fmt_s(found['max'])}"
+                cells.append(f"{fmt_s(found['median'])} ({found['runs']}{rng})")
             else:
                 pr = data[n]["probes"].get(name)
                 if pr and pr.get("short_output"):
@@ -179,12 +187,30 @@ def main():
         if any(c != "–" for c in cells):
             w(f"| `{DISPLAY[name]}` | " + " | ".join(cells) + " |")
     w()
-    loads = {n: data[n]["load"].get("owners") for n in sizes if data[n]["load"].get("owners")}
-    if loads:
-        w("Load average when the owners group started: " +
-          "; ".join(f"{n}: {l}" for n, l in loads.items()) + ".")
-        w()
+    w("Conditions per group (load average at its start; machine-wide `ss -tanH` lines "
+      "before → after, which include other work's sockets):")
+    w()
+    for n in sizes:
+        parts = []
+        for g in GROUPS:
+            ld = data[n]["load"].get(g)
+            sk = data[n].get("sockets", {}).get(g)
+            if ld or sk:
+                parts.append(f"{g}: load {ld or '?'}, sockets {' → '.join(sk) if sk else '?'}")
+        if parts:
+            w(f"- {n}: " + "; ".join(parts))
+    w()
+    w("The machine is shared: absolute times move with its load (medians of the same command "
+      "at 100k have differed by up to 2x between benchmark runs). Ratios within one group "
+      "(same population, same few minutes) are the steadier comparison.")
+    w()
 
+    w("Why the peers' owner lookups grow faster than the socket count: `ss -p` keeps its "
+      "inode → process map in a fixed 256-bucket hash table (`USER_ENT_HASH_SIZE` in iproute2's "
+      "ss.c), so each of N lookups walks a chain of about N/256 entries; netstat's program "
+      "cache is a fixed 211-bucket hash (`PRG_HASH_SIZE` in net-tools' netstat.c). `lsof` reads every process's fd table and "
+      "/proc/net once and scales about linearly.")
+    w()
     # peers' own scaling, always useful
     if SMALL in data and BIG in data:
         w("Scaling, median at 100k / median at 10k: " + "; ".join(

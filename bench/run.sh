@@ -47,7 +47,7 @@ done
 
 CMD_TIMEOUT=${CMD_TIMEOUT:-300}
 # hyperfine runs: slow = commands that resolve owners (-p / lsof), fast = no owners.
-RUNS_SLOW=3 WARMUP_SLOW=1 RUNS_FAST=10 WARMUP_FAST=2 RUNS_JSON=5 WARMUP_JSON=1
+RUNS_SLOW=5 WARMUP_SLOW=1 RUNS_FAST=10 WARMUP_FAST=2 RUNS_JSON=5 WARMUP_JSON=1
 if [ "$QUICK" = 1 ]; then
     [ ${#SIZES[@]} -gt 0 ] || SIZES=(2000)
     [ "$IDLE" != 500 ] || IDLE=20
@@ -273,9 +273,14 @@ group() {
     [ "$n" -gt 0 ] || return 0
     log "hyperfine $gname: $n commands, $runs runs, $warmup warmup (load: $(cut -d' ' -f1-3 /proc/loadavg))"
     cut -d' ' -f1-3 /proc/loadavg >"$SIZE_DIR/$gname.load"
+    # Other work on the machine may add sockets of its own: record the total.
+    local before after
+    before=$(ss -tanH | wc -l)
     hyperfine -N --style basic --output=null --runs "$runs" --warmup "$warmup" \
         --export-json "$SIZE_DIR/$gname.json" "${args[@]}" >"$SIZE_DIR/$gname.log" 2>&1 \
         || log "hyperfine $gname failed (see $SIZE_DIR/$gname.log)"
+    after=$(ss -tanH | wc -l)
+    echo "$before $after" >"$SIZE_DIR/$gname.sockets"
 }
 
 T_ALL=$(date +%s)
