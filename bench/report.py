@@ -114,7 +114,7 @@ def main():
     w(f"- Date: {machine.get('date', '?')}")
     w(f"- Machine: {machine.get('nproc', '?')} CPUs ({machine.get('cpu', '?')}), "
       f"{machine.get('memory', '?')} RAM, kernel {machine.get('kernel', '?')}; "
-      "shared with other work, so expect a few percent of noise")
+      "shared with other work (see the conditions under the timings)")
     w(f"- fd limit {machine.get('fd_limit', '?')}; ephemeral ports {machine.get('ephemeral_range', '?')}")
     v = machine.get("versions", {})
     w(f"- Tools: {v.get('ss', '?')}; {v.get('netstat', '?')}; lsof {v.get('lsof', '?')}; "
