@@ -67,11 +67,11 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
             Ok((out, Source::Procfs, Vec::new()))
         }
         SourceChoice::Netlink => {
-            Netlink::open()?.collect(&opts.query, &mut out)?;
+            netlink_dump(&opts.query, &mut out)?;
             Ok((out, Source::Netlink, Vec::new()))
         }
         SourceChoice::Auto => {
-            let netlink = Netlink::open().and_then(|nl| nl.collect(&opts.query, &mut out));
+            let netlink = netlink_dump(&opts.query, &mut out);
             match netlink {
                 Ok(()) => Ok((out, Source::Netlink, Vec::new())),
                 Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
@@ -84,6 +84,23 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
             }
         }
     }
+}
+
+/// The netlink dump, with raw sockets from /proc/net/raw{,6} when the kernel
+/// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
+fn netlink_dump(query: &Query, out: &mut Vec<Socket>) -> Result<()> {
+    let nl = Netlink::open()?;
+    nl.collect(query, out)?;
+    if query.raw && !nl.raw_supported() {
+        let raw_only = Query {
+            tcp: false,
+            udp: false,
+            unix: false,
+            ..*query
+        };
+        ProcNet::new().collect(&raw_only, out)?;
+    }
+    Ok(())
 }
 
 fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
