@@ -13,6 +13,29 @@ pub mod linux;
 mod snapshot;
 pub use snapshot::{Options, SourceChoice, take};
 
+/// What became of a request to close a connection.
+pub use linux::netlink::DestroyOutcome as CloseOutcome;
+
+/// Closes live TCP connections without touching the processes that hold
+/// them, as `ss -K` does (the kernel's SOCK_DESTROY). Needs CAP_NET_ADMIN.
+pub struct Closer {
+    netlink: linux::netlink::Netlink,
+}
+
+impl Closer {
+    /// Opens the kernel interface closing goes through.
+    pub fn open() -> Result<Closer> {
+        Ok(Closer {
+            netlink: linux::netlink::Netlink::open()?,
+        })
+    }
+
+    /// Closes one TCP socket; other protocols are [`CloseOutcome::Unsupported`].
+    pub fn close(&self, s: &Socket) -> Result<CloseOutcome> {
+        self.netlink.destroy(s)
+    }
+}
+
 /// A source of sockets.
 pub trait Collector {
     /// Which source this is.

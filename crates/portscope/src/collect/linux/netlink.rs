@@ -1596,3 +1596,160 @@ mod tests {
         }
     }
 }
+
+/// `SOCK_DESTROY`: ask the kernel to close one socket (what `ss -K` does).
+const SOCK_DESTROY: u16 = 21;
+/// Ask for an acknowledgement (an NLMSG_ERROR carrying 0 on success).
+const NLM_F_ACK: u16 = 0x04;
+/// `INET_DIAG_NOCOOKIE`: match the socket by its addresses alone.
+const INET_DIAG_NOCOOKIE: u32 = !0;
+
+/// What became of a request to close a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DestroyOutcome {
+    /// The kernel closed it; the peer got a reset.
+    Closed,
+    /// Not permitted (closing a socket needs CAP_NET_ADMIN).
+    NotPermitted,
+    /// No such socket any more.
+    Gone,
+    /// This kernel cannot close sockets (`CONFIG_INET_DIAG_DESTROY` unset),
+    /// or not sockets of this kind.
+    Unsupported,
+}
+
+/// A `SOCK_DESTROY` request for one TCP socket, selected by its addresses
+/// and bound interface.
+pub fn destroy_request(seq: u32, s: &Socket) -> Option<[u8; 72]> {
+    if s.proto != Proto::Tcp {
+        return None;
+    }
+    let (Endpoint::Inet { addr: la, port: lp }, Endpoint::Inet { addr: ra, port: rp }) =
+        (&s.local, &s.remote)
+    else {
+        return None;
+    };
+    let af = match s.family {
+        Family::Inet => AF_INET,
+        Family::Inet6 => AF_INET6,
+        Family::Unix => return None,
+    };
+    let bytes16 = |a: &std::net::IpAddr| -> [u8; 16] {
+        let mut out = [0u8; 16];
+        match a {
+            std::net::IpAddr::V4(v4) => out[..4].copy_from_slice(&v4.octets()),
+            std::net::IpAddr::V6(v6) => out = v6.octets(),
+        }
+        out
+    };
+    let mut b = [0u8; NLMSG_HDRLEN + INET_DIAG_REQ_LEN];
+    let len = u32::try_from(b.len()).unwrap_or(u32::MAX);
+    b[0..4].copy_from_slice(&len.to_ne_bytes());
+    b[4..6].copy_from_slice(&SOCK_DESTROY.to_ne_bytes());
+    b[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    b[8..12].copy_from_slice(&seq.to_ne_bytes());
+    b[16] = af;
+    b[17] = IPPROTO_TCP;
+    b[20..24].copy_from_slice(&s.state.mask_bit().to_ne_bytes());
+    // inet_diag_sockid: ports in network order, then addresses, interface, cookie.
+    b[24..26].copy_from_slice(&lp.to_be_bytes());
+    b[26..28].copy_from_slice(&rp.to_be_bytes());
+    b[28..44].copy_from_slice(&bytes16(la));
+    b[44..60].copy_from_slice(&bytes16(ra));
+    b[60..64].copy_from_slice(&s.bound_if.to_ne_bytes());
+    b[64..68].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
+    b[68..72].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
+    Some(b)
+}
+
+/// Reads the kernel's answer to a request sent with NLM_F_ACK: the errno it
+/// carries (0 for success), or `None` if the bytes hold no such answer.
+pub fn ack_errno(buf: &[u8], seq: u32) -> Option<i32> {
+    let mut at = 0;
+    while let Some(rest) = buf.get(at..) {
+        let h = NlHeader::read(rest).ok()?;
+        if h.kind == NLMSG_ERROR && h.seq == seq {
+            return read_i32(rest, NLMSG_HDRLEN).map(i32::saturating_neg);
+        }
+        at += align4(h.len);
+    }
+    None
+}
+
+impl Netlink {
+    /// Closes one TCP socket through `SOCK_DESTROY`. Only TCP sockets can be
+    /// closed this way; others are [`DestroyOutcome::Unsupported`].
+    pub fn destroy(&self, s: &Socket) -> Result<DestroyOutcome> {
+        let seq = self.next_seq();
+        let Some(req) = destroy_request(seq, s) else {
+            return Ok(DestroyOutcome::Unsupported);
+        };
+        let mut buf = self.lock_buf();
+        self.send(&req)?;
+        loop {
+            let n = match self.recv(&mut *buf)? {
+                Read::Bytes(n) => n,
+                Read::Truncated => continue,
+            };
+            let Some(errno) = ack_errno(&buf[..n], seq) else {
+                continue; // a stale reply to an earlier request
+            };
+            return Ok(match Errno::from_raw_os_error(errno) {
+                _ if errno == 0 => DestroyOutcome::Closed,
+                Errno::PERM | Errno::ACCESS => DestroyOutcome::NotPermitted,
+                Errno::NOENT | Errno::SRCH => DestroyOutcome::Gone,
+                Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS => DestroyOutcome::Unsupported,
+                other => return Err(Error::Netlink(other.into())),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod destroy_tests {
+    use super::*;
+
+    #[test]
+    fn destroy_request_layout() {
+        let s = Socket {
+            proto: Proto::Tcp,
+            family: Family::Inet,
+            local: Endpoint::v4(Ipv4Addr::new(127, 0, 0, 1), 8080),
+            remote: Endpoint::v4(Ipv4Addr::new(127, 0, 0, 2), 0x1234),
+            state: TcpState::Established,
+            recv_q: 0,
+            send_q: 0,
+            uid: 0,
+            inode: 1,
+            unix_type: None,
+            bound_if: 3,
+            owners: vec![],
+            owners_hidden: false,
+        };
+        let b = destroy_request(9, &s).expect("tcp");
+        assert_eq!(read_u16(&b, 4), Some(SOCK_DESTROY));
+        assert_eq!(b[16], AF_INET);
+        assert_eq!(b[17], IPPROTO_TCP);
+        assert_eq!(&b[24..28], &[0x1f, 0x90, 0x12, 0x34]);
+        assert_eq!(&b[28..32], &[127, 0, 0, 1]);
+        assert_eq!(&b[44..48], &[127, 0, 0, 2]);
+        assert_eq!(read_u32(&b, 60), Some(3));
+        let udp = Socket {
+            proto: Proto::Udp,
+            ..s
+        };
+        assert!(destroy_request(1, &udp).is_none());
+    }
+
+    #[test]
+    fn ack_parsing() {
+        let mut m = vec![0u8; 36];
+        m[0..4].copy_from_slice(&36u32.to_ne_bytes());
+        m[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        m[8..12].copy_from_slice(&5u32.to_ne_bytes());
+        m[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
+        assert_eq!(ack_errno(&m, 5), Some(1));
+        assert_eq!(ack_errno(&m, 6), None);
+        assert_eq!(ack_errno(&m[..10], 5), None);
+    }
+}
