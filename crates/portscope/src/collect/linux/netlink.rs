@@ -1687,7 +1687,7 @@ impl Netlink {
         let mut buf = self.lock_buf();
         self.send(&req)?;
         loop {
-            let n = match self.recv(&mut *buf)? {
+            let n = match self.recv(&mut buf)? {
                 Read::Bytes(n) => n,
                 Read::Truncated => continue,
             };
