@@ -61,7 +61,10 @@ fn sockets() -> Vec<Socket> {
                 path: Some("/run/x.sock".into()),
                 inode: 7,
             },
-            Endpoint::Unix { path: None, inode: 8 },
+            Endpoint::Unix {
+                path: None,
+                inode: 8,
+            },
             TcpState::Listen,
         ),
     ]
