@@ -305,5 +305,34 @@ pub fn by_name(name: &str) -> Vec<&'static Service> {
         .collect()
 }
 
+/// The one port a service name stands for on `t`, as `getservbyname(3)`
+/// answers it: from this machine's `/etc/services` (name or alias) when it
+/// knows the name, else the registry's first entry. Tools that take `:http-alt` on a command line
+/// (ss among them) resolve names this way, so a name the registry gives
+/// several ports (http-alt: 591, 8008, 8080) still means one port.
+///
+/// ```
+/// use portscope::services::{port_by_name, Transport};
+/// assert_eq!(port_by_name("ssh", Transport::Tcp), Some(22));
+/// assert_eq!(port_by_name("no-such-service-xyz", Transport::Tcp), None);
+/// ```
+pub fn port_by_name(name: &str, t: Transport) -> Option<u16> {
+    let named = |(n, _, _, aliases): &&(String, u16, Transport, Vec<String>)| {
+        n.eq_ignore_ascii_case(name) || aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    };
+    let mut system = etc_services::system_entries()
+        .iter()
+        .filter(named)
+        .peekable();
+    if system.peek().is_some() {
+        // The system knows the name: its answer stands, as getservbyname's would.
+        return system.find(|(_, _, tr, _)| *tr == t).map(|(_, p, _, _)| *p);
+    }
+    by_name(name)
+        .into_iter()
+        .find(|s| s.transport == t)
+        .map(|s| s.port)
+}
+
 #[cfg(test)]
 mod tests;

@@ -161,6 +161,15 @@ impl Extras {
     }
 }
 
+/// This machine's `/etc/services` as parsed, read on first use.
+pub(super) fn system_entries() -> &'static [(String, u16, Transport, Vec<String>)] {
+    static SYSTEM: OnceLock<Vec<(String, u16, Transport, Vec<String>)>> = OnceLock::new();
+    SYSTEM.get_or_init(|| {
+        let bytes = std::fs::read(ETC_SERVICES).unwrap_or_default();
+        parse_etc_services(&String::from_utf8_lossy(&bytes))
+    })
+}
+
 /// The additions from this machine's `/etc/services`, read on first use.
 /// An unreadable file adds nothing; bytes that are not UTF-8 are replaced
 /// rather than losing the whole file.
