@@ -39,6 +39,23 @@ pub enum Command {
     /// Everything known about a port or service: `explain 22`, `explain ssh`,
     /// `explain 8080/udp`.
     Explain(ExplainArgs),
+    /// Close live TCP connections without killing their process (as `ss -K`):
+    /// `close dport = :443`. Needs root (CAP_NET_ADMIN).
+    Close(CloseArgs),
+}
+
+/// `portscope close` options.
+#[derive(Debug, ClapArgs)]
+pub struct CloseArgs {
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Allow the filter to select listening sockets too.
+    #[arg(long)]
+    pub listening: bool,
+    /// Which connections, in the filter language of the listing. Required.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
 }
 
 /// `portscope explain` options.
@@ -78,6 +95,10 @@ pub struct WhoArgs {
 /// The listing's options.
 #[derive(Debug, ClapArgs)]
 pub struct ListArgs {
+    /// A filter in ss's language, e.g. `state established '( dport = :443 or sport = :443 )'`,
+    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
     /// Show TCP sockets.
     #[arg(short = 't', long = "tcp")]
     pub tcp: bool,

@@ -2,6 +2,7 @@
 //! Nothing below this module sees clap types.
 
 use portscope::collect::{Options, SourceChoice};
+use portscope::filter::{Filter, FilterError};
 use portscope::model::{Query, StateSet, TcpState};
 
 use crate::args::{ColorArg, Format, ListArgs, SortKey, SourceArg};
@@ -27,6 +28,8 @@ pub struct ListConfig {
     pub color: anstream::ColorChoice,
     /// Read the sockets from a saved JSON listing instead of the kernel.
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// The filter expression (matches everything when none was given).
+    pub filter: Filter,
 }
 
 impl ListConfig {
@@ -52,11 +55,13 @@ impl ListConfig {
             sort: None,
             color: anstream::ColorChoice::Auto,
             from_snapshot: None,
+            filter: Filter::default(),
         }
     }
 
-    /// Builds the listing settings from the flags.
-    pub fn from_args(a: &ListArgs) -> ListConfig {
+    /// Builds the listing settings from the flags; a bad filter is an error.
+    pub fn from_args(a: &ListArgs) -> Result<ListConfig, FilterError> {
+        let filter = Filter::parse(&a.filter)?;
         let any_proto = a.tcp || a.udp || a.raw || a.unix;
         let selection_given = any_proto || a.listening || a.all || a.numeric || a.ipv4 || a.ipv6;
         let mut query = Query {
@@ -73,6 +78,9 @@ impl ListConfig {
             // unconnected UDP, raw and unix datagram sockets.
             query.states = StateSet::only(TcpState::Listen).with(TcpState::Close);
         }
+        // State words and families the filter fixes go into the kernel request.
+        let hint = filter.query_hint();
+        let query = hint.apply(query);
         let owners = a.processes || a.owner || a.extended || !selection_given;
         let format = match (a.json, a.csv, a.format) {
             (true, _, _) => Format::Json,
@@ -80,10 +88,10 @@ impl ListConfig {
             (_, _, Some(f)) => f,
             _ => Format::Table,
         };
-        ListConfig {
+        Ok(ListConfig {
             collect: Options {
                 query,
-                owners,
+                owners: owners || hint.needs_owners,
                 source: match a.source {
                     SourceArg::Auto => SourceChoice::Auto,
                     SourceArg::Netlink => SourceChoice::Netlink,
@@ -102,6 +110,7 @@ impl ListConfig {
                 ColorArg::Never => anstream::ColorChoice::Never,
             },
             from_snapshot: a.from_snapshot.clone(),
-        }
+            filter,
+        })
     }
 }

@@ -317,7 +317,7 @@ pub fn by_name(name: &str) -> Vec<&'static Service> {
 /// assert_eq!(port_by_name("no-such-service-xyz", Transport::Tcp), None);
 /// ```
 pub fn port_by_name(name: &str, t: Transport) -> Option<u16> {
-    let named = |(n, _, _, aliases): &&(String, u16, Transport, Vec<String>)| {
+    let named = |(n, _, _, aliases): &&etc_services::EtcEntry| {
         n.eq_ignore_ascii_case(name) || aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
     };
     let mut system = etc_services::system_entries()

@@ -22,6 +22,13 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
         }
         None => collect::take(&cfg.collect)?,
     };
+    if cfg.filter.has_expression() || cfg.filter.states().is_some() {
+        let sockets = std::mem::take(&mut snap.sockets);
+        snap.sockets = sockets
+            .into_iter()
+            .filter(|s| cfg.filter.matches(s, &snap))
+            .collect();
+    }
     if cfg.listening_only {
         snap.sockets.retain(|s| s.is_listening());
     }

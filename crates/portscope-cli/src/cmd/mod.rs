@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::Failure;
 use crate::args::{Args, Command};
 
+pub mod close;
 pub mod explain;
 pub mod list;
 pub mod summary;
@@ -14,7 +15,8 @@ pub mod who;
 pub fn run(args: &Args) -> Result<ExitCode, Failure> {
     match &args.command {
         None => {
-            let cfg = crate::config::ListConfig::from_args(&args.list);
+            let cfg = crate::config::ListConfig::from_args(&args.list)
+                .map_err(|e| Failure::Usage(format!("{e}\n{}", e.caret_lines())))?;
             if args.list.summary {
                 // The summary covers every protocol unless some are named.
                 let mut cfg = cfg;
@@ -30,5 +32,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         }
         Some(Command::Who(w)) => who::run(w),
         Some(Command::Explain(e)) => explain::run(e),
+        Some(Command::Close(c)) => close::run(c),
     }
 }

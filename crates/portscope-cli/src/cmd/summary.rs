@@ -149,7 +149,12 @@ pub fn run(cfg: &ListConfig, json: bool) -> Result<ExitCode, Failure> {
     let mut cfg = cfg.clone();
     cfg.collect.owners = true;
     cfg.owners = true;
-    let snap = collect::take(&cfg.collect)?;
+    let mut snap = collect::take(&cfg.collect)?;
+    let sockets = std::mem::take(&mut snap.sockets);
+    snap.sockets = sockets
+        .into_iter()
+        .filter(|s| cfg.filter.matches(s, &snap))
+        .collect();
     let ctx = Context::new(&snap, &cfg);
     let sum = summarize(&ctx);
     let mut out = io::BufWriter::new(io::stdout().lock());

@@ -161,9 +161,12 @@ impl Extras {
     }
 }
 
+/// One `/etc/services` line: name, port, transport, aliases.
+pub(super) type EtcEntry = (String, u16, Transport, Vec<String>);
+
 /// This machine's `/etc/services` as parsed, read on first use.
-pub(super) fn system_entries() -> &'static [(String, u16, Transport, Vec<String>)] {
-    static SYSTEM: OnceLock<Vec<(String, u16, Transport, Vec<String>)>> = OnceLock::new();
+pub(super) fn system_entries() -> &'static [EtcEntry] {
+    static SYSTEM: OnceLock<Vec<EtcEntry>> = OnceLock::new();
     SYSTEM.get_or_init(|| {
         let bytes = std::fs::read(ETC_SERVICES).unwrap_or_default();
         parse_etc_services(&String::from_utf8_lossy(&bytes))

@@ -1694,8 +1694,10 @@ impl Netlink {
             let Some(errno) = ack_errno(&buf[..n], seq) else {
                 continue; // a stale reply to an earlier request
             };
+            if errno == 0 {
+                return Ok(DestroyOutcome::Closed);
+            }
             return Ok(match Errno::from_raw_os_error(errno) {
-                _ if errno == 0 => DestroyOutcome::Closed,
                 Errno::PERM | Errno::ACCESS => DestroyOutcome::NotPermitted,
                 Errno::NOENT | Errno::SRCH => DestroyOutcome::Gone,
                 Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS => DestroyOutcome::Unsupported,
