@@ -140,8 +140,13 @@ fn in_use<'a>(t: &Target, snap: &'a Snapshot) -> Vec<&'a portscope::Socket> {
         .collect()
 }
 
+/// The exposure note for the port, unless the user asked about a transport
+/// the note is not about (8080/udp is not the HTTP alternate port).
 fn exposure_for(t: &Target) -> Option<&'static Exposure> {
-    exposure::for_port(t.port)
+    exposure::for_port(t.port).filter(|e| {
+        t.transport
+            .is_none_or(|want| e.transport.split('/').any(|x| x == want.as_str()))
+    })
 }
 
 fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<()> {
