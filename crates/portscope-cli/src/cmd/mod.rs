@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::Failure;
 use crate::args::{Args, Command};
 
+pub mod audit;
 pub mod explain;
 pub mod list;
 pub mod summary;
@@ -30,5 +31,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         }
         Some(Command::Who(w)) => who::run(w),
         Some(Command::Explain(e)) => explain::run(e),
+        Some(Command::Audit(a)) => audit::run(a),
     }
 }

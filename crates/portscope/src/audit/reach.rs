@@ -87,13 +87,20 @@ impl Listener<'_> {
         format!("on {}", list.join(", "))
     }
 
-    /// `name[pid], name[pid]` for the given processes.
+    /// `name[pid], name[pid]` for the given processes; past three, the
+    /// rest are counted (prefork servers have dozens).
     pub fn names(procs: &[&Process]) -> String {
+        const SHOWN: usize = 3;
         let v: Vec<String> = procs
             .iter()
+            .take(SHOWN)
             .map(|p| format!("{}[{}]", p.name, p.pid))
             .collect();
-        v.join(", ")
+        let mut text = v.join(", ");
+        if procs.len() > SHOWN {
+            text.push_str(&format!(" and {} more", procs.len() - SHOWN));
+        }
+        text
     }
 }
 

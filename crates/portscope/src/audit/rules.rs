@@ -193,6 +193,11 @@ const AMPLIFIERS: &[(u16, &str)] = &[
     (11211, "memcached"),
 ];
 
+/// The verb agreeing with `n` subjects.
+fn verb(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// The exposure table's note for a port, as a sentence to append.
 fn note(port: u16) -> String {
     exposure::for_port(port)
@@ -224,9 +229,11 @@ fn deleted_exe(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     Some(Hit {
         pids: Some(bad.iter().map(|p| p.pid).collect()),
         message: format!(
-            "{} listens on {} but runs {path}, which was deleted or replaced after it started",
+            "{} {} on {} but {} {path}, which was deleted or replaced after it started",
             Listener::names(&bad),
-            l.label()
+            verb(bad.len(), "listens", "listen"),
+            l.label(),
+            verb(bad.len(), "runs", "run"),
         ),
     })
 }
@@ -252,9 +259,11 @@ fn exe_in_temp(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     Some(Hit {
         pids: Some(bad.iter().map(|p| p.pid).collect()),
         message: format!(
-            "{} listens on {} and runs from a temporary directory: {path}",
+            "{} {} on {} and {} from a temporary directory: {path}",
             Listener::names(&bad),
-            l.label()
+            verb(bad.len(), "listens", "listen"),
+            l.label(),
+            verb(bad.len(), "runs", "run"),
         ),
     })
 }
@@ -348,8 +357,10 @@ fn root_high_port(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     Some(Hit {
         pids: Some(root.iter().map(|p| p.pid).collect()),
         message: format!(
-            "{} runs as root and listens on {}, a port that needs no privilege",
+            "{} {} as root and {} on {}, a port that needs no privilege",
             Listener::names(&root),
+            verb(root.len(), "runs", "run"),
+            verb(root.len(), "listens", "listen"),
             l.label()
         ),
     })
