@@ -329,13 +329,8 @@ fn wildcard_bind(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     if l.reach != Reach::AllInterfaces || udp_client_like(l, facts) {
         return None;
     }
-    let who = if l.processes.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", Listener::names(&l.processes))
-    };
     Hit::socket(format!(
-        "{}{who} is bound to all interfaces: reachable {}",
+        "{} is bound to all interfaces: reachable {}",
         l.label(),
         l.where_reachable()
     ))
