@@ -42,6 +42,9 @@ pub enum Command {
     /// Close live TCP connections without killing their process (as `ss -K`):
     /// `close dport = :443`. Needs root (CAP_NET_ADMIN).
     Close(CloseArgs),
+    /// What this machine exposes: findings about its listeners, by severity.
+    /// Exit 0, or with --fail-on 1 when a finding is at or above the level.
+    Audit(AuditArgs),
 }
 
 /// `portscope close` options.
@@ -56,6 +59,46 @@ pub struct CloseArgs {
     /// Which connections, in the filter language of the listing. Required.
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
+}
+
+/// `portscope audit` options.
+#[derive(Debug, ClapArgs)]
+pub struct AuditArgs {
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// List the rules (id, severity, what they test, advice) and exit.
+    #[arg(long)]
+    pub rules: bool,
+    /// Leave out a rule, by id (repeatable, or comma-separated).
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Report only findings new or gone since FILE: a saved `audit --json`,
+    /// or a saved `--json` listing.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<std::path::PathBuf>,
+    /// Exit 1 when a reported finding is at or above this severity, else 0.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+    /// When to colour the report.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+    /// Audit a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
+}
+
+/// Finding severities, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Worth knowing.
+    Info,
+    /// Hardening opportunity.
+    Low,
+    /// Exposure that should be deliberate.
+    Medium,
+    /// Likely a problem now.
+    High,
 }
 
 /// `portscope explain` options.

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod annotate;
+pub mod audit;
 pub mod collect;
 pub mod error;
 pub mod exposure;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::Failure;
 use crate::args::{Args, Command};
 
+pub mod audit;
 pub mod close;
 pub mod explain;
 pub mod list;
@@ -33,5 +34,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Who(w)) => who::run(w),
         Some(Command::Explain(e)) => explain::run(e),
         Some(Command::Close(c)) => close::run(c),
+        Some(Command::Audit(a)) => audit::run(a),
     }
 }

@@ -10,6 +10,7 @@ use crate::model::{Query, Socket, Source};
 #[cfg(target_os = "linux")]
 pub mod linux;
 
+pub mod host;
 mod snapshot;
 pub use snapshot::{Options, SourceChoice, take};
 

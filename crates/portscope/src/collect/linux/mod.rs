@@ -1,5 +1,6 @@
 //! Linux: sockets from NETLINK_SOCK_DIAG or /proc/net, owners from /proc/<pid>/fd.
 
+pub mod host;
 pub mod netlink;
 pub mod owners;
 pub mod procnet;

@@ -1,0 +1,221 @@
+//! Who can reach a listening socket: this host only, every interface, or
+//! one address; and which of this host's addresses that means. Also turns a
+//! rule's hit on a listener into a [`Finding`].
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::collect::host::{HostAddr, HostFacts};
+use crate::model::{Process, Proto, Snapshot, Socket};
+use crate::services;
+
+use super::{Finding, Rule};
+
+/// Who can reach a listening socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reach {
+    /// Bound to a loopback address (or to the loopback device): this host only.
+    Loopback,
+    /// Bound to the unspecified address (`0.0.0.0`, `::`): every interface.
+    AllInterfaces,
+    /// Bound to one non-loopback address.
+    Address,
+}
+
+impl Reach {
+    /// `loopback`, `all-interfaces` or `address`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reach::Loopback => "loopback",
+            Reach::AllInterfaces => "all-interfaces",
+            Reach::Address => "address",
+        }
+    }
+
+    /// Whether anything beyond this host can reach the socket.
+    pub const fn from_outside(self) -> bool {
+        !matches!(self, Reach::Loopback)
+    }
+}
+
+/// The kernel gives the loopback device this index in every namespace.
+const LOOPBACK_IFINDEX: u32 = 1;
+
+/// A TCP or UDP listener, with what the rules ask of it worked out once.
+#[derive(Debug)]
+pub(crate) struct Listener<'a> {
+    pub socket: &'a Socket,
+    /// The bound address, v4-mapped IPv6 addresses turned into IPv4.
+    pub addr: IpAddr,
+    pub port: u16,
+    pub reach: Reach,
+    pub reachable_on: Vec<HostAddr>,
+    /// Distinct owning processes, by pid.
+    pub processes: Vec<&'a Process>,
+    pub service: Option<&'static str>,
+}
+
+impl Listener<'_> {
+    /// `tcp 0.0.0.0:23 (telnet)`.
+    pub fn label(&self) -> String {
+        let sa =
+            std::net::SocketAddr::new(self.socket.local.addr().unwrap_or(self.addr), self.port);
+        match self.service {
+            Some(s) => format!("{} {sa} ({s})", self.socket.proto),
+            None => format!("{} {sa}", self.socket.proto),
+        }
+    }
+
+    /// `on 192.0.2.2 (eth0), fd00::2 (eth0)`, or why there is no address.
+    pub fn where_reachable(&self) -> String {
+        if self.reachable_on.is_empty() {
+            return match self.reach {
+                Reach::Loopback => "from this host only".into(),
+                _ => "on any non-loopback address this host has or gets (none now)".into(),
+            };
+        }
+        let list: Vec<String> = self
+            .reachable_on
+            .iter()
+            .map(|a| {
+                if a.interface.is_empty() {
+                    a.addr.to_string()
+                } else {
+                    format!("{} ({})", a.addr, a.interface)
+                }
+            })
+            .collect();
+        format!("on {}", list.join(", "))
+    }
+
+    /// `name[pid], name[pid]` for the given processes; past three, the
+    /// rest are counted (prefork servers have dozens).
+    pub fn names(procs: &[&Process]) -> String {
+        const SHOWN: usize = 3;
+        let v: Vec<String> = procs
+            .iter()
+            .take(SHOWN)
+            .map(|p| format!("{}[{}]", p.name, p.pid))
+            .collect();
+        let mut text = v.join(", ");
+        if procs.len() > SHOWN {
+            text.push_str(&format!(" and {} more", procs.len() - SHOWN));
+        }
+        text
+    }
+}
+
+/// The snapshot's TCP and UDP listeners, with their reach.
+pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listener<'a>> {
+    let wildcard_v4 = |proto: Proto, port: u16| {
+        snap.sockets.iter().any(|s| {
+            s.proto == proto
+                && s.is_listening()
+                && s.local == crate::model::Endpoint::v4(Ipv4Addr::UNSPECIFIED, port)
+        })
+    };
+    let mut out = Vec::new();
+    for s in &snap.sockets {
+        if !matches!(s.proto, Proto::Tcp | Proto::Udp) || !s.is_listening() {
+            continue;
+        }
+        let (Some(raw), Some(port)) = (s.local.addr(), s.local.port()) else {
+            continue;
+        };
+        let addr = match raw {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(raw, IpAddr::V4),
+            v4 => v4,
+        };
+        let on_device = |a: &&HostAddr| s.bound_if == 0 || a.index == s.bound_if;
+        let (reach, reachable_on) = if addr.is_loopback() || s.bound_if == LOOPBACK_IFINDEX {
+            (Reach::Loopback, Vec::new())
+        } else if addr.is_unspecified() {
+            let v6_takes_v4 = raw.is_ipv6() && facts.v6_dual_stack && !wildcard_v4(s.proto, port);
+            let on: Vec<HostAddr> = facts
+                .addresses
+                .iter()
+                .filter(on_device)
+                .filter(|a| a.addr.is_ipv6() == raw.is_ipv6() || (v6_takes_v4 && a.addr.is_ipv4()))
+                .cloned()
+                .collect();
+            (Reach::AllInterfaces, on)
+        } else {
+            let known = facts.addresses.iter().find(|a| a.addr == addr).cloned();
+            let on = known.unwrap_or(HostAddr {
+                addr,
+                interface: String::new(),
+                index: 0,
+            });
+            (Reach::Address, vec![on])
+        };
+        let mut processes: Vec<&Process> = Vec::new();
+        for o in &s.owners {
+            if let Some(p) = snap.processes.get(&o.pid)
+                && !processes.iter().any(|q| q.pid == o.pid)
+            {
+                processes.push(p);
+            }
+        }
+        processes.sort_by_key(|p| p.pid);
+        let service = services::lookup(port, s.proto).map(|x| x.name);
+        out.push(Listener {
+            socket: s,
+            addr,
+            port,
+            reach,
+            reachable_on,
+            processes,
+            service,
+        });
+    }
+    out
+}
+
+/// What a rule found on one listener.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    /// The processes concerned; `None` for all owners.
+    pub pids: Option<Vec<u32>>,
+    pub message: String,
+}
+
+impl Hit {
+    pub fn socket(message: String) -> Option<Hit> {
+        Some(Hit {
+            pids: None,
+            message,
+        })
+    }
+}
+
+pub(crate) fn finding(rule: &'static Rule, l: &Listener<'_>, hit: Hit) -> Finding {
+    let mut pids = hit
+        .pids
+        .unwrap_or_else(|| l.processes.iter().map(|p| p.pid).collect());
+    pids.sort_unstable();
+    pids.dedup();
+    let mut names: Vec<&str> = l
+        .processes
+        .iter()
+        .filter(|p| pids.contains(&p.pid))
+        .map(|p| p.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    Finding {
+        rule,
+        proto: l.socket.proto,
+        addr: l.addr,
+        port: l.port,
+        inode: l.socket.inode,
+        service: l.service,
+        reach: l.reach,
+        reachable_on: l.reachable_on.clone(),
+        pids,
+        process: if names.is_empty() {
+            "-".into()
+        } else {
+            names.join(",")
+        },
+        message: hit.message,
+    }
+}
