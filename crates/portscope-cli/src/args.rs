@@ -13,9 +13,6 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 #[command(
     name = "portscope",
     version,
-    about,
-    long_about = None,
-    disable_help_flag = true,
     after_help = "Exit status: 0 success, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
                   process column appears only with -p, -o or -e, as with ss and netstat."
@@ -208,9 +205,6 @@ pub struct ListArgs {
     /// Render a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
-    /// Print help.
-    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
-    pub help: Option<bool>,
 }
 
 /// Output layouts.

@@ -10,7 +10,7 @@ mod config;
 mod render;
 mod snapshot_file;
 
-use std::io::{self, Write};
+use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -71,11 +71,16 @@ fn main() -> ExitCode {
 fn clap_failure(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let mut out = io::stdout().lock();
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // A closed pipe while printing help is not worth reporting.
-            let _ = write!(out, "{}", e.render().ansi());
-            ExitCode::SUCCESS
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         _ => {
             let text = e.render().to_string();
