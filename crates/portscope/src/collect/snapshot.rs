@@ -60,6 +60,15 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
 type Dump = (Vec<Socket>, Source, Vec<String>);
 
 fn dump_sockets(opts: &Options) -> Result<Dump> {
+    dump_sockets_with(opts, netlink_dump)
+}
+
+/// [`dump_sockets`] with the netlink dump passed in, so the fallback can be
+/// tested without a kernel that refuses netlink.
+fn dump_sockets_with(
+    opts: &Options,
+    netlink_dump: impl FnOnce(&Query, &mut Vec<Socket>) -> Result<()>,
+) -> Result<Dump> {
     let mut out = Vec::new();
     match opts.source {
         SourceChoice::Procfs => {
@@ -129,4 +138,52 @@ fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapsh
         }
     }
     snap.processes = processes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_netlink_falls_back_to_procfs_with_a_note() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let ino = rustix::fs::fstat(&l).expect("fstat").st_ino;
+        let refused = |_: &Query, _: &mut Vec<Socket>| -> Result<()> {
+            Err(Error::NetlinkUnavailable(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied,
+            )))
+        };
+        let opts = Options::default();
+        let (sockets, source, notes) = dump_sockets_with(&opts, refused).expect("fallback");
+        assert_eq!(source, Source::Procfs);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("/proc/net"), "{notes:?}");
+        assert!(sockets.iter().any(|s| s.inode == ino));
+
+        // Asked for netlink only, the refusal is the caller's error.
+        let strict = Options {
+            source: SourceChoice::Netlink,
+            ..Options::default()
+        };
+        let refused_again = |_: &Query, _: &mut Vec<Socket>| -> Result<()> {
+            Err(Error::NetlinkUnavailable(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied,
+            )))
+        };
+        assert!(matches!(
+            dump_sockets_with(&strict, refused_again),
+            Err(Error::NetlinkUnavailable(_))
+        ));
+    }
+
+    #[test]
+    fn other_errors_are_not_hidden_by_the_fallback() {
+        let broken = |_: &Query, _: &mut Vec<Socket>| -> Result<()> {
+            Err(Error::NetlinkMalformed("test".into()))
+        };
+        assert!(matches!(
+            dump_sockets_with(&Options::default(), broken),
+            Err(Error::NetlinkMalformed(_))
+        ));
+    }
 }
