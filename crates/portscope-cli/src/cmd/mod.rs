@@ -7,6 +7,7 @@ use crate::args::{Args, Command};
 
 pub mod explain;
 pub mod list;
+pub mod scan;
 pub mod summary;
 pub mod who;
 
@@ -30,5 +31,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         }
         Some(Command::Who(w)) => who::run(w),
         Some(Command::Explain(e)) => explain::run(e),
+        Some(Command::Scan(s)) => scan::run(s),
     }
 }
