@@ -111,7 +111,7 @@ fn mysql(data: &[u8]) -> Option<Identity> {
         return None;
     }
     let len = usize::from(data[0]) | usize::from(data[1]) << 8 | usize::from(data[2]) << 16;
-    if len < 2 || len > 4096 {
+    if !(2..=4096).contains(&len) {
         return None;
     }
     match data[4] {
