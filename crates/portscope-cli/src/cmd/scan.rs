@@ -112,7 +112,7 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
         probe: (!args.no_probe).then_some(ProbeConfig {
             connect_timeout: timeout,
             banner_wait: Duration::from_millis(args.banner_timeout),
-            reply_timeout: timeout.max(Duration::from_millis(500)) * 2,
+            reply_timeout: timeout.max(Duration::from_millis(500)),
         }),
         probe_concurrency: PROBE_CONCURRENCY.min(budget).max(1),
         progress: true,
@@ -329,14 +329,19 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
             .iter()
             .filter(|p| p.state == PortState::Open)
             .map(|p| {
-                let owners: Vec<String> = p
+                let mut owners: Vec<String> = p
                     .owners
                     .iter()
+                    .take(2)
                     .map(|o| match &o.name {
                         Some(n) => format!("{n}[{}]", o.pid),
                         None => format!("pid {}", o.pid),
                     })
                     .collect();
+                // Pre-forked servers share a listener among many processes.
+                if p.owners.len() > 2 {
+                    owners.push(format!("+{}", p.owners.len() - 2));
+                }
                 [
                     format!("{}/{proto}", p.port),
                     p.state.as_str().to_string(),
