@@ -68,8 +68,8 @@ pub struct ScanArgs {
     /// At most this many connection attempts per second.
     #[arg(long, value_name = "N")]
     pub rate: Option<u32>,
-    /// Connection attempts in flight at once (default and ceiling: what the
-    /// open-file limit allows).
+    /// Connection attempts in flight at once (default 4096; never more than
+    /// the open-file limit allows).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// How many hosts a target list or CIDR block may expand to.
@@ -87,6 +87,9 @@ pub struct ScanArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Print help.
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
 }
 
 /// `portscope explain` options.

@@ -282,8 +282,10 @@ fn sweep_agrees_with_ss_on_a_port_range() {
     // The oracle: what ss lists as listening on 127.0.0.1 or the wildcard in
     // the range, before and after (other tests open listeners meanwhile).
     let listening = || -> Vec<u64> {
-        let mut v: Vec<u64> = common::ss_keys(&["-H", "-n", "-t", "-l"])
+        // Both -t and -u, so ss prints its Netid column, which ss_keys reads.
+        let mut v: Vec<u64> = common::ss_keys(&["-H", "-n", "-t", "-u", "-l"])
             .iter()
+            .filter(|(proto, _, _, _)| proto == "tcp")
             .filter_map(|(_, local, _, _)| {
                 let (addr, port) = local.rsplit_once(':')?;
                 let port: u64 = port.parse().ok()?;
@@ -296,6 +298,13 @@ fn sweep_agrees_with_ss_on_a_port_range() {
         v
     };
     let before = listening();
+    assert!(
+        ports
+            .iter()
+            .filter(|p| (lo..=hi).contains(p))
+            .all(|p| before.contains(&u64::from(*p))),
+        "the oracle does not see this test's own listeners: {before:?}"
+    );
     let doc = scan_json(&["127.0.0.1", "-p", &spec, "--no-probe"]);
     let after = listening();
     let open: Vec<u64> = doc["hosts"][0]["ports"]
