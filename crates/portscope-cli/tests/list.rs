@@ -300,10 +300,7 @@ fn netlink_and_procfs_agree() {
         )
     };
     let run = |source: &str| -> Vec<_> {
-        json(&["-tuxl", "--source", source])
-            .iter()
-            .map(key)
-            .collect()
+        json(&["-tuxl", "--source", source]).iter().map(key).collect()
     };
     let a1 = run("netlink");
     let b1 = run("procfs");
