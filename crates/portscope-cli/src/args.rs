@@ -42,6 +42,11 @@ pub enum Command {
     /// What this machine exposes: findings about its listeners, by severity.
     /// Exit 0, or with --fail-on 1 when a finding is at or above the level.
     Audit(AuditArgs),
+    /// What answers from the outside: a TCP connect scan with service
+    /// identification, `scan 127.0.0.1`, `scan host -p top100`,
+    /// `scan 10.0.0.0/28 -p 22,443`, `scan localhost --udp`. Exit 0 if some
+    /// port is open, 1 if none.
+    Scan(ScanArgs),
 }
 
 /// `portscope close` options.
@@ -96,6 +101,49 @@ pub enum SeverityArg {
     Medium,
     /// Likely a problem now.
     High,
+}
+
+/// `portscope scan` options.
+#[derive(Debug, ClapArgs)]
+pub struct ScanArgs {
+    /// Host names, addresses or CIDR blocks.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Ports: `22,80,443`, `1-1024`, `top100`, `top1000`, `all`, service
+    /// names, or a mix. Default: top1000 for TCP, the probed services for UDP.
+    #[arg(short = 'p', long, value_name = "SPEC")]
+    pub ports: Option<String>,
+    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, memcached) instead of TCP.
+    #[arg(long)]
+    pub udp: bool,
+    /// Milliseconds to wait for a connection (UDP: for an answer).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub timeout: u64,
+    /// Attempts again after a timeout.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub retries: u32,
+    /// At most this many connection attempts per second.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    /// Connection attempts in flight at once (default 4096; never more than
+    /// the open-file limit allows).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// How many hosts a target list or CIDR block may expand to.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_hosts: usize,
+    /// Milliseconds to wait for an open port's greeting before probing it.
+    #[arg(long, value_name = "MS", default_value_t = 1500)]
+    pub banner_timeout: u64,
+    /// Only find open ports: no greeting read, no probes.
+    #[arg(long)]
+    pub no_probe: bool,
+    /// Only list open ports (JSON lists every port otherwise).
+    #[arg(long)]
+    pub open: bool,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `portscope explain` options.

@@ -8,6 +8,7 @@ mod args;
 mod cmd;
 mod config;
 mod render;
+mod scan;
 mod snapshot_file;
 
 use std::io;

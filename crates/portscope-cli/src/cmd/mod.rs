@@ -9,6 +9,7 @@ pub mod audit;
 pub mod close;
 pub mod explain;
 pub mod list;
+pub mod scan;
 pub mod summary;
 pub mod who;
 
@@ -35,5 +36,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Explain(e)) => explain::run(e),
         Some(Command::Close(c)) => close::run(c),
         Some(Command::Audit(a)) => audit::run(a),
+        Some(Command::Scan(s)) => scan::run(s),
     }
 }

@@ -1,0 +1,406 @@
+//! `portscope scan TARGET…`: what answers from the outside. Validates the
+//! flags, runs `crate::scan::scanner`, prints a table or JSON. The scanning
+//! itself lives in `crate::scan`.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use portscope::model::Proto;
+use portscope::services::{self, Transport};
+use rustix::process::{Resource, Rlimit};
+use serde::Serialize;
+
+use crate::Failure;
+use crate::args::ScanArgs;
+use crate::scan::engine::SweepConfig;
+use crate::scan::probe::ProbeConfig;
+use crate::scan::scanner::{self, HostResult, PortResult, ScanConfig, ScanResult};
+use crate::scan::tls::TlsInfo;
+use crate::scan::{PortState, ports, targets, udp};
+
+/// File descriptors kept free for everything but connection attempts:
+/// stdio, the snapshot's /proc walk, the runtime, probe connections.
+const FD_MARGIN: u64 = 128;
+/// Default cap on attempts in flight when the fd limit allows more.
+const DEFAULT_CONCURRENCY: usize = 4096;
+/// Open ports identified at once.
+const PROBE_CONCURRENCY: usize = 64;
+
+/// Runs `scan`.
+pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
+    let cfg = config(args)?;
+    let result = match scanner::run(&cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("portscope: scan: {e}");
+            return Ok(ExitCode::from(3));
+        }
+    };
+    if let Some(e) = &result.owners_error {
+        eprintln!("portscope: cannot link ports to processes: {e}");
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if args.json {
+        write_json(&mut out, &result, args.open)?;
+    } else {
+        write_text(&mut out, &result)?;
+    }
+    out.flush()?;
+    let any_open = result
+        .hosts
+        .iter()
+        .any(|h| h.ports.iter().any(|p| p.state == PortState::Open));
+    Ok(if any_open {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
+    let usage = |m: &str| Failure::Usage(m.to_string());
+    if args.timeout == 0 || args.timeout > 600_000 {
+        return Err(usage("--timeout: 1 to 600000 milliseconds"));
+    }
+    if args.banner_timeout > 600_000 {
+        return Err(usage("--banner-timeout: at most 600000 milliseconds"));
+    }
+    if args.retries > 10 {
+        return Err(usage("--retries: at most 10"));
+    }
+    if args.rate == Some(0) {
+        return Err(usage("--rate: at least 1 attempt per second"));
+    }
+    if args.concurrency == Some(0) {
+        return Err(usage("--concurrency: at least 1"));
+    }
+    if args.max_hosts == 0 {
+        return Err(usage("--max-hosts: at least 1"));
+    }
+    let transport = if args.udp {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    };
+    // Ports before names: a bad spec is reported without a DNS lookup.
+    let ports = match &args.ports {
+        Some(spec) => ports::parse(spec, transport).map_err(Failure::Usage)?,
+        None if args.udp => udp::DEFAULT_PORTS.to_vec(),
+        None => crate::scan::top::top(ports::DEFAULT_TOP),
+    };
+    let hosts = targets::resolve(&args.targets, args.max_hosts).map_err(Failure::Usage)?;
+    let budget = fd_budget();
+    let concurrency = args
+        .concurrency
+        .unwrap_or(DEFAULT_CONCURRENCY)
+        .min(budget)
+        .max(1);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+    let timeout = Duration::from_millis(args.timeout);
+    Ok(ScanConfig {
+        hosts,
+        ports,
+        udp: args.udp,
+        sweep: SweepConfig {
+            timeout,
+            retries: args.retries,
+            rate: args.rate,
+            concurrency,
+            threads,
+        },
+        probe: (!args.no_probe).then_some(ProbeConfig {
+            connect_timeout: timeout,
+            banner_wait: Duration::from_millis(args.banner_timeout),
+            reply_timeout: timeout.max(Duration::from_millis(500)),
+        }),
+        probe_concurrency: PROBE_CONCURRENCY.min(budget).max(1),
+        progress: true,
+    })
+}
+
+/// How many connection attempts may be in flight: the open-file soft limit
+/// (raised to the hard limit when allowed) less what is already open and a
+/// margin. Never more than the limit, so a scan cannot fail on EMFILE.
+fn fd_budget() -> usize {
+    let lim = rustix::process::getrlimit(Resource::Nofile);
+    let mut soft = lim.current.unwrap_or(u64::MAX);
+    if let Some(hard) = lim.maximum
+        && hard > soft
+        && rustix::process::setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            },
+        )
+        .is_ok()
+    {
+        soft = hard;
+    }
+    let open = std::fs::read_dir("/proc/self/fd").map_or(16, |d| d.count() as u64);
+    let free = soft.saturating_sub(open).saturating_sub(FD_MARGIN);
+    usize::try_from(free).unwrap_or(usize::MAX).max(1)
+}
+
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    pid: u32,
+    name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct PortJson<'a> {
+    port: u16,
+    proto: &'static str,
+    state: &'static str,
+    service: Option<&'static str>,
+    protocol: Option<&'static str>,
+    version: Option<&'a str>,
+    banner: Option<&'a str>,
+    probe: Option<&'static str>,
+    response: Option<&'a str>,
+    tls: Option<&'a TlsInfo>,
+    owners: Vec<OwnerJson<'a>>,
+}
+
+#[derive(Serialize, Default)]
+struct Counts {
+    open: usize,
+    closed: usize,
+    filtered: usize,
+}
+
+impl Counts {
+    fn of<'a>(ports: impl Iterator<Item = &'a PortResult>) -> Counts {
+        let mut c = Counts::default();
+        for p in ports {
+            match p.state {
+                PortState::Open => c.open += 1,
+                PortState::Closed => c.closed += 1,
+                PortState::Filtered => c.filtered += 1,
+            }
+        }
+        c
+    }
+}
+
+#[derive(Serialize)]
+struct HostJson<'a> {
+    target: &'a str,
+    addr: String,
+    name: Option<&'a str>,
+    local: bool,
+    counts: Counts,
+    ports: Vec<PortJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    proto: &'static str,
+    hosts: usize,
+    ports: usize,
+    open: usize,
+    closed: usize,
+    filtered: usize,
+    elapsed_ms: f64,
+    sweep_ms: f64,
+}
+
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    hosts: Vec<HostJson<'a>>,
+    summary: SummaryJson,
+}
+
+fn proto_name(p: Proto) -> &'static str {
+    if p == Proto::Udp { "udp" } else { "tcp" }
+}
+
+fn service_name(port: u16, proto: Proto) -> Option<&'static str> {
+    services::lookup(port, proto).map(|s| s.name)
+}
+
+fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
+    let f = &p.finding;
+    PortJson {
+        port: p.port,
+        proto: proto_name(proto),
+        state: p.state.as_str(),
+        service: service_name(p.port, proto),
+        protocol: f.protocol,
+        version: f.version.as_deref(),
+        banner: f.banner.as_deref(),
+        probe: f.probe,
+        response: f.response.as_deref(),
+        tls: f.tls.as_ref(),
+        owners: p
+            .owners
+            .iter()
+            .map(|o| OwnerJson {
+                pid: o.pid,
+                name: o.name.as_deref(),
+            })
+            .collect(),
+    }
+}
+
+fn summary(r: &ScanResult) -> SummaryJson {
+    let all = Counts::of(r.hosts.iter().flat_map(|h| h.ports.iter()));
+    SummaryJson {
+        proto: proto_name(r.proto),
+        hosts: r.hosts.len(),
+        ports: r.hosts.first().map_or(0, |h| h.ports.len()),
+        open: all.open,
+        closed: all.closed,
+        filtered: all.filtered,
+        elapsed_ms: r.elapsed.as_secs_f64() * 1000.0,
+        sweep_ms: r.sweep_elapsed.as_secs_f64() * 1000.0,
+    }
+}
+
+fn write_json(out: &mut dyn Write, r: &ScanResult, open_only: bool) -> io::Result<()> {
+    let hosts = r
+        .hosts
+        .iter()
+        .map(|h: &HostResult| HostJson {
+            target: &h.host.target,
+            addr: h.host.addr.to_string(),
+            name: h.host.name.as_deref(),
+            local: h.local,
+            counts: Counts::of(h.ports.iter()),
+            ports: h
+                .ports
+                .iter()
+                .filter(|p| !open_only || p.state == PortState::Open)
+                .map(|p| port_json(p, r.proto))
+                .collect(),
+        })
+        .collect();
+    let doc = ScanJson {
+        hosts,
+        summary: summary(r),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+/// The details column: version, TLS facts, then what the service said.
+fn details(p: &PortResult) -> String {
+    let f = &p.finding;
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(v) = &f.version {
+        parts.push(v.clone());
+    }
+    if let Some(t) = &f.tls {
+        let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
+        if !t.names.is_empty() {
+            s.push_str(&format!(" names: {}", t.names.join(", ")));
+        }
+        if t.self_signed {
+            s.push_str(" (self-signed)");
+        }
+        parts.push(s);
+    }
+    let said = f.banner.as_deref().or(f.response.as_deref());
+    if let Some(b) = said
+        && f.version.as_deref().is_none_or(|v| !b.contains(v))
+    {
+        let short: String = b.chars().take(60).collect();
+        let more = if b.chars().count() > 60 { "…" } else { "" };
+        parts.push(format!("\"{short}{more}\""));
+    }
+    parts.join("  ")
+}
+
+fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
+    let proto = proto_name(r.proto);
+    for h in &r.hosts {
+        let mut title = h.host.addr.to_string();
+        if let Some(n) = &h.host.name {
+            title.push_str(&format!(" ({n})"));
+        }
+        if h.local {
+            title.push_str("  this host");
+        }
+        writeln!(out, "{title}")?;
+        let rows: Vec<[String; 6]> = h
+            .ports
+            .iter()
+            .filter(|p| p.state == PortState::Open)
+            .map(|p| {
+                let mut owners: Vec<String> = p
+                    .owners
+                    .iter()
+                    .take(2)
+                    .map(|o| match &o.name {
+                        Some(n) => format!("{n}[{}]", o.pid),
+                        None => format!("pid {}", o.pid),
+                    })
+                    .collect();
+                // Pre-forked servers share a listener among many processes.
+                if p.owners.len() > 2 {
+                    owners.push(format!("+{}", p.owners.len() - 2));
+                }
+                [
+                    format!("{}/{proto}", p.port),
+                    p.state.as_str().to_string(),
+                    service_name(p.port, r.proto).unwrap_or("-").to_string(),
+                    p.finding.protocol.unwrap_or("-").to_string(),
+                    owners.join(","),
+                    details(p),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            let header = ["PORT", "STATE", "SERVICE", "PROTOCOL", "PROCESS", "DETAILS"];
+            let mut widths = header.map(str::len);
+            for row in &rows {
+                for (w, cell) in widths.iter_mut().zip(row.iter()) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            let line = |cells: [&str; 6]| -> String {
+                let mut s = String::new();
+                for (i, (cell, w)) in cells.iter().zip(widths.iter()).enumerate() {
+                    if i + 1 == cells.len() {
+                        s.push_str(cell);
+                    } else {
+                        s.push_str(&format!("{cell:<w$}  "));
+                    }
+                }
+                s.trim_end().to_string()
+            };
+            writeln!(out, "{}", line(header))?;
+            for row in &rows {
+                writeln!(out, "{}", line(row.each_ref().map(String::as_str)))?;
+            }
+        }
+        let c = Counts::of(h.ports.iter());
+        if c.closed + c.filtered > 0 {
+            let filtered_word = if r.proto == Proto::Udp {
+                "no answer"
+            } else {
+                "filtered"
+            };
+            writeln!(
+                out,
+                "not shown: {} closed, {} {filtered_word}",
+                c.closed, c.filtered
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let s = summary(r);
+    let hosts = if s.hosts == 1 { "host" } else { "hosts" };
+    writeln!(
+        out,
+        "{} {hosts}, {} {proto} ports: {} open, {} closed, {} filtered in {:.2} s",
+        s.hosts,
+        s.ports,
+        s.open,
+        s.closed,
+        s.filtered,
+        r.elapsed.as_secs_f64()
+    )
+}

@@ -1,0 +1,531 @@
+//! The TCP connect sweep: which (address, port) pairs accept a connection,
+//! refuse it, or stay silent. Nonblocking `connect` on a few threads, each
+//! with its own epoll set.
+//!
+//! Why not tokio here: a sweep of a whole host is almost all refused
+//! connects, and on loopback the refusal is known before `connect` even
+//! returns (the RST is processed while the socket is still locked by the
+//! call). So the cost is syscalls, and the fewer the better: socket,
+//! connect, one `SO_ERROR` read and close settle a closed port; only ports
+//! still pending go into epoll. tokio would add an epoll registration, a
+//! wake-up and a task per attempt (measured in bench/SCAN-RESULTS.md).
+//!
+//! Not here: what answers on an open port (see `probe`), UDP (see `udp`).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rustix::event::epoll;
+use rustix::io::Errno;
+use rustix::net::{self, AddressFamily, SocketFlags, SocketType, sockopt};
+
+use super::PortState;
+
+/// How the sweep runs.
+#[derive(Clone, Debug)]
+pub struct SweepConfig {
+    /// How long one connection attempt may take before it counts as unanswered.
+    pub timeout: Duration,
+    /// Further attempts after a timeout.
+    pub retries: u32,
+    /// Connection attempts per second, all threads together; `None`: no cap.
+    pub rate: Option<u32>,
+    /// Attempts in flight at once, all threads together (each holds one fd).
+    pub concurrency: usize,
+    /// Worker threads.
+    pub threads: usize,
+}
+
+/// Sweep progress, readable from another thread while the sweep runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Attempts settled (open, closed or given up on).
+    pub done: AtomicUsize,
+}
+
+const UNSET: u8 = 0;
+const OPEN: u8 = 1;
+const CLOSED: u8 = 2;
+const FILTERED: u8 = 3;
+
+/// Connects to every address in `jobs` and returns each one's state, in order.
+pub fn sweep(jobs: &[SocketAddr], cfg: &SweepConfig, progress: &Progress) -> Vec<PortState> {
+    let states: Vec<AtomicU8> = jobs.iter().map(|_| AtomicU8::new(UNSET)).collect();
+    let shared = Shared {
+        jobs,
+        states: &states,
+        next: AtomicUsize::new(0),
+        progress,
+        pacer: cfg.rate.filter(|r| *r > 0).map(Pacer::new),
+    };
+    let threads = cfg.threads.clamp(1, 64).min(jobs.len().max(1));
+    let window = (cfg.concurrency / threads).max(1);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let shared = &shared;
+            s.spawn(move || Worker::new(shared, cfg, window).run());
+        }
+    });
+    states
+        .iter()
+        .map(|s| match s.load(Ordering::Relaxed) {
+            OPEN => PortState::Open,
+            CLOSED => PortState::Closed,
+            _ => PortState::Filtered,
+        })
+        .collect()
+}
+
+/// What all workers share: the job list, where to claim the next ones, results.
+struct Shared<'a> {
+    jobs: &'a [SocketAddr],
+    states: &'a [AtomicU8],
+    next: AtomicUsize,
+    progress: &'a Progress,
+    pacer: Option<Pacer>,
+}
+
+/// How far ahead of time a rate slot may be used.
+const SLACK_NS: u64 = 1_000_000;
+
+/// Spaces connection attempts evenly to honour `--rate`.
+struct Pacer {
+    start: Instant,
+    interval_ns: u64,
+    /// When the next attempt may start, in ns since `start`.
+    next_ns: AtomicU64,
+}
+
+impl Pacer {
+    fn new(rate: u32) -> Pacer {
+        Pacer {
+            start: Instant::now(),
+            interval_ns: 1_000_000_000 / u64::from(rate),
+            next_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a slot now, or says how long until one is free.
+    fn take(&self) -> Result<(), Duration> {
+        let now = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let mut cur = self.next_ns.load(Ordering::Relaxed);
+        loop {
+            // Slots may be taken up to a millisecond early: waits are timed in
+            // whole milliseconds, and waiting for each slot on its own would
+            // hold high rates well under the cap. The spacing, so the average
+            // rate, is unchanged.
+            if cur > now + SLACK_NS {
+                return Err(Duration::from_nanos(cur - now - SLACK_NS));
+            }
+            let want = cur.max(now.saturating_sub(self.interval_ns)) + self.interval_ns;
+            match self.next_ns.compare_exchange_weak(
+                cur,
+                want,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+}
+
+/// One attempt in flight.
+struct Pending {
+    fd: OwnedFd,
+    job: usize,
+    attempt: u32,
+    deadline: Instant,
+}
+
+/// Jobs are claimed this many at a time to keep the shared counter cold.
+const CLAIM: usize = 32;
+
+struct Worker<'a, 'c> {
+    shared: &'a Shared<'a>,
+    cfg: &'c SweepConfig,
+    window: usize,
+    epoll: Option<OwnedFd>,
+    /// Slots of attempts in flight; the epoll data is the slot index plus a
+    /// generation, so a late event for a reused slot is recognised.
+    slots: Vec<Option<Pending>>,
+    generation: Vec<u32>,
+    free: Vec<usize>,
+    in_flight: usize,
+    /// (slot, generation) in deadline order: every attempt gets the same
+    /// timeout, so start order is deadline order.
+    deadlines: VecDeque<(usize, u32, Instant)>,
+    claimed: std::ops::Range<usize>,
+    retry: VecDeque<(usize, u32)>,
+    /// Refused sockets ready to connect again, per family.
+    pool4: Vec<OwnedFd>,
+    pool6: Vec<OwnedFd>,
+}
+
+/// Reusable sockets kept per family (they hold fds the window does not count).
+const POOL_MAX: usize = 4;
+
+impl<'a, 'c> Worker<'a, 'c> {
+    fn new(shared: &'a Shared<'a>, cfg: &'c SweepConfig, window: usize) -> Self {
+        Worker {
+            shared,
+            cfg,
+            window,
+            epoll: epoll::create(epoll::CreateFlags::CLOEXEC).ok(),
+            slots: Vec::new(),
+            generation: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            deadlines: VecDeque::new(),
+            claimed: 0..0,
+            retry: VecDeque::new(),
+            pool4: Vec::new(),
+            pool6: Vec::new(),
+        }
+    }
+
+    fn next_job(&mut self) -> Option<(usize, u32)> {
+        if let Some(r) = self.retry.pop_front() {
+            return Some(r);
+        }
+        if self.claimed.is_empty() {
+            let n = self.shared.jobs.len();
+            let start = self.shared.next.fetch_add(CLAIM, Ordering::Relaxed);
+            if start >= n {
+                return None;
+            }
+            self.claimed = start..(start + CLAIM).min(n);
+        }
+        self.claimed.next().map(|j| (j, 0))
+    }
+
+    fn settle(&self, job: usize, state: u8) {
+        if let Some(s) = self.shared.states.get(job) {
+            s.store(state, Ordering::Relaxed);
+        }
+        self.shared.progress.done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn run(mut self) {
+        let mut events: Vec<epoll::Event> = Vec::with_capacity(256);
+        loop {
+            let mut wait_for: Option<Duration> = None;
+            // Fill the window.
+            let mut exhausted = false;
+            while self.in_flight < self.window {
+                if let Some(p) = &self.shared.pacer
+                    && let Err(d) = p.take()
+                {
+                    wait_for = Some(d);
+                    break;
+                }
+                let Some((job, attempt)) = self.next_job() else {
+                    exhausted = true;
+                    break;
+                };
+                if !self.start(job, attempt) {
+                    // Out of fds or buffers: let what is in flight drain first.
+                    wait_for = Some(Duration::from_millis(5));
+                    break;
+                }
+            }
+            if exhausted && self.in_flight == 0 && self.retry.is_empty() {
+                return;
+            }
+            let now = Instant::now();
+            let to_deadline = self
+                .deadlines
+                .front()
+                .map(|&(_, _, d)| d.saturating_duration_since(now));
+            let room = self.in_flight < self.window && !exhausted && wait_for.is_none();
+            let timeout = if room {
+                Duration::ZERO
+            } else {
+                match (wait_for, to_deadline) {
+                    (Some(a), Some(b)) => a.min(b),
+                    (Some(a), None) => a,
+                    (None, Some(b)) => b,
+                    (None, None) => Duration::from_millis(5),
+                }
+            };
+            if self.in_flight > 0 {
+                self.poll(&mut events, timeout);
+            } else if !timeout.is_zero() {
+                std::thread::sleep(timeout);
+            }
+            self.expire();
+        }
+    }
+
+    /// A socket for a new attempt: a refused one kept for reuse, or a new one.
+    fn socket(&mut self, v6: bool) -> Result<OwnedFd, Errno> {
+        let pool = if v6 { &mut self.pool6 } else { &mut self.pool4 };
+        if let Some(fd) = pool.pop() {
+            return Ok(fd);
+        }
+        let family = if v6 {
+            AddressFamily::INET6
+        } else {
+            AddressFamily::INET
+        };
+        net::socket_with(
+            family,
+            SocketType::STREAM,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            None,
+        )
+    }
+
+    /// Keeps a socket whose attempt was refused: the kernel has already
+    /// disconnected it, so it can connect again.
+    fn recycle(&mut self, fd: OwnedFd, v6: bool) {
+        let pool = if v6 { &mut self.pool6 } else { &mut self.pool4 };
+        if pool.len() < POOL_MAX {
+            pool.push(fd);
+        }
+    }
+
+    /// Starts one attempt; false when the system is out of resources (the
+    /// job is queued again).
+    fn start(&mut self, job: usize, attempt: u32) -> bool {
+        let Some(&addr) = self.shared.jobs.get(job) else {
+            return true;
+        };
+        let v6 = addr.is_ipv6();
+        let fd = match self.socket(v6) {
+            Ok(fd) => fd,
+            Err(e) if is_resource(e) => {
+                self.retry.push_front((job, attempt));
+                return false;
+            }
+            Err(_) => {
+                self.settle(job, FILTERED);
+                return true;
+            }
+        };
+        match net::connect(&fd, &addr) {
+            Ok(()) => self.finish_open(fd, job),
+            Err(Errno::INPROGRESS) => {
+                // On loopback the answer is usually in already: the peer's
+                // SYN-ACK or RST was processed as connect returned. Asking
+                // connect again reports it (0, or the refusal) and, after a
+                // refusal, leaves the socket disconnected and reusable: two
+                // syscalls per closed port, no socket() or close().
+                match net::connect(&fd, &addr) {
+                    Ok(()) | Err(Errno::ISCONN) => self.finish_open(fd, job),
+                    Err(Errno::ALREADY) => self.watch(fd, job, attempt),
+                    Err(Errno::CONNREFUSED) => {
+                        self.settle(job, CLOSED);
+                        self.recycle(fd, v6);
+                    }
+                    Err(e) => self.settle(job, refused_or_filtered(e)),
+                }
+            }
+            Err(Errno::CONNREFUSED) => {
+                self.settle(job, CLOSED);
+                self.recycle(fd, v6);
+            }
+            Err(e) if is_resource(e) => {
+                self.retry.push_front((job, attempt));
+                return false;
+            }
+            Err(e) => self.settle(job, refused_or_filtered(e)),
+        }
+        true
+    }
+
+    fn watch(&mut self, fd: OwnedFd, job: usize, attempt: u32) {
+        let Some(ep) = &self.epoll else {
+            self.settle(job, FILTERED);
+            return;
+        };
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                self.generation.push(0);
+                self.slots.len() - 1
+            }
+        };
+        let generation = self.generation.get(slot).copied().unwrap_or(0);
+        let data = epoll::EventData::new_u64(((generation as u64) << 32) | slot as u64);
+        if epoll::add(ep, &fd, data, epoll::EventFlags::OUT).is_err() {
+            self.free.push(slot);
+            self.retry.push_back((job, attempt));
+            return;
+        }
+        let deadline = Instant::now() + self.cfg.timeout;
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = Some(Pending {
+                fd,
+                job,
+                attempt,
+                deadline,
+            });
+        }
+        self.deadlines.push_back((slot, generation, deadline));
+        self.in_flight += 1;
+    }
+
+    /// Frees a slot and returns what was in it.
+    fn release(&mut self, slot: usize) -> Option<Pending> {
+        let p = self.slots.get_mut(slot)?.take()?;
+        if let Some(g) = self.generation.get_mut(slot) {
+            *g = g.wrapping_add(1);
+        }
+        self.free.push(slot);
+        self.in_flight -= 1;
+        Some(p)
+    }
+
+    fn poll(&mut self, events: &mut Vec<epoll::Event>, timeout: Duration) {
+        let Some(ep) = &self.epoll else {
+            return;
+        };
+        let ts = rustix::event::Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        events.clear();
+        let n = match epoll::wait(ep, rustix::buffer::spare_capacity(events), Some(&ts)) {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        let _ = n;
+        let got: Vec<(u64, epoll::EventFlags)> =
+            events.iter().map(|e| (e.data.u64(), e.flags)).collect();
+        for (data, flags) in got {
+            let slot = (data & 0xffff_ffff) as usize;
+            let generation = (data >> 32) as u32;
+            if self.generation.get(slot) != Some(&generation) {
+                continue;
+            }
+            let Some(p) = self.release(slot) else {
+                continue;
+            };
+            let err = match sockopt::socket_error(&p.fd) {
+                Ok(r) => r.err(),
+                Err(e) => Some(e),
+            };
+            match err {
+                None if flags.contains(epoll::EventFlags::OUT) => self.finish_open(p.fd, p.job),
+                None => self.settle(p.job, FILTERED),
+                Some(e) => self.settle(p.job, refused_or_filtered(e)),
+            }
+        }
+    }
+
+    /// Gives up on attempts past their deadline, queueing a retry if any are left.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        while let Some(&(slot, generation, deadline)) = self.deadlines.front() {
+            if self.generation.get(slot) != Some(&generation) {
+                self.deadlines.pop_front();
+                continue;
+            }
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if let Some(p) = self.release(slot) {
+                let _ = p.deadline;
+                drop(p.fd);
+                if p.attempt < self.cfg.retries {
+                    self.retry.push_back((p.job, p.attempt + 1));
+                } else {
+                    self.settle(p.job, FILTERED);
+                }
+            }
+        }
+    }
+
+    fn finish_open(&self, fd: OwnedFd, job: usize) {
+        // A connect to a free port in the ephemeral range can pick that same
+        // port as its source and connect to itself (TCP simultaneous open):
+        // nothing listens there, so it is closed.
+        let self_connected = match (net::getsockname(&fd), net::getpeername(&fd)) {
+            (Ok(a), Ok(Some(b))) => a == b,
+            _ => false,
+        };
+        // Reset rather than close gracefully: no TIME_WAIT left behind by
+        // thousands of probe connections.
+        let _ = sockopt::set_socket_linger(&fd, Some(Duration::ZERO));
+        drop(fd);
+        self.settle(job, if self_connected { CLOSED } else { OPEN });
+    }
+}
+
+fn is_resource(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM | Errno::AGAIN
+    )
+}
+
+/// A refusal means nothing listens: closed. Anything else (unreachable,
+/// timed out in the kernel, forbidden by a firewall) gives no answer about
+/// the port: filtered.
+fn refused_or_filtered(e: Errno) -> u8 {
+    if e == Errno::CONNREFUSED {
+        CLOSED
+    } else {
+        FILTERED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn cfg() -> SweepConfig {
+        SweepConfig {
+            timeout: Duration::from_millis(500),
+            retries: 1,
+            rate: None,
+            concurrency: 64,
+            threads: 2,
+        }
+    }
+
+    #[test]
+    fn open_and_closed_on_loopback() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = l.local_addr().unwrap();
+        // A port known to be free: bind, read the port, close.
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let p = Progress::default();
+        let got = sweep(&[open, closed, open], &cfg(), &p);
+        assert_eq!(
+            got,
+            vec![PortState::Open, PortState::Closed, PortState::Open]
+        );
+        assert_eq!(p.done.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn rate_cap_spaces_attempts() {
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut c = cfg();
+        c.rate = Some(100);
+        let t = Instant::now();
+        let got = sweep(&[closed; 11], &c, &Progress::default());
+        assert!(got.iter().all(|s| *s == PortState::Closed));
+        // 11 attempts at 100/s: at least 10 intervals of 10 ms.
+        assert!(
+            t.elapsed() >= Duration::from_millis(95),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+}

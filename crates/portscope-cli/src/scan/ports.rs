@@ -1,0 +1,125 @@
+//! `--ports` for `scan`: `22,80,443`, `1-1024`, `top100`, `top1000`,
+//! `all`, service names (`ssh`, `https`), and mixes of them. Parsing only.
+
+use portscope::services::{self, Transport};
+
+use super::top;
+
+/// The ports scanned when `--ports` is not given.
+pub const DEFAULT_TOP: usize = 1000;
+
+/// Parses a port list; the result keeps the order given (so `top100` stays
+/// in frequency order) with repeats removed. Service names are looked up for
+/// `transport`.
+pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, String> {
+    let mut seen = vec![false; 65536];
+    let mut out = Vec::new();
+    let mut add = |p: u16, out: &mut Vec<u16>| {
+        if !seen[usize::from(p)] {
+            seen[usize::from(p)] = true;
+            out.push(p);
+        }
+    };
+    for item in spec.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(format!("--ports '{spec}': empty item"));
+        }
+        for p in parse_item(item, transport)? {
+            add(p, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, String> {
+    let lower = item.to_ascii_lowercase();
+    if lower == "all" || lower == "-" {
+        return Ok((1..=65535).collect());
+    }
+    if let Some(n) = lower.strip_prefix("top") {
+        let n = n.trim_start_matches('-');
+        let count: usize = n
+            .parse()
+            .map_err(|_| format!("--ports '{item}': expected topN, as top100 or top1000"))?;
+        if count == 0 || count > 65535 {
+            return Err(format!("--ports '{item}': N must be 1 to 65535"));
+        }
+        return Ok(top::top(count));
+    }
+    let port = |t: &str| -> Result<u16, String> {
+        match t.parse::<u16>() {
+            Ok(0) => Err(format!("--ports '{item}': port 0 cannot be scanned")),
+            Ok(p) => Ok(p),
+            Err(_) => Err(format!("--ports '{item}': '{t}' is not a port (1-65535)")),
+        }
+    };
+    if item.starts_with(|c: char| c.is_ascii_digit()) {
+        return match item.split_once('-') {
+            Some((a, b)) => {
+                let low = port(a)?;
+                let high = if b.is_empty() { 65535 } else { port(b)? };
+                if low > high {
+                    return Err(format!("--ports '{item}': the range runs backwards"));
+                }
+                Ok((low..=high).collect())
+            }
+            None => Ok(vec![port(item)?]),
+        };
+    }
+    let mut ports: Vec<u16> = services::by_name(item)
+        .iter()
+        .filter(|s| s.transport == transport && s.port != 0)
+        .map(|s| s.port)
+        .collect();
+    ports.dedup();
+    if ports.is_empty() {
+        return Err(format!(
+            "--ports '{item}': not a port, range, topN, 'all' or known {transport} service name"
+        ));
+    }
+    Ok(ports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        assert_eq!(parse("22,80,443", Transport::Tcp).unwrap(), [22, 80, 443]);
+        assert_eq!(parse("1-5", Transport::Tcp).unwrap(), [1, 2, 3, 4, 5]);
+        assert_eq!(parse("65530-", Transport::Tcp).unwrap().len(), 6);
+        assert_eq!(parse("all", Transport::Tcp).unwrap().len(), 65535);
+        let t = parse("top100", Transport::Tcp).unwrap();
+        assert_eq!(t.len(), 100);
+        assert_eq!(&t[..3], &[80, 23, 443]);
+        assert_eq!(parse("top1000", Transport::Tcp).unwrap().len(), 1000);
+        // Repeats go, the first position stays.
+        assert_eq!(
+            parse("443,80,443,ssh", Transport::Tcp).unwrap(),
+            [443, 80, 22]
+        );
+        assert_eq!(parse("domain", Transport::Udp).unwrap(), [53]);
+    }
+
+    #[test]
+    fn bad_specs() {
+        for bad in [
+            "",
+            "0",
+            "70000",
+            "10-5",
+            "80,,81",
+            "top0",
+            "topx",
+            "top70000",
+            "x-y",
+            "1-99999",
+            "nosuchservicexyz",
+        ] {
+            let e = parse(bad, Transport::Tcp).unwrap_err();
+            assert!(e.starts_with("--ports"), "{bad}: {e}");
+            assert!(!e.contains('\n'));
+        }
+    }
+}
