@@ -3,7 +3,7 @@
 
 use portscope::collect::{Options, SourceChoice};
 use portscope::filter::{Filter, FilterError};
-use portscope::model::{Query, StateSet, TcpState};
+use portscope::model::{Detail, Query, StateSet, TcpState};
 
 use crate::args::{ColorArg, Format, ListArgs, SortKey, SourceArg};
 
@@ -46,6 +46,7 @@ impl ListConfig {
                 query,
                 owners: true,
                 source: SourceChoice::Auto,
+                detail: Detail::default(),
             },
             listening_only: false,
             owners: true,
@@ -97,6 +98,7 @@ impl ListConfig {
                     SourceArg::Netlink => SourceChoice::Netlink,
                     SourceArg::Procfs => SourceChoice::Procfs,
                 },
+                detail: Detail::default(),
             },
             listening_only: a.listening,
             owners,

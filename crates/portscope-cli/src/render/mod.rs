@@ -194,6 +194,8 @@ mod tests {
             bound_if: 0,
             owners: vec![],
             owners_hidden: false,
+            cookie: 0,
+            extra: None,
         };
         let mut b = String::new();
         push_owners(&mut b, &s, &snap);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::collect::Collector;
 use crate::collect::linux::{netlink::Netlink, owners, procnet::ProcNet};
 use crate::error::{Error, Result};
-use crate::model::{Query, Snapshot, Socket, Source};
+use crate::model::{Detail, Query, Snapshot, Socket, Source};
 
 /// Which socket source to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct Options {
     pub owners: bool,
     /// Which source.
     pub source: SourceChoice,
+    /// Which optional details to ask for ([`Socket::extra`]); none by default.
+    pub detail: Detail,
 }
 
 /// Takes a snapshot of the sockets the query wants, with their owners if asked.
@@ -63,20 +65,20 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
     let mut out = Vec::new();
     match opts.source {
         SourceChoice::Procfs => {
-            ProcNet::new().collect(&opts.query, &mut out)?;
+            procnet(opts).collect(&opts.query, &mut out)?;
             Ok((out, Source::Procfs, Vec::new()))
         }
         SourceChoice::Netlink => {
-            netlink_dump(&opts.query, &mut out)?;
+            netlink_dump(&opts.query, opts.detail, &mut out)?;
             Ok((out, Source::Netlink, Vec::new()))
         }
         SourceChoice::Auto => {
-            let netlink = netlink_dump(&opts.query, &mut out);
+            let netlink = netlink_dump(&opts.query, opts.detail, &mut out);
             match netlink {
                 Ok(()) => Ok((out, Source::Netlink, Vec::new())),
                 Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
                     out.clear();
-                    ProcNet::new().collect(&opts.query, &mut out)?;
+                    procnet(opts).collect(&opts.query, &mut out)?;
                     let note = format!("{e}; read /proc/net instead");
                     Ok((out, Source::Procfs, vec![note]))
                 }
@@ -88,9 +90,9 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
 
 /// The netlink dump, with raw sockets from /proc/net/raw{,6} when the kernel
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
-fn netlink_dump(query: &Query, out: &mut Vec<Socket>) -> Result<()> {
+fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
     let nl = Netlink::open()?;
-    nl.collect(query, out)?;
+    nl.collect_with(query, detail, out)?;
     if query.raw && !nl.raw_supported() {
         let raw_only = Query {
             tcp: false,
@@ -98,9 +100,13 @@ fn netlink_dump(query: &Query, out: &mut Vec<Socket>) -> Result<()> {
             unix: false,
             ..*query
         };
-        ProcNet::new().collect(&raw_only, out)?;
+        ProcNet::new().with_detail(detail).collect(&raw_only, out)?;
     }
     Ok(())
+}
+
+fn procnet(opts: &Options) -> ProcNet {
+    ProcNet::new().with_detail(opts.detail)
 }
 
 fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
