@@ -5,10 +5,12 @@
 //! usage or input; 3 system error (the kernel or /proc refused).
 
 mod args;
+mod change;
 mod cmd;
 mod config;
 mod render;
 mod snapshot_file;
+mod watch;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -9,6 +9,7 @@ pub mod close;
 pub mod explain;
 pub mod list;
 pub mod summary;
+pub mod watch;
 pub mod who;
 
 /// Runs the command the flags ask for.
@@ -33,5 +34,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Who(w)) => who::run(w),
         Some(Command::Explain(e)) => explain::run(e),
         Some(Command::Close(c)) => close::run(c),
+        Some(Command::Watch(w)) => watch::run(w),
     }
 }
