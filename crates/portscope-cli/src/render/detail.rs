@@ -91,15 +91,9 @@ pub fn push_memory(buf: &mut String, m: &SkMemInfo) {
     );
 }
 
-/// A rate in bits per second as ss's `sprint_bw` writes it: `1.2M`, `340.0K`, `12`.
+/// A rate in bits per second as ss (iproute2 6.x) writes it: a whole number.
 fn push_bw(buf: &mut String, bps: f64) {
-    if bps > 1_000_000.0 {
-        let _ = write!(buf, "{:.1}M", bps / 1_000_000.0);
-    } else if bps > 1000.0 {
-        let _ = write!(buf, "{:.1}K", bps / 1000.0);
-    } else {
-        let _ = write!(buf, "{bps}");
-    }
+    let _ = write!(buf, "{bps:.0}");
 }
 
 /// Microseconds as milliseconds, shortest form (`0.046`, `204`).
