@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::collect::{self, Options, SourceChoice};
+use portscope::collect::{Options, Refresher, SourceChoice};
 use portscope::filter::Filter;
 use portscope::model::{Detail, Query};
 use ratatui::Terminal;
@@ -68,16 +68,18 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Times `n` refreshes as the view does them (snapshot with tcp_info and
-/// owners, ingest, filter and sort, one frame drawn at 200x50 off-screen)
-/// and prints the CPU and wall time of each part as JSON lines.
+/// owners — the fd walk when due —, ingest, filter and sort, one frame drawn
+/// at 200x50 off-screen) and prints the CPU and wall time of each part as
+/// JSON lines.
 fn bench(mut app: App, opts: &Options, n: u32) -> Result<ExitCode, Failure> {
     let mut term = Terminal::new(TestBackend::new(200, 50))
         .map_err(|e| Failure::Output(io::Error::other(e.to_string())))?;
     let mut out = io::stdout().lock();
+    let mut refresher = Refresher::new(*opts);
     for round in 0..n {
         let cpu0 = cpu_time();
         let t0 = Instant::now();
-        let snap = collect::take(opts)?;
+        let snap = refresher.take()?;
         let sockets = snap.sockets.len();
         let (cpu1, t1) = (cpu_time(), Instant::now());
         app.ingest(snap, t0);
@@ -91,11 +93,12 @@ fn bench(mut app: App, opts: &Options, n: u32) -> Result<ExitCode, Failure> {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         writeln!(
             out,
-            "{{\"round\":{round},\"sockets\":{sockets},\"lines\":{},\
+            "{{\"round\":{round},\"sockets\":{sockets},\"lines\":{},\"walked\":{},\
              \"collect_cpu_ms\":{:.3},\"collect_wall_ms\":{:.3},\
              \"ingest_cpu_ms\":{:.3},\"draw_cpu_ms\":{:.3},\
              \"total_cpu_ms\":{:.3},\"total_wall_ms\":{:.3}}}",
             app.lines().len(),
+            refresher.walked(),
             ms(cpu1 - cpu0),
             ms(t1 - t0),
             ms(cpu2 - cpu1),

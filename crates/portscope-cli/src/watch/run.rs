@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use portscope::collect::{self, Options};
+use portscope::collect::{Options, Refresher};
 use portscope::model::Snapshot;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
@@ -129,9 +129,10 @@ fn terminate(pid: u32, label: &str) -> (String, StatusKind) {
 }
 
 fn collector(opts: &Options, every: Duration, tx: &Sender<Event>, ctl: &Receiver<Control>) {
+    let mut refresher = Refresher::new(*opts);
     loop {
         let at = Instant::now();
-        let ev = match collect::take(opts) {
+        let ev = match refresher.take() {
             Ok(snap) => Event::Refresh(Box::new(snap), at),
             Err(e) => Event::CollectFailed(e.to_string()),
         };

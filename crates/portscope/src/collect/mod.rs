@@ -11,7 +11,7 @@ use crate::model::{Query, Socket, Source};
 pub mod linux;
 
 mod snapshot;
-pub use snapshot::{Options, SourceChoice, take};
+pub use snapshot::{Options, Refresher, SourceChoice, take};
 
 /// What became of a request to close a connection.
 pub use linux::netlink::DestroyOutcome as CloseOutcome;
