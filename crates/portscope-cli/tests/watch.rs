@@ -84,9 +84,19 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // Where the server's socket lives, to remove it after: kill-server
+        // leaves the file behind.
+        let path = Command::new("tmux")
+            .args(["-L", &self.name, "display-message", "-p", "#{socket_path}"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
         let _ = Command::new("tmux")
             .args(["-L", &self.name, "kill-server"])
             .status();
+        if let Some(p) = path.filter(|p| p.contains(&self.name)) {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
