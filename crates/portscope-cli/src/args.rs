@@ -47,6 +47,48 @@ pub enum Command {
     /// `scan 10.0.0.0/28 -p 22,443`, `scan localhost --udp`. Exit 0 if some
     /// port is open, 1 if none.
     Scan(ScanArgs),
+    /// A live view in the terminal: sockets refreshing every second, new ones
+    /// highlighted, closed ones greyed, throughput per connection; sort,
+    /// filter, group by process, SIGTERM an owner. `?` inside shows the keys.
+    Watch(WatchArgs),
+}
+
+/// `portscope watch` options.
+#[derive(Debug, ClapArgs)]
+pub struct WatchArgs {
+    /// Seconds between refreshes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+    /// Show TCP sockets (with -u, -w, -x: only the kinds named; default TCP and UDP).
+    #[arg(short = 't', long = "tcp")]
+    pub tcp: bool,
+    /// Show UDP sockets.
+    #[arg(short = 'u', long = "udp")]
+    pub udp: bool,
+    /// Show raw sockets.
+    #[arg(short = 'w', long = "raw")]
+    pub raw: bool,
+    /// Show unix domain sockets.
+    #[arg(short = 'x', long = "unix")]
+    pub unix: bool,
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Start with the listening-only view (toggle with `l`).
+    #[arg(short = 'l', long = "listening")]
+    pub listening: bool,
+    /// Where sockets come from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
+    /// Time N refreshes without a terminal and print the costs (for bench/).
+    #[arg(long, value_name = "N", hide = true)]
+    pub bench: Option<u32>,
+    /// The initial filter, in the listing's language (edit it with `/`).
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
 }
 
 /// `portscope close` options.
@@ -250,6 +292,29 @@ pub struct ListArgs {
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
+    /// TCP internals, as `ss -i`: rtt/rttvar, cwnd, ssthresh, retransmits,
+    /// bytes sent/acked/received, delivery rate, congestion algorithm.
+    #[arg(short = 'i', long = "info")]
+    pub info: bool,
+    /// Socket memory, as `ss -m` (skmem: r, rb, t, tb, f, w, o, bl, d).
+    #[arg(short = 'm', long = "memory")]
+    pub memory: bool,
+    /// Timers, as `ss -o`: timer:(keepalive,119min,0).
+    #[arg(short = 'O', long = "timers")]
+    pub timers: bool,
+    /// Reprint the listing every SECONDS (default 1) until interrupted.
+    #[arg(
+        short = 'c',
+        long = "continuous",
+        value_name = "SECONDS",
+        num_args = 0..=1,
+        default_missing_value = "1"
+    )]
+    pub continuous: Option<f64>,
+    /// With -c: after the first listing, print only what changed, `+` for
+    /// new sockets and `-` for gone ones (a state change is both).
+    #[arg(long, requires = "continuous")]
+    pub changes: bool,
     /// Render a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,

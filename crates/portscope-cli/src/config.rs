@@ -3,7 +3,9 @@
 
 use portscope::collect::{Options, SourceChoice};
 use portscope::filter::{Filter, FilterError};
-use portscope::model::{Query, StateSet, TcpState};
+use portscope::model::{Detail, Query, StateSet, TcpState};
+
+use std::time::Duration;
 
 use crate::args::{ColorArg, Format, ListArgs, SortKey, SourceArg};
 
@@ -30,6 +32,25 @@ pub struct ListConfig {
     pub from_snapshot: Option<std::path::PathBuf>,
     /// The filter expression (matches everything when none was given).
     pub filter: Filter,
+    /// Reprint every so many seconds (`-c`), until interrupted; checked
+    /// with [`interval`] when the listing starts.
+    pub continuous: Option<f64>,
+    /// With `continuous`: print only what changed.
+    pub changes: bool,
+}
+
+/// The longest interval `-c` and `watch --interval` accept: a day.
+const MAX_INTERVAL: f64 = 86_400.0;
+
+/// Seconds from the command line as a positive interval of at most a day.
+pub fn interval(flag: &str, secs: f64) -> Result<Duration, String> {
+    if secs.is_finite() && secs > 0.0 && secs <= MAX_INTERVAL {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "{flag} takes seconds above 0 and at most {MAX_INTERVAL}, not {secs}"
+        ))
+    }
 }
 
 impl ListConfig {
@@ -46,6 +67,7 @@ impl ListConfig {
                 query,
                 owners: true,
                 source: SourceChoice::Auto,
+                detail: Detail::default(),
             },
             listening_only: false,
             owners: true,
@@ -56,6 +78,8 @@ impl ListConfig {
             color: anstream::ColorChoice::Auto,
             from_snapshot: None,
             filter: Filter::default(),
+            continuous: None,
+            changes: false,
         }
     }
 
@@ -97,6 +121,11 @@ impl ListConfig {
                     SourceArg::Netlink => SourceChoice::Netlink,
                     SourceArg::Procfs => SourceChoice::Procfs,
                 },
+                detail: Detail {
+                    info: a.info,
+                    memory: a.memory,
+                    timers: a.timers,
+                },
             },
             listening_only: a.listening,
             owners,
@@ -111,6 +140,8 @@ impl ListConfig {
             },
             from_snapshot: a.from_snapshot.clone(),
             filter,
+            continuous: a.continuous,
+            changes: a.changes,
         })
     }
 }

@@ -5,11 +5,13 @@
 //! usage or input; 3 system error (the kernel or /proc refused).
 
 mod args;
+mod change;
 mod cmd;
 mod config;
 mod render;
 mod scan;
 mod snapshot_file;
+mod watch;
 
 use std::io;
 use std::process::ExitCode;

@@ -110,6 +110,8 @@ pub fn parse(text: &str) -> Result<Snapshot, String> {
             bound_if: 0,
             owners,
             owners_hidden: s.owners_hidden.unwrap_or(false),
+            cookie: 0,
+            extra: None,
         });
     }
     snap.processes = processes;

@@ -320,6 +320,7 @@ fn options() -> Options {
         },
         owners: true,
         source: SourceChoice::Auto,
+        ..Options::default()
     }
 }
 

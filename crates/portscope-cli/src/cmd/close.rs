@@ -39,6 +39,7 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         query,
         owners: true,
         source: SourceChoice::Netlink,
+        ..Options::default()
     };
     let mut snap = collect::take(&cfg.collect)?;
     let sockets = std::mem::take(&mut snap.sockets);

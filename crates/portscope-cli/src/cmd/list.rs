@@ -1,16 +1,39 @@
-//! The listing: take a snapshot, keep what was asked for, sort, render.
+//! The listing: take a snapshot, keep what was asked for, sort, render; and
+//! `-c`, which does that again every interval, optionally printing only the
+//! changes.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use portscope::collect;
+use portscope::model::Snapshot;
 
 use crate::Failure;
+use crate::args::Format;
+use crate::change::{Differ, Mark};
 use crate::config::ListConfig;
 use crate::render;
 
 /// Lists sockets as configured.
 pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
+    if let Some(secs) = cfg.continuous {
+        let every = crate::config::interval("-c/--continuous", secs).map_err(Failure::Usage)?;
+        return continuous(cfg, every);
+    }
+    let snap = gather(cfg)?;
+    for note in &snap.notes {
+        eprintln!("portscope: note: {note}");
+    }
+    let stdout = io::stdout().lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+    render::write(&mut out, &snap, cfg)?;
+    out.flush()?;
+    report_hidden(cfg, &snap);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One listing: the snapshot (or the saved file), filtered and sorted.
+fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let mut snap = match &cfg.from_snapshot {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -32,21 +55,62 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     if cfg.listening_only {
         snap.sockets.retain(|s| s.is_listening());
     }
-    for note in &snap.notes {
-        eprintln!("portscope: note: {note}");
-    }
     if let Some((key, reverse)) = cfg.sort {
         render::sort(&mut snap, key, reverse);
     }
-    let stdout = io::stdout().lock();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
-    render::write(&mut out, &snap, cfg)?;
-    out.flush()?;
+    Ok(snap)
+}
+
+fn report_hidden(cfg: &ListConfig, snap: &Snapshot) {
     if cfg.owners && snap.hidden.processes > 0 {
         eprintln!(
             "portscope: owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
             snap.hidden.sockets, snap.hidden.processes
         );
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// `-c`: a listing every `every`, until interrupted (or the output closes).
+/// Notes and the hidden-owners line are said once, not every round.
+fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, Failure> {
+    if cfg.changes && !matches!(cfg.format, Format::Table | Format::Json) {
+        return Err(Failure::Usage(
+            "--changes works with the table and JSON layouts".into(),
+        ));
+    }
+    let mut differ = Differ::default();
+    let mut round = 0u64;
+    loop {
+        let started = std::time::Instant::now();
+        let mut snap = gather(cfg)?;
+        if round == 0 {
+            for note in &snap.notes {
+                eprintln!("portscope: note: {note}");
+            }
+            report_hidden(cfg, &snap);
+        }
+        let stdout = io::stdout().lock();
+        let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+        if cfg.changes {
+            let changes = differ.next(&snap.sockets);
+            if round == 0 {
+                // The first listing is the baseline: shown whole, unmarked.
+                let marks = vec![Mark::Same; snap.sockets.len()];
+                render::write_marked(&mut out, &snap, cfg, &marks, true)?;
+            } else if !changes.is_empty() {
+                let (sockets, marks): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
+                snap.sockets = sockets;
+                render::write_marked(&mut out, &snap, cfg, &marks, false)?;
+            }
+        } else {
+            if round > 0 && cfg.format == Format::Table {
+                out.write_all(b"\n")?;
+            }
+            render::write(&mut out, &snap, cfg)?;
+        }
+        out.flush()?;
+        drop(out);
+        round += 1;
+        std::thread::sleep(every.saturating_sub(started.elapsed()));
+    }
 }

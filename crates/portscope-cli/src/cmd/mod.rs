@@ -11,6 +11,7 @@ pub mod explain;
 pub mod list;
 pub mod scan;
 pub mod summary;
+pub mod watch;
 pub mod who;
 
 /// Runs the command the flags ask for.
@@ -37,5 +38,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Close(c)) => close::run(c),
         Some(Command::Audit(a)) => audit::run(a),
         Some(Command::Scan(s)) => scan::run(s),
+        Some(Command::Watch(w)) => watch::run(w),
     }
 }

@@ -10,6 +10,8 @@ use portscope::model::{Endpoint, Snapshot, Socket};
 use serde::Serialize;
 
 use super::Context;
+use super::detail::{MemoryJson, TcpInfoJson, TimerJson};
+use crate::change::Mark;
 
 #[derive(Serialize)]
 struct SocketJson<'a> {
@@ -29,6 +31,14 @@ struct SocketJson<'a> {
     owners: Option<Vec<OwnerJson<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     owners_hidden: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp_info: Option<Option<TcpInfoJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<Option<MemoryJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timer: Option<Option<TimerJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -88,11 +98,19 @@ fn owners<'a>(s: &Socket, snap: &'a Snapshot) -> Vec<OwnerJson<'a>> {
 }
 
 /// The JSON object for one socket; `owners` says whether owners were looked up.
+/// The details the listing asked for (`-i`, `-m`, `-O`) are `tcp_info`,
+/// `memory` and `timer`: an object, or null where the socket has none.
 pub fn socket_json<'a>(
     s: &'a Socket,
     ctx: &Context<'a>,
     owners_known: bool,
 ) -> impl Serialize + 'a {
+    socket_obj(s, ctx, owners_known)
+}
+
+fn socket_obj<'a>(s: &'a Socket, ctx: &Context<'a>, owners_known: bool) -> SocketJson<'a> {
+    let detail = ctx.cfg.collect.detail;
+    let x = s.extra.as_deref();
     SocketJson {
         proto: s.proto.as_str(),
         family: s.family.as_str(),
@@ -111,6 +129,20 @@ pub fn socket_json<'a>(
         }),
         owners: owners_known.then(|| owners(s, ctx.snap)),
         owners_hidden: owners_known.then_some(s.owners_hidden),
+        tcp_info: detail.info.then(|| {
+            x.and_then(|x| {
+                x.tcp_info
+                    .as_ref()
+                    .map(|i| TcpInfoJson::new(i, x.congestion.as_ref()))
+            })
+        }),
+        memory: detail
+            .memory
+            .then(|| x.and_then(|x| x.memory.as_ref().map(MemoryJson::from))),
+        timer: detail
+            .timers
+            .then(|| x.and_then(|x| x.timer.as_ref().map(TimerJson::from))),
+        change: None,
     }
 }
 
@@ -119,8 +151,15 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     out.write_all(b"[")?;
     for (i, s) in ctx.snap.sockets.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, &socket_json(s, ctx, ctx.cfg.owners))
-            .map_err(io::Error::from)?;
+        let mut obj = socket_obj(s, ctx, ctx.cfg.owners);
+        if let Some(m) = ctx.marks.and_then(|m| m.get(i)) {
+            obj.change = Some(match m {
+                Mark::Added => "+",
+                Mark::Removed => "-",
+                Mark::Same => "=",
+            });
+        }
+        serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
     }
     out.write_all(b"\n]\n")
 }

@@ -11,21 +11,42 @@ use portscope::model::{Endpoint, Snapshot, Socket};
 use portscope::services::EphemeralRange;
 
 use crate::args::{Format, SortKey};
+use crate::change::Mark;
 use crate::config::ListConfig;
 
 pub mod csv;
+pub mod detail;
 pub mod json;
 pub mod netstat;
 pub mod table;
 
 /// Writes the snapshot in the configured format.
 pub fn write(out: &mut dyn Write, snap: &Snapshot, cfg: &ListConfig) -> io::Result<()> {
-    let ctx = Context::new(snap, cfg);
-    match cfg.format {
-        Format::Table => table::write(out, &ctx),
-        Format::Netstat => netstat::write(out, &ctx),
-        Format::Json => json::write(out, &ctx),
-        Format::Csv => csv::write(out, &ctx),
+    write_ctx(out, &Context::new(snap, cfg))
+}
+
+/// Writes the snapshot with a change mark per socket (`+`/`-` in the table,
+/// `"change"` in JSON), for `-c --changes`; `header` says whether to print
+/// the header line this time.
+pub fn write_marked(
+    out: &mut dyn Write,
+    snap: &Snapshot,
+    cfg: &ListConfig,
+    marks: &[Mark],
+    header: bool,
+) -> io::Result<()> {
+    let mut ctx = Context::new(snap, cfg);
+    ctx.marks = Some(marks);
+    ctx.header = header && cfg.header;
+    write_ctx(out, &ctx)
+}
+
+fn write_ctx(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
+    match ctx.cfg.format {
+        Format::Table => table::write(out, ctx),
+        Format::Netstat => netstat::write(out, ctx),
+        Format::Json => json::write(out, ctx),
+        Format::Csv => csv::write(out, ctx),
     }
 }
 
@@ -41,6 +62,10 @@ pub struct Context<'a> {
     pub color: bool,
     /// Columns of the terminal stdout is, if it is one.
     pub terminal_width: Option<usize>,
+    /// One change mark per socket (`-c --changes`), if marking.
+    pub marks: Option<&'a [Mark]>,
+    /// Whether to print the header line (the table's and CSV's).
+    pub header: bool,
 }
 
 impl<'a> Context<'a> {
@@ -52,6 +77,8 @@ impl<'a> Context<'a> {
             ephemeral: portscope::services::ephemeral_range(),
             color: colour_wanted(cfg.color),
             terminal_width: terminal_width(),
+            marks: None,
+            header: cfg.header,
         }
     }
 
@@ -194,6 +221,8 @@ mod tests {
             bound_if: 0,
             owners: vec![],
             owners_hidden: false,
+            cookie: 0,
+            extra: None,
         };
         let mut b = String::new();
         push_owners(&mut b, &s, &snap);

@@ -102,8 +102,13 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     });
 
     let color = ctx.color;
-    if ctx.cfg.header {
+    let marks = ctx.marks;
+    let detail = ctx.cfg.collect.detail;
+    if ctx.header {
         let mut line = String::new();
+        if marks.is_some() {
+            line.push_str("  ");
+        }
         for (col, head) in heads.iter().enumerate() {
             pad_into(
                 &mut line,
@@ -124,8 +129,13 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     let mut line = String::with_capacity(256);
     let mut start = 0usize;
     let state_col = heads.iter().position(|h| *h == "State");
+    let mut extra = String::new();
     for (row, s) in sockets.iter().enumerate() {
         line.clear();
+        if let Some(m) = marks {
+            line.push(m.get(row).map_or(' ', |m| m.symbol()));
+            line.push(' ');
+        }
         for (col, head) in heads.iter().enumerate() {
             let end = ends[row * ncol + col] as usize;
             let cell = cells.get(start..end).unwrap_or("");
@@ -147,6 +157,18 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
         let trimmed = line.trim_end_matches(' ');
         out.write_all(trimmed.as_bytes())?;
         out.write_all(b"\n")?;
+        // ss puts -i/-m details on a second line, indented by a tab.
+        if detail.any()
+            && let Some(x) = s.extra.as_deref()
+        {
+            extra.clear();
+            super::detail::push_text(&mut extra, x, detail);
+            if !extra.is_empty() {
+                out.write_all(b"\t ")?;
+                out.write_all(extra.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+        }
     }
     Ok(())
 }

@@ -321,6 +321,7 @@ fn snapshot(proto: Proto) -> portscope::Result<Snapshot> {
         query,
         owners: true,
         source: SourceChoice::Auto,
+        ..Options::default()
     })
 }
 

@@ -12,7 +12,7 @@ pub mod linux;
 
 pub mod host;
 mod snapshot;
-pub use snapshot::{Options, SourceChoice, take};
+pub use snapshot::{Options, Refresher, SourceChoice, take};
 
 /// What became of a request to close a connection.
 pub use linux::netlink::DestroyOutcome as CloseOutcome;

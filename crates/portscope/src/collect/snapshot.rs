@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::collect::Collector;
 use crate::collect::linux::{netlink::Netlink, owners, procnet::ProcNet};
 use crate::error::{Error, Result};
-use crate::model::{Query, Snapshot, Socket, Source};
+use crate::model::{Detail, Query, Snapshot, Socket, Source};
 
 /// Which socket source to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct Options {
     pub owners: bool,
     /// Which source.
     pub source: SourceChoice,
+    /// Which optional details to ask for ([`Socket::extra`]); none by default.
+    pub detail: Detail,
 }
 
 /// Takes a snapshot of the sockets the query wants, with their owners if asked.
@@ -67,25 +69,25 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
 /// tested without a kernel that refuses netlink.
 fn dump_sockets_with(
     opts: &Options,
-    netlink_dump: impl FnOnce(&Query, &mut Vec<Socket>) -> Result<()>,
+    netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
 ) -> Result<Dump> {
     let mut out = Vec::new();
     match opts.source {
         SourceChoice::Procfs => {
-            ProcNet::new().collect(&opts.query, &mut out)?;
+            procnet(opts).collect(&opts.query, &mut out)?;
             Ok((out, Source::Procfs, Vec::new()))
         }
         SourceChoice::Netlink => {
-            netlink_dump(&opts.query, &mut out)?;
+            netlink_dump(&opts.query, opts.detail, &mut out)?;
             Ok((out, Source::Netlink, Vec::new()))
         }
         SourceChoice::Auto => {
-            let netlink = netlink_dump(&opts.query, &mut out);
+            let netlink = netlink_dump(&opts.query, opts.detail, &mut out);
             match netlink {
                 Ok(()) => Ok((out, Source::Netlink, Vec::new())),
                 Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
                     out.clear();
-                    ProcNet::new().collect(&opts.query, &mut out)?;
+                    procnet(opts).collect(&opts.query, &mut out)?;
                     let note = format!("{e}; read /proc/net instead");
                     Ok((out, Source::Procfs, vec![note]))
                 }
@@ -97,9 +99,9 @@ fn dump_sockets_with(
 
 /// The netlink dump, with raw sockets from /proc/net/raw{,6} when the kernel
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
-fn netlink_dump(query: &Query, out: &mut Vec<Socket>) -> Result<()> {
+fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
     let nl = Netlink::open()?;
-    nl.collect(query, out)?;
+    nl.collect_with(query, detail, out)?;
     if query.raw && !nl.raw_supported() {
         let raw_only = Query {
             tcp: false,
@@ -107,12 +109,148 @@ fn netlink_dump(query: &Query, out: &mut Vec<Socket>) -> Result<()> {
             unix: false,
             ..*query
         };
-        ProcNet::new().collect(&raw_only, out)?;
+        ProcNet::new().with_detail(detail).collect(&raw_only, out)?;
     }
     Ok(())
 }
 
+fn procnet(opts: &Options) -> ProcNet {
+    ProcNet::new().with_detail(opts.detail)
+}
+
+/// Takes snapshot after snapshot for a live view, paying for the owner walk
+/// (one readlink per open fd on the machine, the largest part of a
+/// snapshot) only when it can tell something: when the dump holds a socket
+/// the last walk did not see, and every `rewalk_every` snapshots in any case
+/// (so fds passed between processes and owners that exited are caught up
+/// with). In between, owners come from the last walk, joined by inode.
+#[derive(Debug)]
+pub struct Refresher {
+    opts: Options,
+    cache: Option<OwnerCache>,
+    since_walk: u32,
+    walked: bool,
+    /// Walk again after this many snapshots even if no socket is new.
+    pub rewalk_every: u32,
+}
+
+#[derive(Debug)]
+struct OwnerCache {
+    map: owners::OwnerMap,
+    /// Inodes of every socket of the dump the walk was joined to.
+    seen: std::collections::HashSet<u64>,
+    processes: HashMap<u32, crate::model::Process>,
+}
+
+impl Refresher {
+    /// A refresher taking snapshots as `opts` says, walking at least every
+    /// 5 snapshots.
+    pub fn new(opts: Options) -> Refresher {
+        Refresher {
+            opts,
+            cache: None,
+            since_walk: 0,
+            walked: false,
+            rewalk_every: 5,
+        }
+    }
+
+    /// Whether the latest [`Refresher::take`] walked the fd tables.
+    pub fn walked(&self) -> bool {
+        self.walked
+    }
+
+    /// The next snapshot; the same as [`take`] would give, except that
+    /// owners may be as of the last walk for sockets that are not new.
+    pub fn take(&mut self) -> Result<Snapshot> {
+        self.walked = false;
+        let stale = self.since_walk + 1 >= self.rewalk_every.max(1);
+        if !self.opts.owners || self.cache.is_none() || stale {
+            return self.take_walking();
+        }
+        let (mut sockets, source, notes) = dump_sockets(&self.opts)?;
+        sockets.retain(|s| self.opts.query.wants(s));
+        let Some(cache) = self.cache.as_mut() else {
+            return self.take_walking();
+        };
+        if sockets
+            .iter()
+            .any(|s| s.inode != 0 && !cache.seen.contains(&s.inode))
+        {
+            // Something new: find its owner now, on this thread, after the dump.
+            let map = owners::walk();
+            return Ok(self.finish(sockets, source, notes, map, true));
+        }
+        self.since_walk += 1;
+        let mut snap = Snapshot {
+            source,
+            notes,
+            ..Snapshot::default()
+        };
+        join_owners_with(&mut sockets, &cache.map, &mut snap, &mut cache.processes);
+        snap.sockets = sockets;
+        Ok(snap)
+    }
+
+    fn take_walking(&mut self) -> Result<Snapshot> {
+        if !self.opts.owners {
+            return take(&self.opts);
+        }
+        let (dump, map) = std::thread::scope(|scope| {
+            let walker = scope.spawn(owners::walk);
+            let dump = dump_sockets(&self.opts);
+            (dump, walker.join().unwrap_or_default())
+        });
+        let (mut sockets, source, notes) = dump?;
+        sockets.retain(|s| self.opts.query.wants(s));
+        Ok(self.finish(sockets, source, notes, map, false))
+    }
+
+    fn finish(
+        &mut self,
+        mut sockets: Vec<Socket>,
+        source: Source,
+        notes: Vec<String>,
+        map: owners::OwnerMap,
+        keep_processes: bool,
+    ) -> Snapshot {
+        let mut snap = Snapshot {
+            source,
+            notes,
+            ..Snapshot::default()
+        };
+        // Process details are read once per process and kept while the
+        // process is seen; a rewalk on schedule reads them afresh.
+        let mut processes = match (keep_processes, self.cache.take()) {
+            (true, Some(c)) => c.processes,
+            _ => HashMap::new(),
+        };
+        join_owners_with(&mut sockets, &map, &mut snap, &mut processes);
+        let seen = sockets.iter().map(|s| s.inode).collect();
+        self.cache = Some(OwnerCache {
+            map,
+            seen,
+            processes,
+        });
+        self.since_walk = 0;
+        self.walked = true;
+        snap.sockets = sockets;
+        snap
+    }
+}
+
 fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
+    join_owners_with(sockets, map, snap, &mut HashMap::new());
+}
+
+/// Joins owners to sockets by inode and fills `snap.processes`, reading the
+/// details of processes not already in `known` (which keeps them).
+fn join_owners_with(
+    sockets: &mut [Socket],
+    map: &owners::OwnerMap,
+    snap: &mut Snapshot,
+    known: &mut HashMap<u32, crate::model::Process>,
+) {
     let hidden = !map.denied.is_empty();
     // A process can always read its own user's fd tables, so only sockets of
     // other users can have owners we failed to see.
@@ -120,6 +258,7 @@ fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapsh
     snap.hidden.processes = u32::try_from(map.denied.len()).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
     let mut users = owners::UserNames::default();
+    let mut used = std::collections::HashSet::new();
     let proc_root = std::path::Path::new("/proc");
     for s in sockets.iter_mut() {
         if s.inode != 0 {
@@ -130,12 +269,21 @@ fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapsh
             snap.hidden.sockets += 1;
         }
         for o in &s.owners {
-            if !processes.contains_key(&o.pid)
-                && let Some(p) = owners::process_in(proc_root, o.pid, &mut users)
-            {
-                processes.insert(o.pid, p);
+            if used.insert(o.pid) {
+                let p = match known.get(&o.pid) {
+                    Some(p) => Some(p.clone()),
+                    None => owners::process_in(proc_root, o.pid, &mut users),
+                };
+                if let Some(p) = p {
+                    processes.insert(o.pid, p);
+                }
             }
         }
+    }
+    // Keep what is still in use for the next join.
+    known.retain(|pid, _| used.contains(pid));
+    for (pid, p) in &processes {
+        known.entry(*pid).or_insert_with(|| p.clone());
     }
     snap.processes = processes;
 }
@@ -148,7 +296,7 @@ mod tests {
     fn refused_netlink_falls_back_to_procfs_with_a_note() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let ino = rustix::fs::fstat(&l).expect("fstat").st_ino;
-        let refused = |_: &Query, _: &mut Vec<Socket>| -> Result<()> {
+        let refused = |_: &Query, _: Detail, _: &mut Vec<Socket>| -> Result<()> {
             Err(Error::NetlinkUnavailable(std::io::Error::from(
                 std::io::ErrorKind::PermissionDenied,
             )))
@@ -165,7 +313,7 @@ mod tests {
             source: SourceChoice::Netlink,
             ..Options::default()
         };
-        let refused_again = |_: &Query, _: &mut Vec<Socket>| -> Result<()> {
+        let refused_again = |_: &Query, _: Detail, _: &mut Vec<Socket>| -> Result<()> {
             Err(Error::NetlinkUnavailable(std::io::Error::from(
                 std::io::ErrorKind::PermissionDenied,
             )))
@@ -178,7 +326,7 @@ mod tests {
 
     #[test]
     fn other_errors_are_not_hidden_by_the_fallback() {
-        let broken = |_: &Query, _: &mut Vec<Socket>| -> Result<()> {
+        let broken = |_: &Query, _: Detail, _: &mut Vec<Socket>| -> Result<()> {
             Err(Error::NetlinkMalformed("test".into()))
         };
         assert!(matches!(

@@ -490,6 +490,8 @@ fn sock(proto: Proto, local: &str, remote: &str, state: TcpState) -> Socket {
         bound_if: 0,
         owners: Vec::new(),
         owners_hidden: false,
+        cookie: 0,
+        extra: None,
     }
 }
 
@@ -518,6 +520,8 @@ fn unix(path: Option<&str>, peer: Option<&str>) -> Socket {
         bound_if: 0,
         owners: Vec::new(),
         owners_hidden: false,
+        cookie: 0,
+        extra: None,
     }
 }
 

@@ -31,7 +31,11 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use crate::collect::Collector;
 use crate::error::{Error, Result};
-use crate::model::{Endpoint, Family, Proto, Query, Socket, Source, StateSet, TcpState, UnixType};
+pub use crate::model::{CongName, TcpInfo};
+use crate::model::{
+    Detail, Endpoint, Family, Proto, Query, SkMemInfo, Socket, SocketExtra, Source, StateSet,
+    TcpState, Timer, TimerKind, UnixType,
+};
 
 // Netlink and sock_diag constants (linux/netlink.h, linux/sock_diag.h,
 // linux/inet_diag.h, linux/unix_diag.h). Written out because they are ABI.
@@ -63,14 +67,17 @@ const UNIX_DIAG_REQ_LEN: usize = 24;
 
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
+const INET_DIAG_SKMEMINFO: u16 = 7;
 
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
 const UNIX_DIAG_RQLEN: u16 = 4;
+const UNIX_DIAG_MEMINFO: u16 = 5;
 const UNIX_DIAG_UID: u16 = 7;
 const UDIAG_SHOW_NAME: u32 = 0x01;
 const UDIAG_SHOW_PEER: u32 = 0x04;
 const UDIAG_SHOW_RQLEN: u32 = 0x10;
+const UDIAG_SHOW_MEMINFO: u32 = 0x20;
 const UDIAG_SHOW_UID: u32 = 0x40;
 
 /// Bytes per `recv`. The kernel sizes dump messages to the reader's buffer
@@ -206,13 +213,16 @@ impl Netlink {
         for (wanted, family) in [(query.ipv4, Family::Inet), (query.ipv6, Family::Inet6)] {
             if wanted && query.states.0 != 0 {
                 let mut buf = self.lock_buf();
-                let ext = EXT_INFO | EXT_CONG;
+                let detail = Detail {
+                    info: true,
+                    ..Detail::default()
+                };
                 self.dump(
                     &mut buf,
                     family,
                     Proto::Tcp,
                     query.states,
-                    ext,
+                    detail,
                     out,
                     DumpReader::feed_detail,
                 )?;
@@ -244,7 +254,9 @@ impl Netlink {
             Family::Unix => AF_UNIX,
         };
         Ok(match (proto, af) {
-            (Proto::Unix, AF_UNIX) => Request::Unix(unix_request(seq, states.0)),
+            (Proto::Unix, AF_UNIX) => {
+                Request::Unix(unix_request(seq, states.0, ext & EXT_SKMEMINFO != 0))
+            }
             (Proto::Tcp, AF_INET | AF_INET6) => {
                 Request::Inet(inet_request(seq, af, IPPROTO_TCP, states.0, ext))
             }
@@ -338,17 +350,20 @@ impl Netlink {
         family: Family,
         proto: Proto,
         states: StateSet,
-        ext: u8,
+        detail: Detail,
         out: &mut Vec<T>,
         feed: fn(&mut DumpReader, &[u8], &mut Vec<T>) -> Result<Progress>,
     ) -> Result<()> {
         let start = out.len();
         let mut retried = false;
+        let ext = ext_bits(detail);
         loop {
             let seq = self.next_seq();
             let req = self.request(family, proto, states, ext, seq)?;
             self.send(req.as_slice())?;
-            let mut reader = DumpReader::new(dump_kind(proto)).with_seq(seq);
+            let mut reader = DumpReader::new(dump_kind(proto))
+                .with_seq(seq)
+                .with_detail(detail);
             let res = self.read_dump(buf, |chunk| feed(&mut reader, chunk, out));
             let again = match res {
                 Ok(()) => reader.interrupted,
@@ -390,7 +405,7 @@ impl Netlink {
             family,
             Proto::Raw,
             states,
-            0,
+            Detail::default(),
             out,
             DumpReader::feed,
         ) {
@@ -461,6 +476,16 @@ impl Collector for Netlink {
     /// kernel offers them (see [`Netlink::raw_supported`]); otherwise they are
     /// left out without error.
     fn collect(&self, query: &Query, out: &mut Vec<Socket>) -> Result<()> {
+        self.collect_with(query, Detail::default(), out)
+    }
+}
+
+impl Netlink {
+    /// Like [`Collector::collect`], also asking the kernel for the details
+    /// `detail` names and filling [`Socket::extra`] with them. With
+    /// `Detail::default()` the requests and the parse are exactly the plain
+    /// listing's.
+    pub fn collect_with(&self, query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
         let states = query.states;
         if states.0 == 0 {
             return Ok(());
@@ -475,7 +500,15 @@ impl Collector for Netlink {
             for (wanted, proto) in [(query.tcp, Proto::Tcp), (query.udp, Proto::Udp)] {
                 if wanted {
                     let mut buf = self.lock_buf();
-                    self.dump(&mut buf, family, proto, states, 0, out, DumpReader::feed)?;
+                    self.dump(
+                        &mut buf,
+                        family,
+                        proto,
+                        states,
+                        detail,
+                        out,
+                        DumpReader::feed,
+                    )?;
                 }
             }
             if query.raw {
@@ -491,7 +524,7 @@ impl Collector for Netlink {
                     Family::Unix,
                     Proto::Unix,
                     states,
-                    0,
+                    detail,
                     out,
                     DumpReader::feed,
                 )?;
@@ -508,6 +541,20 @@ impl Collector for Netlink {
 pub const EXT_INFO: u8 = 1 << (INET_DIAG_INFO - 1);
 /// `idiag_ext` bit asking for `INET_DIAG_CONG` (congestion control name).
 pub const EXT_CONG: u8 = 1 << (INET_DIAG_CONG - 1);
+/// `idiag_ext` bit asking for `INET_DIAG_SKMEMINFO` (socket memory).
+pub const EXT_SKMEMINFO: u8 = 1 << (INET_DIAG_SKMEMINFO - 1);
+
+/// The `idiag_ext` bits for the details `detail` asks for.
+pub const fn ext_bits(detail: Detail) -> u8 {
+    let mut ext = 0;
+    if detail.info {
+        ext |= EXT_INFO | EXT_CONG;
+    }
+    if detail.memory {
+        ext |= EXT_SKMEMINFO;
+    }
+    ext
+}
 
 fn nl_header(buf: &mut [u8], len: usize, seq: u32) {
     let len = u32::try_from(len).unwrap_or(u32::MAX);
@@ -539,14 +586,18 @@ fn inet_request(seq: u32, af: u8, protocol: u8, states: u32, ext: u8) -> [u8; 72
     b
 }
 
-/// A `unix_diag_req` dump request asking for name, peer, queue lengths and uid.
-fn unix_request(seq: u32, states: u32) -> [u8; 40] {
+/// A `unix_diag_req` dump request asking for name, peer, queue lengths and
+/// uid, and memory when `meminfo` is set.
+fn unix_request(seq: u32, states: u32, meminfo: bool) -> [u8; 40] {
     let mut b = [0u8; NLMSG_HDRLEN + UNIX_DIAG_REQ_LEN];
     let len = b.len();
     nl_header(&mut b, len, seq);
     b[16] = AF_UNIX;
     b[20..24].copy_from_slice(&states.to_ne_bytes());
-    let show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+    let mut show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
+    if meminfo {
+        show |= UDIAG_SHOW_MEMINFO;
+    }
     b[28..32].copy_from_slice(&show.to_ne_bytes());
     // cookie: all ones would mean "no cookie" for a single-socket query;
     // a dump ignores it.
@@ -588,6 +639,7 @@ pub enum Progress {
 pub struct DumpReader {
     kind: DumpKind,
     seq: Option<u32>,
+    detail: Detail,
     /// Whether any message carried `NLM_F_DUMP_INTR` (the kernel's tables
     /// changed during the dump, so it may be inconsistent).
     pub interrupted: bool,
@@ -599,8 +651,16 @@ impl DumpReader {
         DumpReader {
             kind,
             seq: None,
+            detail: Detail::default(),
             interrupted: false,
         }
+    }
+
+    /// Also parse the details `detail` asks for into [`Socket::extra`]
+    /// (they are only there if the request asked the kernel for them).
+    pub fn with_detail(mut self, detail: Detail) -> DumpReader {
+        self.detail = detail;
+        self
     }
 
     /// Only messages with sequence number `seq` count; others (left over
@@ -616,11 +676,20 @@ impl DumpReader {
     /// errno; bytes that are not netlink messages are [`Error::NetlinkMalformed`].
     pub fn feed(&mut self, buf: &[u8], out: &mut Vec<Socket>) -> Result<Progress> {
         let kind = self.kind;
+        let detail = self.detail;
         self.walk(buf, |payload| {
-            let s = match kind {
+            let mut s = match kind {
                 DumpKind::Inet(proto) => parse_inet_msg(payload, proto)?,
                 DumpKind::Unix => parse_unix_msg(payload)?,
             };
+            if detail.any()
+                && let Some(s) = s.as_mut()
+            {
+                s.extra = match kind {
+                    DumpKind::Inet(_) => parse_inet_extra(payload, detail),
+                    DumpKind::Unix => parse_unix_extra(payload, detail),
+                };
+            }
             out.extend(s);
             Ok(())
         })
@@ -756,6 +825,12 @@ fn read_u64(b: &[u8], at: usize) -> Option<u64> {
         b.get(at..at.checked_add(8)?)?.try_into().ok()?,
     ))
 }
+/// A sock_diag cookie: two `u32`s, low half first.
+fn cookie_at(b: &[u8], at: usize) -> Option<u64> {
+    let lo = read_u32(b, at)?;
+    let hi = read_u32(b, at.checked_add(4)?)?;
+    Some(u64::from(lo) | (u64::from(hi) << 32))
+}
 fn read_16(b: &[u8], at: usize) -> Option<[u8; 16]> {
     b.get(at..at.checked_add(16)?)?.try_into().ok()
 }
@@ -781,15 +856,16 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
         let src = read_16(payload, 8)?;
         let dst = read_16(payload, 24)?;
         let bound_if = read_u32(payload, 40)?;
+        let cookie = cookie_at(payload, 44)?;
         let rqueue = read_u32(payload, 56)?;
         let wqueue = read_u32(payload, 60)?;
         let uid = read_u32(payload, 64)?;
         let inode = read_u32(payload, 68)?;
         Some((
-            family, state, sport, dport, src, dst, bound_if, rqueue, wqueue, uid, inode,
+            family, state, sport, dport, src, dst, bound_if, cookie, rqueue, wqueue, uid, inode,
         ))
     })();
-    let Some((family, state, sport, dport, src, dst, bound_if, rqueue, wqueue, uid, inode)) =
+    let Some((family, state, sport, dport, src, dst, bound_if, cookie, rqueue, wqueue, uid, inode)) =
         fields
     else {
         return Err(malformed("short inet_diag_msg"));
@@ -827,6 +903,8 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
         bound_if,
         owners: Vec::new(),
         owners_hidden: false,
+        cookie,
+        extra: None,
     }))
 }
 
@@ -840,9 +918,13 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
     let head = payload
         .get(..UNIX_DIAG_MSG_LEN)
         .ok_or_else(|| malformed(format!("unix_diag_msg of {} bytes", payload.len())))?;
-    let (Some(&family), Some(&ty), Some(&state), Some(inode)) =
-        (head.first(), head.get(1), head.get(2), read_u32(head, 4))
-    else {
+    let (Some(&family), Some(&ty), Some(&state), Some(inode), Some(cookie)) = (
+        head.first(),
+        head.get(1),
+        head.get(2),
+        read_u32(head, 4),
+        cookie_at(head, 8),
+    ) else {
         return Err(malformed("short unix_diag_msg"));
     };
     if family != AF_UNIX {
@@ -890,6 +972,8 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
         bound_if: 0,
         owners: Vec::new(),
         owners_hidden: false,
+        cookie,
+        extra: None,
     }))
 }
 
@@ -985,38 +1069,6 @@ pub struct InetDetail {
     pub congestion: Option<CongName>,
 }
 
-/// A congestion control algorithm name (at most 16 bytes, `TCP_CA_NAME_MAX`),
-/// kept inline so parsing does not allocate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CongName {
-    bytes: [u8; 16],
-    len: u8,
-}
-
-impl CongName {
-    /// Builds a name from the attribute payload (NUL-terminated, cut at 16 bytes).
-    pub fn from_bytes(raw: &[u8]) -> CongName {
-        let end = raw
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(raw.len())
-            .min(16);
-        let mut bytes = [0u8; 16];
-        for (d, s) in bytes.iter_mut().zip(raw.iter().take(end)) {
-            *d = *s;
-        }
-        CongName {
-            bytes,
-            len: u8::try_from(end).unwrap_or(16),
-        }
-    }
-    /// The name, e.g. `cubic`; empty if it is not UTF-8.
-    pub fn as_str(&self) -> &str {
-        let b = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
-        std::str::from_utf8(b).unwrap_or("")
-    }
-}
-
 /// Parses the attributes of one `inet_diag_msg` payload into an [`InetDetail`].
 /// A malformed attribute list is [`Error::NetlinkMalformed`]; short
 /// attribute payloads are padded, never refused.
@@ -1033,38 +1085,8 @@ pub fn parse_inet_detail(payload: &[u8]) -> Result<InetDetail> {
     Ok(d)
 }
 
-/// The parts of `struct tcp_info` a live view shows. Times are in
-/// microseconds, as the kernel gives them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TcpInfo {
-    /// How many bytes the kernel sent; fields beyond it read 0.
-    pub len: usize,
-    /// `tcpi_retransmits`: consecutive retransmissions of the current segment.
-    pub retransmits: u8,
-    /// Retransmission timeout.
-    pub rto_us: u32,
-    /// Smoothed round-trip time.
-    pub rtt_us: u32,
-    /// Round-trip time variance.
-    pub rttvar_us: u32,
-    /// Slow-start threshold, in segments.
-    pub snd_ssthresh: u32,
-    /// Congestion window, in segments.
-    pub snd_cwnd: u32,
-    /// Retransmitted segments over the socket's life.
-    pub total_retrans: u32,
-    /// Bytes acknowledged by the peer (kernel 4.1+).
-    pub bytes_acked: u64,
-    /// Bytes received (kernel 4.1+).
-    pub bytes_received: u64,
-    /// Delivery rate estimate, bytes per second (kernel 4.9+).
-    pub delivery_rate: u64,
-    /// Bytes sent, retransmissions included (kernel 4.19+).
-    pub bytes_sent: u64,
-}
-
-/// Size of `struct tcp_info` up to and including `tcpi_bytes_sent`.
-const TCP_INFO_KNOWN: usize = 208;
+/// Size of `struct tcp_info` up to and including `tcpi_snd_wnd` (kernel 5.x+).
+const TCP_INFO_KNOWN: usize = 232;
 
 /// Reads a `struct tcp_info`, treating bytes the kernel did not send as 0
 /// (older kernels send a shorter struct; that must never lose the socket).
@@ -1075,20 +1097,136 @@ pub fn parse_tcp_info(bytes: &[u8]) -> TcpInfo {
     }
     let u32_at = |at| read_u32(&b, at).unwrap_or(0);
     let u64_at = |at| read_u64(&b, at).unwrap_or(0);
+    // Byte 6 holds two 4-bit fields, snd_wscale first: in the low nibble on
+    // little-endian hosts and the high one on big-endian (C bit-field order).
+    let (snd_wscale, rcv_wscale) = if cfg!(target_endian = "little") {
+        (b[6] & 0x0f, b[6] >> 4)
+    } else {
+        (b[6] >> 4, b[6] & 0x0f)
+    };
+    let app_limited = if cfg!(target_endian = "little") {
+        b[7] & 0x01 != 0
+    } else {
+        b[7] & 0x80 != 0
+    };
     TcpInfo {
         len: bytes.len(),
+        ca_state: b[1],
         retransmits: b[2],
+        backoff: b[4],
+        options: b[5],
+        snd_wscale,
+        rcv_wscale,
+        delivery_rate_app_limited: app_limited,
         rto_us: u32_at(8),
+        ato_us: u32_at(12),
+        snd_mss: u32_at(16),
+        rcv_mss: u32_at(20),
+        unacked: u32_at(24),
+        sacked: u32_at(28),
+        lost: u32_at(32),
+        retrans: u32_at(36),
+        last_data_sent_ms: u32_at(44),
+        last_data_recv_ms: u32_at(52),
+        last_ack_recv_ms: u32_at(56),
+        pmtu: u32_at(60),
+        rcv_ssthresh: u32_at(64),
         rtt_us: u32_at(68),
         rttvar_us: u32_at(72),
         snd_ssthresh: u32_at(76),
         snd_cwnd: u32_at(80),
+        advmss: u32_at(84),
+        reordering: u32_at(88),
+        rcv_rtt_us: u32_at(92),
+        rcv_space: u32_at(96),
         total_retrans: u32_at(100),
+        pacing_rate: u64_at(104),
+        max_pacing_rate: u64_at(112),
         bytes_acked: u64_at(120),
         bytes_received: u64_at(128),
+        segs_out: u32_at(136),
+        segs_in: u32_at(140),
+        notsent_bytes: u32_at(144),
+        min_rtt_us: u32_at(148),
+        data_segs_in: u32_at(152),
+        data_segs_out: u32_at(156),
         delivery_rate: u64_at(160),
+        busy_time_us: u64_at(168),
+        rwnd_limited_us: u64_at(176),
+        sndbuf_limited_us: u64_at(184),
+        delivered: u32_at(192),
+        delivered_ce: u32_at(196),
         bytes_sent: u64_at(200),
+        bytes_retrans: u64_at(208),
+        dsack_dups: u32_at(216),
+        reord_seen: u32_at(220),
+        rcv_ooopack: u32_at(224),
+        snd_wnd: u32_at(228),
     }
+}
+
+/// Reads an `SK_MEMINFO_*` array (`INET_DIAG_SKMEMINFO`, `UNIX_DIAG_MEMINFO`);
+/// entries the kernel did not send read 0.
+pub fn parse_skmeminfo(bytes: &[u8]) -> SkMemInfo {
+    let at = |i: usize| read_u32(bytes, i * 4).unwrap_or(0);
+    SkMemInfo {
+        rmem_alloc: at(0),
+        rcvbuf: at(1),
+        wmem_alloc: at(2),
+        sndbuf: at(3),
+        fwd_alloc: at(4),
+        wmem_queued: at(5),
+        optmem: at(6),
+        backlog: at(7),
+        drops: at(8),
+    }
+}
+
+/// The details `detail` asks for from one `inet_diag_msg` payload: the timer
+/// from the fixed header, tcp_info, congestion and memory from attributes.
+/// `None` when nothing was found. A malformed attribute list ends the
+/// search without error: optional details never cost a socket.
+pub fn parse_inet_extra(payload: &[u8], detail: Detail) -> Option<Box<SocketExtra>> {
+    let mut x = SocketExtra::default();
+    if detail.timers
+        && let (Some(&kind), Some(&retrans), Some(expires)) =
+            (payload.get(2), payload.get(3), read_u32(payload, 52))
+        && let Some(kind) = TimerKind::from_kernel(kind)
+    {
+        x.timer = Some(Timer {
+            kind,
+            expires_ms: u64::from(expires),
+            retrans,
+        });
+    }
+    for attr in Attrs(payload.get(INET_DIAG_MSG_LEN..).unwrap_or_default()) {
+        let Ok((kind, data)) = attr else { break };
+        match kind {
+            INET_DIAG_INFO if detail.info => x.tcp_info = Some(parse_tcp_info(data)),
+            INET_DIAG_CONG if detail.info => x.congestion = Some(CongName::from_bytes(data)),
+            INET_DIAG_SKMEMINFO if detail.memory => x.memory = Some(parse_skmeminfo(data)),
+            _ => {}
+        }
+    }
+    (x != SocketExtra::default()).then(|| Box::new(x))
+}
+
+/// Like [`parse_inet_extra`] for a `unix_diag_msg`: memory only (unix
+/// sockets have no TCP internals or timers).
+pub fn parse_unix_extra(payload: &[u8], detail: Detail) -> Option<Box<SocketExtra>> {
+    if !detail.memory {
+        return None;
+    }
+    for attr in Attrs(payload.get(UNIX_DIAG_MSG_LEN..).unwrap_or_default()) {
+        let Ok((kind, data)) = attr else { break };
+        if kind == UNIX_DIAG_MEMINFO {
+            return Some(Box::new(SocketExtra {
+                memory: Some(parse_skmeminfo(data)),
+                ..SocketExtra::default()
+            }));
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -1483,7 +1621,7 @@ mod tests {
         assert!(r[24..].iter().all(|&b| b == 0));
         let raw = inet_request(1, AF_INET, IPPROTO_RAW, 1, 0);
         assert_eq!(&raw[16..20], &[AF_INET, IPPROTO_RAW, 0, IPPROTO_RAW]);
-        let u = unix_request(3, 0xffff_ffff);
+        let u = unix_request(3, 0xffff_ffff, false);
         assert_eq!(read_u32(&u, 0), Some(40));
         assert_eq!(u[16], AF_UNIX);
         assert_eq!(read_u32(&u, 20), Some(0xffff_ffff));
@@ -1512,6 +1650,8 @@ mod tests {
             bound_if: 0,
             owners: Vec::new(),
             owners_hidden: false,
+            cookie: 0,
+            extra: None,
         };
         let mut v = vec![
             sock(1, None, 2),
@@ -1529,6 +1669,167 @@ mod tests {
         assert_eq!(remote(1), None);
         assert_eq!(remote(2), None);
         assert_eq!(remote(4), None);
+    }
+
+    #[test]
+    fn cookies_are_read_and_tell_sockets_apart() {
+        for (name, bytes, kind) in fixtures() {
+            let all = parse_all(bytes, kind);
+            let mut cookies: Vec<u64> = all.iter().map(|s| s.cookie).collect();
+            assert!(cookies.iter().all(|&c| c != 0), "{name}");
+            cookies.sort_unstable();
+            cookies.dedup();
+            assert_eq!(cookies.len(), all.len(), "{name}: cookies unique");
+        }
+        let mut p = payloads(TCP4)[0].to_vec();
+        p[44..48].copy_from_slice(&1u32.to_ne_bytes());
+        p[48..52].copy_from_slice(&2u32.to_ne_bytes());
+        assert_eq!(
+            parse_inet_msg(&p, Proto::Tcp).unwrap().unwrap().cookie,
+            (2 << 32) | 1
+        );
+    }
+
+    #[test]
+    fn details_are_parsed_only_when_asked() {
+        let tcp = DumpKind::Inet(Proto::Tcp);
+        let plain = parse_all(TCP4_INFO, tcp);
+        assert!(plain.iter().all(|s| s.extra.is_none()));
+        let mut with = Vec::new();
+        let info = Detail {
+            info: true,
+            ..Detail::default()
+        };
+        DumpReader::new(tcp)
+            .with_detail(info)
+            .feed(TCP4_INFO, &mut with)
+            .unwrap();
+        let mut detail = Vec::new();
+        DumpReader::new(tcp)
+            .feed_detail(TCP4_INFO, &mut detail)
+            .unwrap();
+        assert_eq!(with.len(), detail.len());
+        for (s, (_, d)) in with.iter().zip(&detail) {
+            let x = s.extra.as_deref();
+            assert_eq!(x.and_then(|x| x.tcp_info), d.tcp_info);
+            assert_eq!(x.and_then(|x| x.congestion), d.congestion);
+            assert!(x.is_none_or(|x| x.memory.is_none() && x.timer.is_none()));
+        }
+        // Asking for memory alone gives no tcp_info even where the bytes hold it.
+        let mem = Detail {
+            memory: true,
+            ..Detail::default()
+        };
+        let mut out = Vec::new();
+        DumpReader::new(tcp)
+            .with_detail(mem)
+            .feed(TCP4_INFO, &mut out)
+            .unwrap();
+        assert!(out.iter().all(|s| s.extra.is_none()));
+    }
+
+    #[test]
+    fn timers_come_from_the_message_header() {
+        let mut p = payloads(TCP4)[0].to_vec();
+        let timers = Detail {
+            timers: true,
+            ..Detail::default()
+        };
+        p[2] = 2;
+        p[3] = 1;
+        p[52..56].copy_from_slice(&9500u32.to_ne_bytes());
+        let x = parse_inet_extra(&p, timers).unwrap();
+        assert_eq!(
+            x.timer,
+            Some(Timer {
+                kind: TimerKind::Keepalive,
+                expires_ms: 9500,
+                retrans: 1
+            })
+        );
+        assert!(parse_inet_extra(&p, Detail::default()).is_none());
+        p[2] = 0;
+        assert!(parse_inet_extra(&p, timers).is_none());
+        p[2] = 9;
+        let x = parse_inet_extra(&p, timers).unwrap();
+        assert_eq!(x.timer.unwrap().kind.as_str(), "unknown");
+    }
+
+    #[test]
+    fn skmeminfo_reads_in_order_and_pads() {
+        let words: Vec<u8> = (1u32..=9).flat_map(|w| w.to_ne_bytes()).collect();
+        let m = parse_skmeminfo(&words);
+        assert_eq!((m.rmem_alloc, m.rcvbuf, m.sndbuf, m.drops), (1, 2, 4, 9));
+        let short = parse_skmeminfo(&words[..10]);
+        assert_eq!(
+            (short.rmem_alloc, short.rcvbuf, short.wmem_alloc),
+            (1, 2, 0)
+        );
+        assert_eq!(parse_skmeminfo(&[]), SkMemInfo::default());
+    }
+
+    #[test]
+    fn live_details_for_a_loopback_connection() {
+        use std::io::{Read as _, Write as _};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut c = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut a, _) = l.accept().unwrap();
+        rustix::net::sockopt::set_socket_keepalive(&c, true).unwrap();
+        c.write_all(&[7u8; 10_000]).unwrap();
+        let mut got = vec![0u8; 10_000];
+        a.read_exact(&mut got).unwrap();
+        let port = c.local_addr().unwrap().port();
+        let query = Query {
+            udp: false,
+            raw: false,
+            unix: true,
+            ipv6: false,
+            ..Query::default()
+        };
+        let all = Detail {
+            info: true,
+            memory: true,
+            timers: true,
+        };
+        let nl = Netlink::open().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let s = loop {
+            let mut out = Vec::new();
+            nl.collect_with(&query, all, &mut out).unwrap();
+            let s = out
+                .into_iter()
+                .find(|s| s.proto == Proto::Tcp && s.local.port() == Some(port))
+                .unwrap();
+            let acked = s
+                .extra
+                .as_ref()
+                .and_then(|x| x.tcp_info)
+                .map(|i| i.bytes_acked);
+            if acked >= Some(10_000) || std::time::Instant::now() > deadline {
+                break s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_ne!(s.cookie, 0);
+        let x = s.extra.unwrap();
+        let info = x.tcp_info.unwrap();
+        assert!(info.rtt_us > 0 && info.snd_cwnd > 0, "{info:?}");
+        // bytes_acked counts the SYN too.
+        assert!((10_000..=10_001).contains(&info.bytes_acked), "{info:?}");
+        assert!(!x.congestion.unwrap().as_str().is_empty());
+        assert!(x.memory.unwrap().sndbuf > 0);
+        let t = x.timer.unwrap();
+        assert_eq!(t.kind, TimerKind::Keepalive);
+        // The default keepalive time is 2 hours.
+        assert!(t.expires_ms > 0, "{t:?}");
+        // Unix sockets carry memory when asked.
+        let mut out = Vec::new();
+        nl.collect_with(&query, all, &mut out).unwrap();
+        assert!(
+            out.iter()
+                .filter(|s| s.proto == Proto::Unix)
+                .all(|s| s.extra.as_ref().is_some_and(|x| x.memory.is_some()))
+        );
     }
 
     #[test]
@@ -1727,6 +2028,8 @@ mod destroy_tests {
             bound_if: 3,
             owners: vec![],
             owners_hidden: false,
+            cookie: 0,
+            extra: None,
         };
         let b = destroy_request(9, &s).expect("tcp");
         assert_eq!(read_u16(&b, 4), Some(SOCK_DESTROY));

@@ -32,7 +32,10 @@ use std::path::{Path, PathBuf};
 
 use crate::collect::Collector;
 use crate::error::{Error, Result};
-use crate::model::{Endpoint, Family, Proto, Query, Socket, Source, TcpState, UnixType};
+use crate::model::{
+    Detail, Endpoint, Family, Proto, Query, Socket, SocketExtra, Source, TcpState, Timer,
+    TimerKind, UnixType,
+};
 
 /// Sockets from the text files in `/proc/net` (or another process's `/proc/<pid>/net`).
 ///
@@ -48,6 +51,7 @@ use crate::model::{Endpoint, Family, Proto, Query, Socket, Source, TcpState, Uni
 #[derive(Clone, Debug)]
 pub struct ProcNet {
     dir: PathBuf,
+    detail: Detail,
 }
 
 impl ProcNet {
@@ -58,7 +62,18 @@ impl ProcNet {
 
     /// Reads the files of `dir` (a `/proc/<pid>/net` or a fixture folder).
     pub fn at(dir: impl Into<PathBuf>) -> ProcNet {
-        ProcNet { dir: dir.into() }
+        ProcNet {
+            dir: dir.into(),
+            detail: Detail::default(),
+        }
+    }
+
+    /// Also fill in the details these files carry: timers (the `tr`,
+    /// `tm->when` and `retrnsmt` columns). TCP internals and memory are not
+    /// in them and stay `None`.
+    pub fn with_detail(mut self, detail: Detail) -> ProcNet {
+        self.detail = detail;
+        self
     }
 
     /// The folder the tables are read from.
@@ -111,7 +126,7 @@ impl Collector for ProcNet {
                 continue;
             }
             let start = out.len();
-            if let Err(e) = parse(table, &buf, &path.to_string_lossy(), out) {
+            if let Err(e) = parse_with(table, &buf, &path.to_string_lossy(), self.detail, out) {
                 // Half a table is worse than none: leave `out` as it came.
                 out.truncate(entry_len);
                 return Err(e);
@@ -264,9 +279,21 @@ impl Table {
 /// # Ok::<(), portscope::Error>(())
 /// ```
 pub fn parse(table: Table, text: &[u8], file: &str, out: &mut Vec<Socket>) -> Result<()> {
+    parse_with(table, text, file, Detail::default(), out)
+}
+
+/// Like [`parse`], also filling [`Socket::extra`] with the details `detail`
+/// asks for that the table carries (timers of tcp, udp and raw lines).
+pub fn parse_with(
+    table: Table,
+    text: &[u8],
+    file: &str,
+    detail: Detail,
+    out: &mut Vec<Socket>,
+) -> Result<()> {
     match table {
         Table::Unix => parse_unix(text, file, out),
-        _ => parse_inet(text, table, file, out),
+        _ => parse_inet(text, table, file, detail.timers, out),
     }
 }
 
@@ -294,9 +321,16 @@ fn parse_error(file: &str, line: usize, what: &str, text: &[u8]) -> Error {
     }
 }
 
-fn parse_inet(text: &[u8], table: Table, file: &str, out: &mut Vec<Socket>) -> Result<()> {
+fn parse_inet(
+    text: &[u8],
+    table: Table,
+    file: &str,
+    timers: bool,
+    out: &mut Vec<Socket>,
+) -> Result<()> {
     for (n, line) in body_lines(text) {
-        let sock = parse_inet_line(line, table).map_err(|what| parse_error(file, n, what, line))?;
+        let sock = parse_inet_line(line, table, timers)
+            .map_err(|what| parse_error(file, n, what, line))?;
         out.push(sock);
     }
     Ok(())
@@ -314,7 +348,15 @@ fn parse_inet(text: &[u8], table: Table, file: &str, out: &mut Vec<Socket>) -> R
 /// IPPROTO_RAW) and the remote port is always 0. We keep it as the local port,
 /// as `ss -w` does (`0.0.0.0:1`, `*:58`); the netlink dump reports the same
 /// number in the same place, so both sources agree.
-fn parse_inet_line(line: &[u8], table: Table) -> std::result::Result<Socket, &'static str> {
+///
+/// `tr` numbers the pending timer as inet_diag does and `tm->when` counts
+/// clock ticks (USER_HZ, 100 on every architecture Linux runs on but alpha
+/// and ia64) until it fires.
+fn parse_inet_line(
+    line: &[u8],
+    table: Table,
+    timers: bool,
+) -> std::result::Result<Socket, &'static str> {
     let family = table.family();
     let mut f = Fields(line);
     let sl = f.next().ok_or("empty line")?;
@@ -338,11 +380,11 @@ fn parse_inet_line(line: &[u8], table: Table) -> std::result::Result<Socket, &'s
         .next()
         .and_then(|q| split_pair(q, hex32, hex32))
         .ok_or("bad queues")?;
-    // tr:tm->when and retrnsmt: timer details we do not model.
-    f.next()
+    let (tr, when) = f
+        .next()
         .and_then(|t| split_pair(t, |x| hex(x, 2), |x| hex(x, 16)))
         .ok_or("bad timer")?;
-    f.next().and_then(hex32).ok_or("bad retransmit count")?;
+    let retrnsmt = f.next().and_then(hex32).ok_or("bad retransmit count")?;
     let uid = f
         .next()
         .and_then(dec)
@@ -376,6 +418,25 @@ fn parse_inet_line(line: &[u8], table: Table) -> std::result::Result<Socket, &'s
         bound_if: 0,
         owners: Vec::new(),
         owners_hidden: false,
+        cookie: 0,
+        extra: timer_extra(timers, tr, when, retrnsmt),
+    })
+}
+
+/// USER_HZ: the unit of `tm->when`.
+const USER_HZ: u64 = 100;
+
+fn timer_extra(wanted: bool, tr: u64, when: u64, retrnsmt: u32) -> Option<Box<SocketExtra>> {
+    let kind = TimerKind::from_kernel(u8::try_from(tr).ok()?)?;
+    wanted.then(|| {
+        Box::new(SocketExtra {
+            timer: Some(Timer {
+                kind,
+                expires_ms: when.saturating_mul(1000 / USER_HZ),
+                retrans: u8::try_from(retrnsmt).unwrap_or(u8::MAX),
+            }),
+            ..SocketExtra::default()
+        })
     })
 }
 
@@ -515,6 +576,8 @@ fn parse_unix_line(line: &[u8]) -> std::result::Result<Socket, &'static str> {
         bound_if: 0,
         owners: Vec::new(),
         owners_hidden: false,
+        cookie: 0,
+        extra: None,
     })
 }
 
@@ -576,6 +639,32 @@ fn dec(s: &[u8]) -> Option<u64> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timers_are_read_when_asked() {
+        let text = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+   0: 0100007F:1F90 0100007F:D431 01 00000000:00000000 02:000003E8 00000001  1000        0 4242 1 0000000000000000 20 4 30 10 -1\n\
+   1: 0100007F:1F90 0100007F:D432 01 00000000:00000000 00:00000000 00000000  1000        0 4243 1 0000000000000000 20 4 30 10 -1\n";
+        let timers = Detail {
+            timers: true,
+            ..Detail::default()
+        };
+        let mut out = Vec::new();
+        parse_with(Table::Tcp, text, "tcp", timers, &mut out).unwrap();
+        let t = out[0].extra.as_ref().unwrap().timer.unwrap();
+        assert_eq!(
+            t,
+            Timer {
+                kind: TimerKind::Keepalive,
+                expires_ms: 10_000,
+                retrans: 1
+            }
+        );
+        assert!(out[1].extra.is_none());
+        let mut plain = Vec::new();
+        parse(Table::Tcp, text, "tcp", &mut plain).unwrap();
+        assert!(plain.iter().all(|s| s.extra.is_none() && s.cookie == 0));
+    }
 
     #[test]
     fn hex_and_dec_reject_junk() {

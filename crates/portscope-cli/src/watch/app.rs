@@ -1,0 +1,537 @@
+//! The live view's state machine: refreshes and keys come in, a [`Screen`]
+//! goes out. Keeps the selection on the same socket (or process) across
+//! refreshes, the scroll position, the filter line, the kill confirmation
+//! and the status line.
+//!
+//! Pure: time is passed in, and the one side effect a key can ask for
+//! (signalling a process) is returned as an [`Action`] for the caller to do.
+
+use std::time::{Duration, Instant};
+
+use portscope::filter::Filter;
+use portscope::model::Snapshot;
+use portscope::services::EphemeralRange;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::draw::{Look, Screen, ScreenRow, StatusKind, body_height};
+use super::state::Tracker;
+use super::view::{self, GroupCol, Line, Settings, SockCol, group_spec, sock_spec};
+use crate::change::SocketKey;
+
+/// How long an outcome stays in the status line.
+const STATUS_FOR: Duration = Duration::from_secs(6);
+
+/// What the caller must do after a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing.
+    None,
+    /// Leave the view.
+    Quit,
+    /// Send SIGTERM to this process (already confirmed, never pid 1 or us).
+    Kill {
+        /// The process.
+        pid: u32,
+        /// How to name it in the outcome (`nginx[812]`).
+        label: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Mode {
+    Normal,
+    Filter {
+        input: String,
+        error: Option<String>,
+    },
+    Confirm {
+        pid: u32,
+        label: String,
+    },
+    Help,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Selected {
+    Socket(SocketKey),
+    Group(Option<u32>),
+}
+
+/// The live view.
+pub struct App {
+    /// Every socket seen lately.
+    pub tracker: Tracker,
+    /// What the user chose to see.
+    pub settings: Settings,
+    lines: Vec<Line>,
+    selected: usize,
+    offset: usize,
+    selected_key: Option<Selected>,
+    mode: Mode,
+    status: Option<(String, StatusKind, Instant)>,
+    filter_text: String,
+    interval: Duration,
+    ephemeral: Option<EphemeralRange>,
+    me: u32,
+}
+
+impl App {
+    /// A view refreshing every `interval`, starting with `settings`;
+    /// `filter_text` is the filter's words as typed.
+    pub fn new(settings: Settings, filter_text: String, interval: Duration) -> App {
+        App {
+            tracker: Tracker::default(),
+            settings,
+            lines: Vec::new(),
+            selected: 0,
+            offset: 0,
+            selected_key: None,
+            mode: Mode::Normal,
+            status: None,
+            filter_text,
+            interval,
+            ephemeral: portscope::services::ephemeral_range(),
+            me: std::process::id(),
+        }
+    }
+
+    /// Takes a snapshot taken at `at`.
+    pub fn ingest(&mut self, snap: Snapshot, at: Instant) {
+        self.tracker.ingest(snap, at);
+        self.rebuild(at);
+    }
+
+    /// Shows `text` in the status line for a while.
+    pub fn say(&mut self, text: String, kind: StatusKind, now: Instant) {
+        self.status = Some((text, kind, now));
+    }
+
+    /// The lines currently shown (for tests and the benchmark).
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    fn rebuild(&mut self, now: Instant) {
+        self.lines = view::build(&self.tracker, &self.settings, now);
+        let found = self.selected_key.as_ref().and_then(|k| {
+            self.lines
+                .iter()
+                .position(|l| self.key_of(l).as_ref() == Some(k))
+        });
+        match found {
+            Some(i) => self.selected = i,
+            // The selected row went (or there was none): stay at the same
+            // place in the list.
+            None => {
+                self.selected = self.selected.min(self.lines.len().saturating_sub(1));
+                self.remember_selection();
+            }
+        }
+    }
+
+    fn key_of(&self, l: &Line) -> Option<Selected> {
+        match l {
+            Line::Socket(i) => self
+                .tracker
+                .rows()
+                .get(*i)
+                .map(|t| Selected::Socket(t.key.clone())),
+            Line::Group(g) => Some(Selected::Group(g.pid)),
+        }
+    }
+
+    fn remember_selection(&mut self) {
+        self.selected_key = self.lines.get(self.selected).and_then(|l| self.key_of(l));
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let last = self.lines.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.remember_selection();
+    }
+
+    /// Reacts to a key at `now`.
+    pub fn key(&mut self, k: KeyEvent, now: Instant, page: usize) -> Action {
+        if k.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && k.code == KeyCode::Char('c') {
+            return Action::Quit;
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Help => Action::None,
+            Mode::Confirm { pid, label } => {
+                if matches!(k.code, KeyCode::Char('y' | 'Y')) {
+                    Action::Kill { pid, label }
+                } else {
+                    self.say("nothing signalled".into(), StatusKind::Info, now);
+                    Action::None
+                }
+            }
+            Mode::Filter { input, error } => {
+                self.filter_key(k, input, error, ctrl, now);
+                Action::None
+            }
+            Mode::Normal => self.normal_key(k, now, page),
+        }
+    }
+
+    fn filter_key(
+        &mut self,
+        k: KeyEvent,
+        mut input: String,
+        error: Option<String>,
+        ctrl: bool,
+        now: Instant,
+    ) {
+        match k.code {
+            KeyCode::Enter | KeyCode::Esc => {
+                if error.is_some() {
+                    self.say(
+                        format!("kept the last valid filter: {}", self.filter_label()),
+                        StatusKind::Info,
+                        now,
+                    );
+                }
+                return;
+            }
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char('u') if ctrl => input.clear(),
+            KeyCode::Char(c) if !ctrl => input.push(c),
+            _ => {}
+        }
+        let words: Vec<String> = input.split_whitespace().map(str::to_owned).collect();
+        let error = match Filter::parse(&words) {
+            Ok(f) => {
+                self.settings.filter = f;
+                self.filter_text = words.join(" ");
+                self.rebuild(now);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        self.mode = Mode::Filter { input, error };
+    }
+
+    fn normal_key(&mut self, k: KeyEvent, now: Instant, page: usize) -> Action {
+        let page = isize::try_from(page.max(1)).unwrap_or(1);
+        match k.code {
+            KeyCode::Char('q') | KeyCode::Esc => return Action::Quit,
+            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
+            KeyCode::Up => self.move_by(-1),
+            KeyCode::PageDown => self.move_by(page),
+            KeyCode::PageUp => self.move_by(-page),
+            KeyCode::Home => self.move_by(isize::MIN / 2),
+            KeyCode::End => self.move_by(isize::MAX / 2),
+            KeyCode::Char('s' | '>') | KeyCode::Right => self.next_sort(1, now),
+            KeyCode::Char('<') | KeyCode::Left => self.next_sort(-1, now),
+            KeyCode::Char('r') => {
+                self.settings.reverse = !self.settings.reverse;
+                self.rebuild(now);
+            }
+            KeyCode::Char('g') => {
+                self.settings.grouped = !self.settings.grouped;
+                self.selected = 0;
+                self.selected_key = None;
+                self.offset = 0;
+                self.rebuild(now);
+            }
+            KeyCode::Char('l') => {
+                self.settings.listening_only = !self.settings.listening_only;
+                self.rebuild(now);
+            }
+            KeyCode::Char('/') => {
+                self.mode = Mode::Filter {
+                    input: self.filter_text.clone(),
+                    error: None,
+                };
+            }
+            KeyCode::Char('?') | KeyCode::F(1) => self.mode = Mode::Help,
+            KeyCode::Char('k') => self.ask_kill(now),
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn next_sort(&mut self, step: isize, now: Instant) {
+        // Column 0 is the mark; sorting by it is allowed but last.
+        fn step_in<T: Copy + PartialEq>(all: &[T], cur: T, step: isize) -> T {
+            let n = all.len();
+            let i = all.iter().position(|c| *c == cur).unwrap_or(0);
+            let n_i = isize::try_from(n).unwrap_or(1);
+            let j = (isize::try_from(i).unwrap_or(0) + step).rem_euclid(n_i);
+            all.get(usize::try_from(j).unwrap_or(0))
+                .copied()
+                .unwrap_or(cur)
+        }
+        if self.settings.grouped {
+            self.settings.group_sort = step_in(&GroupCol::ALL, self.settings.group_sort, step);
+        } else {
+            self.settings.sort = step_in(&SockCol::ALL, self.settings.sort, step);
+        }
+        self.rebuild(now);
+    }
+
+    fn ask_kill(&mut self, now: Instant) {
+        let ctx = &self.tracker.context;
+        let (pid, what) = match self.lines.get(self.selected) {
+            Some(Line::Socket(i)) => {
+                let Some(t) = self.tracker.rows().get(*i) else {
+                    return;
+                };
+                let what = format!(
+                    "{} {} {}",
+                    crate::render::table::proto_label(&t.socket),
+                    t.socket.local,
+                    view::state_label(&t.socket)
+                );
+                (t.socket.owners.first().map(|o| o.pid), what)
+            }
+            Some(Line::Group(g)) => (g.pid, format!("{} socket(s)", g.sockets)),
+            None => return,
+        };
+        let Some(pid) = pid else {
+            self.say(
+                "no process is known to hold this socket".into(),
+                StatusKind::Error,
+                now,
+            );
+            return;
+        };
+        let name = ctx.processes.get(&pid).map_or("?", |p| p.name.as_str());
+        let label = format!("{name}[{pid}]");
+        if pid == 1 {
+            self.say(
+                format!("refusing to signal {label} (init)"),
+                StatusKind::Error,
+                now,
+            );
+        } else if pid == self.me {
+            self.say(
+                "refusing to signal portscope itself".into(),
+                StatusKind::Error,
+                now,
+            );
+        } else {
+            let _ = what;
+            self.mode = Mode::Confirm { pid, label };
+        }
+    }
+
+    fn filter_label(&self) -> String {
+        if self.filter_text.is_empty() {
+            "(none)".into()
+        } else {
+            self.filter_text.clone()
+        }
+    }
+
+    /// The frame for a terminal `height` lines tall at `now`. Scrolls just
+    /// enough to keep the selection visible; otherwise the scroll position
+    /// stays where it was.
+    pub fn screen(&mut self, height: u16, now: Instant) -> Screen {
+        let body = body_height(height);
+        let n = self.lines.len();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        }
+        if body > 0 && self.selected >= self.offset + body {
+            self.offset = self.selected + 1 - body;
+        }
+        self.offset = self.offset.min(n.saturating_sub(body));
+        let visible = self.lines.get(self.offset..).unwrap_or_default();
+        let ctx = &self.tracker.context;
+        let arrow = if self.settings.reverse { "▼" } else { "▲" };
+        let (columns, headers, rows, sort_name) = if self.settings.grouped {
+            let cols = GroupCol::ALL;
+            let headers = cols
+                .iter()
+                .map(|&c| {
+                    let t = group_spec(c).title;
+                    if c == self.settings.group_sort {
+                        format!("{t}{arrow}")
+                    } else {
+                        t.to_string()
+                    }
+                })
+                .collect();
+            let rows = visible
+                .iter()
+                .take(body)
+                .filter_map(|l| match l {
+                    Line::Group(g) => Some(ScreenRow {
+                        cells: cols.iter().map(|&c| view::group_cell(c, g)).collect(),
+                        look: if g.gone {
+                            Look::Gone
+                        } else if g.new {
+                            Look::New
+                        } else {
+                            Look::Normal
+                        },
+                    }),
+                    Line::Socket(_) => None,
+                })
+                .collect();
+            let name = match group_spec(self.settings.group_sort).title {
+                "" => "new/closed",
+                t => t,
+            };
+            (
+                cols.iter().map(|&c| group_spec(c)).collect(),
+                headers,
+                rows,
+                name,
+            )
+        } else {
+            let cols = SockCol::ALL;
+            let headers = cols
+                .iter()
+                .map(|&c| {
+                    let t = sock_spec(c).title;
+                    if c == self.settings.sort {
+                        format!("{t}{arrow}")
+                    } else {
+                        t.to_string()
+                    }
+                })
+                .collect();
+            let rows = visible
+                .iter()
+                .take(body)
+                .filter_map(|l| match l {
+                    Line::Socket(i) => self.tracker.rows().get(*i),
+                    Line::Group(_) => None,
+                })
+                .map(|t| ScreenRow {
+                    cells: cols
+                        .iter()
+                        .map(|&c| view::socket_cell(c, t, ctx, self.ephemeral, now))
+                        .collect(),
+                    look: if t.gone.is_some() {
+                        Look::Gone
+                    } else if t.is_new(now) {
+                        Look::New
+                    } else {
+                        Look::Normal
+                    },
+                })
+                .collect();
+            let name = match sock_spec(self.settings.sort).title {
+                "" => "new/closed",
+                t => t,
+            };
+            (
+                cols.iter().map(|&c| sock_spec(c)).collect(),
+                headers,
+                rows,
+                name,
+            )
+        };
+
+        let open = self
+            .tracker
+            .rows()
+            .iter()
+            .filter(|t| t.gone.is_none())
+            .count();
+        let new = self.tracker.rows().iter().filter(|t| t.is_new(now)).count();
+        let closed = self.tracker.rows().len() - open;
+        let mut title = format!(
+            "portscope watch  {open} sockets, {new} new, {closed} closed  shown {n}  every {}",
+            secs_label(self.interval)
+        );
+        if self.tracker.refreshes == 0 {
+            title = "portscope watch  collecting…".into();
+        }
+        let (status, status_kind) = self.status_line(sort_name, arrow, now);
+        let keys = "q quit  ? help  / filter  s < > sort  r reverse  g group  l listening  k kill"
+            .to_string();
+        let empty = if self.tracker.refreshes == 0 {
+            String::new()
+        } else {
+            "no socket matches".into()
+        };
+        let selected = (n > 0).then(|| self.selected.saturating_sub(self.offset));
+        Screen {
+            title,
+            columns,
+            headers,
+            rows,
+            selected,
+            empty,
+            status,
+            status_kind,
+            keys,
+            help: (self.mode == Mode::Help).then(help),
+        }
+    }
+
+    fn status_line(&self, sort: &str, arrow: &str, now: Instant) -> (String, StatusKind) {
+        match &self.mode {
+            Mode::Filter { input, error } => {
+                let mut s = format!("/{input}▏");
+                if let Some(e) = error {
+                    s.push_str("   ");
+                    s.push_str(e);
+                    return (s, StatusKind::Error);
+                }
+                return (s, StatusKind::Prompt);
+            }
+            Mode::Confirm { label, .. } => {
+                return (format!("send SIGTERM to {label}? y/n"), StatusKind::Prompt);
+            }
+            Mode::Normal | Mode::Help => {}
+        }
+        if let Some((text, kind, at)) = &self.status
+            && now.saturating_duration_since(*at) < STATUS_FOR
+        {
+            return (text.clone(), *kind);
+        }
+        let mut s = format!("sort {sort}{arrow}  filter {}", self.filter_label());
+        if self.settings.listening_only {
+            s.push_str("  [listening only]");
+        }
+        if self.settings.grouped {
+            s.push_str("  [by process]");
+        }
+        if let Some(note) = self.tracker.context.notes.first() {
+            s.push_str("  note: ");
+            s.push_str(note);
+        }
+        (s, StatusKind::Info)
+    }
+}
+
+fn secs_label(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn help() -> Vec<(String, String)> {
+    [
+        ("↑ ↓ j", "move the selection"),
+        ("PgUp PgDn", "a page up or down"),
+        ("Home End", "first or last row"),
+        ("s > →", "sort by the next column"),
+        ("< ←", "sort by the previous column"),
+        ("r", "reverse the order"),
+        ("/", "edit the filter (Enter or Esc to close)"),
+        ("g", "group by process"),
+        ("l", "listening sockets only"),
+        ("k", "send SIGTERM to the selected row's process"),
+        ("?", "this help (any key closes it)"),
+        ("q Esc ^C", "quit"),
+        ("+ / -", "new socket / closed socket (a few seconds)"),
+        ("In/s Out/s", "bytes per second received / acknowledged"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+    .collect()
+}

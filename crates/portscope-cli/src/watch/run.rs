@@ -1,0 +1,166 @@
+//! Running the live view: snapshots are taken on a collector thread and
+//! sent, immutable, over a channel to the main thread, which owns the
+//! terminal, draws, and handles keys read by an input thread.
+//!
+//! The terminal is put back as it was on every way out: a normal quit, an
+//! error, and a panic (ratatui's `try_init` installs a hook that restores
+//! it before the panic message is printed).
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use portscope::collect::{Options, Refresher};
+use portscope::model::Snapshot;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
+use rustix::process::{Pid, Signal};
+
+use super::app::{Action, App};
+use super::draw::{self, StatusKind};
+
+/// What reaches the main thread.
+enum Event {
+    /// A snapshot, with when it was taken.
+    Refresh(Box<Snapshot>, Instant),
+    /// Taking a snapshot failed.
+    CollectFailed(String),
+    /// A key.
+    Key(KeyEvent),
+    /// The terminal changed size.
+    Resize,
+    /// The terminal can no longer be read.
+    InputFailed(String),
+}
+
+/// What the main thread tells the collector.
+enum Control {
+    /// Refresh now rather than at the next interval (after a kill).
+    Now,
+}
+
+/// How often the screen is redrawn without news, so highlights fade on time.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Runs the view until the user quits. Takes over the terminal and gives
+/// it back on every way out.
+pub fn run(app: App, opts: Options, every: Duration) -> io::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let res = event_loop(&mut terminal, app, opts, every);
+    ratatui::restore();
+    res
+}
+
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    mut app: App,
+    opts: Options,
+    every: Duration,
+) -> io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Event>();
+    let (ctl_tx, ctl_rx) = mpsc::channel::<Control>();
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("collect".into())
+            .spawn(move || collector(&opts, every, &tx, &ctl_rx))?;
+    }
+    {
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("input".into())
+            .spawn(move || input(&tx, &stop))?;
+    }
+    let res = (|| -> io::Result<()> {
+        let mut height = terminal.size()?.height;
+        loop {
+            terminal.draw(|f| {
+                height = f.area().height;
+                let screen = app.screen(height, Instant::now());
+                draw::draw(f, &screen);
+            })?;
+            let ev = match rx.recv_timeout(TICK) {
+                Ok(ev) => ev,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            };
+            let now = Instant::now();
+            match ev {
+                Event::Refresh(snap, at) => app.ingest(*snap, at),
+                Event::CollectFailed(e) => app.say(e, StatusKind::Error, now),
+                Event::Resize => {}
+                Event::InputFailed(e) => return Err(io::Error::other(e)),
+                Event::Key(k) => match app.key(k, now, draw::body_height(height)) {
+                    Action::None => {}
+                    Action::Quit => return Ok(()),
+                    Action::Kill { pid, label } => {
+                        let (text, kind) = terminate(pid, &label);
+                        app.say(text, kind, now);
+                        // Show the outcome's effect without waiting a whole interval.
+                        let _ = ctl_tx.send(Control::Now);
+                    }
+                },
+            }
+        }
+    })();
+    // The collector ends when its channel closes (ctl_tx dropped with this
+    // frame); the input thread polls this flag.
+    stop.store(true, Ordering::Relaxed);
+    res
+}
+
+/// Sends SIGTERM to `pid` and says what came of it.
+fn terminate(pid: u32, label: &str) -> (String, StatusKind) {
+    let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
+        return (format!("{label}: not a process id"), StatusKind::Error);
+    };
+    match rustix::process::kill_process(p, Signal::TERM) {
+        Ok(()) => (format!("sent SIGTERM to {label}"), StatusKind::Info),
+        Err(rustix::io::Errno::SRCH) => (format!("{label} has already gone"), StatusKind::Info),
+        Err(rustix::io::Errno::PERM) => (
+            format!("not permitted to signal {label} (another user's process?)"),
+            StatusKind::Error,
+        ),
+        Err(e) => (format!("signalling {label} failed: {e}"), StatusKind::Error),
+    }
+}
+
+fn collector(opts: &Options, every: Duration, tx: &Sender<Event>, ctl: &Receiver<Control>) {
+    let mut refresher = Refresher::new(*opts);
+    loop {
+        let at = Instant::now();
+        let ev = match refresher.take() {
+            Ok(snap) => Event::Refresh(Box::new(snap), at),
+            Err(e) => Event::CollectFailed(e.to_string()),
+        };
+        if tx.send(ev).is_err() {
+            return;
+        }
+        match ctl.recv_timeout(every.saturating_sub(at.elapsed())) {
+            Ok(Control::Now) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+fn input(tx: &Sender<Event>, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let ev = match event::poll(Duration::from_millis(100)) {
+            Ok(false) => continue,
+            Ok(true) => match event::read() {
+                Ok(TermEvent::Key(k)) => Event::Key(k),
+                Ok(TermEvent::Resize(..)) => Event::Resize,
+                Ok(_) => continue,
+                Err(e) => Event::InputFailed(e.to_string()),
+            },
+            Err(e) => Event::InputFailed(e.to_string()),
+        };
+        let failed = matches!(ev, Event::InputFailed(_));
+        if tx.send(ev).is_err() || failed {
+            return;
+        }
+    }
+}

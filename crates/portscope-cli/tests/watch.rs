@@ -1,0 +1,255 @@
+//! End to end: `portscope watch` in a real terminal (tmux), driven with
+//! keys and read back with `tmux capture-pane`, on sockets this test makes
+//! on loopback.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (its own socket name), killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(cols: u16, rows: u16) -> Tmux {
+        let name = format!("portscope-watch-test-{}", std::process::id());
+        let t = Tmux { name };
+        let status = Command::new("tmux")
+            .args(["-u", "-L", &t.name, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", &cols.to_string(), "-y", &rows.to_string(), "-s", "w"])
+            .args([
+                "env",
+                "LANG=C.UTF-8",
+                "PS1=ready$ ",
+                "bash",
+                "--norc",
+                "--noprofile",
+            ])
+            .status()
+            .expect("tmux is needed for this test (apt-get install tmux; .ci/run does it)");
+        assert!(status.success(), "tmux new-session failed");
+        // No status bar: the pane is the whole terminal.
+        t.tmux(&["set-option", "-t", "w", "status", "off"]);
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "w"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "w", "-l", text]);
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "w"])
+    }
+
+    /// Waits until the screen satisfies `cond`; panics with the last screen if not.
+    fn wait(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.screen();
+            if cond(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Where the server's socket lives, to remove it after: kill-server
+        // leaves the file behind.
+        let path = Command::new("tmux")
+            .args(["-L", &self.name, "display-message", "-p", "#{socket_path}"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        let _ = Command::new("tmux")
+            .args(["-L", &self.name, "kill-server"])
+            .status();
+        if let Some(p) = path.filter(|p| p.contains(&self.name)) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The screen lines showing local address `local` (a row's Local column).
+fn rows_with<'a>(screen: &'a str, local: &str) -> Vec<&'a str> {
+    screen
+        .lines()
+        .filter(|l| l.split_whitespace().find(|w| w.contains(':')) == Some(local))
+        .collect()
+}
+
+/// The line number of the first row whose Local column is `local`.
+fn position(screen: &str, local: &str) -> usize {
+    screen
+        .lines()
+        .position(|l| l.split_whitespace().find(|w| w.contains(':')) == Some(local))
+        .unwrap_or_else(|| panic!("{local} not on screen:\n{screen}"))
+}
+
+#[test]
+fn watch_in_a_real_terminal() {
+    let l1 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let l2 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p1 = l1.local_addr().unwrap().port();
+    let p2 = l2.local_addr().unwrap().port();
+    let client = TcpStream::connect(("127.0.0.1", p1)).unwrap();
+    let (server, _) = l1.accept().unwrap();
+    let cport = client.local_addr().unwrap().port();
+    let a1 = format!("127.0.0.1:{p1}");
+    let a2 = format!("127.0.0.1:{p2}");
+    let ac = format!("127.0.0.1:{cport}");
+
+    let t = Tmux::start(100, 30);
+    t.wait("the shell", |s| s.contains("ready$"));
+    t.type_text("echo BEFORE-WATCH");
+    t.keys(&["Enter"]);
+    t.wait("the echo", |s| s.lines().any(|l| l == "BEFORE-WATCH"));
+    let cmd = format!(
+        "{} watch --interval 0.5 'sport = :{p1} or sport = :{p2} or dport = :{p1}'",
+        env!("CARGO_BIN_EXE_portscope")
+    );
+    t.type_text(&cmd);
+    t.keys(&["Enter"]);
+
+    // Both listeners and both ends of the connection appear.
+    let s = t.wait("the sockets", |s| {
+        s.contains("portscope watch")
+            && rows_with(s, &a1).len() == 2
+            && rows_with(s, &ac).len() == 1
+    });
+    assert!(rows_with(&s, &a2)[0].contains("LISTEN"), "{s}");
+    assert!(rows_with(&s, &ac)[0].contains("ESTAB"), "{s}");
+    assert!(s.contains("Proto▲"), "{s}");
+
+    // A closed listener is marked with '-' (and greyed) for a while.
+    drop(l2);
+    let s = t.wait("the closed mark", |s| {
+        rows_with(s, &a2)
+            .first()
+            .is_some_and(|l| l.starts_with('-'))
+    });
+    assert!(s.contains("1 closed") || s.contains("closed"), "{s}");
+
+    // A new connection is marked '+'.
+    let c2 = TcpStream::connect(("127.0.0.1", p1)).unwrap();
+    let c2_addr = format!("127.0.0.1:{}", c2.local_addr().unwrap().port());
+    t.wait("the new mark", |s| {
+        rows_with(s, &c2_addr)
+            .first()
+            .is_some_and(|l| l.starts_with('+'))
+    });
+
+    // Sorting: by Local ascending, then reversed; the rows swap places.
+    t.keys(&["s"]);
+    let s = t.wait("sort by Local", |s| s.contains("Local▲"));
+    let (lo, hi) = if p1 < cport { (&a1, &ac) } else { (&ac, &a1) };
+    assert!(position(&s, lo) < position(&s, hi), "{s}");
+    t.keys(&["r"]);
+    let s = t.wait("reversed", |s| s.contains("Local▼"));
+    assert!(position(&s, lo) > position(&s, hi), "{s}");
+
+    // The filter line: an incomplete filter is an inline error and keeps the
+    // last valid one; a valid one narrows the view.
+    assert_eq!(rows_with(&s, &ac).len(), 1, "{s}");
+    t.keys(&["/", "C-u"]);
+    t.type_text(&format!("sport = :{p1} and"));
+    let typed = format!("/sport = :{p1} and");
+    let s = t.wait("an inline error", |s| {
+        s.lines()
+            .any(|l| l.starts_with(&typed) && l.contains("filter:"))
+    });
+    // The filter applies as it is typed: the last valid one ("sport = :P1")
+    // is in effect while the line is invalid.
+    assert!(
+        rows_with(&s, &ac).is_empty() && !rows_with(&s, &a1).is_empty(),
+        "{s}"
+    );
+    t.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "Enter"]);
+    let status = format!("filter sport = :{p1}");
+    let s = t.wait("the filter closed", |s| s.contains(&status));
+    assert!(
+        rows_with(&s, &ac).is_empty() && !rows_with(&s, &a1).is_empty(),
+        "{s}"
+    );
+    assert!(
+        rows_with(&s, &a1).iter().any(|l| l.contains("LISTEN")),
+        "{s}"
+    );
+
+    // Group by process: this test's process holds the listener.
+    t.keys(&["g"]);
+    let s = t.wait("the grouped view", |s| s.contains("Listening"));
+    let me = std::process::id().to_string();
+    assert!(
+        s.lines()
+            .any(|l| l.split_whitespace().any(|w| w == me) && l.contains(&p1.to_string())),
+        "{s}"
+    );
+    t.keys(&["g"]);
+
+    // Help, then q: the terminal is given back as it was.
+    t.keys(&["?"]);
+    t.wait("help", |s| s.contains("Keys"));
+    t.keys(&["Escape"]);
+    t.wait("help closed", |s| !s.contains(" Keys "));
+    t.keys(&["q"]);
+    // The alternate screen is left: what was on the terminal before is back,
+    // and the shell prompts again under the command line.
+    let s = t.wait("the shell back", |s| {
+        s.lines().rev().find(|l| !l.trim().is_empty()) == Some("ready$")
+    });
+    assert!(!s.contains("q quit"), "{s}");
+    assert!(s.lines().any(|l| l == "BEFORE-WATCH"), "{s}");
+    drop((client, server, c2));
+}
+
+#[test]
+fn watch_refuses_a_pipe() {
+    let out = common::portscope().arg("watch").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not one"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn watch_rejects_bad_intervals_and_filters() {
+    for args in [
+        &["watch", "--interval", "0"][..],
+        &["watch", "--interval", "nan"],
+        &["watch", "sport", "="],
+    ] {
+        let out = common::portscope().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
