@@ -129,9 +129,13 @@ pub struct Refresher {
     opts: Options,
     cache: Option<OwnerCache>,
     since_walk: u32,
+    walks_since_full: u32,
     walked: bool,
     /// Walk again after this many snapshots even if no socket is new.
     pub rewalk_every: u32,
+    /// Of those walks, every this many reads every fd table; the others read
+    /// only the tables whose fd count changed ([`owners::walk_since`]).
+    pub full_walk_every: u32,
 }
 
 #[derive(Debug)]
@@ -150,8 +154,10 @@ impl Refresher {
             opts,
             cache: None,
             since_walk: 0,
+            walks_since_full: 0,
             walked: false,
             rewalk_every: 5,
+            full_walk_every: 6,
         }
     }
 
@@ -177,8 +183,10 @@ impl Refresher {
             .iter()
             .any(|s| s.inode != 0 && !cache.seen.contains(&s.inode))
         {
-            // Something new: find its owner now, on this thread, after the dump.
-            let map = owners::walk();
+            // Something new: find its owner now, on this thread, after the
+            // dump. Its holder's fd count changed, so reading only the
+            // changed tables finds it.
+            let map = owners::walk_since(&cache.map);
             return Ok(self.finish(sockets, source, notes, map, true));
         }
         self.since_walk += 1;
@@ -196,8 +204,19 @@ impl Refresher {
         if !self.opts.owners {
             return take(&self.opts);
         }
+        let full = self.walks_since_full + 1 >= self.full_walk_every.max(1);
+        let prev = if full {
+            self.walks_since_full = 0;
+            None
+        } else {
+            self.walks_since_full += 1;
+            self.cache.as_ref().map(|c| &c.map)
+        };
         let (dump, map) = std::thread::scope(|scope| {
-            let walker = scope.spawn(owners::walk);
+            let walker = scope.spawn(move || match prev {
+                Some(prev) => owners::walk_since(prev),
+                None => owners::walk(),
+            });
             let dump = dump_sockets(&self.opts);
             (dump, walker.join().unwrap_or_default())
         });

@@ -9,13 +9,14 @@
 //! `readlinkat` into stack buffers: no allocation per fd, no path strings
 //! built. `procfs` would allocate a `PathBuf` and a `String` per fd.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::fs;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use crate::model::{Owner, Process};
@@ -29,6 +30,10 @@ pub struct OwnerMap {
     owners: Vec<Owner>,
     /// Processes whose fd table could not be read for lack of permission.
     pub denied: Vec<u32>,
+    /// Open-fd count of every process whose table was read, as `stat` of
+    /// `/proc/<pid>/fd` reports it (Linux 6.2+; 0 on older kernels), so a
+    /// later [`walk_since`] can skip the tables that did not change.
+    fd_counts: HashMap<u32, u64>,
 }
 
 impl OwnerMap {
@@ -50,13 +55,22 @@ impl OwnerMap {
     }
 
     /// Builds a map from unsorted pairs (used by the walk and by tests).
-    pub fn from_pairs(mut pairs: Vec<(u64, Owner)>, denied: Vec<u32>) -> OwnerMap {
+    pub fn from_pairs(pairs: Vec<(u64, Owner)>, denied: Vec<u32>) -> OwnerMap {
+        OwnerMap::with_counts(pairs, denied, HashMap::new())
+    }
+
+    fn with_counts(
+        mut pairs: Vec<(u64, Owner)>,
+        denied: Vec<u32>,
+        fd_counts: HashMap<u32, u64>,
+    ) -> OwnerMap {
         pairs.sort_unstable();
         let (inodes, owners) = pairs.into_iter().unzip();
         OwnerMap {
             inodes,
             owners,
             denied,
+            fd_counts,
         }
     }
 }
@@ -71,6 +85,22 @@ pub fn walk() -> OwnerMap {
 
 /// [`walk`] over another procfs mount (or a copy of one, for tests).
 pub fn walk_in(proc_root: &Path) -> OwnerMap {
+    walk_pids(proc_root, None)
+}
+
+/// A walk that reuses `prev` for every process whose open-fd count is what
+/// it was then, and reads only the others' fd tables.
+///
+/// One `stat` per process instead of one `readlink` per fd: for a live view
+/// refreshing every second, most processes have not changed. A process that
+/// closed one fd and opened another in between keeps its old entries until
+/// the next full [`walk`]; on kernels before 6.2 (no fd count) this is a
+/// full walk.
+pub fn walk_since(prev: &OwnerMap) -> OwnerMap {
+    walk_pids(Path::new("/proc"), Some(prev))
+}
+
+fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>) -> OwnerMap {
     let pids = list_pids(proc_root);
     let Ok(root) = rustix::fs::open(
         proc_root,
@@ -79,43 +109,72 @@ pub fn walk_in(proc_root: &Path) -> OwnerMap {
     ) else {
         return OwnerMap::default();
     };
+    // Processes whose fd count is unchanged keep their previous entries.
+    let mut kept: HashMap<u32, u64> = HashMap::new();
+    let mut todo = pids;
+    if let Some(prev) = prev {
+        // Our own table changes under us (this walk's fds, other threads'),
+        // so it is always read.
+        let me = std::process::id();
+        todo.retain(|&pid| {
+            let count = fd_count(&root, pid).unwrap_or(0);
+            if pid != me && count > 0 && prev.fd_counts.get(&pid) == Some(&count) {
+                kept.insert(pid, count);
+                false
+            } else {
+                true
+            }
+        });
+    }
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
-    if threads == 1 || pids.len() < 64 {
+    let parts: Vec<Part> = if threads == 1 || todo.len() < 64 {
         let mut part = Part::default();
-        for &pid in &pids {
+        for &pid in &todo {
             part.scan(&root, pid);
         }
-        return OwnerMap::from_pairs(part.pairs, part.denied);
-    }
-    // Interleave pids across threads: neighbouring pids are often one
-    // service's workers with similar fd counts, so this balances the load.
-    let parts: Vec<Part> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let pids = &pids;
-                let root = &root;
-                scope.spawn(move || {
-                    let mut part = Part::default();
-                    for &pid in pids.iter().skip(t).step_by(threads) {
-                        part.scan(root, pid);
-                    }
-                    part
+        vec![part]
+    } else {
+        // Interleave pids across threads: neighbouring pids are often one
+        // service's workers with similar fd counts, so this balances the load.
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let pids = &todo;
+                    let root = &root;
+                    scope.spawn(move || {
+                        let mut part = Part::default();
+                        for &pid in pids.iter().skip(t).step_by(threads) {
+                            part.scan(root, pid);
+                        }
+                        part
+                    })
                 })
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        })
+    };
     let mut pairs = Vec::with_capacity(parts.iter().map(|p| p.pairs.len()).sum());
     let mut denied = Vec::new();
+    let mut fd_counts = kept;
+    if let Some(prev) = prev {
+        pairs.extend(
+            prev.inodes
+                .iter()
+                .zip(&prev.owners)
+                .filter(|(_, o)| fd_counts.contains_key(&o.pid))
+                .map(|(i, o)| (*i, *o)),
+        );
+    }
     for p in parts {
         pairs.extend(p.pairs);
         denied.extend(p.denied);
+        fd_counts.extend(p.fd_counts);
     }
     denied.sort_unstable();
-    OwnerMap::from_pairs(pairs, denied)
+    OwnerMap::with_counts(pairs, denied, fd_counts)
 }
 
 fn list_pids(proc_root: &Path) -> Vec<u32> {
@@ -131,12 +190,14 @@ fn list_pids(proc_root: &Path) -> Vec<u32> {
 struct Part {
     pairs: Vec<(u64, Owner)>,
     denied: Vec<u32>,
+    fd_counts: Vec<(u32, u64)>,
 }
 
 impl Part {
     fn scan(&mut self, root: &OwnedFd, pid: u32) {
         let mut path = itoa_buf();
         let fd_path = fd_dir_path(&mut path, pid);
+        let count = fd_count(root, pid);
         let dir = match rustix::fs::openat(
             root,
             fd_path,
@@ -151,6 +212,9 @@ impl Part {
             // Gone (ENOENT/ESRCH) or otherwise unreadable: a race, not an error.
             Err(_) => return,
         };
+        if let Some(n) = count {
+            self.fd_counts.push((pid, n));
+        }
         let mut dirbuf = [MaybeUninit::<u8>::uninit(); 8192];
         let mut entries = RawDir::new(&dir, &mut dirbuf);
         let mut link = [0u8; 64];
@@ -168,6 +232,15 @@ impl Part {
             }
         }
     }
+}
+
+/// The number of open fds of `pid` (the size `stat` gives `/proc/<pid>/fd`
+/// since Linux 6.2; 0 before).
+fn fd_count(root: &OwnedFd, pid: u32) -> Option<u64> {
+    let mut path = itoa_buf();
+    rustix::fs::statat(root, fd_dir_path(&mut path, pid), AtFlags::empty())
+        .ok()
+        .and_then(|st| u64::try_from(st.st_size).ok())
 }
 
 /// Room for "<u32>/fd" plus a NUL.
@@ -365,6 +438,50 @@ mod tests {
         assert_eq!(map.owners_of(5), &[o(1, 4)]);
         assert!(map.owners_of(6).is_empty());
         assert!(map.owners_of(100).is_empty());
+    }
+
+    #[test]
+    fn walk_since_reads_changed_tables_and_keeps_the_rest() {
+        use std::os::fd::AsRawFd;
+        let me = std::process::id();
+        let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let a_ino = rustix::fs::fstat(&a).expect("fstat").st_ino;
+        let first = walk();
+        let owner = |fd: &dyn AsRawFd| Owner {
+            pid: me,
+            fd: u32::try_from(fd.as_raw_fd()).expect("fd"),
+        };
+        assert!(first.owners_of(a_ino).contains(&owner(&a)));
+        // A child that does not change keeps its entries without a read.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .stdin(std::process::Stdio::from(
+                std::os::fd::AsFd::as_fd(&a)
+                    .try_clone_to_owned()
+                    .expect("dup"),
+            ))
+            .spawn()
+            .expect("sleep");
+        let second = walk();
+        let child_owner = Owner {
+            pid: child.id(),
+            fd: 0,
+        };
+        assert!(second.owners_of(a_ino).contains(&child_owner));
+        // This process opens a socket: its fd count changes, so its table is
+        // read again and the new socket found.
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let b_ino = rustix::fs::fstat(&b).expect("fstat").st_ino;
+        let third = walk_since(&second);
+        assert!(third.owners_of(b_ino).contains(&owner(&b)));
+        assert!(third.owners_of(a_ino).contains(&owner(&a)));
+        assert!(third.owners_of(a_ino).contains(&child_owner));
+        // The child exits: gone from the next incremental walk.
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        let fourth = walk_since(&third);
+        assert!(!fourth.owners_of(a_ino).contains(&child_owner));
+        assert!(fourth.owners_of(b_ino).contains(&owner(&b)));
     }
 
     #[test]
