@@ -59,24 +59,9 @@ pub struct WatchArgs {
     /// Seconds between refreshes.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     pub interval: f64,
-    /// Show TCP sockets (with -u, -w, -x: only the kinds named; default TCP and UDP).
-    #[arg(short = 't', long = "tcp")]
-    pub tcp: bool,
-    /// Show UDP sockets.
-    #[arg(short = 'u', long = "udp")]
-    pub udp: bool,
-    /// Show raw sockets.
-    #[arg(short = 'w', long = "raw")]
-    pub raw: bool,
-    /// Show unix domain sockets.
-    #[arg(short = 'x', long = "unix")]
-    pub unix: bool,
-    /// Only IPv4 sockets.
-    #[arg(short = '4', long = "ipv4")]
-    pub ipv4: bool,
-    /// Only IPv6 sockets.
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
+    /// Which sockets.
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Start with the listening-only view (toggle with `l`).
     #[arg(short = 'l', long = "listening")]
     pub listening: bool,
@@ -222,13 +207,10 @@ pub struct WhoArgs {
     pub json: bool,
 }
 
-/// The listing's options.
+/// Which sockets: the protocol and family flags the listing and the live
+/// view share. No protocol flag means TCP and UDP; no family flag, both.
 #[derive(Debug, ClapArgs)]
-pub struct ListArgs {
-    /// A filter in ss's language, e.g. `state established '( dport = :443 or sport = :443 )'`,
-    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`.
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
-    pub filter: Vec<String>,
+pub struct SelectArgs {
     /// Show TCP sockets.
     #[arg(short = 't', long = "tcp")]
     pub tcp: bool,
@@ -241,6 +223,24 @@ pub struct ListArgs {
     /// Show unix domain sockets.
     #[arg(short = 'x', long = "unix")]
     pub unix: bool,
+    /// Only IPv4 sockets.
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+    /// Only IPv6 sockets.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+}
+
+/// The listing's options.
+#[derive(Debug, ClapArgs)]
+pub struct ListArgs {
+    /// A filter in ss's language, e.g. `state established '( dport = :443 or sport = :443 )'`,
+    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    pub filter: Vec<String>,
+    /// Which sockets.
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Only listening sockets (TCP LISTEN; unconnected UDP, raw and unix datagram).
     #[arg(short = 'l', long = "listening")]
     pub listening: bool,
@@ -256,12 +256,6 @@ pub struct ListArgs {
     /// Show the owning process id (as Windows netstat -o); same as -p.
     #[arg(short = 'o', long = "owner")]
     pub owner: bool,
-    /// Only IPv4 sockets.
-    #[arg(short = '4', long = "ipv4")]
-    pub ipv4: bool,
-    /// Only IPv6 sockets.
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
     /// Summary: counts by protocol and state, listening ports, top processes and peers.
     #[arg(short = 's', long = "summary")]
     pub summary: bool,

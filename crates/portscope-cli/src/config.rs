@@ -7,7 +7,7 @@ use portscope::model::{Detail, Query, StateSet, TcpState};
 
 use std::time::Duration;
 
-use crate::args::{ColorArg, Format, ListArgs, SortKey, SourceArg};
+use crate::args::{ColorArg, Format, ListArgs, SelectArgs, SortKey, SourceArg};
 
 /// How to list.
 #[derive(Clone, Debug)]
@@ -53,6 +53,29 @@ pub fn interval(flag: &str, secs: f64) -> Result<Duration, String> {
     }
 }
 
+/// The sockets the protocol and family flags select, in every state.
+pub fn select_query(sel: &SelectArgs) -> Query {
+    let any_proto = sel.tcp || sel.udp || sel.raw || sel.unix;
+    Query {
+        tcp: sel.tcp || !any_proto,
+        udp: sel.udp || !any_proto,
+        raw: sel.raw,
+        unix: sel.unix,
+        ipv4: sel.ipv4 || !sel.ipv6,
+        ipv6: sel.ipv6 || !sel.ipv4,
+        states: StateSet::ALL,
+    }
+}
+
+/// The collector's source for the `--source` flag.
+pub fn source_choice(arg: SourceArg) -> SourceChoice {
+    match arg {
+        SourceArg::Auto => SourceChoice::Auto,
+        SourceArg::Netlink => SourceChoice::Netlink,
+        SourceArg::Procfs => SourceChoice::Procfs,
+    }
+}
+
 impl ListConfig {
     /// A listing of TCP and UDP sockets in every state, with owners, as table:
     /// the base that commands other than the listing start from.
@@ -86,17 +109,17 @@ impl ListConfig {
     /// Builds the listing settings from the flags; a bad filter is an error.
     pub fn from_args(a: &ListArgs) -> Result<ListConfig, FilterError> {
         let filter = Filter::parse(&a.filter)?;
-        let any_proto = a.tcp || a.udp || a.raw || a.unix;
-        let selection_given = any_proto || a.listening || a.all || a.numeric || a.ipv4 || a.ipv6;
-        let mut query = Query {
-            tcp: a.tcp || !any_proto,
-            udp: a.udp || !any_proto,
-            raw: a.raw,
-            unix: a.unix,
-            ipv4: a.ipv4 || !a.ipv6,
-            ipv6: a.ipv6 || !a.ipv4,
-            states: StateSet::ALL,
-        };
+        let sel = &a.select;
+        let selection_given = sel.tcp
+            || sel.udp
+            || sel.raw
+            || sel.unix
+            || sel.ipv4
+            || sel.ipv6
+            || a.listening
+            || a.all
+            || a.numeric;
+        let mut query = select_query(sel);
         if a.listening {
             // LISTEN for TCP and unix streams; CLOSE is how the kernel reports
             // unconnected UDP, raw and unix datagram sockets.
@@ -116,11 +139,7 @@ impl ListConfig {
             collect: Options {
                 query,
                 owners: owners || hint.needs_owners,
-                source: match a.source {
-                    SourceArg::Auto => SourceChoice::Auto,
-                    SourceArg::Netlink => SourceChoice::Netlink,
-                    SourceArg::Procfs => SourceChoice::Procfs,
-                },
+                source: source_choice(a.source),
                 detail: Detail {
                     info: a.info,
                     memory: a.memory,

@@ -23,7 +23,7 @@ fn closes_an_established_connection() {
     let client_inode = inode(&client);
 
     let out = portscope()
-        .args(["close", "--yes", "sport", "=", &format!(":{cport}")])
+        .args(["close", "--yes", "src", &format!("127.0.0.1:{cport}")])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -80,7 +80,7 @@ fn off_a_terminal_close_needs_yes() {
     let _server = l.accept().unwrap();
     let cport = client.local_addr().unwrap().port();
     let out = portscope()
-        .args(["close", "sport", "=", &format!(":{cport}")])
+        .args(["close", "src", &format!("127.0.0.1:{cport}")])
         .stdin(Stdio::null())
         .output()
         .unwrap();

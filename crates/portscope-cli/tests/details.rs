@@ -56,7 +56,7 @@ fn transfer(from: &mut TcpStream, to: &mut TcpStream, size: usize) {
 /// portscope's JSON object for the TCP socket with local port `port`, once
 /// its tcp_info says every byte sent is acknowledged.
 fn settled(port: u16, extra: &[&str]) -> Value {
-    let filter = format!("sport = :{port}");
+    let filter = format!("src 127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let mut args = vec!["-t"];
@@ -79,7 +79,7 @@ fn settled(port: u16, extra: &[&str]) -> Value {
 /// joined): `cwnd:10` -> ("cwnd", "10"), bare words -> (word, "").
 fn ss_words(flags: &str, port: u16) -> Vec<(String, String)> {
     let out = Command::new("ss")
-        .args([flags, "-H", &format!("sport = :{port}")])
+        .args([flags, "-H", &format!("src 127.0.0.1:{port}")])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -130,7 +130,7 @@ fn info_matches_ss() {
     );
     // The table puts the same words on the line under the socket.
     let out = portscope()
-        .args(["-t", "-i", &format!("sport = :{port}")])
+        .args(["-t", "-i", &format!("src 127.0.0.1:{port}")])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -149,7 +149,7 @@ fn memory_and_timers_match_ss() {
     let (_l, c, _a) = pair_with_transfer(1000);
     rustix::net::sockopt::set_socket_keepalive(&c, true).unwrap();
     let port = c.local_addr().unwrap().port();
-    let s = &json(&["-t", "-m", "-O", &format!("sport = :{port}")])[0];
+    let s = &json(&["-t", "-m", "-O", &format!("src 127.0.0.1:{port}")])[0];
     assert!(s.get("tcp_info").is_none(), "not asked for");
     let ss = ss_words("-tmo", port);
     let skmem = word(&ss, "skmem");
@@ -184,7 +184,7 @@ fn memory_and_timers_match_ss() {
     let l = &json(&[
         "-tl",
         "-O",
-        &format!("sport = :{}", _l.local_addr().unwrap().port()),
+        &format!("src 127.0.0.1:{}", _l.local_addr().unwrap().port()),
     ])[0];
     assert!(l["timer"].is_null(), "{l}");
 }
@@ -226,7 +226,13 @@ fn continuous_changes_mark_new_and_gone_sockets() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let mut child = portscope()
-        .args(["-c", "0.2", "--changes", "-t", &format!("sport = :{port}")])
+        .args([
+            "-c",
+            "0.2",
+            "--changes",
+            "-t",
+            &format!("src 127.0.0.1:{port}"),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -292,13 +298,13 @@ fn continuous_rejects_bad_intervals_and_layouts() {
 fn details_are_absent_unless_asked() {
     let (l, _c, _a) = pair_with_transfer(10);
     let port = l.local_addr().unwrap().port();
-    let s = &json(&["-t", &format!("sport = :{port}")])[0];
+    let s = &json(&["-t", &format!("src 127.0.0.1:{port}")])[0];
     for k in ["tcp_info", "memory", "timer"] {
         assert!(s.get(k).is_none(), "{k} in {s}");
     }
     // With -i, UDP sockets say null: they have no TCP internals.
     let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let uport = u.local_addr().unwrap().port();
-    let s = &json(&["-u", "-i", &format!("sport = :{uport}")])[0];
+    let s = &json(&["-u", "-i", &format!("src 127.0.0.1:{uport}")])[0];
     assert!(s["tcp_info"].is_null(), "{s}");
 }

@@ -292,6 +292,17 @@ impl Endpoint {
             Endpoint::Unix { .. } => None,
         }
     }
+    /// A key ordering endpoints by family (IPv4, IPv6, unix), address, then
+    /// port; unix ends by path.
+    pub fn sort_key(&self) -> (u8, IpAddr, u16, Option<&str>) {
+        match self {
+            Endpoint::Inet { addr, port } => (u8::from(addr.is_ipv6()), *addr, *port, None),
+            Endpoint::Unix { path, .. } => {
+                (2, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, path.as_deref())
+            }
+        }
+    }
+
     /// The address, for an IP endpoint.
     pub const fn addr(&self) -> Option<IpAddr> {
         match self {

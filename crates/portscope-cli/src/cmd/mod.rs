@@ -24,7 +24,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 // The summary covers every protocol unless some are named.
                 let mut cfg = cfg;
                 let a = &args.list;
-                if !(a.tcp || a.udp || a.raw || a.unix) {
+                let sel = &a.select;
+                if !(sel.tcp || sel.udp || sel.raw || sel.unix) {
                     cfg.collect.query.raw = true;
                     cfg.collect.query.unix = true;
                 }

@@ -6,14 +6,14 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::collect::{Options, Refresher, SourceChoice};
+use portscope::collect::{Options, Refresher};
 use portscope::filter::Filter;
-use portscope::model::{Detail, Query};
+use portscope::model::Detail;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::Failure;
-use crate::args::{SourceArg, WatchArgs};
+use crate::args::WatchArgs;
 use crate::watch::app::App;
 use crate::watch::view::Settings;
 use crate::watch::{draw, run};
@@ -23,26 +23,13 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
     let every = crate::config::interval("--interval", a.interval).map_err(Failure::Usage)?;
     let filter = Filter::parse(&a.filter)
         .map_err(|e| Failure::Usage(format!("{e}\n{}", e.caret_lines())))?;
-    let any_proto = a.tcp || a.udp || a.raw || a.unix;
     // The filter is applied on our side only, so editing it in the view can
     // widen as well as narrow what is shown; rtt, retransmits and
     // throughput need tcp_info.
     let opts = Options {
-        query: Query {
-            tcp: a.tcp || !any_proto,
-            udp: a.udp || !any_proto,
-            raw: a.raw,
-            unix: a.unix,
-            ipv4: a.ipv4 || !a.ipv6,
-            ipv6: a.ipv6 || !a.ipv4,
-            ..Query::default()
-        },
+        query: crate::config::select_query(&a.select),
         owners: true,
-        source: match a.source {
-            SourceArg::Auto => SourceChoice::Auto,
-            SourceArg::Netlink => SourceChoice::Netlink,
-            SourceArg::Procfs => SourceChoice::Procfs,
-        },
+        source: crate::config::source_choice(a.source),
         detail: Detail {
             info: true,
             ..Detail::default()

@@ -4,10 +4,9 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::IpAddr;
 
 use portscope::annotate::{self, ServiceInfo};
-use portscope::model::{Endpoint, Snapshot, Socket};
+use portscope::model::{Snapshot, Socket};
 use portscope::services::EphemeralRange;
 
 use crate::args::{Format, SortKey};
@@ -156,10 +155,10 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
         SortKey::Proto => Box::new(|a, b| {
             (a.proto, a.family)
                 .cmp(&(b.proto, b.family))
-                .then_with(|| endpoint_key(&a.local).cmp(&endpoint_key(&b.local)))
+                .then_with(|| a.local.sort_key().cmp(&b.local.sort_key()))
         }),
-        SortKey::Local => Box::new(|a, b| endpoint_key(&a.local).cmp(&endpoint_key(&b.local))),
-        SortKey::Remote => Box::new(|a, b| endpoint_key(&a.remote).cmp(&endpoint_key(&b.remote))),
+        SortKey::Local => Box::new(|a, b| a.local.sort_key().cmp(&b.local.sort_key())),
+        SortKey::Remote => Box::new(|a, b| a.remote.sort_key().cmp(&b.remote.sort_key())),
         SortKey::Port => Box::new(|a, b| a.local.port().cmp(&b.local.port())),
         SortKey::Rport => Box::new(|a, b| a.remote.port().cmp(&b.remote.port())),
         SortKey::State => Box::new(|a, b| a.state.cmp(&b.state)),
@@ -175,19 +174,6 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
         snap.sockets.sort_by(|a, b| cmp(b, a));
     } else {
         snap.sockets.sort_by(|a, b| cmp(a, b));
-    }
-}
-
-/// Orders endpoints by address family, address, then port (unix by path).
-fn endpoint_key(ep: &Endpoint) -> (u8, IpAddr, u16, Option<&str>) {
-    match ep {
-        Endpoint::Inet { addr, port } => (u8::from(addr.is_ipv6()), *addr, *port, None),
-        Endpoint::Unix { path, .. } => (
-            2,
-            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            0,
-            path.as_deref(),
-        ),
     }
 }
 

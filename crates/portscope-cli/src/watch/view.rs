@@ -7,12 +7,12 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::net::IpAddr;
+
 use std::time::Instant;
 
 use portscope::annotate;
 use portscope::filter::Filter;
-use portscope::model::{Endpoint, Proto, Snapshot, Socket, TcpState};
+use portscope::model::{Proto, Snapshot, Socket, TcpState};
 use portscope::services::EphemeralRange;
 
 use super::rate::{Rate, human};
@@ -264,19 +264,6 @@ fn process_name<'a>(s: &Socket, ctx: &'a Snapshot) -> Option<&'a str> {
         .map(|p| p.name.as_str())
 }
 
-/// Orders endpoints by family, address, then port (unix by path).
-fn endpoint_key(ep: &Endpoint) -> (u8, IpAddr, u16, Option<&str>) {
-    match ep {
-        Endpoint::Inet { addr, port } => (u8::from(addr.is_ipv6()), *addr, *port, None),
-        Endpoint::Unix { path, .. } => (
-            2,
-            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            0,
-            path.as_deref(),
-        ),
-    }
-}
-
 fn info(s: &Socket) -> Option<&portscope::model::TcpInfo> {
     s.extra.as_ref().and_then(|x| x.tcp_info.as_ref())
 }
@@ -295,9 +282,11 @@ pub fn sort_sockets(tracker: &Tracker, idx: &mut Vec<usize>, col: SockCol, rever
     let ctx = &tracker.context;
     let eph = portscope::services::ephemeral_range();
     let tie = |a: &Tracked, b: &Tracked| {
-        endpoint_key(&a.socket.local)
-            .cmp(&endpoint_key(&b.socket.local))
-            .then_with(|| endpoint_key(&a.socket.remote).cmp(&endpoint_key(&b.socket.remote)))
+        a.socket
+            .local
+            .sort_key()
+            .cmp(&b.socket.local.sort_key())
+            .then_with(|| a.socket.remote.sort_key().cmp(&b.socket.remote.sort_key()))
             .then_with(|| a.socket.cookie.cmp(&b.socket.cookie))
             .then_with(|| a.socket.inode.cmp(&b.socket.inode))
     };
@@ -307,7 +296,7 @@ pub fn sort_sockets(tracker: &Tracker, idx: &mut Vec<usize>, col: SockCol, rever
             SockCol::Mark => a.gone.is_some().cmp(&b.gone.is_some()),
             SockCol::Proto => (x.proto, x.family).cmp(&(y.proto, y.family)),
             SockCol::Local => Ordering::Equal,
-            SockCol::Remote => endpoint_key(&x.remote).cmp(&endpoint_key(&y.remote)),
+            SockCol::Remote => x.remote.sort_key().cmp(&y.remote.sort_key()),
             SockCol::State => x.state.cmp(&y.state),
             SockCol::Process => process_name(x, ctx).cmp(&process_name(y, ctx)),
             SockCol::In => cmp_f64(a.rate.map(|r| r.inbound), b.rate.map(|r| r.inbound)),
