@@ -7,7 +7,10 @@
 use std::io::{self, Write};
 
 use portscope::model::{Endpoint, Snapshot, Socket};
-use serde::Serialize;
+use std::net::IpAddr;
+
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
 
 use super::Context;
 use super::detail::{MemoryJson, TcpInfoJson, TimerJson};
@@ -28,7 +31,7 @@ struct SocketJson<'a> {
     inode: u64,
     service: Option<ServiceJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    owners: Option<Vec<OwnerJson<'a>>>,
+    owners: Option<OwnersJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     owners_hidden: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,7 +47,7 @@ struct SocketJson<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum EndpointJson<'a> {
-    Inet { addr: String, port: u16 },
+    Inet { addr: AddrJson, port: u16 },
     Unix { path: Option<&'a str>, inode: u64 },
 }
 
@@ -66,25 +69,28 @@ struct OwnerJson<'a> {
     exe: Option<&'a str>,
 }
 
-fn endpoint(ep: &Endpoint) -> EndpointJson<'_> {
-    match ep {
-        Endpoint::Inet { addr, port } => EndpointJson::Inet {
-            addr: addr.to_string(),
-            port: *port,
-        },
-        Endpoint::Unix { path, inode } => EndpointJson::Unix {
-            path: path.as_deref(),
-            inode: *inode,
-        },
+/// An address written as its text straight into the output: no String
+/// per endpoint on a path that writes 100k objects.
+struct AddrJson(IpAddr);
+
+impl Serialize for AddrJson {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(&self.0)
     }
 }
 
-fn owners<'a>(s: &Socket, snap: &'a Snapshot) -> Vec<OwnerJson<'a>> {
-    s.owners
-        .iter()
-        .map(|o| {
-            let p = snap.processes.get(&o.pid);
-            OwnerJson {
+/// A socket's owners, serialized from the snapshot as they are written.
+struct OwnersJson<'a> {
+    socket: &'a Socket,
+    snap: &'a Snapshot,
+}
+
+impl Serialize for OwnersJson<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut seq = ser.serialize_seq(Some(self.socket.owners.len()))?;
+        for o in &self.socket.owners {
+            let p = self.snap.processes.get(&o.pid);
+            seq.serialize_element(&OwnerJson {
                 pid: o.pid,
                 fd: o.fd,
                 name: p.map(|p| p.name.as_str()),
@@ -92,9 +98,23 @@ fn owners<'a>(s: &Socket, snap: &'a Snapshot) -> Vec<OwnerJson<'a>> {
                 uid: p.and_then(|p| p.uid),
                 cmdline: p.map(|p| p.cmdline.as_str()),
                 exe: p.and_then(|p| p.exe.as_deref()),
-            }
-        })
-        .collect()
+            })?;
+        }
+        seq.end()
+    }
+}
+
+fn endpoint(ep: &Endpoint) -> EndpointJson<'_> {
+    match ep {
+        Endpoint::Inet { addr, port } => EndpointJson::Inet {
+            addr: AddrJson(*addr),
+            port: *port,
+        },
+        Endpoint::Unix { path, inode } => EndpointJson::Unix {
+            path: path.as_deref(),
+            inode: *inode,
+        },
+    }
 }
 
 /// The JSON object for one socket; `owners` says whether owners were looked up.
@@ -127,7 +147,10 @@ fn socket_obj<'a>(s: &'a Socket, ctx: &Context<'a>, owners_known: bool) -> Socke
             port: i.port,
             class: i.class.as_str(),
         }),
-        owners: owners_known.then(|| owners(s, ctx.snap)),
+        owners: owners_known.then_some(OwnersJson {
+            socket: s,
+            snap: ctx.snap,
+        }),
         owners_hidden: owners_known.then_some(s.owners_hidden),
         tcp_info: detail.info.then(|| {
             x.and_then(|x| {
@@ -148,9 +171,13 @@ fn socket_obj<'a>(s: &'a Socket, ctx: &Context<'a>, owners_known: bool) -> Socke
 
 /// Writes the JSON array.
 pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
+    // serde_json writes token by token; into a Vec those writes are cheap,
+    // and the output sees one write per object.
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
     out.write_all(b"[")?;
     for (i, s) in ctx.snap.sockets.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        buf.clear();
+        buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
         let mut obj = socket_obj(s, ctx, ctx.cfg.owners);
         if let Some(m) = ctx.marks.and_then(|m| m.get(i)) {
             obj.change = Some(match m {
@@ -159,7 +186,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
                 Mark::Same => "=",
             });
         }
-        serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
+        serde_json::to_writer(&mut buf, &obj).map_err(io::Error::from)?;
+        out.write_all(&buf)?;
     }
     out.write_all(b"\n]\n")
 }
