@@ -74,3 +74,28 @@ fn bad_snapshot_file_is_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+#[test]
+fn help_texts() {
+    // --help comes from the same definitions as the parser; pin what users read.
+    for (name, args) in [
+        ("main", &["--help"][..]),
+        ("who", &["who", "--help"]),
+        ("explain", &["explain", "--help"]),
+        ("close", &["close", "--help"]),
+        ("audit", &["audit", "--help"]),
+        ("scan", &["scan", "--help"]),
+        ("watch", &["watch", "--help"]),
+    ] {
+        let out = portscope()
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}");
+        insta::assert_snapshot!(
+            format!("help_{name}"),
+            String::from_utf8(out.stdout).unwrap()
+        );
+    }
+}
