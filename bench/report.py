@@ -330,6 +330,34 @@ def main():
         else:
             w("- (100k not measured)")
     w()
+    other_benchmarks(w)
+
+
+def other_benchmarks(w):
+    """The headline of the scanner's and the live view's own benchmarks,
+    copied from their reports (bench/scan.sh, bench/watch.sh)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    picks = (
+        ("SCAN-RESULTS.md", "`portscope scan` against nmap on all 65535 ports of 127.0.0.1 (`bench/scan.sh`)",
+         lambda line: line.startswith("- Target")),
+        ("WATCH-RESULTS.md", "one `portscope watch` refresh at 10k sockets (`bench/watch.sh`)",
+         lambda line: line.startswith("| one refresh at 10k")
+         or line.startswith("- refreshes with")),
+    )
+    w("## Other benchmarks")
+    w()
+    for name, what, keep in picks:
+        path = os.path.join(here, name)
+        try:
+            with open(path) as f:
+                lines = [line.rstrip("\n") for line in f if keep(line)]
+        except OSError:
+            continue
+        w(f"{what}, from [{name}]({name}):")
+        w()
+        for line in lines:
+            w(line if not line.startswith("|") else "- " + " ".join(c.strip() for c in line.strip("|").split("|") if c.strip()))
+        w()
 
 
 if __name__ == "__main__":
