@@ -15,8 +15,9 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(cols: u16, rows: u16) -> Tmux {
-        let name = format!("portscope-watch-test-{}", std::process::id());
+    /// A tmux server of this test's own (`tag` keeps parallel tests apart).
+    fn start(tag: &str, cols: u16, rows: u16) -> Tmux {
+        let name = format!("portscope-watch-{tag}-{}", std::process::id());
         let t = Tmux { name };
         let status = Command::new("tmux")
             .args(["-u", "-L", &t.name, "-f", "/dev/null", "new-session", "-d"])
@@ -129,7 +130,7 @@ fn watch_in_a_real_terminal() {
     let a2 = format!("127.0.0.1:{p2}");
     let ac = format!("127.0.0.1:{cport}");
 
-    let t = Tmux::start(100, 30);
+    let t = Tmux::start("ui", 100, 30);
     t.wait("the shell", |s| s.contains("ready$"));
     t.type_text("echo BEFORE-WATCH");
     t.keys(&["Enter"]);
@@ -252,4 +253,31 @@ fn watch_rejects_bad_intervals_and_filters() {
         let out = common::portscope().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+}
+
+/// Ended by a signal instead of a key, the view still gives the terminal back.
+#[test]
+fn watch_restores_the_terminal_on_sigterm() {
+    let t = Tmux::start("signal", 90, 24);
+    t.wait("the shell", |s| s.contains("ready$"));
+    t.type_text("echo BEFORE-SIGNAL");
+    t.keys(&["Enter"]);
+    t.wait("the echo", |s| s.lines().any(|l| l == "BEFORE-SIGNAL"));
+    t.type_text(&format!(
+        "{} watch --interval 0.5",
+        env!("CARGO_BIN_EXE_portscope")
+    ));
+    t.keys(&["Enter"]);
+    t.wait("the view", |s| s.contains("q quit"));
+    let shell = t.tmux(&["list-panes", "-t", "w", "-F", "#{pane_pid}"]);
+    let out = Command::new("pkill")
+        .args(["-TERM", "-P", shell.trim(), "portscope"])
+        .status()
+        .unwrap();
+    assert!(out.success(), "no portscope under the pane's shell");
+    let s = t.wait("the shell back", |s| {
+        s.lines().rev().find(|l| !l.trim().is_empty()) == Some("ready$")
+    });
+    assert!(!s.contains("q quit"), "{s}");
+    assert!(s.lines().any(|l| l == "BEFORE-SIGNAL"), "{s}");
 }

@@ -2,8 +2,8 @@
 //! sent, immutable, over a channel to the main thread, which owns the
 //! terminal, draws, and handles keys read by an input thread.
 //!
-//! The terminal is put back as it was on every way out: a normal quit, an
-//! error, and a panic (ratatui's `try_init` installs a hook that restores
+//! The terminal is put back as it was on every way out: a normal quit, a
+//! SIGTERM/SIGHUP/SIGINT, an error, and a panic (ratatui's `try_init` installs a hook that restores
 //! it before the panic message is printed).
 
 use std::io;
@@ -74,9 +74,22 @@ fn event_loop(
             .name("input".into())
             .spawn(move || input(&tx, &stop))?;
     }
+    // SIGTERM, SIGHUP (the terminal went away) and a SIGINT from outside end
+    // the view like `q`, so the terminal is given back in those cases too.
+    let signalled = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(&signalled))?;
+    }
     let res = (|| -> io::Result<()> {
         let mut height = terminal.size()?.height;
         loop {
+            if signalled.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             terminal.draw(|f| {
                 height = f.area().height;
                 let screen = app.screen(height, Instant::now());
