@@ -27,11 +27,7 @@ struct Holder {
 impl Holder {
     /// Runs `program 60` with `sock` as its stdin; the caller's copy can be dropped.
     fn new(program: &Path, sock: impl AsFd) -> Holder {
-        let fd: OwnedFd = sock.as_fd().try_clone_to_owned().unwrap();
-        let child = Command::new(program)
-            .arg("60")
-            .stdin(Stdio::from(fd))
-            .spawn()
+        let child = spawn_holding(program, sock)
             .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
         Holder { child }
     }
@@ -45,6 +41,28 @@ impl Drop for Holder {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Runs `program 60` with `sock` as its stdin. A program file just copied
+/// can be briefly "busy" (ETXTBSY): another test thread forking at that
+/// moment holds the copy's write fd until its exec. That passes; retry.
+fn spawn_holding(program: &Path, sock: impl AsFd) -> std::io::Result<std::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        let fd: OwnedFd = sock.as_fd().try_clone_to_owned()?;
+        match Command::new(program)
+            .arg("60")
+            .stdin(Stdio::from(fd))
+            .spawn()
+        {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -412,10 +430,7 @@ fn temp_directory_executables_are_flagged() {
         std::fs::copy(sleep_bin(), &exe).unwrap();
         let l = UdpSocket::bind("127.0.0.1:0").unwrap();
         let ino = inode(&l);
-        let held = Command::new(&exe)
-            .arg("60")
-            .stdin(Stdio::from(l.as_fd().try_clone_to_owned().unwrap()))
-            .spawn();
+        let held = spawn_holding(&exe, &l);
         let h = match held {
             Ok(child) => Holder { child },
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {

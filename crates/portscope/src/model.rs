@@ -753,6 +753,9 @@ pub struct Snapshot {
     pub processes: HashMap<u32, Process>,
     /// Owners that could not be seen, and why.
     pub hidden: HiddenOwners,
+    /// User names for the uids of sockets that no visible process holds
+    /// (TIME_WAIT, hidden owners), filled when owners are looked up.
+    pub user_names: HashMap<u32, String>,
     /// Which source the sockets came from.
     pub source: Source,
     /// Notes for the user about this run (fallbacks taken); never errors.

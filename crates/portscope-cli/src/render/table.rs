@@ -196,7 +196,10 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
             }
         }
         "Process" => push_owners(buf, s, ctx.snap),
-        "User" => match first_process(s, ctx).and_then(|p| p.user.as_deref()) {
+        "User" => match first_process(s, ctx)
+            .and_then(|p| p.user.as_deref())
+            .or_else(|| ctx.snap.user_names.get(&s.uid).map(String::as_str))
+        {
             Some(u) => buf.push_str(u),
             None => {
                 let _ = write!(buf, "{}", s.uid);

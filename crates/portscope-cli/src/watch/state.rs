@@ -84,6 +84,7 @@ impl Tracker {
             sockets,
             processes,
             hidden,
+            user_names,
             source,
             notes,
         } = snap;
@@ -126,7 +127,7 @@ impl Tracker {
             }
         }
         self.prune(at);
-        self.merge_processes(processes, hidden, source, notes);
+        self.merge_processes(processes, hidden, user_names, source, notes);
         self.last = Some(at);
     }
 
@@ -151,6 +152,7 @@ impl Tracker {
         &mut self,
         mut processes: HashMap<u32, portscope::model::Process>,
         hidden: HiddenOwners,
+        user_names: HashMap<u32, String>,
         source: Source,
         notes: Vec<String>,
     ) {
@@ -167,6 +169,7 @@ impl Tracker {
             sockets: Vec::new(),
             processes,
             hidden,
+            user_names,
             source,
             notes,
         };

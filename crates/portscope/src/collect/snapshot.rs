@@ -287,6 +287,9 @@ fn join_owners_with(
             s.owners_hidden = true;
             snap.hidden.sockets += 1;
         }
+        if s.owners.is_empty() && !snap.user_names.contains_key(&s.uid) {
+            snap.user_names.insert(s.uid, users.name(s.uid));
+        }
         for o in &s.owners {
             if used.insert(o.pid) {
                 let p = match known.get(&o.pid) {
