@@ -475,7 +475,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let odd = dir.join("sleep (deleted)");
         std::fs::copy("/bin/sleep", &odd).unwrap();
-        let mut child = std::process::Command::new(&odd).arg("30").spawn().unwrap();
+        // Just copied, the file can be briefly busy (ETXTBSY) while another
+        // test thread forks with its write fd; that passes.
+        let mut tries = 0;
+        let mut child = loop {
+            match std::process::Command::new(&odd).arg("30").spawn() {
+                Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.unwrap(),
+            }
+        };
         let pid = child.id();
         let read = || {
             std::fs::read_link(format!("/proc/{pid}/exe"))
