@@ -232,6 +232,7 @@ fn socket_of_another_user() {
             ])
             .uid(65534)
             .gid(65534)
+            .current_dir("/")
             .stdout(Stdio::piped())
             .spawn()
             .expect("python3"),
@@ -254,12 +255,34 @@ fn socket_of_another_user() {
     // Seen by an unprivileged user, root's sockets have hidden owners, and
     // the run says so on stderr but succeeds.
     let mine = TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = portscope()
-        .args(["-tl", "-p", "--json"])
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
+    // The build folder may sit under a home only root can enter: run a copy
+    // from a folder everyone can read.
+    let dir = std::env::temp_dir().join(format!("portscope-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("portscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_portscope"), &bin).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut tries = 0;
+    let out = loop {
+        let run = Command::new(&bin)
+            .args(["-tl", "-p", "--json"])
+            .uid(65534)
+            .gid(65534)
+            .current_dir("/")
+            .output();
+        match run {
+            // Just copied, the file can be busy for a moment while another
+            // test thread forks with its write fd (ETXTBSY); that passes.
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),
         "{}",
