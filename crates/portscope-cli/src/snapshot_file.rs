@@ -27,6 +27,8 @@ struct SocketIn {
     uid: u32,
     #[serde(default)]
     inode: u64,
+    #[serde(default)]
+    cookie: u64,
     owners: Option<Vec<OwnerIn>>,
     #[serde(default)]
     owners_hidden: Option<bool>,
@@ -110,7 +112,7 @@ pub fn parse(text: &str) -> Result<Snapshot, String> {
             bound_if: 0,
             owners,
             owners_hidden: s.owners_hidden.unwrap_or(false),
-            cookie: 0,
+            cookie: s.cookie,
             extra: None,
         });
     }

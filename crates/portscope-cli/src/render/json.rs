@@ -29,6 +29,9 @@ struct SocketJson<'a> {
     send_q: u32,
     uid: u32,
     inode: u64,
+    /// The kernel's socket cookie (0 when the source has none): stable for
+    /// the socket's life, unlike the inode of a TIME_WAIT socket.
+    cookie: u64,
     service: Option<ServiceJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     owners: Option<OwnersJson<'a>>,
@@ -142,6 +145,7 @@ fn socket_obj<'a>(s: &'a Socket, ctx: &Context<'a>, owners_known: bool) -> Socke
         send_q: s.send_q,
         uid: s.uid,
         inode: s.inode,
+        cookie: s.cookie,
         service: ctx.service(s).map(|i| ServiceJson {
             name: i.service.map(|x| x.name),
             port: i.port,
