@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::collect::host::HostFacts;
+use crate::collect::host::{ExeFacts, HostFacts};
 use crate::exposure;
 use crate::model::Proto;
 
@@ -214,40 +214,33 @@ fn udp_client_like(l: &Listener<'_>, facts: &HostFacts) -> bool {
 }
 
 fn deleted_exe(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
-    let bad: Vec<_> = l
-        .processes
-        .iter()
-        .filter(|p| facts.executables.get(&p.pid).is_some_and(|e| e.deleted))
-        .copied()
-        .collect();
-    let first = bad.first()?;
-    let path = facts
-        .executables
-        .get(&first.pid)
-        .map(|e| e.path.as_str())
-        .unwrap_or("?");
-    Some(Hit {
-        pids: Some(bad.iter().map(|p| p.pid).collect()),
-        message: format!(
-            "{} {} on {} but {} {path}, which was deleted or replaced after it started",
-            Listener::names(&bad),
-            verb(bad.len(), "listens", "listen"),
-            l.label(),
-            verb(bad.len(), "runs", "run"),
-        ),
-    })
+    exe_rule(
+        l,
+        facts,
+        |e| e.deleted,
+        |runs, path| format!("but {runs} {path}, which was deleted or replaced after it started"),
+    )
 }
 
 fn exe_in_temp(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
+    exe_rule(l, facts, ExeFacts::in_temp_dir, |runs, path| {
+        format!("and {runs} from a temporary directory: {path}")
+    })
+}
+
+/// A hit naming the listener's processes whose executable `is_bad`; `tail`
+/// words the rest of the message from the verb ("runs"/"run") and the first
+/// such process's executable path.
+fn exe_rule(
+    l: &Listener<'_>,
+    facts: &HostFacts,
+    is_bad: impl Fn(&ExeFacts) -> bool,
+    tail: impl Fn(&str, &str) -> String,
+) -> Option<Hit> {
     let bad: Vec<_> = l
         .processes
         .iter()
-        .filter(|p| {
-            facts
-                .executables
-                .get(&p.pid)
-                .is_some_and(|e| e.in_temp_dir())
-        })
+        .filter(|p| facts.executables.get(&p.pid).is_some_and(&is_bad))
         .copied()
         .collect();
     let first = bad.first()?;
@@ -259,11 +252,11 @@ fn exe_in_temp(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     Some(Hit {
         pids: Some(bad.iter().map(|p| p.pid).collect()),
         message: format!(
-            "{} {} on {} and {} from a temporary directory: {path}",
+            "{} {} on {} {}",
             Listener::names(&bad),
             verb(bad.len(), "listens", "listen"),
             l.label(),
-            verb(bad.len(), "runs", "run"),
+            tail(verb(bad.len(), "runs", "run"), path),
         ),
     })
 }
