@@ -347,17 +347,12 @@ impl App {
         let arrow = if self.settings.reverse { "▼" } else { "▲" };
         let (columns, headers, rows, sort_name) = if self.settings.grouped {
             let cols = GroupCol::ALL;
-            let headers = cols
-                .iter()
-                .map(|&c| {
-                    let t = group_spec(c).title;
-                    if c == self.settings.group_sort {
-                        format!("{t}{arrow}")
-                    } else {
-                        t.to_string()
-                    }
-                })
-                .collect();
+            let headers = headers(
+                &cols,
+                self.settings.group_sort,
+                |c| group_spec(c).title,
+                arrow,
+            );
             let rows = visible
                 .iter()
                 .take(body)
@@ -387,17 +382,7 @@ impl App {
             )
         } else {
             let cols = SockCol::ALL;
-            let headers = cols
-                .iter()
-                .map(|&c| {
-                    let t = sock_spec(c).title;
-                    if c == self.settings.sort {
-                        format!("{t}{arrow}")
-                    } else {
-                        t.to_string()
-                    }
-                })
-                .collect();
+            let headers = headers(&cols, self.settings.sort, |c| sock_spec(c).title, arrow);
             let rows = visible
                 .iter()
                 .take(body)
@@ -534,4 +519,23 @@ fn help() -> Vec<(String, String)> {
     .iter()
     .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
     .collect()
+}
+
+/// Column titles, the sorted one marked with the direction arrow.
+fn headers<C: Copy + PartialEq>(
+    cols: &[C],
+    sorted: C,
+    title: impl Fn(C) -> &'static str,
+    arrow: &str,
+) -> Vec<String> {
+    cols.iter()
+        .map(|&c| {
+            let t = title(c);
+            if c == sorted {
+                format!("{t}{arrow}")
+            } else {
+                t.to_string()
+            }
+        })
+        .collect()
 }
