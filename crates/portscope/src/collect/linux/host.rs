@@ -18,21 +18,21 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 use crate::collect::host::HostAddr;
 use crate::error::{Error, Result};
 
-// rtnetlink ABI (linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h).
-const NLMSG_HDRLEN: usize = 16;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
+// The netlink header, its flags and the byte readers are the sock_diag
+// collector's.
+use super::netlink::{
+    AF_INET, AF_INET6, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, align4,
+    read_u16, read_u32,
+};
+
+// rtnetlink ABI (linux/rtnetlink.h, linux/if_addr.h).
 const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
-const NLM_F_REQUEST: u16 = 0x01;
-const NLM_F_DUMP: u16 = 0x300;
 /// `struct ifaddrmsg`: family, prefixlen, flags, scope (u8 each), index (u32).
 const IFADDRMSG_LEN: usize = 8;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_LABEL: u16 = 3;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
 
 /// One dump's replies are small (a message per address); this holds
 /// hundreds of addresses per read.
@@ -154,22 +154,6 @@ fn addr_request(seq: u32) -> [u8; NLMSG_HDRLEN + IFADDRMSG_LEN] {
     b[8..12].copy_from_slice(&seq.to_ne_bytes());
     // ifaddrmsg all zero: AF_UNSPEC, every interface.
     b
-}
-
-fn read_u16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-
-fn read_u32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-
-fn align4(n: usize) -> usize {
-    n.saturating_add(3) & !3
 }
 
 /// Parses one buffer of an `RTM_GETADDR` dump reply, appending every

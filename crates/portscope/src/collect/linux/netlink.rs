@@ -39,18 +39,18 @@ use crate::model::{
 
 // Netlink and sock_diag constants (linux/netlink.h, linux/sock_diag.h,
 // linux/inet_diag.h, linux/unix_diag.h). Written out because they are ABI.
-const NLMSG_HDRLEN: usize = 16;
+pub(super) const NLMSG_HDRLEN: usize = 16;
 const NLMSG_NOOP: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
+pub(super) const NLMSG_ERROR: u16 = 2;
+pub(super) const NLMSG_DONE: u16 = 3;
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLM_F_REQUEST: u16 = 0x01;
-const NLM_F_DUMP: u16 = 0x300;
+pub(super) const NLM_F_REQUEST: u16 = 0x01;
+pub(super) const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_DUMP_INTR: u16 = 0x10;
 
 const AF_UNIX: u8 = 1;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
+pub(super) const AF_INET: u8 = 2;
+pub(super) const AF_INET6: u8 = 10;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_RAW: u8 = 255;
@@ -793,7 +793,7 @@ impl NlHeader {
     }
 }
 
-fn align4(n: usize) -> usize {
+pub(super) fn align4(n: usize) -> usize {
     n.saturating_add(3) & !3
 }
 
@@ -805,12 +805,12 @@ fn kernel_error(err: i32) -> Error {
     Error::Netlink(io::Error::from_raw_os_error(err.saturating_neg()))
 }
 
-fn read_u16(b: &[u8], at: usize) -> Option<u16> {
+pub(super) fn read_u16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_ne_bytes(
         b.get(at..at.checked_add(2)?)?.try_into().ok()?,
     ))
 }
-fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+pub(super) fn read_u32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(
         b.get(at..at.checked_add(4)?)?.try_into().ok()?,
     ))
