@@ -148,7 +148,7 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
     let pname = |s: &Socket| {
         first_pid(s)
             .and_then(|p| procs.get(&p))
-            .map(|p| p.name.clone())
+            .map(|p| p.name.as_str())
     };
     let svc = |s: &Socket| annotate::service_of(s, eph).and_then(|i| i.service.map(|x| x.name));
     let cmp: Box<Compare<'_>> = match key {
