@@ -215,7 +215,7 @@ impl Refresher {
         let (dump, map) = std::thread::scope(|scope| {
             let walker = scope.spawn(move || match prev {
                 Some(prev) => owners::walk_since(prev),
-                None => owners::walk(),
+                None => owners::walk_counting(),
             });
             let dump = dump_sockets(&self.opts);
             (dump, walker.join().unwrap_or_default())

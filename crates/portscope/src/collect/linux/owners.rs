@@ -85,7 +85,14 @@ pub fn walk() -> OwnerMap {
 
 /// [`walk`] over another procfs mount (or a copy of one, for tests).
 pub fn walk_in(proc_root: &Path) -> OwnerMap {
-    walk_pids(proc_root, None)
+    walk_pids(proc_root, None, false)
+}
+
+/// [`walk`], also noting each process's open-fd count (one `stat` more per
+/// process) so that a later [`walk_since`] can skip unchanged tables. A
+/// one-shot listing has no later walk and does not pay for it.
+pub fn walk_counting() -> OwnerMap {
+    walk_pids(Path::new("/proc"), None, true)
 }
 
 /// A walk that reuses `prev` for every process whose open-fd count is what
@@ -94,13 +101,13 @@ pub fn walk_in(proc_root: &Path) -> OwnerMap {
 /// One `stat` per process instead of one `readlink` per fd: for a live view
 /// refreshing every second, most processes have not changed. A process that
 /// closed one fd and opened another in between keeps its old entries until
-/// the next full [`walk`]; on kernels before 6.2 (no fd count) this is a
-/// full walk.
+/// the next full [`walk`]; on kernels before 6.2 (no fd count), or when
+/// `prev` came from a walk that did not count ([`walk`]), this is a full walk.
 pub fn walk_since(prev: &OwnerMap) -> OwnerMap {
-    walk_pids(Path::new("/proc"), Some(prev))
+    walk_pids(Path::new("/proc"), Some(prev), true)
 }
 
-fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>) -> OwnerMap {
+fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> OwnerMap {
     let pids = list_pids(proc_root);
     let Ok(root) = rustix::fs::open(
         proc_root,
@@ -131,7 +138,7 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>) -> OwnerMap {
         .unwrap_or(1)
         .clamp(1, 4);
     let parts: Vec<Part> = if threads == 1 || todo.len() < 64 {
-        let mut part = Part::default();
+        let mut part = Part::new(counting);
         for &pid in &todo {
             part.scan(&root, pid);
         }
@@ -145,7 +152,7 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>) -> OwnerMap {
                     let pids = &todo;
                     let root = &root;
                     scope.spawn(move || {
-                        let mut part = Part::default();
+                        let mut part = Part::new(counting);
                         for &pid in pids.iter().skip(t).step_by(threads) {
                             part.scan(root, pid);
                         }
@@ -190,14 +197,27 @@ fn list_pids(proc_root: &Path) -> Vec<u32> {
 struct Part {
     pairs: Vec<(u64, Owner)>,
     denied: Vec<u32>,
+    /// Whether to note fd counts (for [`walk_since`]).
+    counting: bool,
     fd_counts: Vec<(u32, u64)>,
 }
 
 impl Part {
+    fn new(counting: bool) -> Part {
+        Part {
+            counting,
+            ..Part::default()
+        }
+    }
+
     fn scan(&mut self, root: &OwnedFd, pid: u32) {
         let mut path = itoa_buf();
         let fd_path = fd_dir_path(&mut path, pid);
-        let count = fd_count(root, pid);
+        let count = if self.counting {
+            fd_count(root, pid)
+        } else {
+            None
+        };
         let dir = match rustix::fs::openat(
             root,
             fd_path,
@@ -270,15 +290,21 @@ fn fd_dir_path(buf: &mut [u8; 24], pid: u32) -> &CStr {
 }
 
 fn parse_u32(b: &[u8]) -> Option<u32> {
-    if b.is_empty() || b.len() > 10 {
+    parse_digits(b).and_then(|n| u32::try_from(n).ok())
+}
+
+/// A non-empty run of ASCII digits as a number; `None` for anything else or
+/// on overflow. Hand-written: it runs once per fd on the machine, on bytes.
+fn parse_digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 {
         return None;
     }
-    let mut n: u32 = 0;
+    let mut n: u64 = 0;
     for &c in b {
         if !c.is_ascii_digit() {
             return None;
         }
-        n = n.checked_mul(10)?.checked_add(u32::from(c - b'0'))?;
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
     Some(n)
 }
@@ -293,18 +319,7 @@ fn parse_u32(b: &[u8]) -> Option<u32> {
 /// ```
 pub fn socket_inode(target: &[u8]) -> Option<u64> {
     let rest = target.strip_prefix(b"socket:[")?;
-    let digits = rest.strip_suffix(b"]")?;
-    if digits.is_empty() || digits.len() > 20 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(n)
+    parse_digits(rest.strip_suffix(b"]")?)
 }
 
 /// Reads the details of one process; `None` if it has gone.
@@ -462,7 +477,7 @@ mod tests {
             ))
             .spawn()
             .expect("sleep");
-        let second = walk();
+        let second = walk_counting();
         let child_owner = Owner {
             pid: child.id(),
             fd: 0,
