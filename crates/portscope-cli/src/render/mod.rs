@@ -162,7 +162,16 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
         SortKey::Port => Box::new(|a, b| a.local.port().cmp(&b.local.port())),
         SortKey::Rport => Box::new(|a, b| a.remote.port().cmp(&b.remote.port())),
         SortKey::State => Box::new(|a, b| a.state.cmp(&b.state)),
-        SortKey::Service => Box::new(move |a, b| svc(a).cmp(&svc(b))),
+        SortKey::Service => {
+            // A registry lookup per socket, not per comparison.
+            if reverse {
+                snap.sockets
+                    .sort_by_cached_key(|s| std::cmp::Reverse(svc(s)));
+            } else {
+                snap.sockets.sort_by_cached_key(|s| svc(s));
+            }
+            return;
+        }
         SortKey::Pid => Box::new(move |a, b| first_pid(a).cmp(&first_pid(b))),
         SortKey::Process => Box::new(move |a, b| pname(a).cmp(&pname(b))),
         SortKey::User => Box::new(|a, b| a.uid.cmp(&b.uid)),
