@@ -24,9 +24,12 @@ struct SocketIn {
     #[serde(default)]
     send_q: u32,
     #[serde(default)]
-    uid: u32,
+    uid: Option<u32>,
     #[serde(default)]
     inode: u64,
+    /// Absent (older files, non-IPv6 sockets) or null: not known.
+    #[serde(default)]
+    v6only: Option<bool>,
     #[serde(default)]
     cookie: u64,
     owners: Option<Vec<OwnerIn>>,
@@ -113,6 +116,11 @@ pub fn parse(text: &str) -> Result<Snapshot, String> {
             owners,
             owners_hidden: s.owners_hidden.unwrap_or(false),
             cookie: s.cookie,
+            v6only: if family == Family::Inet6 {
+                s.v6only
+            } else {
+                None
+            },
             extra: None,
         });
     }

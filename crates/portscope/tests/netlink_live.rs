@@ -164,7 +164,7 @@ fn inet_sockets_appear_with_their_fields() {
     assert_eq!(s.remote, any4());
     assert_eq!(s.recv_q, 0);
     assert!(s.send_q > 0, "listener backlog in send_q: {s:?}");
-    assert_eq!(s.uid, uid);
+    assert_eq!(s.uid, Some(uid));
     assert_eq!(s.unix_type, None);
     assert_eq!(s.bound_if, 0);
     assert!(s.owners.is_empty());
@@ -240,7 +240,7 @@ fn unix_sockets_appear_with_names_and_peers() {
             inode: inode(&p.unix_listener)
         }
     );
-    assert_eq!(s.uid, rustix::process::getuid().as_raw());
+    assert_eq!(s.uid, Some(rustix::process::getuid().as_raw()));
     assert!(s.send_q > 0, "listener backlog in send_q: {s:?}");
 
     let s = by_inode(&all, inode(&p.abstract_listener));

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use portscope::collect::{self, Options, SourceChoice};
-use portscope::model::{Proto, Query, Snapshot, StateSet};
+use portscope::model::{Proto, Query, Snapshot, Socket, StateSet};
 use tokio::sync::Semaphore;
 
 use super::PortState;
@@ -326,36 +326,40 @@ fn snapshot(proto: Proto) -> portscope::Result<Snapshot> {
 }
 
 /// The processes holding `port` on `addr`: sockets listening on that address
-/// or on the wildcard of its family (an IPv6 wildcard also takes IPv4 unless
-/// the socket is v6-only, which the snapshot does not tell; it counts only
-/// when nothing closer matches).
+/// or on the wildcard of its family, or, for an IPv4 address, on the IPv6
+/// wildcard of a socket that is not v6-only (by its own flag; the system
+/// default when the source does not say). That counts only when nothing
+/// closer matches.
 pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<OwnerRef> {
     let candidates: Vec<_> = snap
         .sockets
         .iter()
         .filter(|s| s.proto == proto && s.local.port() == Some(port) && s.is_listening())
         .collect();
-    let rank = |a: IpAddr| -> Option<u8> {
+    let dual_stack_default = portscope::collect::host::v6_dual_stack();
+    let rank = |s: &Socket| -> Option<u8> {
+        let a = s.local.addr()?;
         if a == addr || (to_v4(a).is_some() && to_v4(a) == to_v4(addr)) {
             Some(0)
         } else if a.is_unspecified() && a.is_ipv4() == addr.is_ipv4() {
             Some(1)
-        } else if a.is_unspecified() {
+        } else if a.is_unspecified()
+            && a.is_ipv6()
+            && to_v4(addr).is_some()
+            && s.takes_ipv4(dual_stack_default)
+        {
             Some(2)
         } else {
             None
         }
     };
-    let best = candidates
-        .iter()
-        .filter_map(|s| s.local.addr().and_then(rank))
-        .min();
+    let best = candidates.iter().filter_map(|s| rank(s)).min();
     let Some(best) = best else {
         return Vec::new();
     };
     let mut pids: BTreeMap<u32, Option<String>> = BTreeMap::new();
     for s in candidates {
-        if s.local.addr().and_then(rank) != Some(best) {
+        if rank(s) != Some(best) {
             continue;
         }
         for o in &s.owners {

@@ -31,18 +31,11 @@ fn sock(proto: Proto, addr: &str, port: u16, pid: Option<u32>) -> Socket {
         } else {
             TcpState::Close
         },
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
         inode: u64::from(port) * 10 + u64::from(ip.is_ipv6()),
-        unix_type: None,
-        bound_if: 0,
-        cookie: 0,
-        extra: None,
         owners: pid
             .map(|pid| vec![Owner { pid, fd: 3 }])
             .unwrap_or_default(),
-        owners_hidden: false,
+        ..Socket::default()
     }
 }
 

@@ -74,8 +74,9 @@ fn dump_sockets_with(
     let mut out = Vec::new();
     match opts.source {
         SourceChoice::Procfs => {
-            procnet(opts).collect(&opts.query, &mut out)?;
-            Ok((out, Source::Procfs, Vec::new()))
+            let mut notes = Vec::new();
+            procnet(opts).collect_noting(&opts.query, &mut out, &mut notes)?;
+            Ok((out, Source::Procfs, notes))
         }
         SourceChoice::Netlink => {
             netlink_dump(&opts.query, opts.detail, &mut out)?;
@@ -87,9 +88,9 @@ fn dump_sockets_with(
                 Ok(()) => Ok((out, Source::Netlink, Vec::new())),
                 Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
                     out.clear();
-                    procnet(opts).collect(&opts.query, &mut out)?;
-                    let note = format!("{e}; read /proc/net instead");
-                    Ok((out, Source::Procfs, vec![note]))
+                    let mut notes = vec![format!("{e}; read /proc/net instead")];
+                    procnet(opts).collect_noting(&opts.query, &mut out, &mut notes)?;
+                    Ok((out, Source::Procfs, notes))
                 }
                 Err(e) => Err(e),
             }
@@ -283,12 +284,15 @@ fn join_owners_with(
         if s.inode != 0 {
             s.owners = map.owners_of(s.inode).to_vec();
         }
-        if s.owners.is_empty() && s.inode != 0 && hidden && s.uid != me {
+        if s.owners.is_empty() && s.inode != 0 && hidden && s.uid != Some(me) {
             s.owners_hidden = true;
             snap.hidden.sockets += 1;
         }
-        if s.owners.is_empty() && !snap.user_names.contains_key(&s.uid) {
-            snap.user_names.insert(s.uid, users.name(s.uid));
+        if let Some(uid) = s.uid
+            && s.owners.is_empty()
+            && !snap.user_names.contains_key(&uid)
+        {
+            snap.user_names.insert(uid, users.name(uid));
         }
         for o in &s.owners {
             if used.insert(o.pid) {
