@@ -1,0 +1,313 @@
+//! IPv6 wildcard listeners with and without IPV6_V6ONLY, end to end: the
+//! JSON flag, the table's `*:p` / `[::]:p` (against `ss`), what `audit`
+//! says is reachable over IPv4, and what a scan of 127.0.0.1 finds open.
+//!
+//! Whole-listing comparisons run in a network namespace made by the test
+//! (with one IPv4 and one IPv6 address), so nothing else on the machine can
+//! change their answer; the sockets are made there by a thread that has
+//! entered it, and held by this process.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::fs::File;
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, TcpListener};
+use std::os::fd::AsFd;
+use std::process::{Command, Output};
+
+use common::*;
+use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, listen, socket_with, sockopt};
+use serde_json::Value;
+
+/// A TCP listener on `[::]:port` (0: any) with IPV6_V6ONLY set as asked.
+fn listener_v6(port: u16, v6only: bool) -> TcpListener {
+    // Close-on-exec, as std's sockets are: the portscope child must not hold it.
+    let fd = socket_with(
+        AddressFamily::INET6,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .unwrap();
+    sockopt::set_ipv6_v6only(&fd, v6only).unwrap();
+    bind(
+        &fd,
+        &SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0)),
+    )
+    .unwrap();
+    listen(&fd, 16).unwrap();
+    TcpListener::from(fd)
+}
+
+/// A network namespace with `lo` up and a veth end holding 10.201.<n>.2/24
+/// and fd00:201:<n>::2/64. Deleted on drop.
+struct Netns {
+    name: String,
+    v4: String,
+    v6: String,
+}
+
+impl Netns {
+    /// `None` (the test skips) when not root or `ip netns` is refused.
+    fn new(n: u8) -> Option<Netns> {
+        if !is_root() {
+            eprintln!("skipped: network namespaces need root");
+            return None;
+        }
+        let name = format!("psv6only-{}-{n}", std::process::id());
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: ip netns add refused");
+            return None;
+        }
+        let ns = Netns {
+            name,
+            v4: format!("10.201.{n}.2"),
+            v6: format!("fd00:201:{n}::2"),
+        };
+        let (c4, c6) = (format!("{}/24", ns.v4), format!("{}/64", ns.v6));
+        for args in [
+            vec!["link", "set", "lo", "up"],
+            vec!["link", "add", "pv0", "type", "veth", "peer", "name", "pv1"],
+            vec!["addr", "add", &c4, "dev", "pv0"],
+            vec!["addr", "add", &c6, "dev", "pv0", "nodad"],
+            vec!["link", "set", "pv0", "up"],
+            vec!["link", "set", "pv1", "up"],
+        ] {
+            let st = Command::new("ip")
+                .arg("-n")
+                .arg(&ns.name)
+                .args(&args)
+                .status()
+                .unwrap();
+            assert!(st.success(), "ip -n {} {args:?}", ns.name);
+        }
+        Some(ns)
+    }
+
+    /// Runs `f` on a thread inside the namespace.
+    fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let ns = File::open(&path).unwrap();
+                rustix::thread::move_into_link_name_space(
+                    ns.as_fd(),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )
+                .unwrap();
+                f()
+            })
+            .join()
+            .unwrap()
+        })
+    }
+
+    /// `program ARGS` run inside the namespace.
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, program])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn portscope(&self, args: &[&str]) -> Output {
+        self.run(env!("CARGO_BIN_EXE_portscope"), args)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn ok_stdout(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// (local, remote) columns of `ss -tlnH` lines, or of our table's rows.
+fn columns(text: &str, local: usize, remote: usize) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[local].to_string(), f[remote].to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn v6only_and_dual_stack_listeners_in_a_namespace() {
+    let Some(ns) = Netns::new(1) else { return };
+    let (only, dual) = ns.enter(|| (listener_v6(8081, true), listener_v6(8082, false)));
+    let (oi, di) = (inode(&only), inode(&dual));
+
+    // JSON: the flag of each, read from the kernel; the whole listing of
+    // the namespace is these two.
+    let list = parse_json(&ns.portscope(&["-tl", "--json"]));
+    assert_eq!(list.len(), 2, "{list:#?}");
+    let o = by_inode(&list, oi).unwrap();
+    let d = by_inode(&list, di).unwrap();
+    assert_eq!(
+        (o["family"].as_str(), &o["v6only"]),
+        (Some("inet6"), &Value::Bool(true))
+    );
+    assert_eq!(
+        (d["family"].as_str(), &d["v6only"]),
+        (Some("inet6"), &Value::Bool(false))
+    );
+
+    // The table shows them as ss does: `*:8082 *:*` and `[::]:8081 [::]:*`.
+    let ss = ok_stdout(&ns.run("ss", &["-tlnH"]), "ss");
+    let ours = ok_stdout(&ns.portscope(&["-tl", "-H"]), "portscope table");
+    let ss_cols = columns(&ss, 3, 4);
+    assert_eq!(ss_cols.len(), 2, "{ss}");
+    assert_eq!(
+        columns(&ours, 3, 4),
+        ss_cols,
+        "ss:\n{ss}\nportscope:\n{ours}"
+    );
+    assert!(ss_cols.contains(&("*:8082".into(), "*:*".into())), "{ss}");
+    assert!(
+        ss_cols.contains(&("[::]:8081".into(), "[::]:*".into())),
+        "{ss}"
+    );
+
+    // Audit: the v6-only listener is reachable on the IPv6 address only,
+    // the dual-stack one on both.
+    let out = ns.portscope(&["audit", "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("audit JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let reach = |ino: u64| -> Vec<String> {
+        let f = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["inode"].as_u64() == Some(ino) && f["rule"] == "wildcard-bind")
+            .unwrap_or_else(|| panic!("no wildcard-bind for {ino}: {doc:#}"));
+        let mut a: Vec<String> = f["reachable_on"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["addr"].as_str().unwrap().to_string())
+            .collect();
+        a.sort();
+        a
+    };
+    // (The veth ends' link-local addresses are listed too; they are IPv6.)
+    let v4_of = |a: &[String]| -> Vec<String> {
+        a.iter()
+            .filter(|a| a.parse::<std::net::Ipv4Addr>().is_ok())
+            .cloned()
+            .collect()
+    };
+    let o = reach(oi);
+    assert!(o.contains(&ns.v6), "{o:?}");
+    assert_eq!(
+        v4_of(&o),
+        Vec::<String>::new(),
+        "v6-only reached over IPv4: {doc:#}"
+    );
+    let d = reach(di);
+    assert!(d.contains(&ns.v6), "{d:?}");
+    assert_eq!(v4_of(&d), [ns.v4.clone()], "{doc:#}");
+
+    // The same read from /proc, which has no per-socket flag: the system
+    // default (bindv6only 0 in a new namespace) for both.
+    let procfs = parse_json(&ns.portscope(&["-tl", "--json", "--source", "procfs"]));
+    assert_eq!(procfs.len(), 2, "{procfs:#?}");
+    for s in &procfs {
+        assert_eq!(s["v6only"], Value::Bool(false), "{s:#}");
+    }
+    drop((only, dual));
+}
+
+#[test]
+fn scan_of_ipv4_loopback_reaches_only_the_dual_stack_listener() {
+    let Some(ns) = Netns::new(2) else { return };
+    let (only, dual) = ns.enter(|| (listener_v6(9091, true), listener_v6(9092, false)));
+    let out = ns.portscope(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "9091,9092",
+        "--no-probe",
+        "--json",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "scan: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let port = |p: u64| {
+        doc["hosts"][0]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["port"].as_u64() == Some(p))
+            .cloned()
+            .unwrap_or_else(|| panic!("port {p}: {doc:#}"))
+    };
+    let d = port(9092);
+    assert_eq!(d["state"], "open", "{doc:#}");
+    let pids: Vec<u64> = d["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["pid"].as_u64())
+        .collect();
+    assert_eq!(pids, [u64::from(std::process::id())], "{d:#}");
+    let o = port(9091);
+    assert_eq!(o["state"], "closed", "{doc:#}");
+    assert_eq!(o["owners"], Value::Array(vec![]), "{o:#}");
+    drop((only, dual));
+}
+
+/// Outside a namespace: our own two sockets, picked by inode, against ss
+/// picked by port.
+#[test]
+fn json_flag_matches_ss_for_own_sockets() {
+    let only = listener_v6(0, true);
+    let dual = listener_v6(0, false);
+    let (po, pd) = (
+        only.local_addr().unwrap().port(),
+        dual.local_addr().unwrap().port(),
+    );
+    let list = json(&["-tl"]);
+    assert_eq!(by_inode(&list, inode(&only)).unwrap()["v6only"], true);
+    assert_eq!(by_inode(&list, inode(&dual)).unwrap()["v6only"], false);
+    // IPv4 and unix sockets carry no such key.
+    let all = json(&["-a"]);
+    assert!(
+        all.iter()
+            .filter(|s| s["family"] != "inet6")
+            .all(|s| s.get("v6only").is_none())
+    );
+    let ss_local = |port: u16| {
+        let filter = format!("sport = :{port}");
+        let out = Command::new("ss")
+            .args(["-tlnH", &filter])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        columns(&text, 3, 4)
+    };
+    assert_eq!(ss_local(po), [(format!("[::]:{po}"), "[::]:*".to_string())]);
+    assert_eq!(ss_local(pd), [(format!("*:{pd}"), "*:*".to_string())]);
+}
