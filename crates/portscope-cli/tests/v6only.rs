@@ -225,7 +225,7 @@ fn v6only_and_dual_stack_listeners_in_a_namespace() {
     );
     let d = reach(di);
     assert!(d.contains(&ns.v6), "{d:?}");
-    assert_eq!(v4_of(&d), [ns.v4.clone()], "{doc:#}");
+    assert_eq!(v4_of(&d), std::slice::from_ref(&ns.v4), "{doc:#}");
 
     // The same read from /proc, which has no per-socket flag: the system
     // default (bindv6only 0 in a new namespace) for both.

@@ -1354,6 +1354,50 @@ mod tests {
         assert!(checked >= 12, "known.txt has {checked} lines");
     }
 
+    /// The recorded IPv6 dumps carry INET_DIAG_SKV6ONLY for the listener
+    /// and the unbound UDP socket, both on `::1` (binding a specific IPv6
+    /// address makes a socket v6-only in the kernel), and not for connected
+    /// sockets; IPv4 sockets have no flag.
+    #[test]
+    fn fixture_v6only_flags() {
+        let tcp6 = parse_all(TCP6, DumpKind::Inet(Proto::Tcp));
+        let flag = |all: &[Socket], ino: u64| all.iter().find(|s| s.inode == ino).unwrap().v6only;
+        assert_eq!(flag(&tcp6, 27409), Some(true));
+        assert_eq!(flag(&tcp6, 27412), None);
+        let udp6 = parse_all(UDP6, DumpKind::Inet(Proto::Udp));
+        assert_eq!(flag(&udp6, 27415), Some(true));
+        for (bytes, proto) in [(TCP4, Proto::Tcp), (UDP4, Proto::Udp)] {
+            assert!(
+                parse_all(bytes, DumpKind::Inet(proto))
+                    .iter()
+                    .all(|s| s.v6only.is_none())
+            );
+        }
+        // The attribute set to 0 in the recorded bytes reads as dual-stack.
+        let listener = payloads(TCP6)
+            .into_iter()
+            .find(|p| read_u32(p, 68) == Some(27409))
+            .unwrap();
+        let mut at = INET_DIAG_MSG_LEN;
+        let mut patched = listener.to_vec();
+        while at + 4 < patched.len() {
+            let len = usize::from(read_u16(&patched, at).unwrap());
+            if read_u16(&patched, at + 2) == Some(INET_DIAG_SKV6ONLY) {
+                patched[at + 4] = 0;
+                break;
+            }
+            at += align4(len.max(4));
+        }
+        assert_ne!(patched, listener, "no INET_DIAG_SKV6ONLY in the recording");
+        let s = parse_inet_msg(&patched, Proto::Tcp).unwrap().unwrap();
+        assert_eq!(s.v6only, Some(false));
+        // Cut short before the attributes: the socket, flag unknown.
+        let s = parse_inet_msg(&listener[..INET_DIAG_MSG_LEN + 2], Proto::Tcp)
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.inode, s.v6only), (27409, None));
+    }
+
     #[test]
     fn fixture_sockets_are_sane() {
         for (name, bytes, kind) in fixtures() {

@@ -25,9 +25,11 @@
 //!   `/proc/net/unix`: `recv_q` and `send_q` are 0, `uid` is `None` and the
 //!   remote end is `Endpoint::Unix { path: None, inode: 0 }`.
 //! - **v6only.** `tcp6`, `udp6` and `raw6` have no per-socket
-//!   `IPV6_V6ONLY` flag: listening and unbound IPv6 sockets get the system
-//!   default (`net.ipv6.bindv6only`) as [`Socket::v6only`], which a socket
-//!   that set the option itself contradicts.
+//!   `IPV6_V6ONLY` flag. A listening or unbound IPv6 socket on one address
+//!   is v6-only (the kernel sets it on bind; false for a v4-mapped
+//!   address); on `::` it gets the system default (`net.ipv6.bindv6only`)
+//!   as [`Socket::v6only`], which a socket that set the option itself
+//!   contradicts.
 //! - **No cookie, no TCP internals, no memory**: `cookie` is 0 and only
 //!   timers are in [`Socket::extra`].
 //! - **Unix names with newlines are ambiguous.** The kernel writes names
@@ -435,7 +437,8 @@ fn parse_error(file: &str, line: usize, what: &str, text: &[u8]) -> Error {
 }
 
 /// `v6only` is the system default given to IPv6 sockets listening or
-/// unbound (the states netlink reports the flag for), `None` if unknown.
+/// unbound on `::` (the states netlink reports the flag for), `None` if
+/// unknown; on a specific address the kernel's rule decides.
 fn parse_inet(
     text: &[u8],
     table: Table,
@@ -449,7 +452,14 @@ fn parse_inet(
             .map_err(|what| parse_error(file, n, what, line))?;
         if sock.family == Family::Inet6 && matches!(sock.state, TcpState::Listen | TcpState::Close)
         {
-            sock.v6only = v6only;
+            // The kernel makes a socket bound to one IPv6 address v6-only
+            // and refuses a v4-mapped bind to a v6-only one; only `::`
+            // keeps the default or what the socket set.
+            sock.v6only = match sock.local.addr() {
+                Some(IpAddr::V6(a)) if a.is_unspecified() => v6only,
+                Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some() => Some(false),
+                _ => Some(true),
+            };
         }
         out.push(sock);
     }
@@ -1042,6 +1052,24 @@ mod tests {
             (any.local.clone(), any.state),
             (v6("::", 56759), TcpState::Listen)
         );
+        // Bound to ::1: v6-only, as the kernel makes it; on ::, the system
+        // default, unknown without the sysctl.
+        assert_eq!((l.v6only, any.v6only), (Some(true), None));
+        let mut with_default = Vec::new();
+        let text = fixture("tcp6");
+        parse_inet(
+            &text,
+            Table::Tcp6,
+            "tcp6",
+            false,
+            Some(false),
+            &mut with_default,
+        )
+        .unwrap();
+        assert_eq!(by_inode(&with_default, 10996).v6only, Some(false));
+        assert_eq!(by_inode(&with_default, 10993).v6only, Some(true));
+        // Connected sockets: the kernel reports no flag for them either.
+        assert_eq!(by_inode(&with_default, 10998).v6only, None);
         // A v4 client accepted by a dual-stack listener: v4-mapped, as the kernel keeps it.
         let m = by_inode(&t, 10998);
         assert_eq!(m.local, v6("::ffff:127.0.0.1", 56759));

@@ -1,0 +1,106 @@
+//! The /proc/net source end to end (`--source procfs`, also the fallback
+//! when netlink is refused): what it cannot know is null, not made up, and
+//! a unix socket name cannot forge a socket.
+//!
+//! Sockets are picked by inode; nothing assumes the machine is quiet.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::net::UnixListener;
+
+use common::*;
+use serde_json::Value;
+
+/// An inode no socket has: sockfs numbers its inodes from 1 upwards, and
+/// the test checks the netlink listing does not hold it.
+const FORGED_INODE: u64 = 3_999_999_999;
+
+fn path_of(s: &Value) -> Option<&str> {
+    s["local"]["path"].as_str()
+}
+
+#[test]
+fn a_name_with_a_newline_does_not_forge_a_socket() {
+    let dir = std::env::temp_dir().join(format!("psf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let forged_name = format!("@ps-forged-{}", std::process::id());
+    // The rest of the name is a record line as the kernel writes one: a
+    // listening stream socket, with an inode no socket has.
+    let file = format!(
+        "x\n0000000000000000: 00000002 00000000 00010000 0001 01 {FORGED_INODE} {forged_name}"
+    );
+    let path = dir.join(&file);
+    let listener = UnixListener::bind(&path).unwrap();
+    let ino = inode(&listener);
+    let full = path.to_str().unwrap().to_owned();
+
+    let netlink = json(&["-x", "--source", "netlink"]);
+    let out = portscope()
+        .args(["-x", "--source", "procfs", "--json"])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_dir(&dir).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let procfs = parse_json(&out);
+
+    // The oracle: netlink has the socket with its whole name, and nothing
+    // with the forged inode or name.
+    let n = by_inode(&netlink, ino).expect("our socket in the netlink listing");
+    assert_eq!(path_of(n), Some(full.as_str()));
+    assert!(by_inode(&netlink, FORGED_INODE).is_none());
+
+    // /proc/net/unix: the same socket with the same name, and the forged
+    // line is part of that name, not a socket.
+    let p = by_inode(&procfs, ino).expect("our socket in the procfs listing");
+    assert_eq!(path_of(p), Some(full.as_str()));
+    assert_eq!(p["state"], "LISTEN");
+    assert!(
+        by_inode(&procfs, FORGED_INODE).is_none(),
+        "forged socket listed: {:#}",
+        by_inode(&procfs, FORGED_INODE).unwrap()
+    );
+    assert!(
+        procfs
+            .iter()
+            .all(|s| path_of(s) != Some(forged_name.as_str())),
+        "a socket named {forged_name}"
+    );
+    // What was left out is said, on one line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("left out") && l.contains(&FORGED_INODE.to_string())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unix_uid_is_null_from_proc_and_known_from_netlink() {
+    let name = format!("ps-uid-{}", std::process::id());
+    let addr =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .unwrap();
+    let l = UnixListener::bind_addr(&addr).unwrap();
+    let ino = inode(&l);
+    let me = u64::from(rustix::process::geteuid().as_raw());
+
+    let procfs = json(&["-xl", "--source", "procfs"]);
+    let unix: Vec<&Value> = procfs.iter().filter(|s| s["proto"] == "unix").collect();
+    assert!(!unix.is_empty());
+    for s in &unix {
+        assert_eq!(s["uid"], Value::Null, "{s:#}");
+    }
+    assert!(by_inode(&procfs, ino).is_some());
+
+    let netlink = json(&["-xl", "--source", "netlink"]);
+    assert_eq!(by_inode(&netlink, ino).unwrap()["uid"].as_u64(), Some(me));
+}
