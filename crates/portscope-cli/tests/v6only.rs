@@ -311,3 +311,53 @@ fn json_flag_matches_ss_for_own_sockets() {
     assert_eq!(ss_local(po), [(format!("[::]:{po}"), "[::]:*".to_string())]);
     assert_eq!(ss_local(pd), [(format!("*:{pd}"), "*:*".to_string())]);
 }
+
+/// A saved listing keeps the flag: read back, written again, and shown as
+/// ss would; a listing from before the field existed reads as "not known".
+#[test]
+fn saved_listings_keep_the_flag() {
+    let dir = std::env::temp_dir().join(format!("psv6only-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("listing.json");
+    let sock = |port: u16, inode: u64, v6only: &str| {
+        format!(
+            r#"{{"proto":"tcp","family":"inet6","local":{{"addr":"::","port":{port}}},"remote":{{"addr":"::","port":0}},"state":"LISTEN","recv_q":0,"send_q":128,"uid":0,"inode":{inode}{v6only}}}"#
+        )
+    };
+    let text = format!(
+        "[{},{},{},\n{}]",
+        sock(7001, 1, r#","v6only":true"#),
+        sock(7002, 2, r#","v6only":false"#),
+        sock(7003, 3, ""),
+        r#"{"proto":"unix","family":"unix","type":"stream","local":{"path":"/run/x","inode":4},"remote":{"path":null,"inode":0},"state":"LISTEN","uid":null,"inode":4}"#
+    );
+    std::fs::write(&file, text).unwrap();
+    let f = file.to_str().unwrap();
+
+    let back = json(&["-tuxl", "--from-snapshot", f]);
+    let table = portscope()
+        .args(["-tl", "-H", "--color", "never", "--from-snapshot", f])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+    let table = ok_stdout(&table, "table");
+    let cols = columns(&table, 3, 4);
+    assert_eq!(
+        cols,
+        [
+            ("*:7002".to_string(), "*:*".to_string()),
+            ("[::]:7001".to_string(), "[::]:*".to_string()),
+            ("[::]:7003".to_string(), "[::]:*".to_string()),
+        ],
+        "{table}"
+    );
+    std::fs::remove_dir(&dir).unwrap();
+    let flag = |ino: u64| by_inode(&back, ino).unwrap()["v6only"].clone();
+    assert_eq!(
+        (flag(1), flag(2), flag(3)),
+        (Value::Bool(true), Value::Bool(false), Value::Null)
+    );
+    let unix = by_inode(&back, 4).unwrap();
+    assert!(unix.get("v6only").is_none(), "{unix:#}");
+    assert_eq!(unix["uid"], Value::Null);
+}

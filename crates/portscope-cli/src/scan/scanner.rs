@@ -379,3 +379,57 @@ fn to_v4(a: IpAddr) -> Option<std::net::Ipv4Addr> {
         IpAddr::V6(v) => v.to_ipv4_mapped(),
     }
 }
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+    use portscope::model::{Endpoint, Family, Owner, TcpState};
+    use std::net::Ipv6Addr;
+
+    fn listener(addr: IpAddr, v6only: Option<bool>, pid: u32) -> Socket {
+        Socket {
+            family: if addr.is_ipv6() {
+                Family::Inet6
+            } else {
+                Family::Inet
+            },
+            local: Endpoint::Inet { addr, port: 8080 },
+            state: TcpState::Listen,
+            owners: vec![Owner { pid, fd: 3 }],
+            v6only,
+            ..Socket::default()
+        }
+    }
+
+    fn pids(snap: &Snapshot, addr: &str) -> Vec<u32> {
+        let addr: IpAddr = addr.parse().expect("address");
+        owners_of(snap, addr, 8080, Proto::Tcp)
+            .iter()
+            .map(|o| o.pid)
+            .collect()
+    }
+
+    #[test]
+    fn an_ipv6_wildcard_owns_ipv4_only_when_dual_stack() {
+        let any6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+        let only = Snapshot {
+            sockets: vec![listener(any6, Some(true), 5)],
+            ..Snapshot::default()
+        };
+        assert!(pids(&only, "127.0.0.1").is_empty());
+        assert_eq!(pids(&only, "::1"), [5]);
+        let dual = Snapshot {
+            sockets: vec![listener(any6, Some(false), 6)],
+            ..Snapshot::default()
+        };
+        assert_eq!(pids(&dual, "127.0.0.1"), [6]);
+        assert_eq!(pids(&dual, "::ffff:127.0.0.1"), [6]);
+        // An IPv4 wildcard never answers IPv6.
+        let v4 = Snapshot {
+            sockets: vec![listener(IpAddr::V4([0, 0, 0, 0].into()), None, 7)],
+            ..Snapshot::default()
+        };
+        assert!(pids(&v4, "::1").is_empty());
+        assert_eq!(pids(&v4, "127.0.0.1"), [7]);
+    }
+}
