@@ -272,7 +272,9 @@ fn scan_of_ipv4_loopback_reaches_only_the_dual_stack_listener() {
         .iter()
         .filter_map(|o| o["pid"].as_u64())
         .collect();
-    assert_eq!(pids, [u64::from(std::process::id())], "{d:#}");
+    // Ours; a child another test thread is forking at that moment holds a
+    // copy until its exec, so others may show up too.
+    assert!(pids.contains(&u64::from(std::process::id())), "{d:#}");
     let o = port(9091);
     assert_eq!(o["state"], "closed", "{doc:#}");
     assert_eq!(o["owners"], Value::Array(vec![]), "{o:#}");
