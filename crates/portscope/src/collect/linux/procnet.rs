@@ -417,13 +417,24 @@ pub fn parse_with(
 /// Exactly one trailing newline ends the last line; an empty line before it
 /// is a real (empty) line, which matters for unix names ending in a newline.
 fn body_lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    body_lines_at(text).map(|(n, _, l)| (n, l))
+}
+
+/// [`body_lines`] with each line's offset in `text`.
+fn body_lines_at(text: &[u8]) -> impl Iterator<Item = (usize, usize, &[u8])> {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     let empty = text.is_empty();
+    let mut at = 0;
     text.split(|&b| b == b'\n')
+        .map(move |l| {
+            let start = at;
+            at += l.len() + 1;
+            (start, l)
+        })
         .enumerate()
         .skip(1)
         .filter(move |_| !empty)
-        .map(|(i, l)| (i + 1, l))
+        .map(|(i, (start, l))| (i + 1, start, l))
 }
 
 fn parse_error(file: &str, line: usize, what: &str, text: &[u8]) -> Error {
@@ -647,46 +658,51 @@ pub fn parse_unix_checked(
     out: &mut Vec<Socket>,
 ) -> Result<Vec<u64>> {
     // How many lines carry each inode, counting every line that parses as a
-    // record, tails included: a real socket appears once.
-    let mut seen: HashMap<u64, u32> = HashMap::new();
-    for (_, line) in body_lines(text) {
-        if let Ok(s) = parse_unix_line(line) {
-            *seen.entry(s.inode).or_default() += 1;
+    // record, tails included: a real socket appears once. Counted the first
+    // time a line is ambiguous.
+    let mut seen: Option<HashMap<u64, u32>> = None;
+    let count = || {
+        let mut m: HashMap<u64, u32> = HashMap::new();
+        for (_, _, line) in body_lines_at(text) {
+            if let Ok(r) = unix_record(line) {
+                *m.entry(r.inode).or_default() += 1;
+            }
         }
-    }
+        m
+    };
     let mut dropped = Vec::new();
     // The last record, while its name may still continue: its index in
-    // `out` and the raw name bytes so far (with the newlines).
-    let mut open: Option<(usize, Vec<u8>)> = None;
-    for (n, line) in body_lines(text) {
-        let fits = open
-            .as_ref()
-            .is_some_and(|(_, name)| name.len() + 1 + line.len() <= UNIX_NAME_MAX);
-        let record = parse_unix_line(line);
+    // `out` and where its raw name (newlines included) starts and ends in
+    // `text` (a name and its tails are one stretch of the file).
+    let mut open: Option<(usize, usize, usize)> = None;
+    for (n, at, line) in body_lines_at(text) {
+        let fits = open.is_some_and(|(_, from, to)| to - from + 1 + line.len() <= UNIX_NAME_MAX);
+        let record = unix_record(line);
         let as_record = match &record {
-            Ok(s) if fits => {
-                s.inode != 0
-                    && seen.get(&s.inode) == Some(&1)
-                    && held.as_mut().is_none_or(|h| h(s.inode))
+            Ok(r) if fits => {
+                r.inode != 0
+                    && seen.get_or_insert_with(count).get(&r.inode) == Some(&1)
+                    && held.as_mut().is_none_or(|h| h(r.inode))
             }
             Ok(_) => true,
             Err(_) => false,
         };
         match record {
-            Ok(sock) if as_record => {
-                open = unix_name_bytes(line).map(|b| (out.len(), b.to_vec()));
-                out.push(sock);
+            Ok(r) if as_record => {
+                let end = at + line.len();
+                open = r.name.map(|name| (out.len(), end - name.len(), end));
+                out.push(r.socket());
             }
             other => {
-                let Some((i, name)) = open.as_mut().filter(|_| fits) else {
+                let Some((i, from, to)) = open.as_mut().filter(|_| fits) else {
                     let what = other.err().unwrap_or("bad record");
                     return Err(parse_error(file, n, what, line));
                 };
-                if let Ok(sock) = other {
-                    dropped.push(sock.inode);
+                if let Ok(r) = other {
+                    dropped.push(r.inode);
                 }
-                name.push(b'\n');
-                name.extend_from_slice(line);
+                *to = at + line.len();
+                let name = text.get(*from..*to).unwrap_or_default();
                 if let Some(Endpoint::Unix { path, .. }) = out.get_mut(*i).map(|s| &mut s.local) {
                     *path = Some(String::from_utf8_lossy(name).into());
                 }
@@ -696,16 +712,42 @@ pub fn parse_unix_checked(
     Ok(dropped)
 }
 
-/// The raw name at the end of a record line (after the inode and one
-/// space), `None` when the record has no name.
-fn unix_name_bytes(line: &[u8]) -> Option<&[u8]> {
-    let mut f = Fields(line);
-    for _ in 0..7 {
-        f.next()?;
-    }
-    match f.0 {
-        [b' ', name @ ..] => Some(name),
-        _ => None,
+/// The fields of one `/proc/net/unix` record, borrowed from its line.
+struct UnixRecord<'a> {
+    state: TcpState,
+    unix_type: UnixType,
+    inode: u64,
+    /// The name's raw bytes on this line; `None` for no name.
+    name: Option<&'a [u8]>,
+}
+
+impl UnixRecord<'_> {
+    fn socket(&self) -> Socket {
+        let path = self.name.map(|n| String::from_utf8_lossy(n).into());
+        Socket {
+            proto: Proto::Unix,
+            family: Family::Unix,
+            local: Endpoint::Unix {
+                path,
+                inode: self.inode,
+            },
+            remote: Endpoint::Unix {
+                path: None,
+                inode: 0,
+            },
+            state: self.state,
+            recv_q: 0,
+            send_q: 0,
+            uid: None,
+            inode: self.inode,
+            unix_type: Some(self.unix_type),
+            bound_if: 0,
+            owners: Vec::new(),
+            owners_hidden: false,
+            cookie: 0,
+            v6only: None,
+            extra: None,
+        }
     }
 }
 
@@ -731,7 +773,7 @@ fn unix_name_bytes(line: &[u8]) -> Option<&[u8]> {
 /// Unlike `ss`'s reader, a dgram socket in state 01 stays UNCONN: `ss` calls it
 /// ESTAB whenever the Num column (a kernel pointer) is non-zero, which says
 /// nothing about a peer.
-fn parse_unix_line(line: &[u8]) -> std::result::Result<Socket, &'static str> {
+fn unix_record(line: &[u8]) -> std::result::Result<UnixRecord<'_>, &'static str> {
     let mut f = Fields(line);
     let num = f.next().ok_or("empty line")?;
     match num.split_last() {
@@ -764,31 +806,16 @@ fn parse_unix_line(line: &[u8]) -> std::result::Result<Socket, &'static str> {
     // the line, spaces and all (a relative path may even start with one).
     // The name is empty here only when it starts with a newline: the rest
     // follows on the next line.
-    let path = match f.0 {
+    let name = match f.0 {
         [] => None,
-        [b' ', name @ ..] => Some(String::from_utf8_lossy(name).into()),
+        [b' ', name @ ..] => Some(name),
         _ => return Err("bad Path"),
     };
-    Ok(Socket {
-        proto: Proto::Unix,
-        family: Family::Unix,
-        local: Endpoint::Unix { path, inode },
-        remote: Endpoint::Unix {
-            path: None,
-            inode: 0,
-        },
+    Ok(UnixRecord {
         state,
-        recv_q: 0,
-        send_q: 0,
-        uid: None,
+        unix_type,
         inode,
-        unix_type: Some(unix_type),
-        bound_if: 0,
-        owners: Vec::new(),
-        owners_hidden: false,
-        cookie: 0,
-        v6only: None,
-        extra: None,
+        name,
     })
 }
 
