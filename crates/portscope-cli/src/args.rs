@@ -85,6 +85,14 @@ pub struct CloseArgs {
     /// Allow the filter to select listening sockets too.
     #[arg(long)]
     pub listening: bool,
+    /// Go ahead only if the filter selects exactly N connections. Above 5,
+    /// --yes needs this (or --all); on a terminal, typing the number does.
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+    /// Close however many connections the filter selects (above 5, --yes
+    /// alone is not enough).
+    #[arg(long)]
+    pub all: bool,
     /// Which connections, in the filter language of the listing. Required.
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
@@ -190,9 +198,17 @@ pub struct WhoArgs {
     /// Ports, ranges or service names, optionally with /tcp or /udp.
     #[arg(required = true, value_name = "PORT|SERVICE")]
     pub ports: Vec<String>,
-    /// Send SIGTERM to the processes holding the ports.
+    /// Send SIGTERM to the processes serving the ports: holders of a TCP
+    /// listener, an unconnected UDP socket, or a connection on a port they
+    /// listen on. Each is pinned when listed and signalled only if it is
+    /// still that process and still holds the socket ("exited meanwhile"
+    /// otherwise), so a reused pid is never hit.
     #[arg(long)]
     pub kill: bool,
+    /// With --kill: also signal processes holding only client connections
+    /// whose (ephemeral) local port is among the ports.
+    #[arg(long, requires = "kill")]
+    pub any_socket: bool,
     /// With --kill: the signal to send, by name (HUP, INT, TERM…) or number.
     #[arg(long, value_name = "NAME|N", requires = "kill")]
     pub signal: Option<String>,

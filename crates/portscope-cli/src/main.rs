@@ -9,6 +9,7 @@ mod change;
 mod cmd;
 mod config;
 mod render;
+mod report;
 mod scan;
 mod snapshot_file;
 mod watch;
