@@ -89,7 +89,8 @@ fn off_a_terminal_close_needs_yes() {
     assert_eq!(s.unwrap()["state"], "ESTABLISHED");
 }
 
-/// `n` connections from clients to one listener, with the server ends.
+/// `n` connections from clients to one listener of ours, with the server
+/// ends. Tests select them with `dst LISTENER`: only ours go there.
 fn connections(n: usize) -> (TcpListener, Vec<TcpStream>, Vec<TcpStream>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut clients = Vec::new();
@@ -120,7 +121,7 @@ fn many_connections_need_the_count_confirmed() {
     }
     let (l, clients, _servers) = connections(6);
     let port = l.local_addr().unwrap().port();
-    let filter = format!("dport = :{port}");
+    let filter = format!("dst 127.0.0.1:{port}");
 
     let out = portscope()
         .args(["close", &filter, "--yes"])
@@ -163,7 +164,7 @@ fn many_connections_need_the_count_confirmed() {
     assert_eq!(established(&clients), 0);
 
     let (l, clients, _servers) = connections(6);
-    let filter = format!("dport = :{}", l.local_addr().unwrap().port());
+    let filter = format!("dst {}", l.local_addr().unwrap());
     let out = portscope()
         .args(["close", &filter, "--all", "--yes"])
         .output()
@@ -173,7 +174,7 @@ fn many_connections_need_the_count_confirmed() {
 
     // Five or fewer: --yes is enough.
     let (l, clients, _servers) = connections(5);
-    let filter = format!("dport = :{}", l.local_addr().unwrap().port());
+    let filter = format!("dst {}", l.local_addr().unwrap());
     let out = portscope()
         .args(["close", &filter, "--yes"])
         .output()
@@ -191,7 +192,7 @@ fn the_prompt_wants_the_number_typed() {
         return;
     }
     let (l, clients, _servers) = connections(6);
-    let filter = format!("dport = :{}", l.local_addr().unwrap().port());
+    let filter = format!("dst {}", l.local_addr().unwrap());
     let script = r#"
 import os, pty, select, subprocess, sys
 ps, flt, answer = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -346,22 +346,19 @@ impl Targets {
                         .port()
                         .is_some_and(|port| listening.binary_search(&(pid, port)).is_ok()))
         };
-        let mut by_pid: BTreeMap<u32, (Vec<u64>, bool)> = BTreeMap::new();
+        // Each holder with the sockets it serves (none: a client only).
+        let mut by_pid: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
         for s in &snap.sockets {
             for o in &s.owners {
-                let e = by_pid.entry(o.pid).or_default();
-                if serves(s, o.pid) {
-                    if !e.0.contains(&s.inode) {
-                        e.0.push(s.inode);
-                    }
-                } else {
-                    e.1 = true;
+                let inodes = by_pid.entry(o.pid).or_default();
+                if serves(s, o.pid) && !inodes.contains(&s.inode) {
+                    inodes.push(s.inode);
                 }
             }
         }
         let mut chosen = Vec::new();
         let mut clients_only = Vec::new();
-        for (pid, (inodes, _)) in by_pid {
+        for (pid, inodes) in by_pid {
             if inodes.is_empty() {
                 clients_only.push(pid);
                 continue;
