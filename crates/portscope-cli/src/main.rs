@@ -5,6 +5,7 @@
 //! usage or input; 3 system error (the kernel or /proc refused).
 
 mod args;
+mod argv;
 mod change;
 mod cmd;
 mod config;
@@ -46,7 +47,7 @@ impl From<io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let args = match args::Args::from_command_line() {
+    let args = match argv::parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
