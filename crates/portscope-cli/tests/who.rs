@@ -385,3 +385,61 @@ fn kill_into_a_closed_pipe_signals_and_exits_quietly() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "the holder was not signalled");
 }
+
+/// The holder closes its listener while the prompt is open but runs on:
+/// answering y reports "no longer holds the socket" and signals nothing.
+#[test]
+fn a_holder_that_let_go_of_the_socket_is_not_signalled() {
+    let script = r#"
+import json, os, pty, select, signal, subprocess, sys
+ps = sys.argv[1]
+subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+# The holder: listens, and on SIGUSR1 closes the listener and says so.
+holder_code = '''
+import signal, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+def let_go(*_):
+    s.close(); print("closed", flush=True)
+signal.signal(signal.SIGUSR1, let_go)
+print(s.getsockname()[1], flush=True)
+while True:
+    time.sleep(1)
+'''
+holder = subprocess.Popen([sys.executable, '-c', holder_code], stdout=subprocess.PIPE, text=True)
+port = holder.stdout.readline().strip()
+master, slave = pty.openpty()
+who = subprocess.Popen([ps, 'who', port, '--kill'], stdin=slave,
+                       stdout=subprocess.PIPE, stderr=slave)
+os.close(slave)
+seen = b''
+while b'[y/N]' not in seen:
+    ready, _, _ = select.select([master], [], [], 120)
+    if not ready:
+        print(json.dumps({'error': 'no prompt', 'seen': seen.decode(errors='replace')}))
+        sys.exit(0)
+    seen += os.read(master, 4096)
+holder.send_signal(signal.SIGUSR1)
+said = holder.stdout.readline().strip()
+os.write(master, b'y\n')
+out, _ = who.communicate(timeout=120)
+holder.kill()
+print(json.dumps({'holder': holder.pid, 'said': said, 'holder_rc': holder.wait(),
+                  'rc': who.returncode, 'out': out.decode(errors='replace')}))
+"#;
+    let Some(r) = in_namespaces(&["--net"], script) else {
+        return;
+    };
+    let text = format!("{r:#}");
+    assert!(r.get("error").is_none(), "{text}");
+    assert_eq!(r["said"], "closed", "{text}");
+    let hp = &r["holder"];
+    let out = r["out"].as_str().unwrap();
+    assert!(
+        out.contains(&format!(
+            "[{hp}]: no longer holds the socket; not signalled"
+        )),
+        "{text}"
+    );
+    assert_eq!(r["holder_rc"], -9, "the holder was signalled: {text}");
+    assert_eq!(r["rc"], 1, "{text}");
+}
