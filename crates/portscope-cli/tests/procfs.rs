@@ -104,3 +104,56 @@ fn unix_uid_is_null_from_proc_and_known_from_netlink() {
     let netlink = json(&["-xl", "--source", "netlink"]);
     assert_eq!(by_inode(&netlink, ino).unwrap()["uid"].as_u64(), Some(me));
 }
+
+/// A forged record may name the inode of a socket the forger really holds,
+/// just not a unix one (here a netlink socket): held by an fd, but not a
+/// unix socket, so still not a unix socket in the listing.
+#[test]
+fn a_forged_record_cannot_borrow_another_kind_of_socket() {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
+    let nl = socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        None, // NETLINK_ROUTE
+    )
+    .unwrap();
+    let borrowed = inode(&nl);
+    let name = format!(
+        "ps-borrow-{}\n0000000000000000: 00000002 00000000 00010000 0001 01 {borrowed} @ps-borrowed",
+        std::process::id()
+    );
+    let addr =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .unwrap();
+    let l = UnixListener::bind_addr(&addr).unwrap();
+    let ino = inode(&l);
+
+    let out = portscope()
+        .args(["-x", "--source", "procfs", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let procfs = parse_json(&out);
+    assert!(
+        by_inode(&procfs, borrowed).is_none(),
+        "a netlink socket listed as unix: {:#}",
+        by_inode(&procfs, borrowed).unwrap()
+    );
+    let p = by_inode(&procfs, ino).expect("our socket");
+    assert_eq!(path_of(p), Some(format!("@{name}").as_str()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("left out") && l.contains(&borrowed.to_string())),
+        "{stderr}"
+    );
+    drop(nl);
+}

@@ -196,10 +196,11 @@ impl ProcNet {
                         !inet_inodes.contains(&ino)
                             && match &self.held {
                                 Some(set) => set.contains(&ino),
-                                None => !walked
+                                None => walked
                                     .get_or_insert_with(super::owners::walk)
                                     .owners_of(ino)
-                                    .is_empty(),
+                                    .iter()
+                                    .any(|o| holds_unix_socket(o.pid, o.fd, ino)),
                             }
                     };
                     parse_unix_checked(&buf, &file, Some(&mut held), out).map(|dropped| {
@@ -234,18 +235,37 @@ impl ProcNet {
     }
 }
 
-/// The note for the records [`parse_unix_checked`] left out, if any.
+/// Whether fd `fd` of process `pid` is, now, the unix socket with inode
+/// `ino`: the fd walk only says some socket has that inode, and a forged
+/// record could name the inode of the forger's own netlink or packet
+/// socket. sockfs names each socket's protocol in the
+/// `system.sockprotoname` attribute (`UNIX`, `UNIX-STREAM`, `TCP`,
+/// `NETLINK`, ...), readable through the fd's /proc link like the link
+/// itself.
+fn holds_unix_socket(pid: u32, fd: u32, ino: u64) -> bool {
+    let link = format!("/proc/{pid}/fd/{fd}");
+    let mut proto = [0u8; 32];
+    let same = rustix::fs::stat(link.as_str()).is_ok_and(|st| st.st_ino == ino);
+    same && rustix::fs::getxattr(link.as_str(), "system.sockprotoname", &mut proto[..])
+        .is_ok_and(|n| proto.get(..n).is_some_and(|name| name.starts_with(b"UNIX")))
+}
+
+/// The note for the records [`parse_unix_checked`] left out, if any: how
+/// many, and their inodes (the first few).
 fn dropped_note(file: &str, dropped: &[u64]) -> Option<String> {
-    let (first, rest) = dropped.split_first()?;
-    let more = if rest.is_empty() {
-        String::new()
-    } else {
-        format!(" and {} more", rest.len())
-    };
+    const SHOWN: usize = 8;
+    if dropped.is_empty() {
+        return None;
+    }
+    let mut inodes: Vec<String> = dropped.iter().take(SHOWN).map(u64::to_string).collect();
+    if dropped.len() > SHOWN {
+        inodes.push(format!("and {} more", dropped.len() - SHOWN));
+    }
     Some(format!(
         "{file}: left out {} record(s) that may be part of a socket name holding a newline \
-         and that no open file descriptor confirms (inode {first}{more})",
-        dropped.len()
+         and that no open unix socket confirms (inode {})",
+        dropped.len(),
+        inodes.join(", ")
     ))
 }
 
@@ -631,7 +651,8 @@ const UNIX_NAME_MAX: usize = 108;
 /// - its inode is not 0 and no other line of the table has the same inode
 ///   (a forged copy of a real record shares its inode), and
 /// - `held` (when given) confirms the inode: [`ProcNet`] checks it is held
-///   by an open file descriptor and is not an IP socket's.
+///   by an open file descriptor that is a unix socket (by the protocol
+///   sockfs names for it) and is not an IP socket's.
 ///
 /// Otherwise it is taken as the rest of the name (the reading under which
 /// no socket is invented) and its inode is returned. A real socket is lost
