@@ -341,7 +341,26 @@ fn saved_listings_keep_the_flag() {
         .args(["-tl", "-H", "--color", "never", "--from-snapshot", f])
         .output()
         .unwrap();
+    let extended = portscope()
+        .args(["-xl", "-e", "--color", "never", "--from-snapshot", f])
+        .output()
+        .unwrap();
     std::fs::remove_file(&file).unwrap();
+    // A uid nobody knows is `-` under User, not 0 (root).
+    let extended = ok_stdout(&extended, "extended table");
+    let mut lines = extended.lines();
+    let head: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let row = lines.find(|l| l.contains("/run/x")).unwrap();
+    let at = |name: &str| {
+        let col = extended.lines().next().unwrap().find(name).unwrap();
+        row.get(col..)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+    };
+    assert!(head.contains(&"User"), "{extended}");
+    assert_eq!(at("User"), "-", "{extended}");
     let table = ok_stdout(&table, "table");
     let cols = columns(&table, 3, 4);
     assert_eq!(
