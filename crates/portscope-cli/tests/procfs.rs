@@ -2,14 +2,17 @@
 //! when netlink is refused): what it cannot know is null, not made up, and
 //! a unix socket name cannot forge a socket.
 //!
-//! Sockets are picked by inode; nothing assumes the machine is quiet.
+//! Sockets are picked by inode; nothing assumes the machine is quiet, and
+//! the whole-listing comparison runs in a namespace of its own.
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod local_netns;
 
 use std::os::unix::net::UnixListener;
 
 use common::*;
+use local_netns::Netns;
 use serde_json::Value;
 
 /// An inode no socket has: sockfs numbers its inodes from 1 upwards, and
@@ -156,4 +159,86 @@ fn a_forged_record_cannot_borrow_another_kind_of_socket() {
         "{stderr}"
     );
     drop(nl);
+}
+
+/// In a namespace no one else uses, both sources list exactly the same
+/// sockets, field for field, except what /proc/net cannot know (unix uid
+/// and peer, queues of listeners, v6only of a `::` socket that set it).
+#[test]
+fn netlink_and_procfs_list_the_same_sockets_in_a_namespace() {
+    use std::net::{TcpListener, TcpStream, UdpSocket};
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+    let Some(ns) = Netns::new(3) else { return };
+    let dir = std::env::temp_dir().join(format!("psagree-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("l.sock");
+    let abstract_name = format!("ps-agree-{}", std::process::id());
+    let held = ns.enter(|| {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+        let server = tcp.accept().unwrap().0;
+        let tcp6 = TcpListener::bind("[::1]:0").unwrap();
+        let dual = TcpListener::bind("[::]:0").unwrap();
+        let udp = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let udp6 = UdpSocket::bind("[::1]:0").unwrap();
+        let unix = UnixListener::bind(&path).unwrap();
+        let uc = UnixStream::connect(&path).unwrap();
+        let us = unix.accept().unwrap().0;
+        let addr = <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            abstract_name.as_bytes(),
+        )
+        .unwrap();
+        let abs = UnixDatagram::bind_addr(&addr).unwrap();
+        let pair = UnixStream::pair().unwrap();
+        (tcp, client, server, tcp6, dual, udp, udp6, unix, uc, us, abs, pair)
+    });
+    let listing = |source: &str| {
+        let out = ns.portscope(&["-tuxa", "--json", "--source", source]);
+        assert!(
+            out.status.success(),
+            "{source}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse_json(&out)
+    };
+    let netlink = listing("netlink");
+    let procfs = listing("procfs");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_dir(&dir).unwrap();
+    drop(held);
+
+    let key = |s: &Value| {
+        let unix = s["proto"] == "unix";
+        let listener = s["state"] == "LISTEN";
+        (
+            s["proto"].to_string(),
+            s["family"].to_string(),
+            s["type"].to_string(),
+            s["local"].to_string(),
+            (!unix).then(|| s["remote"].to_string()),
+            s["state"].to_string(),
+            s["inode"].as_u64(),
+            (!unix).then(|| s["uid"].as_u64()),
+            (!unix && !listener).then(|| (s["recv_q"].as_u64(), s["send_q"].as_u64())),
+        )
+    };
+    let mut a: Vec<_> = netlink.iter().map(key).collect();
+    let mut b: Vec<_> = procfs.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    // What was made above: 3 TCP (listener, both ends), 2 more listeners,
+    // 2 UDP, 3 unix (listener, both ends), the abstract one and a pair.
+    assert_eq!(a.len(), 13, "{netlink:#?}");
+    assert_eq!(a, b, "netlink:\n{netlink:#?}\nprocfs:\n{procfs:#?}");
+    for s in &procfs {
+        if s["proto"] == "unix" {
+            assert_eq!(s["uid"], Value::Null, "{s:#}");
+        }
+    }
+    // v6only: the same where the kernel's rule decides (one address) or the
+    // socket kept the default; netlink reads it, /proc guesses it.
+    for s in netlink.iter().filter(|s| s["family"] == "inet6") {
+        let p = procfs.iter().find(|p| p["inode"] == s["inode"]).unwrap();
+        assert_eq!(p["v6only"], s["v6only"], "{s:#}\n{p:#}");
+    }
 }
