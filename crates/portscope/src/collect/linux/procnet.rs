@@ -1710,6 +1710,8 @@ mod tests {
             let mut out = Vec::new();
             let _ = parse(table, text, "f", &mut out);
         }
+        // The checked unix path, with a check that says yes to some inodes.
+        let _ = parse_unix_checked(text, "f", Some(&mut |i| i % 2 == 0), &mut Vec::new());
     }
 
     fn kernel_words(bytes: &[u8]) -> String {
