@@ -62,7 +62,14 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
 type Dump = (Vec<Socket>, Source, Vec<String>);
 
 fn dump_sockets(opts: &Options) -> Result<Dump> {
-    dump_sockets_with(opts, netlink_dump)
+    dump_sockets_with(opts, netlink_dump, None)
+}
+
+/// [`dump_sockets`] for a live view: the last walk's owners go to the
+/// /proc reader as a first try for its unix check (see
+/// [`ProcNet::collect_noting_with`]).
+fn dump_sockets_hinted(opts: &Options, hint: Option<&owners::OwnerMap>) -> Result<Dump> {
+    dump_sockets_with(opts, netlink_dump, hint)
 }
 
 /// [`dump_sockets`] with the netlink dump passed in, so the fallback can be
@@ -70,12 +77,13 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
 fn dump_sockets_with(
     opts: &Options,
     netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    hint: Option<&owners::OwnerMap>,
 ) -> Result<Dump> {
     let mut out = Vec::new();
     match opts.source {
         SourceChoice::Procfs => {
             let mut notes = Vec::new();
-            procnet(opts).collect_noting(&opts.query, &mut out, &mut notes)?;
+            procnet(opts).collect_noting_with(&opts.query, &mut out, &mut notes, hint)?;
             Ok((out, Source::Procfs, notes))
         }
         SourceChoice::Netlink => {
@@ -89,7 +97,7 @@ fn dump_sockets_with(
                 Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
                     out.clear();
                     let mut notes = vec![format!("{e}; read /proc/net instead")];
-                    procnet(opts).collect_noting(&opts.query, &mut out, &mut notes)?;
+                    procnet(opts).collect_noting_with(&opts.query, &mut out, &mut notes, hint)?;
                     Ok((out, Source::Procfs, notes))
                 }
                 Err(e) => Err(e),
@@ -175,7 +183,8 @@ impl Refresher {
         if !self.opts.owners || self.cache.is_none() || stale {
             return self.take_walking();
         }
-        let (mut sockets, source, notes) = dump_sockets(&self.opts)?;
+        let hint = self.cache.as_ref().map(|c| &c.map);
+        let (mut sockets, source, notes) = dump_sockets_hinted(&self.opts, hint)?;
         sockets.retain(|s| self.opts.query.wants(s));
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
@@ -218,7 +227,7 @@ impl Refresher {
                 Some(prev) => owners::walk_since(prev),
                 None => owners::walk_counting(),
             });
-            let dump = dump_sockets(&self.opts);
+            let dump = dump_sockets_hinted(&self.opts, self.cache.as_ref().map(|c| &c.map));
             (dump, walker.join().unwrap_or_default())
         });
         let (mut sockets, source, notes) = dump?;
@@ -328,7 +337,7 @@ mod tests {
             )))
         };
         let opts = Options::default();
-        let (sockets, source, notes) = dump_sockets_with(&opts, refused).expect("fallback");
+        let (sockets, source, notes) = dump_sockets_with(&opts, refused, None).expect("fallback");
         assert_eq!(source, Source::Procfs);
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("/proc/net"), "{notes:?}");
@@ -345,7 +354,7 @@ mod tests {
             )))
         };
         assert!(matches!(
-            dump_sockets_with(&strict, refused_again),
+            dump_sockets_with(&strict, refused_again, None),
             Err(Error::NetlinkUnavailable(_))
         ));
     }
@@ -356,7 +365,7 @@ mod tests {
             Err(Error::NetlinkMalformed("test".into()))
         };
         assert!(matches!(
-            dump_sockets_with(&Options::default(), broken),
+            dump_sockets_with(&Options::default(), broken, None),
             Err(Error::NetlinkMalformed(_))
         ));
     }

@@ -161,6 +161,20 @@ impl ProcNet {
         out: &mut Vec<Socket>,
         notes: &mut Vec<String>,
     ) -> Result<()> {
+        self.collect_noting_with(query, out, notes, None)
+    }
+
+    /// [`ProcNet::collect_noting`], trying the owners of an earlier walk
+    /// first (`hint`, as a live view keeps one): each is checked afresh (the
+    /// fd is still that unix socket), and only an inode none of them
+    /// confirms costs a new walk.
+    pub fn collect_noting_with(
+        &self,
+        query: &Query,
+        out: &mut Vec<Socket>,
+        notes: &mut Vec<String>,
+        hint: Option<&super::owners::OwnerMap>,
+    ) -> Result<()> {
         let v6only = self.v6only_default();
         // Inodes of the IP sockets read before the unix table: a forged unix
         // record copying one of them is not a unix socket.
@@ -196,11 +210,17 @@ impl ProcNet {
                         !inet_inodes.contains(&ino)
                             && match &self.held {
                                 Some(set) => set.contains(&ino),
-                                None => walked
-                                    .get_or_insert_with(super::owners::walk)
-                                    .owners_of(ino)
-                                    .iter()
-                                    .any(|o| holds_unix_socket(o.pid, o.fd, ino)),
+                                None => {
+                                    let confirms = |o: &crate::model::Owner| {
+                                        holds_unix_socket(o.pid, o.fd, ino)
+                                    };
+                                    hint.is_some_and(|h| h.owners_of(ino).iter().any(confirms))
+                                        || walked
+                                            .get_or_insert_with(super::owners::walk)
+                                            .owners_of(ino)
+                                            .iter()
+                                            .any(confirms)
+                                }
                             }
                     };
                     parse_unix_checked(&buf, &file, Some(&mut held), out).map(|dropped| {
