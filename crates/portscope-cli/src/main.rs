@@ -3,17 +3,24 @@
 //!
 //! Exit codes: 0 success; 1 nothing found, where a command says so; 2 bad
 //! usage or input; 3 system error (the kernel or /proc refused).
+//!
+//! Nothing here prints with `println!`/`eprintln!`: they panic on a closed
+//! pipe. Output goes through writers whose errors are handled, and lines
+//! for the user through [`say`].
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod change;
 mod cmd;
 mod config;
+mod input;
 mod render;
 mod scan;
 mod snapshot_file;
 mod watch;
 
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -46,6 +53,12 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// Writes one `portscope: …` line to stderr. A closed or full stderr is
+/// ignored: there is nowhere else to say it, and it is no reason to panic.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "portscope: {line}");
+}
+
 fn main() -> ExitCode {
     let args = match args::Args::try_parse() {
         Ok(a) => a,
@@ -54,17 +67,17 @@ fn main() -> ExitCode {
     match cmd::run(&args) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {
-            eprintln!("portscope: {msg}");
+            say(format_args!("{msg}"));
             ExitCode::from(EXIT_USAGE)
         }
         Err(Failure::System(e)) => {
-            eprintln!("portscope: {e}");
+            say(format_args!("{e}"));
             ExitCode::from(EXIT_SYSTEM)
         }
         // `portscope | head` closes the pipe early: that is success.
         Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Output(e)) => {
-            eprintln!("portscope: writing output: {e}");
+            say(format_args!("writing output: {e}"));
             ExitCode::from(EXIT_SYSTEM)
         }
     }
@@ -92,7 +105,7 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("portscope: {first} (see --help)");
+            say(format_args!("{first} (see --help)"));
             ExitCode::from(EXIT_USAGE)
         }
     }

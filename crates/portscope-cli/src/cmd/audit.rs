@@ -216,11 +216,13 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     };
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
-        eprintln!("portscope: note: the snapshot has no owner data; rule no-owner skipped");
+        crate::say(format_args!(
+            "note: the snapshot has no owner data; rule no-owner skipped"
+        ));
         skip.push("no-owner");
     }
     for note in snap.notes.iter().chain(&facts.notes) {
-        eprintln!("portscope: note: {note}");
+        crate::say(format_args!("note: {note}"));
     }
     let report = audit::audit(&snap, &facts, &skip);
     let current: Vec<FindingOut> = report
@@ -278,10 +280,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     out.flush()?;
     drop(out);
     if snap.hidden.processes > 0 {
-        eprintln!(
-            "portscope: owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+        crate::say(format_args!(
+            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
             snap.hidden.sockets, snap.hidden.processes
-        );
+        ));
     }
 
     let failing = args.fail_on.map(level).is_some_and(|at| {
@@ -332,7 +334,7 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
     let text = match text {
         Some(t) => t,
         None => {
-            owned = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+            owned = crate::input::read_json_text(path).map_err(bad)?;
             &owned
         }
     };
@@ -348,7 +350,7 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 /// finding's identity, so the listing's own facts suffice).
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = crate::input::read_json_text(path).map_err(bad)?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if value.is_object() {
         let saved: AuditOut = serde_json::from_value(value)

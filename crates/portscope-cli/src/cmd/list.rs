@@ -22,7 +22,7 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     }
     let snap = gather(cfg)?;
     for note in &snap.notes {
-        eprintln!("portscope: note: {note}");
+        crate::say(format_args!("note: {note}"));
     }
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
@@ -36,7 +36,7 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
 fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let mut snap = match &cfg.from_snapshot {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = crate::input::read_json_text(path)
                 .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
             let mut snap = crate::snapshot_file::parse(&text)
                 .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
@@ -63,10 +63,10 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
 
 fn report_hidden(cfg: &ListConfig, snap: &Snapshot) {
     if cfg.owners && snap.hidden.processes > 0 {
-        eprintln!(
-            "portscope: owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+        crate::say(format_args!(
+            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
             snap.hidden.sockets, snap.hidden.processes
-        );
+        ));
     }
 }
 
@@ -85,7 +85,7 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
         let mut snap = gather(cfg)?;
         if round == 0 {
             for note in &snap.notes {
-                eprintln!("portscope: note: {note}");
+                crate::say(format_args!("note: {note}"));
             }
             report_hidden(cfg, &snap);
         }

@@ -41,10 +41,11 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
     let (dump, owner_map) = std::thread::scope(|scope| {
         let walker = opts.owners.then(|| scope.spawn(owners::walk));
         let dump = dump_sockets(opts);
-        let owner_map = walker.map(|h| h.join().unwrap_or_default());
+        let owner_map = walker.map(|h| h.join().unwrap_or_else(|_| Err(walk_stopped())));
         (dump, owner_map)
     });
     let (mut sockets, source, notes) = dump?;
+    let owner_map = owner_map.transpose()?;
     sockets.retain(|s| opts.query.wants(s));
 
     let mut snap = Snapshot {
@@ -60,6 +61,14 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
 }
 
 type Dump = (Vec<Socket>, Source, Vec<String>);
+
+/// The owner walk's thread ended without an answer.
+fn walk_stopped() -> Error {
+    Error::ProcWalk {
+        path: "/proc".into(),
+        source: std::io::Error::other("the walk stopped unexpectedly"),
+    }
+}
 
 fn dump_sockets(opts: &Options) -> Result<Dump> {
     dump_sockets_with(opts, netlink_dump)
@@ -186,7 +195,7 @@ impl Refresher {
             // Something new: find its owner now, on this thread, after the
             // dump. Its holder's fd count changed, so reading only the
             // changed tables finds it.
-            let map = owners::walk_since(&cache.map);
+            let map = owners::walk_since(&cache.map)?;
             return Ok(self.finish(sockets, source, notes, map, true));
         }
         self.since_walk += 1;
@@ -218,9 +227,10 @@ impl Refresher {
                 None => owners::walk_counting(),
             });
             let dump = dump_sockets(&self.opts);
-            (dump, walker.join().unwrap_or_default())
+            (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
         let (mut sockets, source, notes) = dump?;
+        let map = map?;
         sockets.retain(|s| self.opts.query.wants(s));
         Ok(self.finish(sockets, source, notes, map, false))
     }
