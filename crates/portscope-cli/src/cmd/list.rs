@@ -32,9 +32,10 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One listing: the snapshot (or the saved file), filtered and sorted.
-fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
-    let mut snap = match &cfg.from_snapshot {
+/// The snapshot, or the saved file when `--from-snapshot` names one, with
+/// the sockets the query wants.
+pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
+    Ok(match &cfg.from_snapshot {
         Some(path) => {
             let text = crate::input::read_json_text(path)
                 .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
@@ -44,7 +45,12 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
             snap
         }
         None => collect::take(&cfg.collect)?,
-    };
+    })
+}
+
+/// One listing: the snapshot (or the saved file), filtered and sorted.
+fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
+    let mut snap = take_or_read(cfg)?;
     if cfg.filter.has_expression() || cfg.filter.states().is_some() {
         let sockets = std::mem::take(&mut snap.sockets);
         snap.sockets = sockets

@@ -54,7 +54,7 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
         ..Snapshot::default()
     };
     if let Some(map) = owner_map {
-        join_owners(&mut sockets, &map, &mut snap);
+        join_owners(&mut sockets, &map, &mut snap)?;
     }
     snap.sockets = sockets;
     Ok(snap)
@@ -196,7 +196,7 @@ impl Refresher {
             // dump. Its holder's fd count changed, so reading only the
             // changed tables finds it.
             let map = owners::walk_since(&cache.map)?;
-            return Ok(self.finish(sockets, source, notes, map, true));
+            return self.finish(sockets, source, notes, map, true);
         }
         self.since_walk += 1;
         let mut snap = Snapshot {
@@ -204,7 +204,7 @@ impl Refresher {
             notes,
             ..Snapshot::default()
         };
-        join_owners_with(&mut sockets, &cache.map, &mut snap, &mut cache.processes);
+        join_owners_with(&mut sockets, &cache.map, &mut snap, &mut cache.processes)?;
         snap.sockets = sockets;
         Ok(snap)
     }
@@ -232,7 +232,7 @@ impl Refresher {
         let (mut sockets, source, notes) = dump?;
         let map = map?;
         sockets.retain(|s| self.opts.query.wants(s));
-        Ok(self.finish(sockets, source, notes, map, false))
+        self.finish(sockets, source, notes, map, false)
     }
 
     fn finish(
@@ -242,7 +242,7 @@ impl Refresher {
         notes: Vec<String>,
         map: owners::OwnerMap,
         keep_processes: bool,
-    ) -> Snapshot {
+    ) -> Result<Snapshot> {
         let mut snap = Snapshot {
             source,
             notes,
@@ -254,7 +254,7 @@ impl Refresher {
             (true, Some(c)) => c.processes,
             _ => HashMap::new(),
         };
-        join_owners_with(&mut sockets, &map, &mut snap, &mut processes);
+        join_owners_with(&mut sockets, &map, &mut snap, &mut processes)?;
         let seen = sockets.iter().map(|s| s.inode).collect();
         self.cache = Some(OwnerCache {
             map,
@@ -264,12 +264,12 @@ impl Refresher {
         self.since_walk = 0;
         self.walked = true;
         snap.sockets = sockets;
-        snap
+        Ok(snap)
     }
 }
 
-fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
-    join_owners_with(sockets, map, snap, &mut HashMap::new());
+fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) -> Result<()> {
+    join_owners_with(sockets, map, snap, &mut HashMap::new())
 }
 
 /// Joins owners to sockets by inode and fills `snap.processes`, reading the
@@ -279,7 +279,7 @@ fn join_owners_with(
     map: &owners::OwnerMap,
     snap: &mut Snapshot,
     known: &mut HashMap<u32, crate::model::Process>,
-) {
+) -> Result<()> {
     let hidden = !map.denied.is_empty();
     // A process can always read its own user's fd tables, so only sockets of
     // other users can have owners we failed to see.
@@ -304,7 +304,7 @@ fn join_owners_with(
             if used.insert(o.pid) {
                 let p = match known.get(&o.pid) {
                     Some(p) => Some(p.clone()),
-                    None => owners::process_in(proc_root, o.pid, &mut users),
+                    None => owners::process_checked(proc_root, o.pid, &mut users)?,
                 };
                 if let Some(p) = p {
                     processes.insert(o.pid, p);
@@ -318,6 +318,7 @@ fn join_owners_with(
         known.entry(*pid).or_insert_with(|| p.clone());
     }
     snap.processes = processes;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -404,26 +404,65 @@ impl UserNames {
 
 /// [`process`] under another procfs root, with a shared user-name cache.
 pub fn process_in(proc_root: &Path, pid: u32, users: &mut UserNames) -> Option<Process> {
+    process_checked(proc_root, pid, users).ok().flatten()
+}
+
+/// [`process_in`], but running out of fds or memory while reading the
+/// process is [`Error::ProcWalk`] rather than a process that seems gone or
+/// has no name.
+pub fn process_checked(
+    proc_root: &Path,
+    pid: u32,
+    users: &mut UserNames,
+) -> Result<Option<Process>> {
     let dir = proc_root.join(pid.to_string());
-    let status = fs::read_to_string(dir.join("status")).ok()?;
+    // A read that failed for want of resources says nothing about the process.
+    let check = |what: &str, r: std::io::Result<()>| -> Result<()> {
+        match r {
+            Err(e)
+                if e.raw_os_error()
+                    .is_some_and(|n| is_resource(Errno::from_raw_os_error(n))) =>
+            {
+                Err(walk_error(dir.join(what), e))
+            }
+            _ => Ok(()),
+        }
+    };
+    let status = match fs::read_to_string(dir.join("status")) {
+        Ok(s) => s,
+        Err(e) => {
+            check("status", Err(e))?;
+            return Ok(None);
+        }
+    };
     let uid = parse_status_uid(&status);
-    let name = fs::read_to_string(dir.join("comm"))
+    let comm = fs::read_to_string(dir.join("comm"));
+    check("comm", comm.as_ref().map(|_| ()).map_err(clone_io))?;
+    let name = comm
         .map(|s| s.trim_end_matches('\n').to_string())
         .unwrap_or_else(|_| parse_status_name(&status).unwrap_or_default());
-    let cmdline = fs::read(dir.join("cmdline"))
-        .map(|b| cmdline_text(&b))
-        .unwrap_or_default();
-    let exe = fs::read_link(dir.join("exe"))
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    Some(Process {
+    let raw = fs::read(dir.join("cmdline"));
+    check("cmdline", raw.as_ref().map(|_| ()).map_err(clone_io))?;
+    let cmdline = raw.map(|b| cmdline_text(&b)).unwrap_or_default();
+    let link = fs::read_link(dir.join("exe"));
+    check("exe", link.as_ref().map(|_| ()).map_err(clone_io))?;
+    let exe = link.ok().map(|p| p.to_string_lossy().into_owned());
+    Ok(Some(Process {
         pid,
         name,
         cmdline,
         uid,
         user: uid.map(|u| users.name(u)),
         exe,
-    })
+    }))
+}
+
+/// An `io::Error` of the same kind and errno (they are not `Clone`).
+fn clone_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(n) => std::io::Error::from_raw_os_error(n),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
 }
 
 /// Joins a NUL-separated `/proc/<pid>/cmdline` into one line.
