@@ -459,3 +459,93 @@ fn a_closed_stderr_is_no_reason_to_panic() {
         assert_eq!(out.status.code(), Some(code), "{args:?}");
     }
 }
+
+#[test]
+fn output_that_cannot_be_written_is_exit_3_not_success() {
+    // /dev/full takes nothing: every write fails with ENOSPC.
+    for args in [
+        &["-tan"][..],
+        &["-tan", "--json"],
+        &["explain", "22"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1-50",
+            "--timeout",
+            "50",
+            "--json",
+        ],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = portscope()
+            .args(args)
+            .stdout(Stdio::from(full))
+            .output()
+            .expect("run");
+        let what = format!("{args:?} > /dev/full");
+        assert_eq!(out.status.code(), Some(3), "{what}: {}", stderr(&out));
+        let err = one_line(&out, &what);
+        assert!(err.contains("writing output"), "{what}: {err}");
+    }
+}
+
+#[test]
+fn sparse_results_land_on_the_right_host_and_port() {
+    // Listeners on two loopback addresses; every other (host, port) pair of
+    // the block is closed and not kept, yet reported in place.
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let b = TcpListener::bind("127.0.0.2:0").expect("bind");
+    let pa = a.local_addr().expect("addr").port();
+    let pb = b.local_addr().expect("addr").port();
+    let ports = format!("{pa},1,{pb}");
+    let out = portscope()
+        .args(["scan", "127.0.0.0/29", "-p", &ports, "--no-probe", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let hosts = doc["hosts"].as_array().expect("hosts");
+    let addrs: Vec<&str> = hosts.iter().filter_map(|h| h["addr"].as_str()).collect();
+    assert_eq!(
+        addrs,
+        (1..=6).map(|i| format!("127.0.0.{i}")).collect::<Vec<_>>()
+    );
+    for h in hosts {
+        let addr = h["addr"].as_str().expect("addr");
+        let got: Vec<(u64, &str)> = h["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .map(|p| {
+                (
+                    p["port"].as_u64().expect("port"),
+                    p["state"].as_str().expect("state"),
+                )
+            })
+            .collect();
+        let want = |port: u16, open: bool| (u64::from(port), if open { "open" } else { "closed" });
+        assert_eq!(
+            got,
+            vec![
+                want(pa, addr == "127.0.0.1"),
+                want(1, false),
+                want(pb, addr == "127.0.0.2"),
+            ],
+            "{addr}"
+        );
+    }
+    let s = &doc["summary"];
+    assert_eq!(
+        (
+            s["hosts"].as_u64(),
+            s["open"].as_u64(),
+            s["closed"].as_u64()
+        ),
+        (Some(6), Some(2), Some(16))
+    );
+    drop((a, b));
+}

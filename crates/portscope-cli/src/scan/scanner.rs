@@ -259,7 +259,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
         }
     }
     let open_count = open.len() as u64;
-    let filtered = notable.len() as u64 - open_count;
+    let filtered = (notable.len() as u64).saturating_sub(open_count);
     Ok(ScanResult {
         proto,
         targets: cfg.hosts.clone(),
@@ -269,7 +269,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
         owners,
         totals: Totals {
             open: open_count,
-            closed: total - open_count - filtered,
+            closed: total.saturating_sub(open_count + filtered),
             filtered,
         },
         elapsed: started.elapsed(),

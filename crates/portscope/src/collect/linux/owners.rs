@@ -591,6 +591,20 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_proc_is_an_error_not_an_empty_map() {
+        let missing = std::env::temp_dir().join(format!("no-proc-{}", std::process::id()));
+        match walk_in(&missing) {
+            Err(Error::ProcWalk { path, .. }) => assert_eq!(path, missing),
+            other => panic!("expected ProcWalk, got {other:?}"),
+        }
+        // A directory with no processes in it is an empty walk, not an error.
+        let empty = std::env::temp_dir().join(format!("empty-proc-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).expect("dir");
+        assert!(walk_in(&empty).expect("empty walk").is_empty());
+        std::fs::remove_dir_all(&empty).expect("cleanup");
+    }
+
+    #[test]
     fn walk_finds_own_socket() {
         use std::os::fd::AsRawFd;
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
