@@ -338,9 +338,7 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
             &owned
         }
     };
-    let raw: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    let owners_known = raw.iter().any(|s| s.get("owners").is_some());
-    let mut snap = crate::snapshot_file::parse(text).map_err(bad)?;
+    let (mut snap, owners_known) = crate::snapshot_file::parse_listing(text).map_err(bad)?;
     snap.sockets.retain(|s| options().query.wants(s));
     Ok((snap, owners_known))
 }
@@ -351,9 +349,11 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", path.display()));
     let text = crate::input::read_json_text(path).map_err(bad)?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    if value.is_object() {
-        let saved: AuditOut = serde_json::from_value(value)
+    // An object is a saved audit, an array a listing; each is parsed into
+    // its own types (never a generic JSON tree, which takes many times the
+    // text's size).
+    if text.trim_start().starts_with('{') {
+        let saved: AuditOut = serde_json::from_str(&text)
             .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
         if saved.baseline.is_some() {
             return Err(bad(
