@@ -97,8 +97,8 @@ pub struct ScanResult {
     /// The ports scanned, in scan order.
     pub ports: Vec<u16>,
     /// Jobs (host index x port count + port index) that were open or
-    /// filtered, sorted; every other job was closed.
-    notable: Vec<(u64, PortState)>,
+    /// filtered, as runs; every other job was closed.
+    notable: Runs,
     findings: HashMap<u64, Finding>,
     owners: HashMap<u64, Vec<OwnerRef>>,
     /// Counts over every port of every host.
@@ -120,18 +120,16 @@ impl ScanResult {
     /// Each host's results in target order, made one host at a time.
     pub fn hosts(&self) -> impl Iterator<Item = HostResult> + '_ {
         let per_host = self.ports.len() as u64;
-        let mut cursor = 0usize;
+        let mut runs = self.notable.iter().peekable();
         (0..self.targets.len()).filter_map(move |hi| {
             let host = self.targets.get(hi)?;
             let first = hi * per_host;
             let mut ports = Vec::with_capacity(self.ports.len());
             for (pi, &port) in (0u64..).zip(&self.ports) {
                 let job = first + pi;
-                while self.notable.get(cursor).is_some_and(|&(j, _)| j < job) {
-                    cursor += 1;
-                }
-                let state = match self.notable.get(cursor) {
-                    Some(&(j, s)) if j == job => s,
+                while runs.next_if(|&(_, end, _)| end <= job).is_some() {}
+                let state = match runs.peek() {
+                    Some(&(start, _, s)) if start <= job => s,
                     _ => PortState::Closed,
                 };
                 ports.push(PortResult {
@@ -147,6 +145,57 @@ impl ScanResult {
                 ports,
             })
         })
+    }
+}
+
+/// Job states other than closed, as runs of consecutive jobs in one state:
+/// a block where every port is filtered (a firewall that drops everything)
+/// is one run, not one entry per port. Jobs settle in roughly claim order,
+/// so runs merge as the gaps between them fill.
+#[derive(Clone, Debug, Default)]
+struct Runs {
+    /// start -> (end, exclusive; state).
+    runs: BTreeMap<u64, (u64, PortState)>,
+}
+
+impl Runs {
+    /// Records one job's state (each job once).
+    fn insert(&mut self, job: u64, state: PortState) {
+        let Some(next_job) = job.checked_add(1) else {
+            return;
+        };
+        // A run in the same state ending just before it grows by one...
+        let before = self
+            .runs
+            .range(..job)
+            .next_back()
+            .filter(|&(_, &(end, s))| end == job && s == state)
+            .map(|(&start, _)| start);
+        // ...and one starting just after it joins.
+        let after = self
+            .runs
+            .get(&next_job)
+            .filter(|&&(_, s)| s == state)
+            .map(|&(end, _)| end);
+        if after.is_some() {
+            self.runs.remove(&next_job);
+        }
+        let end = after.unwrap_or(next_job);
+        let start = before.unwrap_or(job);
+        self.runs.insert(start, (end, state));
+    }
+
+    /// The runs in job order, as (start, end exclusive, state).
+    fn iter(&self) -> impl Iterator<Item = (u64, u64, PortState)> + '_ {
+        self.runs.iter().map(|(&start, &(end, s))| (start, end, s))
+    }
+
+    /// How many jobs are in this state.
+    fn count(&self, state: PortState) -> u64 {
+        self.iter()
+            .filter(|&(_, _, s)| s == state)
+            .map(|(start, end, _)| end - start)
+            .sum()
     }
 }
 
@@ -191,7 +240,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
 
     let mut sweep_elapsed = Duration::ZERO;
     // Whatever did not end closed, from any thread.
-    let notable: Mutex<Vec<(u64, PortState)>> = Mutex::new(Vec::new());
+    let notable: Mutex<Runs> = Mutex::new(Runs::default());
     let mut findings: HashMap<u64, Finding> = HashMap::new();
     if cfg.udp {
         findings = with_progress(cfg.progress, total, |progress| {
@@ -202,7 +251,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
             if state != PortState::Closed
                 && let Ok(mut n) = notable.lock()
             {
-                n.push((job, state));
+                n.insert(job, state);
             }
         };
         with_progress(cfg.progress, total, |progress| {
@@ -210,14 +259,13 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
         })?;
         sweep_elapsed = started.elapsed();
     }
-    let mut notable = notable
+    let notable = notable
         .into_inner()
         .map_err(|_| std::io::Error::other("a scan thread stopped unexpectedly"))?;
-    notable.sort_unstable_by_key(|&(job, _)| job);
     let open: Vec<u64> = notable
         .iter()
-        .filter(|(_, s)| *s == PortState::Open)
-        .map(|&(j, _)| j)
+        .filter(|&(_, _, s)| s == PortState::Open)
+        .flat_map(|(start, end, _)| start..end)
         .collect();
     if !cfg.udp
         && let Some(pc) = cfg.probe
@@ -259,7 +307,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
         }
     }
     let open_count = open.len() as u64;
-    let filtered = (notable.len() as u64).saturating_sub(open_count);
+    let filtered = notable.count(PortState::Filtered);
     Ok(ScanResult {
         proto,
         targets: cfg.hosts.clone(),
@@ -354,7 +402,7 @@ async fn udp_all(
     grid: &Grid<'_>,
     cfg: &ScanConfig,
     progress: &Progress,
-    notable: &Mutex<Vec<(u64, PortState)>>,
+    notable: &Mutex<Runs>,
 ) -> std::io::Result<HashMap<u64, Finding>> {
     let sem = Arc::new(Semaphore::new(cfg.sweep.concurrency.max(1)));
     let wait = cfg.sweep.timeout;
@@ -372,7 +420,7 @@ async fn udp_all(
         if u.state != PortState::Closed
             && let Ok(mut n) = notable.lock()
         {
-            n.push((job, u.state));
+            n.insert(job, u.state);
         }
         if u.state == PortState::Open {
             found.insert(job, udp_finding(u));
@@ -480,5 +528,55 @@ fn to_v4(a: IpAddr) -> Option<std::net::Ipv4Addr> {
     match a {
         IpAddr::V4(v) => Some(v),
         IpAddr::V6(v) => v.to_ipv4_mapped(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_merge_in_any_order_and_keep_states_apart() {
+        let mut r = Runs::default();
+        // Filtered 10..20 arriving out of order, an open job in the middle
+        // of a second filtered stretch, and a lone filtered job.
+        for j in [12, 10, 19, 11, 15, 14, 13, 18, 16, 17] {
+            r.insert(j, PortState::Filtered);
+        }
+        for j in [30, 32, 31] {
+            r.insert(
+                j,
+                if j == 31 {
+                    PortState::Open
+                } else {
+                    PortState::Filtered
+                },
+            );
+        }
+        r.insert(40, PortState::Filtered);
+        let got: Vec<_> = r.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                (10, 20, PortState::Filtered),
+                (30, 31, PortState::Filtered),
+                (31, 32, PortState::Open),
+                (32, 33, PortState::Filtered),
+                (40, 41, PortState::Filtered),
+            ]
+        );
+        assert_eq!(r.count(PortState::Filtered), 13);
+        assert_eq!(r.count(PortState::Open), 1);
+        // A million filtered jobs in claim-like order are one run.
+        let mut r = Runs::default();
+        for chunk in (0..1_000_000u64).step_by(32) {
+            for j in (chunk..chunk + 32).rev() {
+                r.insert(j, PortState::Filtered);
+            }
+        }
+        assert_eq!(
+            r.iter().collect::<Vec<_>>(),
+            vec![(0, 1_000_000, PortState::Filtered)]
+        );
     }
 }
