@@ -59,6 +59,24 @@ pub fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "portscope: {line}");
 }
 
+/// Whether stdout is a pipe or socket whose reader has gone. A command that
+/// may run for long without writing (`-c --changes` with nothing changing)
+/// asks this between rounds, so `portscope … | head -1` ends instead of
+/// waiting for a write to fail.
+pub fn stdout_gone() -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let stdout = io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::OUT)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).is_ok()
+        && fds
+            .iter()
+            .any(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP))
+}
+
 fn main() -> ExitCode {
     let args = match args::Args::try_parse() {
         Ok(a) => a,

@@ -637,3 +637,29 @@ fn a_saved_listing_costs_about_its_size_to_read() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_continuous_listing_ends_when_its_reader_does() {
+    // `-c --changes` may write nothing for long after the first listing;
+    // it still notices the reader has gone, within a round or two.
+    for args in [
+        &["-tan", "-c", "0.2", "--changes"][..],
+        &["-tan", "-c", "30"],
+        &["-tan", "-c", "30", "--changes", "--json"],
+    ] {
+        let mut child = portscope()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read");
+        assert!(!line.is_empty(), "{args:?}");
+        drop(reader);
+        let out = wait_bounded(child, Duration::from_secs(20), &format!("{args:?}"));
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{args:?}");
+    }
+}

@@ -117,6 +117,18 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
         out.flush()?;
         drop(out);
         round += 1;
-        std::thread::sleep(every.saturating_sub(started.elapsed()));
+        // Sleep in short steps: a reader that went away while nothing was
+        // written ends the loop as a failed write would.
+        let until = started + every;
+        loop {
+            if crate::stdout_gone() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(200)));
+        }
     }
 }
