@@ -108,8 +108,15 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            // A closed pipe while printing help is not worth reporting.
-            let _ = e.print();
+            // A closed pipe while printing help is not worth reporting; any
+            // other failed write is (the help did not get out).
+            match e.print().and_then(|()| io::stdout().flush()) {
+                Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+                    say(format_args!("writing output: {err}"));
+                    return ExitCode::from(EXIT_SYSTEM);
+                }
+                _ => {}
+            }
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 ExitCode::from(EXIT_USAGE)
             } else {

@@ -459,6 +459,7 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
         vec!["explain", "22"],
         vec!["explain", "https", "--json"],
         vec!["who", &port],
+        vec!["--help"],
         scan_text.to_vec(),
         scan_json.to_vec(),
     ];
@@ -508,6 +509,9 @@ fn output_that_cannot_be_written_is_exit_3_not_success() {
             "50",
             "--json",
         ],
+        &["--help"],
+        &["--version"],
+        &["scan", "--help"],
     ] {
         let full = std::fs::OpenOptions::new()
             .write(true)
