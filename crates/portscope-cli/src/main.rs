@@ -11,19 +11,19 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod argv;
 mod change;
 mod cmd;
 mod config;
 mod input;
 mod render;
+mod report;
 mod scan;
 mod snapshot_file;
 mod watch;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-
-use clap::Parser;
 
 /// Exit code for bad usage or input.
 const EXIT_USAGE: u8 = 2;
@@ -78,7 +78,7 @@ pub fn stdout_gone() -> bool {
 }
 
 fn main() -> ExitCode {
-    let args = match args::Args::try_parse() {
+    let args = match argv::parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
@@ -99,6 +99,30 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_SYSTEM)
         }
     }
+}
+
+/// clap's "did you mean" and the valid values, kept on the one line:
+/// `; did you mean '--json'?`, `; possible values: table, csv`.
+fn clap_hints(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let words = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let mut out = String::new();
+    let valid = words(ContextKind::ValidValue);
+    if !valid.is_empty() {
+        out.push_str(&format!("; possible values: {}", valid.join(", ")));
+    }
+    let mut suggested = words(ContextKind::SuggestedArg);
+    suggested.extend(words(ContextKind::SuggestedValue));
+    suggested.extend(words(ContextKind::SuggestedSubcommand));
+    if !suggested.is_empty() {
+        let quoted: Vec<String> = suggested.iter().map(|s| format!("'{s}'")).collect();
+        out.push_str(&format!("; did you mean {}?", quoted.join(" or ")));
+    }
+    out
 }
 
 /// Help and version go to stdout with success; any other clap error becomes one line.
@@ -130,7 +154,7 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            say(format_args!("{first} (see --help)"));
+            say(format_args!("{first}{} (see --help)", clap_hints(e)));
             ExitCode::from(EXIT_USAGE)
         }
     }
