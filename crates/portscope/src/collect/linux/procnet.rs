@@ -180,6 +180,7 @@ impl ProcNet {
         // record copying one of them is not a unix socket.
         let mut inet_inodes: HashSet<u64> = HashSet::new();
         let mut walked: Option<super::owners::OwnerMap> = None;
+        let mut walk_failed: Option<String> = None;
         // One buffer for all tables: a busy host has megabytes of /proc/net/tcp,
         // and growing a fresh buffer per file would redo that work seven times.
         let mut buf = Vec::with_capacity(64 * 1024);
@@ -216,16 +217,28 @@ impl ProcNet {
                                     };
                                     hint.is_some_and(|h| h.owners_of(ino).iter().any(confirms))
                                         || walked
-                                            .get_or_insert_with(super::owners::walk)
+                                            .get_or_insert_with(|| {
+                                                // Nothing confirmed, then; the note says why.
+                                                super::owners::walk().unwrap_or_else(|e| {
+                                                    walk_failed = Some(e.to_string());
+                                                    super::owners::OwnerMap::default()
+                                                })
+                                            })
                                             .owners_of(ino)
                                             .iter()
                                             .any(confirms)
                                 }
                             }
                     };
-                    parse_unix_checked(&buf, &file, Some(&mut held), out).map(|dropped| {
+                    let parsed = parse_unix_checked(&buf, &file, Some(&mut held), out);
+                    parsed.map(|dropped| {
                         if let Some(note) = dropped_note(&file, &dropped) {
                             notes.push(note);
+                        }
+                        if let Some(e) = walk_failed.take() {
+                            notes.push(format!(
+                                "{file}: could not check records against open sockets: {e}"
+                            ));
                         }
                     })
                 }
