@@ -247,8 +247,7 @@ fn exe_rule(
     let path = facts
         .executables
         .get(&first.pid)
-        .map(|e| e.path.as_str())
-        .unwrap_or("?");
+        .map_or_else(|| "?".to_string(), |e| e.path.escaped().to_string());
     Some(Hit {
         pids: Some(bad.iter().map(|p| p.pid).collect()),
         message: format!(
@@ -256,7 +255,7 @@ fn exe_rule(
             Listener::names(&bad),
             verb(bad.len(), "listens", "listen"),
             l.label(),
-            tail(verb(bad.len(), "runs", "run"), path),
+            tail(verb(bad.len(), "runs", "run"), &path),
         ),
     })
 }
@@ -336,7 +335,7 @@ fn root_high_port(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     let root: Vec<_> = l
         .processes
         .iter()
-        .filter(|p| p.uid == Some(0))
+        .filter(|p| p.effective_uid() == Some(0))
         .copied()
         .collect();
     if root.is_empty() {

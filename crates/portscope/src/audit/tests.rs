@@ -52,7 +52,9 @@ fn proc_(pid: u32, name: &str, uid: u32, exe: &str) -> Process {
         name: name.into(),
         cmdline: name.into(),
         uid: Some(uid),
-        user: Some(uid.to_string()),
+        user: Some(uid.to_string().into()),
+        euid: Some(uid),
+        euser: Some(uid.to_string().into()),
         exe: Some(exe.into()),
     }
 }
@@ -417,9 +419,9 @@ fn skip_and_order_and_identity() {
 
 #[test]
 fn exe_facts_read_the_deleted_mark() {
-    let e = ExeFacts::from_link("/tmp/a (deleted)");
+    let e = ExeFacts::from_link(b"/tmp/a (deleted)");
     assert!(e.deleted && e.in_temp_dir());
-    assert_eq!(e.path, "/tmp/a");
-    assert!(!ExeFacts::from_link("/tmp").in_temp_dir());
-    assert!(ExeFacts::from_link("/var/tmp/y").in_temp_dir());
+    assert_eq!(e.path, "/tmp/a".into());
+    assert!(!ExeFacts::from_link(b"/tmp").in_temp_dir());
+    assert!(ExeFacts::from_link(b"/var/tmp/y").in_temp_dir());
 }

@@ -7,6 +7,7 @@
 //! parsers are pure functions over bytes and text. Not here: sockets
 //! (`netlink.rs`, `procnet.rs`) and judging them (`crate::audit`).
 
+use std::os::unix::ffi::OsStrExt;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -310,18 +311,42 @@ pub fn parse_fib_trie_local(text: &str) -> Vec<IpAddr> {
 /// finding it at that path with the running executable's inode.
 ///
 /// `None` when the process is gone or its executable cannot be examined.
-pub fn exe_deleted(pid: u32, link: &str) -> Option<bool> {
-    if !link.ends_with(" (deleted)") {
+pub fn exe_deleted(pid: u32, link: &[u8]) -> Option<bool> {
+    if !link.ends_with(b" (deleted)") {
         return Some(false);
     }
     let running = rustix::fs::stat(format!("/proc/{pid}/exe")).ok()?;
     if running.st_nlink == 0 {
         return Some(true);
     }
-    Some(match rustix::fs::stat(link) {
+    Some(match rustix::fs::stat(std::ffi::OsStr::from_bytes(link)) {
         Ok(st) => !(st.st_dev == running.st_dev && st.st_ino == running.st_ino),
         Err(_) => true,
     })
+}
+
+/// Whether the file at `path` (an executable's) sits in a directory that
+/// every user may write to (mode `o+w`, sticky or not), or below one: then
+/// anyone could have put it there. `None` when no directory of the path can
+/// be examined (the path is not absolute, or every stat fails).
+pub fn world_writable_dir(path: &[u8]) -> Option<bool> {
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    if !path.is_absolute() {
+        return None;
+    }
+    let mut seen = false;
+    for dir in path.ancestors().skip(1) {
+        let Ok(st) = rustix::fs::stat(dir) else {
+            continue;
+        };
+        seen = true;
+        let mode = rustix::fs::Mode::from_raw_mode(st.st_mode);
+        let is_dir = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory;
+        if is_dir && mode.contains(rustix::fs::Mode::WOTH) {
+            return Some(true);
+        }
+    }
+    seen.then_some(false)
 }
 
 /// Whether `::` listeners accept IPv4 by default (`net.ipv6.bindv6only` is
@@ -452,7 +477,7 @@ mod tests {
     fn deleted_is_told_from_a_name_ending_in_the_mark() {
         let me = std::process::id();
         let link = std::fs::read_link(format!("/proc/{me}/exe")).unwrap();
-        assert_eq!(exe_deleted(me, &link.to_string_lossy()), Some(false));
+        assert_eq!(exe_deleted(me, link.as_os_str().as_bytes()), Some(false));
 
         // A program whose file name ends in " (deleted)" is not gone...
         let dir = std::env::temp_dir().join(format!("ps-host-{me}"));
@@ -478,12 +503,12 @@ mod tests {
                 .to_string_lossy()
                 .into_owned()
         };
-        assert_eq!(exe_deleted(pid, &read()), Some(false), "{}", read());
+        assert_eq!(exe_deleted(pid, read().as_bytes()), Some(false), "{}", read());
         // ...until it is removed.
         std::fs::remove_file(&odd).unwrap();
         let gone = read();
         assert!(gone.ends_with(" (deleted) (deleted)"), "{gone}");
-        assert_eq!(exe_deleted(pid, &gone), Some(true));
+        assert_eq!(exe_deleted(pid, gone.as_bytes()), Some(true));
         child.kill().unwrap();
         child.wait().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
