@@ -300,9 +300,12 @@ impl Endpoint {
     pub fn sort_key(&self) -> (u8, IpAddr, u16, Option<&[u8]>) {
         match self {
             Endpoint::Inet { addr, port } => (u8::from(addr.is_ipv6()), *addr, *port, None),
-            Endpoint::Unix { path, .. } => {
-                (2, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, path.as_ref().map(Text::as_bytes))
-            }
+            Endpoint::Unix { path, .. } => (
+                2,
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                0,
+                path.as_ref().map(Text::as_bytes),
+            ),
         }
     }
 
@@ -340,12 +343,10 @@ impl fmt::Display for Endpoint {
                     write!(f, ":{port}")
                 }
             }
-            Endpoint::Unix { path, inode } => {
-                match path {
-                    Some(p) => write!(f, "{} {inode}", p.escaped()),
-                    None => write!(f, "* {inode}"),
-                }
-            }
+            Endpoint::Unix { path, inode } => match path {
+                Some(p) => write!(f, "{} {inode}", p.escaped()),
+                None => write!(f, "* {inode}"),
+            },
         }
     }
 }

@@ -18,8 +18,12 @@
 //! | any other character           | itself            |
 //!
 //! [`unescape`] turns the escaped form back into the exact bytes, so the
-//! escaped form is also what CSV carries. JSON carries the exact bytes (see
-//! [`Text::to_str_lossy`] and [`Text::hex`]).
+//! escaped form is also what CSV carries.
+//!
+//! JSON (through `serde`) carries the exact bytes: a string when they are
+//! valid UTF-8, and otherwise an object `{"lossy": "caf\ufffd", "hex":
+//! "636166ff"}`, the text with U+FFFD for each invalid sequence beside every
+//! byte in hex. Both forms read back to the same bytes.
 //!
 //! ```
 //! use portscope::text::{Text, unescape};
@@ -87,10 +91,14 @@ impl Text {
     /// Reads [`Text::hex`] back; `None` unless it is an even number of hex digits.
     pub fn from_hex(hex: &str) -> Option<Text> {
         let h = hex.as_bytes();
-        if h.len() % 2 != 0 {
+        if !h.len().is_multiple_of(2) {
             return None;
         }
-        let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+        let digit = |c: u8| {
+            char::from(c)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        };
         h.chunks_exact(2)
             .map(|p| Some(digit(p[0])? << 4 | digit(p[1])?))
             .collect::<Option<Vec<u8>>>()
@@ -154,6 +162,37 @@ impl From<Vec<u8>> for Text {
     }
 }
 
+impl serde::Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(&self.0) {
+            Ok(s) => ser.serialize_str(s),
+            Err(_) => {
+                use serde::ser::SerializeStruct;
+                let mut obj = ser.serialize_struct("Text", 2)?;
+                obj.serialize_field("lossy", &self.to_str_lossy())?;
+                obj.serialize_field("hex", &self.hex())?;
+                obj.end()
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Text, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Str(String),
+            Bytes { hex: String },
+        }
+        match Wire::deserialize(de)? {
+            Wire::Str(s) => Ok(Text::from(s)),
+            Wire::Bytes { hex } => Text::from_hex(&hex)
+                .ok_or_else(|| serde::de::Error::custom("text: \"hex\" is not hex digits")),
+        }
+    }
+}
+
 /// Escapes bytes that are not (yet) a [`Text`], such as a banner read from
 /// the network.
 pub fn escape(bytes: &[u8]) -> Escaped<'_> {
@@ -171,7 +210,10 @@ impl Escaped<'_> {
     /// Also escapes these ASCII bytes as `\xNN` (CSV uses it for its own
     /// separators, so a name can't forge one).
     pub fn also(self, bytes: &'static [u8]) -> Self {
-        Escaped { also: bytes, ..self }
+        Escaped {
+            also: bytes,
+            ..self
+        }
     }
 }
 
@@ -369,6 +411,20 @@ mod tests {
         assert_eq!(Text::from_hex(&t.hex()), Some(t));
         assert_eq!(Text::from_hex("0"), None);
         assert_eq!(Text::from_hex("zz"), None);
+    }
+
+    #[test]
+    fn json_is_exact() {
+        let ok = Text::from("a\nb");
+        assert_eq!(serde_json::to_string(&ok).expect("json"), r#""a\nb""#);
+        let bad = Text::from(b"a\xff".to_vec());
+        let j = serde_json::to_string(&bad).expect("json");
+        assert_eq!(j, "{\"lossy\":\"a\u{fffd}\",\"hex\":\"61ff\"}");
+        for t in [ok, bad] {
+            let back: Text =
+                serde_json::from_str(&serde_json::to_string(&t).expect("json")).expect("read back");
+            assert_eq!(back, t);
+        }
     }
 
     proptest::proptest! {

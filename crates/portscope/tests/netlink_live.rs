@@ -248,7 +248,9 @@ fn unix_sockets_appear_with_names_and_peers() {
         panic!("not unix: {s:?}")
     };
     assert_eq!(
-        name.as_ref().map(|n| n.to_str_lossy().replace('\0', "@")).as_deref(),
+        name.as_ref()
+            .map(|n| n.to_str_lossy().replace('\0', "@"))
+            .as_deref(),
         Some(p.abstract_shown().as_str())
     );
 

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
+use portscope::Text;
 use portscope::audit::{self, Finding, FindingKey, RULES, Report, Severity};
 use portscope::collect::host::{self, HostFacts};
 use portscope::collect::{self, Options, SourceChoice};
@@ -66,13 +67,19 @@ struct AddrOut {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ProcessOut {
     pid: u32,
-    name: String,
+    name: Text,
     #[serde(default)]
-    user: Option<String>,
+    user: Option<Text>,
     #[serde(default)]
-    exe: Option<String>,
+    uid: Option<u32>,
     #[serde(default)]
-    cmdline: String,
+    euser: Option<Text>,
+    #[serde(default)]
+    euid: Option<u32>,
+    #[serde(default)]
+    exe: Option<Text>,
+    #[serde(default)]
+    cmdline: Text,
 }
 
 impl FindingOut {
@@ -108,6 +115,9 @@ impl FindingOut {
                         pid: *pid,
                         name: p.map(|p| p.name.clone()).unwrap_or_default(),
                         user: p.and_then(|p| p.user.clone()),
+                        uid: p.and_then(|p| p.uid),
+                        euser: p.and_then(|p| p.euser.clone()),
+                        euid: p.and_then(|p| p.euid),
                         exe: p.and_then(|p| p.exe.clone()),
                         cmdline: p.map(|p| p.cmdline.clone()).unwrap_or_default(),
                     }
@@ -538,9 +548,16 @@ fn write_groups(
                 writeln!(out, "    - {}", f.message)?;
                 // The full list is in --json; a prefork server has dozens.
                 for p in f.processes.iter().take(3) {
-                    let exe = p.exe.as_deref().unwrap_or("?");
-                    let user = p.user.as_deref().unwrap_or("?");
-                    writeln!(out, "      {}[{}] user {user}, exe {exe}", p.name, p.pid)?;
+                    let shown =
+                        |t: Option<&Text>| t.map_or("?".to_string(), |t| t.escaped().to_string());
+                    let exe = shown(p.exe.as_ref());
+                    let user = shown(p.euser.as_ref().or(p.user.as_ref()));
+                    writeln!(
+                        out,
+                        "      {}[{}] user {user}, exe {exe}",
+                        p.name.escaped(),
+                        p.pid
+                    )?;
                 }
                 if f.processes.len() > 3 {
                     writeln!(out, "      and {} more", f.processes.len() - 3)?;

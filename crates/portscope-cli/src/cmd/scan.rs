@@ -6,8 +6,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use portscope::Text;
 use portscope::model::Proto;
 use portscope::services::{self, Transport};
+use portscope::text::escape;
 use rustix::process::{Resource, Rlimit};
 use serde::Serialize;
 
@@ -146,7 +148,7 @@ fn fd_budget() -> usize {
 #[derive(Serialize)]
 struct OwnerJson<'a> {
     pid: u32,
-    name: Option<&'a str>,
+    name: Option<&'a Text>,
 }
 
 #[derive(Serialize)]
@@ -239,7 +241,7 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
             .iter()
             .map(|o| OwnerJson {
                 pid: o.pid,
-                name: o.name.as_deref(),
+                name: o.name.as_ref(),
             })
             .collect(),
     }
@@ -285,17 +287,28 @@ fn write_json(out: &mut dyn Write, r: &ScanResult, open_only: bool) -> io::Resul
     writeln!(out)
 }
 
+/// How much of a certificate's name list the details column shows.
+const MAX_NAMES_SHOWN: usize = 160;
+
 /// The details column: version, TLS facts, then what the service said.
 fn details(p: &PortResult) -> String {
     let f = &p.finding;
     let mut parts: Vec<String> = Vec::new();
+    // What the service or its certificate says is the server's choice:
+    // escaped, and cut so 2000 SANs don't make a row of megabytes.
     if let Some(v) = &f.version {
-        parts.push(v.clone());
+        parts.push(escape(v.as_bytes()).to_string());
     }
     if let Some(t) = &f.tls {
         let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
         if !t.names.is_empty() {
-            s.push_str(&format!(" names: {}", t.names.join(", ")));
+            let names: Vec<String> = t
+                .names
+                .iter()
+                .map(|n| escape(n.as_bytes()).also(b",").to_string())
+                .collect();
+            let joined = Text::from(names.join(", "));
+            s.push_str(&format!(" names: {}", joined.bounded(MAX_NAMES_SHOWN)));
         }
         if t.self_signed {
             s.push_str(" (self-signed)");
@@ -306,9 +319,14 @@ fn details(p: &PortResult) -> String {
     if let Some(b) = said
         && f.version.as_deref().is_none_or(|v| !b.contains(v))
     {
+        // Already made printable by the prober (`identify::printable`).
         let short: String = b.chars().take(60).collect();
-        let more = if b.chars().count() > 60 { "…" } else { "" };
-        parts.push(format!("\"{short}{more}\""));
+        let cut = b.len() - short.len();
+        if cut > 0 {
+            parts.push(format!("\"{short}…(+{cut} bytes)\""));
+        } else {
+            parts.push(format!("\"{short}\""));
+        }
     }
     parts.join("  ")
 }
@@ -318,7 +336,7 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
     for h in &r.hosts {
         let mut title = h.host.addr.to_string();
         if let Some(n) = &h.host.name {
-            title.push_str(&format!(" ({n})"));
+            title.push_str(&format!(" ({})", escape(n.as_bytes())));
         }
         if h.local {
             title.push_str("  this host");
@@ -334,7 +352,7 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
                     .iter()
                     .take(2)
                     .map(|o| match &o.name {
-                        Some(n) => format!("{n}[{}]", o.pid),
+                        Some(n) => format!("{}[{}]", n.escaped(), o.pid),
                         None => format!("pid {}", o.pid),
                     })
                     .collect();

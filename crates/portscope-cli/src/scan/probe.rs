@@ -264,7 +264,10 @@ async fn tls_probe(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfi
             return Some(Step {
                 protocol: Some("tls"),
                 version: None,
-                response: Some(format!("handshake failed: {e}")),
+                response: Some(identify::printable(
+                    format!("handshake failed: {e}").as_bytes(),
+                    200,
+                )),
                 tls: None,
             });
         }

@@ -44,7 +44,7 @@ pub struct OwnerRef {
     /// Process id.
     pub pid: u32,
     /// Process name.
-    pub name: Option<String>,
+    pub name: Option<portscope::Text>,
 }
 
 /// One port's result.
@@ -353,7 +353,7 @@ pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<
     let Some(best) = best else {
         return Vec::new();
     };
-    let mut pids: BTreeMap<u32, Option<String>> = BTreeMap::new();
+    let mut pids: BTreeMap<u32, Option<portscope::Text>> = BTreeMap::new();
     for s in candidates {
         if s.local.addr().and_then(rank) != Some(best) {
             continue;

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 
 use crate::collect::linux::host as os;
 use crate::model::Snapshot;
-use crate::text::Text;
 use crate::services::EphemeralRange;
+use crate::text::Text;
 
 /// An address assigned to one of this host's interfaces.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

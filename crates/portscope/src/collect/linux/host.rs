@@ -7,10 +7,10 @@
 //! parsers are pure functions over bytes and text. Not here: sockets
 //! (`netlink.rs`, `procnet.rs`) and judging them (`crate::audit`).
 
-use std::os::unix::ffi::OsStrExt;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::ffi::OsStrExt;
 
 use rustix::io::Errno;
 use rustix::net::netlink::SocketAddrNetlink;
@@ -341,7 +341,8 @@ pub fn world_writable_dir(path: &[u8]) -> Option<bool> {
         };
         seen = true;
         let mode = rustix::fs::Mode::from_raw_mode(st.st_mode);
-        let is_dir = rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory;
+        let is_dir =
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory;
         if is_dir && mode.contains(rustix::fs::Mode::WOTH) {
             return Some(true);
         }
@@ -503,7 +504,12 @@ mod tests {
                 .to_string_lossy()
                 .into_owned()
         };
-        assert_eq!(exe_deleted(pid, read().as_bytes()), Some(false), "{}", read());
+        assert_eq!(
+            exe_deleted(pid, read().as_bytes()),
+            Some(false),
+            "{}",
+            read()
+        );
         // ...until it is removed.
         std::fs::remove_file(&odd).unwrap();
         let gone = read();

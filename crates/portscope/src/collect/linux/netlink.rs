@@ -31,12 +31,12 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use crate::collect::Collector;
 use crate::error::{Error, Result};
-use crate::text::Text;
 pub use crate::model::{CongName, TcpInfo};
 use crate::model::{
     Detail, Endpoint, Family, Proto, Query, SkMemInfo, Socket, SocketExtra, Source, StateSet,
     TcpState, Timer, TimerKind, UnixType,
 };
+use crate::text::Text;
 
 // Netlink and sock_diag constants (linux/netlink.h, linux/sock_diag.h,
 // linux/inet_diag.h, linux/unix_diag.h). Written out because they are ABI.

@@ -32,11 +32,11 @@ use std::path::{Path, PathBuf};
 
 use crate::collect::Collector;
 use crate::error::{Error, Result};
-use crate::text::Text;
 use crate::model::{
     Detail, Endpoint, Family, Proto, Query, Socket, SocketExtra, Source, TcpState, Timer,
     TimerKind, UnixType,
 };
+use crate::text::Text;
 
 /// Sockets from the text files in `/proc/net` (or another process's `/proc/<pid>/net`).
 ///
