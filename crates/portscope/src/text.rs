@@ -65,9 +65,10 @@ impl Text {
     }
 
     /// The text with invalid UTF-8 replaced by U+FFFD: for matching (filters,
-    /// globs) and for machine formats that pair it with [`Text::hex`]. Control
-    /// characters are kept: this is not for people.
-    pub fn to_str_lossy(&self) -> Cow<'_, str> {
+    /// globs) and for JSON's `lossy` beside [`Text::hex`]. Control characters
+    /// are kept, so it is not for people, and not public: outside this crate
+    /// text becomes a `str` only escaped (or as JSON).
+    pub(crate) fn to_str_lossy(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.0)
     }
 

@@ -249,7 +249,7 @@ fn unix_sockets_appear_with_names_and_peers() {
     };
     assert_eq!(
         name.as_ref()
-            .map(|n| n.to_str_lossy().replace('\0', "@"))
+            .map(|n| String::from_utf8_lossy(n.as_bytes()).replace('\0', "@"))
             .as_deref(),
         Some(p.abstract_shown().as_str())
     );
@@ -502,9 +502,9 @@ fn ss_endpoint(e: &Endpoint) -> String {
             }
         }
         // ss shows an abstract name's NULs as `@`.
-        Endpoint::Unix { path, .. } => path
-            .as_ref()
-            .map_or("*".to_owned(), |p| p.to_str_lossy().replace('\0', "@")),
+        Endpoint::Unix { path, .. } => path.as_ref().map_or("*".to_owned(), |p| {
+            String::from_utf8_lossy(p.as_bytes()).replace('\0', "@")
+        }),
     }
 }
 

@@ -490,6 +490,40 @@ mod tests {
     }
 
     #[test]
+    fn a_process_with_a_non_utf8_name_keeps_every_detail() {
+        // A procfs copy with the bytes a hostile process can give itself.
+        let root = std::env::temp_dir().join(format!("ps-owners-{}", std::process::id()));
+        let dir = root.join("4242");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("status"),
+            b"Name:\t\xff\\x1b\nUmask:\t0022\nUid:\t65534\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+        )
+        .expect("status");
+        std::fs::write(dir.join("comm"), b"\xff\x1b[2J\n\n").expect("comm");
+        std::fs::write(dir.join("cmdline"), b"/tmp/\xfe\0-x\0").expect("cmdline");
+        std::os::unix::fs::symlink(
+            std::ffi::OsStr::from_bytes(b"/tmp/\xfe (deleted)"),
+            dir.join("exe"),
+        )
+        .expect("exe");
+        let p = process_in(&root, 4242, &mut UserNames::default());
+        let _ = std::fs::remove_dir_all(&root);
+        let p = p.expect("a process");
+        assert_eq!(p.name.as_bytes(), b"\xff\x1b[2J\n");
+        assert_eq!((p.uid, p.euid), (Some(65534), Some(0)));
+        assert_eq!(p.euser.as_ref().map(Text::as_bytes), Some(&b"root"[..]));
+        assert_eq!(p.cmdline.as_bytes(), b"/tmp/\xfe -x");
+        assert_eq!(
+            p.exe.as_ref().map(Text::as_bytes),
+            Some(&b"/tmp/\xfe (deleted)"[..])
+        );
+        assert_eq!(p.effective_uid(), Some(0));
+        // Gone: no status.
+        assert!(process_in(&root, 4243, &mut UserNames::default()).is_none());
+    }
+
+    #[test]
     fn owner_map_lookup() {
         let o = |pid, fd| Owner { pid, fd };
         let map = OwnerMap::from_pairs(vec![(7, o(2, 3)), (5, o(1, 4)), (7, o(1, 9))], vec![]);
