@@ -219,7 +219,13 @@ impl Escaped<'_> {
 }
 
 impl fmt::Display for Escaped<'_> {
+    /// Honours width and alignment (`{:<20}`), measured on the escaped form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.width().is_some() {
+            let mut s = String::new();
+            write_escaped(&mut s, self.bytes, self.also, usize::MAX)?;
+            return f.pad(&s);
+        }
         write_escaped(f, self.bytes, self.also, usize::MAX).map(|_| ())
     }
 }
@@ -387,6 +393,7 @@ mod tests {
         assert_eq!(esc(br"\x1b"), r"\\x1b");
         assert_eq!(esc(b"\xff\xfe"), r"\xff\xfe");
         assert_eq!(escape(b"1:2;3").also(b";:").to_string(), r"1\x3a2\x3b3");
+        assert_eq!(format!("[{:<6}]", escape(b"a\n")), r"[a\n   ]");
     }
 
     #[test]
