@@ -620,3 +620,89 @@ fn watch_shows_names_escaped() {
     assert!(screen.contains(&want), "{want} not on screen:\n{screen}");
     assert_clean("watch screen", screen.as_bytes());
 }
+
+/// Serves each connection on a thread of its own until the test ends.
+fn serve(l: std::net::TcpListener, handle: impl Fn(std::net::TcpStream) + Send + Sync + 'static) {
+    let handle = std::sync::Arc::new(handle);
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            let h = std::sync::Arc::clone(&handle);
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                h(conn)
+            });
+        }
+    });
+}
+
+#[test]
+fn scan_shows_what_servers_say_escaped_and_bounded() {
+    use std::io::Write;
+    // An SSH greeter whose version clears the screen and sets the title.
+    let ssh = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ssh_port = ssh.local_addr().unwrap().port();
+    serve(ssh, |mut c| {
+        let _ = c.write_all(b"SSH-2.0-Evil\x1b[2J\x1b]0;pwn\x07 x\r\n");
+        let _ = c.read(&mut [0u8; 64]);
+    });
+    // A TLS server whose certificate's CN breaks lines and that has 2000 SANs.
+    let cn = "evil\n\x1b[2Jcn";
+    let sans: Vec<String> = (0..2000).map(|i| format!("n{i}.example")).collect();
+    let mut params = rcgen::CertificateParams::new(sans).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let pkey = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], pkey)
+    .unwrap();
+    let cfg = std::sync::Arc::new(cfg);
+    let tls = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tls_port = tls.local_addr().unwrap().port();
+    serve(tls, move |c| {
+        let Ok(conn) = rustls::ServerConnection::new(std::sync::Arc::clone(&cfg)) else {
+            return;
+        };
+        let mut s = rustls::StreamOwned::new(conn, c);
+        let _ = s.read(&mut [0u8; 256]);
+    });
+    let ports = format!("{ssh_port},{tls_port}");
+    let text = clean(&["scan", "127.0.0.1", "-p", &ports], 0);
+    let row = |port: u16| -> &str {
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("{port}/tcp")))
+            .collect();
+        assert_eq!(rows.len(), 1, "one row for {port}:\n{text}");
+        rows[0]
+    };
+    assert!(
+        row(ssh_port).contains(r"Evil\x1b[2J\x1b]0;pwn\x07 x"),
+        "{text}"
+    );
+    let t = row(tls_port);
+    assert!(t.contains(r"evil\n\x1b[2Jcn"), "{t}");
+    assert!(
+        t.contains("…(+") && t.chars().count() < 600,
+        "cut with a count: {t}"
+    );
+    // JSON keeps every name, exactly.
+    let out = run(&["scan", "127.0.0.1", "-p", &ports, "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ports = doc["hosts"][0]["ports"].as_array().unwrap();
+    let entry = |port: u16| ports.iter().find(|p| p["port"] == port).unwrap();
+    assert_eq!(
+        bytes_of(&entry(ssh_port)["version"]),
+        b"Evil\x1b[2J\x1b]0;pwn\x07 x"
+    );
+    let names = entry(tls_port)["tls"]["names"].as_array().unwrap();
+    assert_eq!(names.len(), 2001);
+    assert_eq!(bytes_of(&names[0]), cn.as_bytes());
+}

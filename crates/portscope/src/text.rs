@@ -124,6 +124,7 @@ impl Text {
         Bounded {
             bytes: &self.0,
             max,
+            also: b"",
         }
     }
 
@@ -235,11 +236,22 @@ impl fmt::Display for Escaped<'_> {
 pub struct Bounded<'a> {
     bytes: &'a [u8],
     max: usize,
+    also: &'static [u8],
+}
+
+impl Bounded<'_> {
+    /// Also escapes these ASCII bytes, as [`Escaped::also`].
+    pub fn also(self, bytes: &'static [u8]) -> Self {
+        Bounded {
+            also: bytes,
+            ..self
+        }
+    }
 }
 
 impl fmt::Display for Bounded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let used = write_escaped(f, self.bytes, b"", self.max)?;
+        let used = write_escaped(f, self.bytes, self.also, self.max)?;
         let left = self.bytes.len() - used;
         if left > 0 {
             write!(f, "…(+{left} bytes)")?;

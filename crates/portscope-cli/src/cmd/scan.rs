@@ -158,7 +158,7 @@ struct PortJson<'a> {
     state: &'static str,
     service: Option<&'static str>,
     protocol: Option<&'static str>,
-    version: Option<&'a str>,
+    version: Option<&'a Text>,
     banner: Option<&'a str>,
     probe: Option<&'static str>,
     response: Option<&'a str>,
@@ -231,7 +231,7 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
         state: p.state.as_str(),
         service: service_name(p.port, proto),
         protocol: f.protocol,
-        version: f.version.as_deref(),
+        version: f.version.as_ref(),
         banner: f.banner.as_deref(),
         probe: f.probe,
         response: f.response.as_deref(),
@@ -290,6 +290,26 @@ fn write_json(out: &mut dyn Write, r: &ScanResult, open_only: bool) -> io::Resul
 /// How much of a certificate's name list the details column shows.
 const MAX_NAMES_SHOWN: usize = 160;
 
+/// Appends certificate names, escaped (a name's `,` too, so names can't
+/// be forged), as many as fit in [`MAX_NAMES_SHOWN`] characters, then how
+/// many more there are.
+fn push_names(s: &mut String, names: &[Text]) {
+    let mut used = 0;
+    for (i, n) in names.iter().enumerate() {
+        let shown = n.bounded(MAX_NAMES_SHOWN).also(b",").to_string();
+        let len = shown.chars().count();
+        if i > 0 && used + len > MAX_NAMES_SHOWN {
+            s.push_str(&format!("…(+{} names)", names.len() - i));
+            return;
+        }
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&shown);
+        used += len + 2;
+    }
+}
+
 /// The details column: version, TLS facts, then what the service said.
 fn details(p: &PortResult) -> String {
     let f = &p.finding;
@@ -297,18 +317,13 @@ fn details(p: &PortResult) -> String {
     // What the service or its certificate says is the server's choice:
     // escaped, and cut so 2000 SANs don't make a row of megabytes.
     if let Some(v) = &f.version {
-        parts.push(escape(v.as_bytes()).to_string());
+        parts.push(v.escaped().to_string());
     }
     if let Some(t) = &f.tls {
         let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
         if !t.names.is_empty() {
-            let names: Vec<String> = t
-                .names
-                .iter()
-                .map(|n| escape(n.as_bytes()).also(b",").to_string())
-                .collect();
-            let joined = Text::from(names.join(", "));
-            s.push_str(&format!(" names: {}", joined.bounded(MAX_NAMES_SHOWN)));
+            s.push_str(" names: ");
+            push_names(&mut s, &t.names);
         }
         if t.self_signed {
             s.push_str(" (self-signed)");
@@ -317,7 +332,9 @@ fn details(p: &PortResult) -> String {
     }
     let said = f.banner.as_deref().or(f.response.as_deref());
     if let Some(b) = said
-        && f.version.as_deref().is_none_or(|v| !b.contains(v))
+        && f.version
+            .as_ref()
+            .is_none_or(|v| !b.contains(&v.escaped().to_string()))
     {
         // Already made printable by the prober (`identify::printable`).
         let short: String = b.chars().take(60).collect();
