@@ -482,7 +482,13 @@ fn write_text(out: &mut dyn Write, doc: &AuditOut, color: bool) -> io::Result<()
         let list: Vec<String> = doc
             .host_addresses
             .iter()
-            .map(|a| format!("{} ({})", a.addr, a.interface))
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    a.addr,
+                    portscope::text::escape(a.interface.as_bytes())
+                )
+            })
             .collect();
         writeln!(out, "this host's addresses: {}", list.join(", "))?;
     }

@@ -80,7 +80,11 @@ impl Listener<'_> {
                 if a.interface.is_empty() {
                     a.addr.to_string()
                 } else {
-                    format!("{} ({})", a.addr, a.interface)
+                    format!(
+                        "{} ({})",
+                        a.addr,
+                        crate::text::escape(a.interface.as_bytes())
+                    )
                 }
             })
             .collect();

@@ -18,7 +18,8 @@ use crate::text::Text;
 pub struct HostAddr {
     /// The address.
     pub addr: IpAddr,
-    /// The interface's name (`eth0`), empty when unknown.
+    /// The interface's name (`eth0`), empty when unknown. Whoever made the
+    /// interface chose it (any byte but `/`, `:` and blanks): escape it for people.
     pub interface: String,
     /// The interface's index, 0 when unknown.
     pub index: u32,
