@@ -584,41 +584,85 @@ fn scan_shows_local_owners_escaped() {
     }
 }
 
+/// A tmux server of this test's own running one portscope command in a
+/// 200x30 terminal; killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(tag: &str, args: &[&str]) -> Tmux {
+        let t = Tmux(format!("portscope-hostile-{tag}-{}", std::process::id()));
+        let st = Command::new("tmux")
+            .args(["-u", "-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "200", "-y", "30", "-s", "w"])
+            .args(["env", "LANG=C.UTF-8", env!("CARGO_BIN_EXE_portscope")])
+            .args(args)
+            .status()
+            .expect("tmux is needed for this test");
+        assert!(st.success(), "tmux new-session");
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.0])
+            .args(args)
+            .output()
+            .expect("tmux")
+    }
+
+    /// The screen once it shows `want` (or after 10 s, for the message).
+    fn screen_with(&self, want: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.tmux(&["capture-pane", "-p", "-t", "w"]);
+            let s = String::from_utf8_lossy(&out.stdout).into_owned();
+            if s.contains(want) || Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let path = self
+            .tmux(&["display-message", "-p", "#{socket_path}"])
+            .stdout;
+        let path = String::from_utf8_lossy(&path).trim().to_string();
+        let _ = self.tmux(&["kill-server"]);
+        if path.contains(&self.0) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 #[test]
-fn watch_shows_names_escaped() {
+fn watch_and_the_kill_prompt_show_names_escaped() {
     let scratch = Scratch::new("watch");
     let crowd = crowd(&scratch);
     let h = &crowd[0];
-    let name = format!("portscope-hostile-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        Command::new("tmux")
-            .args(["-L", &name])
-            .args(args)
-            .output()
-            .expect("tmux is needed for this test")
-    };
-    let bin = env!("CARGO_BIN_EXE_portscope");
-    let pid = h.pid.to_string();
-    let st = Command::new("tmux")
-        .args(["-u", "-L", &name, "-f", "/dev/null", "new-session", "-d"])
-        .args(["-x", "200", "-y", "30", "-s", "w"])
-        .args(["env", "LANG=C.UTF-8", bin, "watch", "pid", &pid])
-        .status()
-        .expect("tmux");
-    assert!(st.success());
     let want = format!("{}[{}]", h.shown(), h.pid);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let screen = loop {
-        let s =
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "w"]).stdout).into_owned();
-        if s.contains(&want) || Instant::now() > deadline {
-            break s;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let _ = tmux(&["kill-server"]);
+    let watch = Tmux::start("watch", &["watch", "pid", &h.pid.to_string()]);
+    let screen = watch.screen_with(&want);
     assert!(screen.contains(&want), "{want} not on screen:\n{screen}");
     assert_clean("watch screen", screen.as_bytes());
+    drop(watch);
+
+    // who --kill asks on a terminal; the question names the process.
+    let port = h.port.to_string();
+    let kill = Tmux::start("kill", &["who", &port, "--kill"]);
+    let screen = kill.screen_with("[y/N]");
+    assert!(screen.contains("[y/N]"), "no question:\n{screen}");
+    assert!(
+        screen.contains(&want),
+        "{want} not in the question:\n{screen}"
+    );
+    assert_clean("kill prompt", screen.as_bytes());
+    let _ = kill.tmux(&["send-keys", "-t", "w", "n", "Enter"]);
+    drop(kill);
+    // Not signalled.
+    assert!(std::path::Path::new(&format!("/proc/{}", h.pid)).exists());
 }
 
 /// Serves each connection on a thread of its own until the test ends.
