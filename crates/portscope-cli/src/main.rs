@@ -5,18 +5,18 @@
 //! usage or input; 3 system error (the kernel or /proc refused).
 
 mod args;
+mod argv;
 mod change;
 mod cmd;
 mod config;
 mod render;
+mod report;
 mod scan;
 mod snapshot_file;
 mod watch;
 
 use std::io;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 /// Exit code for bad usage or input.
 const EXIT_USAGE: u8 = 2;
@@ -47,7 +47,7 @@ impl From<io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let args = match args::Args::try_parse() {
+    let args = match argv::parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
@@ -68,6 +68,30 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_SYSTEM)
         }
     }
+}
+
+/// clap's "did you mean" and the valid values, kept on the one line:
+/// `; did you mean '--json'?`, `; possible values: table, csv`.
+fn clap_hints(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let words = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let mut out = String::new();
+    let valid = words(ContextKind::ValidValue);
+    if !valid.is_empty() {
+        out.push_str(&format!("; possible values: {}", valid.join(", ")));
+    }
+    let mut suggested = words(ContextKind::SuggestedArg);
+    suggested.extend(words(ContextKind::SuggestedValue));
+    suggested.extend(words(ContextKind::SuggestedSubcommand));
+    if !suggested.is_empty() {
+        let quoted: Vec<String> = suggested.iter().map(|s| format!("'{s}'")).collect();
+        out.push_str(&format!("; did you mean {}?", quoted.join(" or ")));
+    }
+    out
 }
 
 /// Help and version go to stdout with success; any other clap error becomes one line.
@@ -92,7 +116,7 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("portscope: {first} (see --help)");
+            eprintln!("portscope: {first}{} (see --help)", clap_hints(e));
             ExitCode::from(EXIT_USAGE)
         }
     }

@@ -1917,7 +1917,8 @@ mod tests {
 const SOCK_DESTROY: u16 = 21;
 /// Ask for an acknowledgement (an NLMSG_ERROR carrying 0 on success).
 const NLM_F_ACK: u16 = 0x04;
-/// `INET_DIAG_NOCOOKIE`: match the socket by its addresses alone.
+/// `INET_DIAG_NOCOOKIE`: match the socket by its addresses alone. Used only
+/// for a socket whose cookie is unknown (0: read from /proc/net).
 const INET_DIAG_NOCOOKIE: u32 = !0;
 
 /// What became of a request to close a socket.
@@ -1934,8 +1935,10 @@ pub enum DestroyOutcome {
     Unsupported,
 }
 
-/// A `SOCK_DESTROY` request for one TCP socket, selected by its addresses
-/// and bound interface.
+/// A `SOCK_DESTROY` request for one TCP socket, selected by its addresses,
+/// bound interface and cookie: the kernel refuses (ESTALE) when the socket
+/// now on those addresses is not the one that was listed, so a connection
+/// that closed and was replaced by another on the same ports is left alone.
 pub fn destroy_request(seq: u32, s: &Socket) -> Option<[u8; 72]> {
     if s.proto != Proto::Tcp {
         return None;
@@ -1973,8 +1976,14 @@ pub fn destroy_request(seq: u32, s: &Socket) -> Option<[u8; 72]> {
     b[28..44].copy_from_slice(&bytes16(la));
     b[44..60].copy_from_slice(&bytes16(ra));
     b[60..64].copy_from_slice(&s.bound_if.to_ne_bytes());
-    b[64..68].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
-    b[68..72].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
+    // The cookie as the dump gave it: two u32s, low half first.
+    let (lo, hi) = if s.cookie == 0 {
+        (INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE)
+    } else {
+        (s.cookie as u32, (s.cookie >> 32) as u32)
+    };
+    b[64..68].copy_from_slice(&lo.to_ne_bytes());
+    b[68..72].copy_from_slice(&hi.to_ne_bytes());
     Some(b)
 }
 
@@ -2015,7 +2024,9 @@ impl Netlink {
             }
             return Ok(match Errno::from_raw_os_error(errno) {
                 Errno::PERM | Errno::ACCESS => DestroyOutcome::NotPermitted,
-                Errno::NOENT | Errno::SRCH => DestroyOutcome::Gone,
+                // ESTALE: a socket is on those addresses, but not the one
+                // listed (its cookie differs).
+                Errno::NOENT | Errno::SRCH | Errno::STALE => DestroyOutcome::Gone,
                 Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS => DestroyOutcome::Unsupported,
                 other => return Err(Error::Netlink(other.into())),
             });
@@ -2054,6 +2065,15 @@ mod destroy_tests {
         assert_eq!(&b[28..32], &[127, 0, 0, 1]);
         assert_eq!(&b[44..48], &[127, 0, 0, 2]);
         assert_eq!(read_u32(&b, 60), Some(3));
+        // No cookie known: match by addresses alone.
+        assert_eq!(read_u32(&b, 64), Some(INET_DIAG_NOCOOKIE));
+        assert_eq!(read_u32(&b, 68), Some(INET_DIAG_NOCOOKIE));
+        let with_cookie = Socket {
+            cookie: 0x0000_0002_0000_0001,
+            ..s.clone()
+        };
+        let b = destroy_request(9, &with_cookie).expect("tcp");
+        assert_eq!(cookie_at(&b, 64), Some(0x0000_0002_0000_0001));
         let udp = Socket {
             proto: Proto::Udp,
             ..s
