@@ -750,3 +750,15 @@ fn scan_shows_what_servers_say_escaped_and_bounded() {
     assert_eq!(names.len(), 2001);
     assert_eq!(bytes_of(&names[0]), cn.as_bytes());
 }
+
+#[test]
+fn a_hostile_file_name_in_an_error_stays_one_line() {
+    let bad = std::ffi::OsStr::from_bytes(b"/nonexistent/\x1b[2J\nforged: ok\xff");
+    for args in [&["--from-snapshot"][..], &["audit", "--baseline"]] {
+        let out = portscope().args(args).arg(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = assert_clean("stderr", &out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(r"\x1b[2J\nforged: ok\xff"), "{err}");
+    }
+}

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Failure;
 use crate::args::{AuditArgs, ColorArg, SeverityArg};
+use crate::cmd::shown_path;
 
 /// A finding as JSON: written by `--json`, read back from a baseline.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -337,7 +338,7 @@ fn options() -> Options {
 /// Reads a saved `--json` listing; also says whether it carries owner data.
 /// `text` is the file's content when the caller has read it already.
 fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Failure> {
-    let bad = |e: String| Failure::Usage(format!("{}: {e}", path.display()));
+    let bad = |e: String| Failure::Usage(format!("{}: {e}", shown_path(path)));
     let owned;
     let text = match text {
         Some(t) => t,
@@ -357,7 +358,7 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 /// saved listing by the same rules (the host's addresses do not change a
 /// finding's identity, so the listing's own facts suffice).
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
-    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", path.display()));
+    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if value.is_object() {
