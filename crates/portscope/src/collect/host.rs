@@ -159,7 +159,7 @@ pub fn host_facts(snap: &Snapshot) -> HostFacts {
         if let Some(deleted) = link.and_then(|l| os::exe_deleted(*pid, l.as_bytes())) {
             exe.deleted = deleted;
         }
-        exe.world_writable_dir = os::world_writable_dir(exe.path.as_bytes());
+        exe.world_writable_dir = os::world_writable_dir(*pid, exe.path.as_bytes());
     }
     HostFacts {
         addresses,

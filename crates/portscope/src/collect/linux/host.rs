@@ -325,18 +325,23 @@ pub fn exe_deleted(pid: u32, link: &[u8]) -> Option<bool> {
     })
 }
 
-/// Whether the file at `path` (an executable's) sits in a directory that
-/// every user may write to (mode `o+w`, sticky or not), or below one: then
-/// anyone could have put it there. `None` when no directory of the path can
-/// be examined (the path is not absolute, or every stat fails).
-pub fn world_writable_dir(path: &[u8]) -> Option<bool> {
+/// Whether the executable of `pid`, at `path` as its `/proc/<pid>/exe`
+/// link names it, sits in a directory that every user may write to (mode
+/// `o+w`, sticky or not), or below one: then anyone could have put it there.
+/// The directories are looked at through `/proc/<pid>/root`, so a
+/// container's `/tmp` is its own. The file itself need not exist any more
+/// (a deleted executable's directory still tells). `None` when no directory
+/// of the path can be examined (not absolute, or every stat fails).
+pub fn world_writable_dir(pid: u32, path: &[u8]) -> Option<bool> {
     let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
     if !path.is_absolute() {
         return None;
     }
+    let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
     let mut seen = false;
     for dir in path.ancestors().skip(1) {
-        let Ok(st) = rustix::fs::stat(dir) else {
+        let inside = root.join(dir.strip_prefix("/").unwrap_or(dir));
+        let Ok(st) = rustix::fs::stat(&inside) else {
             continue;
         };
         seen = true;
@@ -472,6 +477,35 @@ mod tests {
         let a = parse_if_inet6(t);
         assert_eq!(a.len(), 1);
         assert!(is_loopback(a[0].addr));
+    }
+
+    #[test]
+    fn world_writable_directories_are_found_by_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let me = std::process::id();
+        let base = std::path::PathBuf::from(format!("/run/ps-ww-{me}"));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("open/deep")).unwrap();
+        std::fs::create_dir_all(base.join("closed")).unwrap();
+        let mode = |p: &str, m| {
+            std::fs::set_permissions(base.join(p), std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode(".", 0o755);
+        mode("open", 0o777); // not sticky: anyone may replace what is in it
+        mode("open/deep", 0o755);
+        mode("closed", 0o755);
+        let at = |rest: &str| {
+            let p = format!("{}/{rest}", base.display());
+            world_writable_dir(me, p.as_bytes())
+        };
+        let run_open = std::fs::metadata("/run").unwrap().permissions().mode() & 0o002 != 0;
+        let results = (at("open/x"), at("open/deep/x"), at("closed/x (gone)"));
+        let _ = std::fs::remove_dir_all(&base);
+        assert_eq!(results.0, Some(true));
+        assert_eq!(results.1, Some(true), "below a world-writable directory");
+        assert_eq!(results.2, Some(run_open));
+        assert_eq!(world_writable_dir(me, b"/tmp/x"), Some(true));
+        assert_eq!(world_writable_dir(me, b"relative/x"), None);
     }
 
     #[test]
