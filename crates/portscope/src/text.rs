@@ -127,11 +127,6 @@ impl Text {
             also: b"",
         }
     }
-
-    /// True when the text contains `needle` (bytes).
-    pub fn contains(&self, needle: &[u8]) -> bool {
-        needle.is_empty() || self.0.windows(needle.len()).any(|w| w == needle)
-    }
 }
 
 impl fmt::Debug for Text {
