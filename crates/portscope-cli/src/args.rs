@@ -166,7 +166,8 @@ pub struct ScanArgs {
     /// the open-file limit allows).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// How many hosts a target list or CIDR block may expand to.
+    /// How many hosts a target list or CIDR block may expand to (at most
+    /// 4294967296).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_hosts: usize,
     /// Milliseconds to wait for an open port's greeting before probing it.

@@ -36,6 +36,20 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The walk over `/proc` that finds each socket's processes failed for
+    /// want of resources (EMFILE, ENFILE, ENOMEM…) or because /proc could
+    /// not be read at all: owners would be missing, so nothing is reported
+    /// rather than a listing with silently empty owners. (Processes that
+    /// exit during the walk, and fd tables not readable for lack of
+    /// permission, are not errors.)
+    #[error("cannot walk /proc to find socket owners: {}: {source}", path.display())]
+    ProcWalk {
+        /// What could not be opened or read (`/proc`, `/proc/<pid>/fd`).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
     /// A line of a /proc/net file could not be parsed.
     #[error("{file}: line {line}: {msg}")]
     Parse {

@@ -227,11 +227,13 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     };
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
-        eprintln!("portscope: note: the snapshot has no owner data; rule no-owner skipped");
+        crate::say(format_args!(
+            "note: the snapshot has no owner data; rule no-owner skipped"
+        ));
         skip.push("no-owner");
     }
     for note in snap.notes.iter().chain(&facts.notes) {
-        eprintln!("portscope: note: {note}");
+        crate::say(format_args!("note: {note}"));
     }
     let report = audit::audit(&snap, &facts, &skip);
     let current: Vec<FindingOut> = report
@@ -289,10 +291,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     out.flush()?;
     drop(out);
     if snap.hidden.processes > 0 {
-        eprintln!(
-            "portscope: owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+        crate::say(format_args!(
+            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
             snap.hidden.sockets, snap.hidden.processes
-        );
+        ));
     }
 
     let failing = args.fail_on.map(level).is_some_and(|at| {
@@ -343,13 +345,11 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
     let text = match text {
         Some(t) => t,
         None => {
-            owned = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+            owned = crate::input::read_json_text(path).map_err(bad)?;
             &owned
         }
     };
-    let raw: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    let owners_known = raw.iter().any(|s| s.get("owners").is_some());
-    let mut snap = crate::snapshot_file::parse(text).map_err(bad)?;
+    let (mut snap, owners_known) = crate::snapshot_file::parse_listing(text).map_err(bad)?;
     snap.sockets.retain(|s| options().query.wants(s));
     Ok((snap, owners_known))
 }
@@ -359,10 +359,12 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 /// finding's identity, so the listing's own facts suffice).
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    if value.is_object() {
-        let saved: AuditOut = serde_json::from_value(value)
+    let text = crate::input::read_json_text(path).map_err(bad)?;
+    // An object is a saved audit, an array a listing; each is parsed into
+    // its own types (never a generic JSON tree, which takes many times the
+    // text's size).
+    if text.trim_start().starts_with('{') {
+        let saved: AuditOut = serde_json::from_str(&text)
             .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
         if saved.baseline.is_some() {
             return Err(bad(

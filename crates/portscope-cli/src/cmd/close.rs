@@ -56,7 +56,7 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         .filter(|s| filter.matches(s, &snap))
         .collect();
     if snap.sockets.is_empty() {
-        eprintln!("portscope: the filter selects no TCP connection");
+        crate::say(format_args!("the filter selects no TCP connection"));
         return Ok(ExitCode::from(1));
     }
     let listening = snap.sockets.iter().filter(|s| s.is_listening()).count();
@@ -127,9 +127,9 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
             }
             CloseOutcome::Unsupported => {
                 report.line(format_args!("{} -> {}: not closed", s.local, s.remote))?;
-                eprintln!(
-                    "portscope: this kernel cannot close sockets (built without CONFIG_INET_DIAG_DESTROY)"
-                );
+                crate::say(format_args!(
+                    "this kernel cannot close sockets (built without CONFIG_INET_DIAG_DESTROY)"
+                ));
                 report.finish()?;
                 return Ok(ExitCode::from(3));
             }

@@ -35,12 +35,12 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
     let result = match scanner::run(&cfg) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("portscope: scan: {e}");
+            crate::say(format_args!("scan: {e}"));
             return Ok(ExitCode::from(3));
         }
     };
     if let Some(e) = &result.owners_error {
-        eprintln!("portscope: cannot link ports to processes: {e}");
+        crate::say(format_args!("cannot link ports to processes: {e}"));
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     if args.json {
@@ -49,11 +49,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
         write_text(&mut out, &result)?;
     }
     out.flush()?;
-    let any_open = result
-        .hosts
-        .iter()
-        .any(|h| h.ports.iter().any(|p| p.state == PortState::Open));
-    Ok(if any_open {
+    Ok(if result.totals.open > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -77,8 +73,12 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
     if args.concurrency == Some(0) {
         return Err(usage("--concurrency: at least 1"));
     }
-    if args.max_hosts == 0 {
-        return Err(usage("--max-hosts: at least 1"));
+    let max_hosts = u64::try_from(args.max_hosts).unwrap_or(u64::MAX);
+    if max_hosts == 0 || max_hosts > targets::MAX_HOSTS_CAP {
+        return Err(Failure::Usage(format!(
+            "--max-hosts: 1 to {}",
+            targets::MAX_HOSTS_CAP
+        )));
     }
     let transport = if args.udp {
         Transport::Udp
@@ -91,7 +91,7 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
         None if args.udp => udp::DEFAULT_PORTS.to_vec(),
         None => crate::scan::top::top(ports::DEFAULT_TOP),
     };
-    let hosts = targets::resolve(&args.targets, args.max_hosts).map_err(Failure::Usage)?;
+    let hosts = targets::resolve(&args.targets, max_hosts).map_err(Failure::Usage)?;
     let budget = fd_budget();
     let concurrency = args
         .concurrency
@@ -200,19 +200,53 @@ struct HostJson<'a> {
 #[derive(Serialize)]
 struct SummaryJson {
     proto: &'static str,
-    hosts: usize,
+    hosts: u64,
     ports: usize,
-    open: usize,
-    closed: usize,
-    filtered: usize,
+    open: u64,
+    closed: u64,
+    filtered: u64,
     elapsed_ms: f64,
     sweep_ms: f64,
 }
 
 #[derive(Serialize)]
 struct ScanJson<'a> {
-    hosts: Vec<HostJson<'a>>,
+    hosts: HostsJson<'a>,
     summary: SummaryJson,
+}
+
+/// The hosts array, written host by host as the results make them: the
+/// document is never held whole.
+struct HostsJson<'a> {
+    r: &'a ScanResult,
+    open_only: bool,
+}
+
+impl Serialize for HostsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        for h in self.r.hosts() {
+            seq.serialize_element(&host_json(&h, self.r.proto, self.open_only))?;
+        }
+        seq.end()
+    }
+}
+
+fn host_json(h: &HostResult, proto: Proto, open_only: bool) -> HostJson<'_> {
+    HostJson {
+        target: &h.host.target,
+        addr: h.host.addr.to_string(),
+        name: h.host.name.as_deref(),
+        local: h.local,
+        counts: Counts::of(h.ports.iter()),
+        ports: h
+            .ports
+            .iter()
+            .filter(|p| !open_only || p.state == PortState::Open)
+            .map(|p| port_json(p, proto))
+            .collect(),
+    }
 }
 
 fn proto_name(p: Proto) -> &'static str {
@@ -248,11 +282,15 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
 }
 
 fn summary(r: &ScanResult) -> SummaryJson {
-    let all = Counts::of(r.hosts.iter().flat_map(|h| h.ports.iter()));
+    let all = r.totals;
     SummaryJson {
         proto: proto_name(r.proto),
-        hosts: r.hosts.len(),
-        ports: r.hosts.first().map_or(0, |h| h.ports.len()),
+        hosts: r.host_count(),
+        ports: if r.targets.is_empty() {
+            0
+        } else {
+            r.ports.len()
+        },
         open: all.open,
         closed: all.closed,
         filtered: all.filtered,
@@ -262,25 +300,8 @@ fn summary(r: &ScanResult) -> SummaryJson {
 }
 
 fn write_json(out: &mut dyn Write, r: &ScanResult, open_only: bool) -> io::Result<()> {
-    let hosts = r
-        .hosts
-        .iter()
-        .map(|h: &HostResult| HostJson {
-            target: &h.host.target,
-            addr: h.host.addr.to_string(),
-            name: h.host.name.as_deref(),
-            local: h.local,
-            counts: Counts::of(h.ports.iter()),
-            ports: h
-                .ports
-                .iter()
-                .filter(|p| !open_only || p.state == PortState::Open)
-                .map(|p| port_json(p, r.proto))
-                .collect(),
-        })
-        .collect();
     let doc = ScanJson {
-        hosts,
+        hosts: HostsJson { r, open_only },
         summary: summary(r),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
@@ -350,7 +371,8 @@ fn details(p: &PortResult) -> String {
 
 fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
     let proto = proto_name(r.proto);
-    for h in &r.hosts {
+    for h in r.hosts() {
+        let h = &h;
         let mut title = h.host.addr.to_string();
         if let Some(n) = &h.host.name {
             title.push_str(&format!(" ({})", escape(n.as_bytes())));

@@ -20,6 +20,7 @@ use std::path::Path;
 use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
+use crate::error::{Error, Result};
 use crate::model::{Owner, Process};
 use crate::text::Text;
 
@@ -80,20 +81,22 @@ impl OwnerMap {
 /// Walks every process's fd table under `/proc`, on up to two threads.
 ///
 /// Processes that exit during the walk are skipped silently; processes whose
-/// fd table is not readable are counted in [`OwnerMap::denied`].
-pub fn walk() -> OwnerMap {
+/// fd table is not readable are counted in [`OwnerMap::denied`]. Running out
+/// of fds or memory, or /proc itself not being readable, is
+/// [`Error::ProcWalk`]: owners are then unknown, not empty.
+pub fn walk() -> Result<OwnerMap> {
     walk_in(Path::new("/proc"))
 }
 
 /// [`walk`] over another procfs mount (or a copy of one, for tests).
-pub fn walk_in(proc_root: &Path) -> OwnerMap {
+pub fn walk_in(proc_root: &Path) -> Result<OwnerMap> {
     walk_pids(proc_root, None, false)
 }
 
 /// [`walk`], also noting each process's open-fd count (one `stat` more per
 /// process) so that a later [`walk_since`] can skip unchanged tables. A
 /// one-shot listing has no later walk and does not pay for it.
-pub fn walk_counting() -> OwnerMap {
+pub fn walk_counting() -> Result<OwnerMap> {
     walk_pids(Path::new("/proc"), None, true)
 }
 
@@ -105,19 +108,18 @@ pub fn walk_counting() -> OwnerMap {
 /// closed one fd and opened another in between keeps its old entries until
 /// the next full [`walk`]; on kernels before 6.2 (no fd count), or when
 /// `prev` came from a walk that did not count ([`walk`]), this is a full walk.
-pub fn walk_since(prev: &OwnerMap) -> OwnerMap {
+pub fn walk_since(prev: &OwnerMap) -> Result<OwnerMap> {
     walk_pids(Path::new("/proc"), Some(prev), true)
 }
 
-fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> OwnerMap {
-    let pids = list_pids(proc_root);
-    let Ok(root) = rustix::fs::open(
+fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Result<OwnerMap> {
+    let pids = list_pids(proc_root)?;
+    let root = rustix::fs::open(
         proc_root,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-    ) else {
-        return OwnerMap::default();
-    };
+    )
+    .map_err(|e| walk_error(proc_root.to_path_buf(), e.into()))?;
     // Processes whose fd count is unchanged keep their previous entries.
     let mut kept: HashMap<u32, u64> = HashMap::new();
     let mut todo = pids;
@@ -139,10 +141,12 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Owner
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
-    let parts: Vec<Part> = if threads == 1 || todo.len() < 64 {
+    let mut parts: Vec<Part> = if threads == 1 || todo.len() < 64 {
         let mut part = Part::new(counting);
         for &pid in &todo {
-            part.scan(&root, pid);
+            if part.scan(&root, pid).is_err() {
+                break;
+            }
         }
         vec![part]
     } else {
@@ -156,15 +160,31 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Owner
                     scope.spawn(move || {
                         let mut part = Part::new(counting);
                         for &pid in pids.iter().skip(t).step_by(threads) {
-                            part.scan(root, pid);
+                            if part.scan(root, pid).is_err() {
+                                break;
+                            }
                         }
                         part
                     })
                 })
                 .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Part {
+                        failed: Some((
+                            proc_root.to_path_buf(),
+                            std::io::Error::other("the walk stopped unexpectedly"),
+                        )),
+                        ..Part::default()
+                    })
+                })
+                .collect()
         })
     };
+    if let Some((path, source)) = parts.iter_mut().find_map(|p| p.failed.take()) {
+        return Err(walk_error(path, source));
+    }
     let mut pairs = Vec::with_capacity(parts.iter().map(|p| p.pairs.len()).sum());
     let mut denied = Vec::new();
     let mut fd_counts = kept;
@@ -183,16 +203,38 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Owner
         fd_counts.extend(p.fd_counts);
     }
     denied.sort_unstable();
-    OwnerMap::with_counts(pairs, denied, fd_counts)
+    Ok(OwnerMap::with_counts(pairs, denied, fd_counts))
 }
 
-fn list_pids(proc_root: &Path) -> Vec<u32> {
-    let Ok(dir) = fs::read_dir(proc_root) else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-        .collect()
+fn walk_error(path: std::path::PathBuf, source: std::io::Error) -> Error {
+    Error::ProcWalk { path, source }
+}
+
+/// Every pid under `proc_root`. Not being able to list /proc at all (or
+/// failing part way) is an error: the walk would miss processes.
+fn list_pids(proc_root: &Path) -> Result<Vec<u32>> {
+    let dir = fs::read_dir(proc_root).map_err(|e| walk_error(proc_root.to_path_buf(), e))?;
+    let mut pids = Vec::new();
+    for entry in dir {
+        let entry = entry.map_err(|e| walk_error(proc_root.to_path_buf(), e))?;
+        if let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+/// Errors that mean the walk itself cannot go on (as opposed to one
+/// process having exited or being off limits).
+fn is_resource(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::MFILE | Errno::NFILE | Errno::NOMEM | Errno::NOBUFS
+    )
 }
 
 #[derive(Default)]
@@ -202,6 +244,8 @@ struct Part {
     /// Whether to note fd counts (for [`walk_since`]).
     counting: bool,
     fd_counts: Vec<(u32, u64)>,
+    /// What stopped the walk (out of fds or memory), if anything did.
+    failed: Option<(std::path::PathBuf, std::io::Error)>,
 }
 
 impl Part {
@@ -212,7 +256,9 @@ impl Part {
         }
     }
 
-    fn scan(&mut self, root: &OwnedFd, pid: u32) {
+    /// Reads one fd table; `Err` when the walk cannot go on (noted in
+    /// `failed`).
+    fn scan(&mut self, root: &OwnedFd, pid: u32) -> std::result::Result<(), ()> {
         let mut path = itoa_buf();
         let fd_path = fd_dir_path(&mut path, pid);
         let count = if self.counting {
@@ -229,10 +275,15 @@ impl Part {
             Ok(d) => d,
             Err(Errno::ACCESS | Errno::PERM) => {
                 self.denied.push(pid);
-                return;
+                return Ok(());
+            }
+            Err(e) if is_resource(e) => {
+                let path = std::path::PathBuf::from(format!("/proc/{pid}/fd"));
+                self.failed = Some((path, e.into()));
+                return Err(());
             }
             // Gone (ENOENT/ESRCH) or otherwise unreadable: a race, not an error.
-            Err(_) => return,
+            Err(_) => return Ok(()),
         };
         if let Some(n) = count {
             self.fd_counts.push((pid, n));
@@ -253,6 +304,7 @@ impl Part {
                 self.pairs.push((inode, Owner { pid, fd }));
             }
         }
+        Ok(())
     }
 }
 
@@ -358,20 +410,53 @@ impl UserNames {
 /// Every file is read as bytes: a process whose name or path is not UTF-8
 /// is still a process, with all its details.
 pub fn process_in(proc_root: &Path, pid: u32, users: &mut UserNames) -> Option<Process> {
+    process_checked(proc_root, pid, users).ok().flatten()
+}
+
+/// [`process_in`], but running out of fds or memory while reading the
+/// process is [`Error::ProcWalk`] rather than a process that seems gone or
+/// has no name.
+pub fn process_checked(
+    proc_root: &Path,
+    pid: u32,
+    users: &mut UserNames,
+) -> Result<Option<Process>> {
     let dir = proc_root.join(pid.to_string());
-    let status = parse_status(&fs::read(dir.join("status")).ok()?);
-    let name = fs::read(dir.join("comm"))
+    // A read that failed for want of resources says nothing about the process.
+    let check = |what: &str, r: std::io::Result<()>| -> Result<()> {
+        match r {
+            Err(e)
+                if e.raw_os_error()
+                    .is_some_and(|n| is_resource(Errno::from_raw_os_error(n))) =>
+            {
+                Err(walk_error(dir.join(what), e))
+            }
+            _ => Ok(()),
+        }
+    };
+    // Bytes, not text: a name that is not UTF-8 must not make the process
+    // look gone.
+    let status = match fs::read(dir.join("status")) {
+        Ok(s) => parse_status(&s),
+        Err(e) => {
+            check("status", Err(e))?;
+            return Ok(None);
+        }
+    };
+    let comm = fs::read(dir.join("comm"));
+    check("comm", comm.as_ref().map(|_| ()).map_err(clone_io))?;
+    let name = comm
         .map(|b| parse_comm(&b))
         .ok()
         .or(status.name)
         .unwrap_or_default();
-    let cmdline = fs::read(dir.join("cmdline"))
-        .map(|b| cmdline_text(&b))
-        .unwrap_or_default();
-    let exe = fs::read_link(dir.join("exe"))
-        .ok()
-        .map(|p| Text::from(p.into_os_string().into_vec()));
-    Some(Process {
+    let raw = fs::read(dir.join("cmdline"));
+    check("cmdline", raw.as_ref().map(|_| ()).map_err(clone_io))?;
+    let cmdline = raw.map(|b| cmdline_text(&b)).unwrap_or_default();
+    let link = fs::read_link(dir.join("exe"));
+    check("exe", link.as_ref().map(|_| ()).map_err(clone_io))?;
+    let exe = link.ok().map(|p| Text::from(p.into_os_string().into_vec()));
+    Ok(Some(Process {
         pid,
         name,
         cmdline,
@@ -380,7 +465,15 @@ pub fn process_in(proc_root: &Path, pid: u32, users: &mut UserNames) -> Option<P
         euid: status.euid,
         euser: status.euid.map(|u| users.name(u)),
         exe,
-    })
+    }))
+}
+
+/// An `io::Error` of the same kind and errno (they are not `Clone`).
+fn clone_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(n) => std::io::Error::from_raw_os_error(n),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
 }
 
 /// What portscope takes from `/proc/<pid>/status`.
@@ -539,7 +632,7 @@ mod tests {
         let me = std::process::id();
         let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let a_ino = rustix::fs::fstat(&a).expect("fstat").st_ino;
-        let first = walk();
+        let first = walk().expect("walk");
         let owner = |fd: &dyn AsRawFd| Owner {
             pid: me,
             fd: u32::try_from(fd.as_raw_fd()).expect("fd"),
@@ -555,7 +648,7 @@ mod tests {
             ))
             .spawn()
             .expect("sleep");
-        let second = walk_counting();
+        let second = walk_counting().expect("walk");
         let child_owner = Owner {
             pid: child.id(),
             fd: 0,
@@ -565,16 +658,30 @@ mod tests {
         // read again and the new socket found.
         let b = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let b_ino = rustix::fs::fstat(&b).expect("fstat").st_ino;
-        let third = walk_since(&second);
+        let third = walk_since(&second).expect("walk");
         assert!(third.owners_of(b_ino).contains(&owner(&b)));
         assert!(third.owners_of(a_ino).contains(&owner(&a)));
         assert!(third.owners_of(a_ino).contains(&child_owner));
         // The child exits: gone from the next incremental walk.
         child.kill().expect("kill");
         child.wait().expect("wait");
-        let fourth = walk_since(&third);
+        let fourth = walk_since(&third).expect("walk");
         assert!(!fourth.owners_of(a_ino).contains(&child_owner));
         assert!(fourth.owners_of(b_ino).contains(&owner(&b)));
+    }
+
+    #[test]
+    fn an_unreadable_proc_is_an_error_not_an_empty_map() {
+        let missing = std::env::temp_dir().join(format!("no-proc-{}", std::process::id()));
+        match walk_in(&missing) {
+            Err(Error::ProcWalk { path, .. }) => assert_eq!(path, missing),
+            other => panic!("expected ProcWalk, got {other:?}"),
+        }
+        // A directory with no processes in it is an empty walk, not an error.
+        let empty = std::env::temp_dir().join(format!("empty-proc-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).expect("dir");
+        assert!(walk_in(&empty).expect("empty walk").is_empty());
+        std::fs::remove_dir_all(&empty).expect("cleanup");
     }
 
     #[test]
@@ -582,7 +689,7 @@ mod tests {
         use std::os::fd::AsRawFd;
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let st = rustix::fs::fstat(&l).expect("fstat");
-        let map = walk();
+        let map = walk().expect("walk");
         let me = std::process::id();
         let fd = u32::try_from(l.as_raw_fd()).expect("fd");
         assert!(
