@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use portscope::Text;
 use portscope::model::{
     Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, Source, TcpState, UnixType,
 };
@@ -85,18 +86,22 @@ fn owners_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<OwnerA
 #[serde(untagged)]
 enum EndpointIn {
     Inet { addr: IpAddr, port: u16 },
-    Unix { path: Option<String>, inode: u64 },
+    Unix { path: Option<Text>, inode: u64 },
 }
 
 #[derive(Deserialize)]
 struct OwnerIn {
     pid: u32,
     fd: u32,
-    name: Option<String>,
-    user: Option<String>,
+    name: Option<Text>,
+    user: Option<Text>,
     uid: Option<u32>,
-    cmdline: Option<String>,
-    exe: Option<String>,
+    #[serde(default)]
+    euser: Option<Text>,
+    #[serde(default)]
+    euid: Option<u32>,
+    cmdline: Option<Text>,
+    exe: Option<Text>,
 }
 
 /// Parses a saved JSON listing. The error says what and where.
@@ -200,6 +205,8 @@ impl Listing {
                     cmdline: d.cmdline.unwrap_or_default(),
                     uid: d.uid,
                     user: d.user,
+                    euid: d.euid,
+                    euser: d.euser,
                     exe: d.exe,
                 });
             }
@@ -233,9 +240,6 @@ impl Listing {
 fn endpoint(e: EndpointIn) -> Endpoint {
     match e {
         EndpointIn::Inet { addr, port } => Endpoint::Inet { addr, port },
-        EndpointIn::Unix { path, inode } => Endpoint::Unix {
-            path: path.map(String::into_boxed_str),
-            inode,
-        },
+        EndpointIn::Unix { path, inode } => Endpoint::Unix { path, inode },
     }
 }

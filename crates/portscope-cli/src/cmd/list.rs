@@ -11,6 +11,7 @@ use portscope::model::Snapshot;
 use crate::Failure;
 use crate::args::Format;
 use crate::change::{Differ, Mark};
+use crate::cmd::shown_path;
 use crate::config::ListConfig;
 use crate::render;
 
@@ -38,9 +39,9 @@ pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     Ok(match &cfg.from_snapshot {
         Some(path) => {
             let text = crate::input::read_json_text(path)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Failure::Usage(format!("{}: {e}", shown_path(path))))?;
             let mut snap = crate::snapshot_file::parse(&text)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Failure::Usage(format!("{}: {e}", shown_path(path))))?;
             snap.sockets.retain(|s| cfg.collect.query.wants(s));
             snap
         }

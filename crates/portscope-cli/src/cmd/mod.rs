@@ -45,3 +45,10 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Watch(w)) => watch::run(w),
     }
 }
+
+/// A path the user gave, for a message: escaped, so a name holding a line
+/// break or an escape keeps the message on one harmless line.
+pub fn shown_path(path: &std::path::Path) -> portscope::text::Escaped<'_> {
+    use std::os::unix::ffi::OsStrExt;
+    portscope::text::escape(path.as_os_str().as_bytes())
+}

@@ -6,8 +6,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use portscope::Text;
 use portscope::model::Proto;
 use portscope::services::{self, Transport};
+use portscope::text::escape;
 use rustix::process::{Resource, Rlimit};
 use serde::Serialize;
 
@@ -146,7 +148,7 @@ fn fd_budget() -> usize {
 #[derive(Serialize)]
 struct OwnerJson<'a> {
     pid: u32,
-    name: Option<&'a str>,
+    name: Option<&'a Text>,
 }
 
 #[derive(Serialize)]
@@ -156,7 +158,7 @@ struct PortJson<'a> {
     state: &'static str,
     service: Option<&'static str>,
     protocol: Option<&'static str>,
-    version: Option<&'a str>,
+    version: Option<&'a Text>,
     banner: Option<&'a str>,
     probe: Option<&'static str>,
     response: Option<&'a str>,
@@ -263,7 +265,7 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
         state: p.state.as_str(),
         service: service_name(p.port, proto),
         protocol: f.protocol,
-        version: f.version.as_deref(),
+        version: f.version.as_ref(),
         banner: f.banner.as_deref(),
         probe: f.probe,
         response: f.response.as_deref(),
@@ -273,7 +275,7 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
             .iter()
             .map(|o| OwnerJson {
                 pid: o.pid,
-                name: o.name.as_deref(),
+                name: o.name.as_ref(),
             })
             .collect(),
     }
@@ -306,17 +308,43 @@ fn write_json(out: &mut dyn Write, r: &ScanResult, open_only: bool) -> io::Resul
     writeln!(out)
 }
 
+/// How much of a certificate's name list the details column shows.
+const MAX_NAMES_SHOWN: usize = 160;
+
+/// Appends certificate names, escaped (a name's `,` too, so names can't
+/// be forged), as many as fit in [`MAX_NAMES_SHOWN`] characters, then how
+/// many more there are.
+fn push_names(s: &mut String, names: &[Text]) {
+    let mut used = 0;
+    for (i, n) in names.iter().enumerate() {
+        let shown = n.bounded(MAX_NAMES_SHOWN).also(b",").to_string();
+        let len = shown.chars().count();
+        if i > 0 && used + len > MAX_NAMES_SHOWN {
+            s.push_str(&format!("…(+{} names)", names.len() - i));
+            return;
+        }
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&shown);
+        used += len + 2;
+    }
+}
+
 /// The details column: version, TLS facts, then what the service said.
 fn details(p: &PortResult) -> String {
     let f = &p.finding;
     let mut parts: Vec<String> = Vec::new();
+    // What the service or its certificate says is the server's choice:
+    // escaped, and cut so 2000 SANs don't make a row of megabytes.
     if let Some(v) = &f.version {
-        parts.push(v.clone());
+        parts.push(v.escaped().to_string());
     }
     if let Some(t) = &f.tls {
         let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
         if !t.names.is_empty() {
-            s.push_str(&format!(" names: {}", t.names.join(", ")));
+            s.push_str(" names: ");
+            push_names(&mut s, &t.names);
         }
         if t.self_signed {
             s.push_str(" (self-signed)");
@@ -325,11 +353,18 @@ fn details(p: &PortResult) -> String {
     }
     let said = f.banner.as_deref().or(f.response.as_deref());
     if let Some(b) = said
-        && f.version.as_deref().is_none_or(|v| !b.contains(v))
+        && f.version
+            .as_ref()
+            .is_none_or(|v| !b.contains(&v.escaped().to_string()))
     {
+        // Already made printable by the prober (`identify::printable`).
         let short: String = b.chars().take(60).collect();
-        let more = if b.chars().count() > 60 { "…" } else { "" };
-        parts.push(format!("\"{short}{more}\""));
+        let cut = b.len() - short.len();
+        if cut > 0 {
+            parts.push(format!("\"{short}…(+{cut} bytes)\""));
+        } else {
+            parts.push(format!("\"{short}\""));
+        }
     }
     parts.join("  ")
 }
@@ -340,7 +375,7 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
         let h = &h;
         let mut title = h.host.addr.to_string();
         if let Some(n) = &h.host.name {
-            title.push_str(&format!(" ({n})"));
+            title.push_str(&format!(" ({})", escape(n.as_bytes())));
         }
         if h.local {
             title.push_str("  this host");
@@ -356,7 +391,7 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
                     .iter()
                     .take(2)
                     .map(|o| match &o.name {
-                        Some(n) => format!("{n}[{}]", o.pid),
+                        Some(n) => format!("{}[{}]", n.escaped(), o.pid),
                         None => format!("pid {}", o.pid),
                     })
                     .collect();

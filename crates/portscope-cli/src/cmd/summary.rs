@@ -86,7 +86,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
                 let name = snap
                     .processes
                     .get(&o.pid)
-                    .map(|p| format!("{}[{}]", p.name, o.pid))
+                    .map(|p| format!("{}[{}]", p.name.escaped(), o.pid))
                     .unwrap_or_else(|| format!("pid {}", o.pid));
                 if !procs.contains(&name) {
                     procs.push(name);
@@ -117,7 +117,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
                 let name = snap
                     .processes
                     .get(&pid)
-                    .map(|p| format!("{}[{pid}]", p.name))
+                    .map(|p| format!("{}[{pid}]", p.name.escaped()))
                     .unwrap_or_else(|| format!("pid {pid}"));
                 (name, n)
             })

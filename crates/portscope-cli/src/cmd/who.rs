@@ -6,6 +6,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use portscope::Text;
 use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome};
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
@@ -183,15 +184,15 @@ fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
                 writeln!(
                     out,
                     "{}[{}]  user {}",
-                    p.name,
+                    p.name.escaped(),
                     p.pid,
-                    p.user.as_deref().unwrap_or("?")
+                    user_label(p)
                 )?;
                 if !p.cmdline.is_empty() {
-                    writeln!(out, "  command  {}", p.cmdline)?;
+                    writeln!(out, "  command  {}", p.cmdline.escaped())?;
                 }
                 if let Some(exe) = &p.exe {
-                    writeln!(out, "  exe      {exe}")?;
+                    writeln!(out, "  exe      {}", exe.escaped())?;
                 }
             }
             None if pid.is_some() => writeln!(out, "pid {} (gone)", pid.unwrap_or(0))?,
@@ -244,11 +245,26 @@ fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
 #[derive(Serialize)]
 struct WhoJson<'a, S: Serialize> {
     pid: Option<u32>,
-    name: Option<&'a str>,
-    user: Option<&'a str>,
-    cmdline: Option<&'a str>,
-    exe: Option<&'a str>,
+    name: Option<&'a Text>,
+    user: Option<&'a Text>,
+    uid: Option<u32>,
+    euser: Option<&'a Text>,
+    euid: Option<u32>,
+    cmdline: Option<&'a Text>,
+    exe: Option<&'a Text>,
     sockets: Vec<S>,
+}
+
+/// The user a process runs as, for people: the effective user, with the
+/// real one beside it when they differ (a setuid program).
+fn user_label(p: &portscope::Process) -> String {
+    match (&p.user, p.shown_user()) {
+        (Some(real), Some(eff)) if real != eff => {
+            format!("{} (real {})", eff.escaped(), real.escaped())
+        }
+        (_, Some(u)) => u.escaped().to_string(),
+        (_, None) => "?".to_string(),
+    }
 }
 
 fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
@@ -258,10 +274,13 @@ fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
             let p = pid.and_then(|p| ctx.snap.processes.get(&p));
             WhoJson {
                 pid: *pid,
-                name: p.map(|p| p.name.as_str()),
-                user: p.and_then(|p| p.user.as_deref()),
-                cmdline: p.map(|p| p.cmdline.as_str()),
-                exe: p.and_then(|p| p.exe.as_deref()),
+                name: p.map(|p| &p.name),
+                user: p.and_then(|p| p.user.as_ref()),
+                uid: p.and_then(|p| p.uid),
+                euser: p.and_then(|p| p.euser.as_ref()),
+                euid: p.and_then(|p| p.euid),
+                cmdline: p.map(|p| &p.cmdline),
+                exe: p.and_then(|p| p.exe.as_ref()),
                 sockets: sockets
                     .iter()
                     .map(|s| render::json::socket_json(s, ctx, true))
@@ -381,7 +400,7 @@ impl Targets {
 fn label(snap: &Snapshot, pid: u32) -> String {
     snap.processes
         .get(&pid)
-        .map(|p| format!("{}[{pid}]", p.name))
+        .map(|p| format!("{}[{pid}]", p.name.escaped()))
         .unwrap_or_else(|| format!("pid {pid}"))
 }
 

@@ -197,13 +197,12 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
         }
         "Process" => push_owners(buf, s, ctx.snap),
         "User" => match first_process(s, ctx)
-            .and_then(|p| p.user.as_deref())
-            .or_else(|| {
-                s.uid
-                    .and_then(|u| ctx.snap.user_names.get(&u))
-                    .map(String::as_str)
-            }) {
-            Some(u) => buf.push_str(u),
+            .and_then(|p| p.shown_user())
+            .or_else(|| s.uid.and_then(|u| ctx.snap.user_names.get(&u)))
+        {
+            Some(u) => {
+                let _ = write!(buf, "{}", u.escaped());
+            }
             None => match s.uid {
                 Some(uid) => {
                     let _ = write!(buf, "{uid}");
@@ -217,12 +216,8 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
         }
         "Command" => {
             if let Some(p) = first_process(s, ctx) {
-                // A command line may hold newlines or tabs; keep one row per socket.
-                buf.extend(
-                    p.cmdline
-                        .chars()
-                        .map(|c| if c.is_control() { ' ' } else { c }),
-                );
+                // Escaped: newlines and tabs shown, one row per socket.
+                let _ = write!(buf, "{}", p.cmdline.escaped());
             }
         }
         _ => {}

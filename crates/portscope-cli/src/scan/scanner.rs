@@ -47,7 +47,7 @@ pub struct OwnerRef {
     /// Process id.
     pub pid: u32,
     /// Process name.
-    pub name: Option<String>,
+    pub name: Option<portscope::Text>,
 }
 
 /// One port's result.
@@ -512,7 +512,7 @@ pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<
     let Some(best) = best else {
         return Vec::new();
     };
-    let mut pids: BTreeMap<u32, Option<String>> = BTreeMap::new();
+    let mut pids: BTreeMap<u32, Option<portscope::Text>> = BTreeMap::new();
     for s in candidates {
         if rank(s) != Some(best) {
             continue;

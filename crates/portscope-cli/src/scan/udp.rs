@@ -151,7 +151,7 @@ pub struct UdpFinding {
     /// The protocol of the probe that was answered.
     pub protocol: Option<&'static str>,
     /// Software and version the answer gave away.
-    pub version: Option<String>,
+    pub version: Option<portscope::Text>,
     /// The start of the answer, printable.
     pub response: Option<String>,
 }
@@ -222,7 +222,7 @@ async fn ask(sock: UdpSocket, addr: SocketAddr, wait: Duration, retries: u32) ->
                         if let Some(version) = probe.check(id, reply) {
                             f.state = PortState::Open;
                             f.protocol = Some(probe.protocol());
-                            f.version = version;
+                            f.version = version.map(portscope::Text::from);
                             f.response = Some(printable(reply, 64));
                             return f;
                         }

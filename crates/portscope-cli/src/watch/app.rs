@@ -336,8 +336,10 @@ impl App {
             );
             return Action::None;
         };
-        let name = ctx.processes.get(&pid).map_or("?", |p| p.name.as_str());
-        let label = format!("{name}[{pid}]");
+        let label = match ctx.processes.get(&pid) {
+            Some(p) => format!("{}[{pid}]", p.name.escaped()),
+            None => format!("?[{pid}]"),
+        };
         if pid == 1 {
             self.say(
                 format!("refusing to signal {label} (init)"),

@@ -36,6 +36,7 @@ use crate::model::{
     Detail, Endpoint, Family, Proto, Query, SkMemInfo, Socket, SocketExtra, Source, StateSet,
     TcpState, Timer, TimerKind, UnixType,
 };
+use crate::text::Text;
 
 // Netlink and sock_diag constants (linux/netlink.h, linux/sock_diag.h,
 // linux/inet_diag.h, linux/unix_diag.h). Written out because they are ABI.
@@ -996,23 +997,29 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
     }))
 }
 
-/// A unix socket name as `ss` prints it: a path up to its first NUL, or for
-/// an abstract name (leading NUL) `@` followed by the name with every NUL
-/// shown as `@`. `None` for an empty name.
-pub fn unix_name(raw: &[u8]) -> Option<Box<str>> {
+/// A unix socket name: a path up to its first NUL, or for an abstract name
+/// (leading NUL) `@` followed by every byte of the name, embedded NULs kept
+/// (`ss` shows them as `@`, which hides which name it is; escaped output
+/// shows `\x00`). `None` for an empty name.
+///
+/// ```
+/// use portscope::collect::linux::netlink::unix_name;
+/// assert_eq!(unix_name(b"\0a\0b").unwrap().as_bytes(), b"@a\0b");
+/// assert_eq!(unix_name(b"/run/x\0\0").unwrap().as_bytes(), b"/run/x");
+/// assert!(unix_name(b"").is_none());
+/// ```
+pub fn unix_name(raw: &[u8]) -> Option<Text> {
     match raw.split_first() {
         None => None,
         Some((0, rest)) => {
-            let text = String::from_utf8_lossy(rest);
-            let mut s = String::with_capacity(text.len() + 1);
-            s.push('@');
-            s.extend(text.chars().map(|c| if c == '\0' { '@' } else { c }));
-            Some(s.into_boxed_str())
+            let mut s = Vec::with_capacity(rest.len() + 1);
+            s.push(b'@');
+            s.extend_from_slice(rest);
+            Some(Text::from(s))
         }
         Some(_) => {
             let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-            let path = raw.get(..end).unwrap_or_default();
-            Some(String::from_utf8_lossy(path).into())
+            Some(Text::from(raw.get(..end).unwrap_or_default()))
         }
     }
 }
@@ -1319,7 +1326,10 @@ mod tests {
                     IpAddr::V6(a) => format!("[{a}]:{port}"),
                 }
             }
-            Endpoint::Unix { path, .. } => path.as_deref().unwrap_or("*").to_owned(),
+            // ss shows an abstract name's NULs as `@`.
+            Endpoint::Unix { path, .. } => path
+                .as_ref()
+                .map_or("*".to_owned(), |p| p.to_str_lossy().replace('\0', "@")),
         }
     }
 
@@ -1581,14 +1591,19 @@ mod tests {
     }
 
     #[test]
-    fn unix_names_are_shown_as_ss_does() {
-        assert_eq!(unix_name(b""), None);
-        assert_eq!(unix_name(b"/run/x.sock\0").as_deref(), Some("/run/x.sock"));
-        assert_eq!(unix_name(b"/run/x.sock").as_deref(), Some("/run/x.sock"));
-        assert_eq!(unix_name(b"\0abc").as_deref(), Some("@abc"));
-        assert_eq!(unix_name(b"\0a\0b\0").as_deref(), Some("@a@b@"));
-        assert_eq!(unix_name(b"\0").as_deref(), Some("@"));
-        assert_eq!(unix_name(b"\0\xff").as_deref(), Some("@\u{fffd}"));
+    fn unix_names_keep_their_bytes() {
+        let name = |raw: &[u8]| unix_name(raw).map(|t| t.as_bytes().to_vec());
+        assert_eq!(name(b""), None);
+        assert_eq!(name(b"/run/x.sock\0").as_deref(), Some(&b"/run/x.sock"[..]));
+        assert_eq!(name(b"/run/x.sock").as_deref(), Some(&b"/run/x.sock"[..]));
+        assert_eq!(name(b"\0abc").as_deref(), Some(&b"@abc"[..]));
+        assert_eq!(name(b"\0a\0b\0").as_deref(), Some(&b"@a\0b\0"[..]));
+        assert_eq!(name(b"\0").as_deref(), Some(&b"@"[..]));
+        assert_eq!(name(b"\0\xff").as_deref(), Some(&b"@\xff"[..]));
+        assert_eq!(
+            unix_name(b"\0a\0\x1b").map(|t| t.escaped().to_string()),
+            Some(r"@a\x00\x1b".to_string())
+        );
     }
 
     fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
@@ -1718,7 +1733,7 @@ mod tests {
         ];
         resolve_unix_peers(&mut v);
         let remote = |i: usize| match &v[i].remote {
-            Endpoint::Unix { path, .. } => path.as_deref().map(str::to_owned),
+            Endpoint::Unix { path, .. } => path.as_ref().map(|p| p.to_str_lossy().into_owned()),
             _ => None,
         };
         assert_eq!(remote(0).as_deref(), Some("/s"));

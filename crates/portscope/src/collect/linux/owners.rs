@@ -14,6 +14,7 @@ use std::ffi::CStr;
 use std::fs;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
@@ -21,6 +22,7 @@ use rustix::io::Errno;
 
 use crate::error::{Error, Result};
 use crate::model::{Owner, Process};
+use crate::text::Text;
 
 /// Socket inode -> holders, from one walk over `/proc/<pid>/fd`.
 #[derive(Debug, Default)]
@@ -385,24 +387,28 @@ pub fn process(pid: u32) -> Option<Process> {
 /// Caches uid -> user name lookups across processes.
 #[derive(Default)]
 pub struct UserNames {
-    cache: std::collections::HashMap<u32, String>,
+    cache: std::collections::HashMap<u32, Text>,
 }
 
 impl UserNames {
-    /// The user name for `uid`, or the number as text when it has no name.
-    pub fn name(&mut self, uid: u32) -> String {
+    /// The user name for `uid` (from the user database, so untrusted text),
+    /// or the number as text when it has no name.
+    pub fn name(&mut self, uid: u32) -> Text {
         self.cache
             .entry(uid)
             .or_insert_with(|| {
                 uzers::get_user_by_uid(uid)
-                    .map(|u| u.name().to_string_lossy().into_owned())
-                    .unwrap_or_else(|| uid.to_string())
+                    .map(|u| Text::from(u.name().as_bytes()))
+                    .unwrap_or_else(|| Text::from(uid.to_string()))
             })
             .clone()
     }
 }
 
 /// [`process`] under another procfs root, with a shared user-name cache.
+///
+/// Every file is read as bytes: a process whose name or path is not UTF-8
+/// is still a process, with all its details.
 pub fn process_in(proc_root: &Path, pid: u32, users: &mut UserNames) -> Option<Process> {
     process_checked(proc_root, pid, users).ok().flatten()
 }
@@ -428,31 +434,36 @@ pub fn process_checked(
             _ => Ok(()),
         }
     };
-    let status = match fs::read_to_string(dir.join("status")) {
-        Ok(s) => s,
+    // Bytes, not text: a name that is not UTF-8 must not make the process
+    // look gone.
+    let status = match fs::read(dir.join("status")) {
+        Ok(s) => parse_status(&s),
         Err(e) => {
             check("status", Err(e))?;
             return Ok(None);
         }
     };
-    let uid = parse_status_uid(&status);
-    let comm = fs::read_to_string(dir.join("comm"));
+    let comm = fs::read(dir.join("comm"));
     check("comm", comm.as_ref().map(|_| ()).map_err(clone_io))?;
     let name = comm
-        .map(|s| s.trim_end_matches('\n').to_string())
-        .unwrap_or_else(|_| parse_status_name(&status).unwrap_or_default());
+        .map(|b| parse_comm(&b))
+        .ok()
+        .or(status.name)
+        .unwrap_or_default();
     let raw = fs::read(dir.join("cmdline"));
     check("cmdline", raw.as_ref().map(|_| ()).map_err(clone_io))?;
     let cmdline = raw.map(|b| cmdline_text(&b)).unwrap_or_default();
     let link = fs::read_link(dir.join("exe"));
     check("exe", link.as_ref().map(|_| ()).map_err(clone_io))?;
-    let exe = link.ok().map(|p| p.to_string_lossy().into_owned());
+    let exe = link.ok().map(|p| Text::from(p.into_os_string().into_vec()));
     Ok(Some(Process {
         pid,
         name,
         cmdline,
-        uid,
-        user: uid.map(|u| users.name(u)),
+        uid: status.uid,
+        user: status.uid.map(|u| users.name(u)),
+        euid: status.euid,
+        euser: status.euid.map(|u| users.name(u)),
         exe,
     }))
 }
@@ -465,35 +476,68 @@ fn clone_io(e: &std::io::Error) -> std::io::Error {
     }
 }
 
+/// What portscope takes from `/proc/<pid>/status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// `Name:` as the kernel escapes it there (a fallback for `comm`).
+    pub name: Option<Text>,
+    /// Real uid (first field of `Uid:`).
+    pub uid: Option<u32>,
+    /// Effective uid (second field of `Uid:`).
+    pub euid: Option<u32>,
+}
+
+/// Parses `/proc/<pid>/status` from its bytes: any bytes give an answer.
+///
+/// ```
+/// use portscope::collect::linux::owners::parse_status;
+/// let s = parse_status(b"Name:\t\xffx\nUid:\t1000\t0\t0\t0\n");
+/// assert_eq!((s.uid, s.euid), (Some(1000), Some(0)));
+/// assert_eq!(s.name.as_ref().map(|n| n.as_bytes()), Some(&b"\xffx"[..]));
+/// ```
+pub fn parse_status(raw: &[u8]) -> Status {
+    let mut out = Status::default();
+    for line in raw.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Name:") {
+            let name = rest.strip_prefix(b"\t").unwrap_or(rest);
+            out.name.get_or_insert_with(|| Text::from(name));
+        } else if let Some(rest) = line.strip_prefix(b"Uid:") {
+            let mut ids = rest
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|f| !f.is_empty())
+                .map(parse_u32);
+            out.uid = ids.next().flatten();
+            out.euid = ids.next().flatten();
+        }
+    }
+    out
+}
+
+/// `/proc/<pid>/comm` without its trailing newline.
+///
+/// ```
+/// use portscope::collect::linux::owners::parse_comm;
+/// assert_eq!(parse_comm(b"a\nb\n").as_bytes(), b"a\nb");
+/// ```
+pub fn parse_comm(raw: &[u8]) -> Text {
+    Text::from(raw.strip_suffix(b"\n").unwrap_or(raw))
+}
+
 /// Joins a NUL-separated `/proc/<pid>/cmdline` into one line.
 ///
 /// ```
 /// use portscope::collect::linux::owners::cmdline_text;
-/// assert_eq!(cmdline_text(b"nginx: master\0-g\0daemon off;\0"), "nginx: master -g daemon off;");
-/// assert_eq!(cmdline_text(b""), "");
+/// assert_eq!(cmdline_text(b"nginx: master\0-g\0daemon off;\0").as_bytes(), b"nginx: master -g daemon off;");
+/// assert_eq!(cmdline_text(b"\xff\0").as_bytes(), b"\xff");
+/// assert!(cmdline_text(b"").is_empty());
 /// ```
-pub fn cmdline_text(raw: &[u8]) -> String {
+pub fn cmdline_text(raw: &[u8]) -> Text {
     let trimmed = raw.strip_suffix(b"\0").unwrap_or(raw);
     let joined: Vec<u8> = trimmed
         .iter()
         .map(|&b| if b == 0 { b' ' } else { b })
         .collect();
-    String::from_utf8_lossy(&joined).into_owned()
-}
-
-fn parse_status_uid(status: &str) -> Option<u32> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|u| u.parse().ok())
-}
-
-fn parse_status_name(status: &str) -> Option<String> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Name:"))
-        .map(|n| n.trim().to_string())
+    Text::from(joined)
 }
 
 #[cfg(test)]
@@ -530,10 +574,46 @@ mod tests {
 
     #[test]
     fn status_fields() {
-        let s = "Name:\tsshd\nUmask:\t0022\nUid:\t1000\t1000\t1000\t1000\n";
-        assert_eq!(parse_status_uid(s), Some(1000));
-        assert_eq!(parse_status_name(s).as_deref(), Some("sshd"));
-        assert_eq!(parse_status_uid("Name: x\n"), None);
+        let s = parse_status(b"Name:\tsshd\nUmask:\t0022\nUid:\t1000\t0\t1000\t1000\n");
+        assert_eq!((s.uid, s.euid), (Some(1000), Some(0)));
+        assert_eq!(s.name, Some(Text::from("sshd")));
+        assert_eq!(parse_status(b"Name: x\n").uid, None);
+        assert_eq!(parse_status(b"Uid:\tnope\n"), Status::default());
+        assert_eq!(parse_status(b"\xff\xfe\0garbage"), Status::default());
+    }
+
+    #[test]
+    fn a_process_with_a_non_utf8_name_keeps_every_detail() {
+        // A procfs copy with the bytes a hostile process can give itself.
+        let root = std::env::temp_dir().join(format!("ps-owners-{}", std::process::id()));
+        let dir = root.join("4242");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("status"),
+            b"Name:\t\xff\\x1b\nUmask:\t0022\nUid:\t65534\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+        )
+        .expect("status");
+        std::fs::write(dir.join("comm"), b"\xff\x1b[2J\n\n").expect("comm");
+        std::fs::write(dir.join("cmdline"), b"/tmp/\xfe\0-x\0").expect("cmdline");
+        std::os::unix::fs::symlink(
+            std::ffi::OsStr::from_bytes(b"/tmp/\xfe (deleted)"),
+            dir.join("exe"),
+        )
+        .expect("exe");
+        let p = process_in(&root, 4242, &mut UserNames::default());
+        let _ = std::fs::remove_dir_all(&root);
+        let p = p.expect("a process");
+        assert_eq!(p.name.as_bytes(), b"\xff\x1b[2J\n");
+        assert_eq!((p.uid, p.euid), (Some(65534), Some(0)));
+        assert_eq!(p.euser.as_ref().map(Text::as_bytes), Some(&b"root"[..]));
+        assert_eq!(p.cmdline.as_bytes(), b"/tmp/\xfe -x");
+        assert_eq!(
+            p.exe.as_ref().map(Text::as_bytes),
+            Some(&b"/tmp/\xfe (deleted)"[..])
+        );
+        assert_eq!(p.effective_uid(), Some(0));
+        // Gone: no status.
+        assert!(process_in(&root, 4243, &mut UserNames::default()).is_none());
     }
 
     #[test]

@@ -49,6 +49,7 @@ use crate::model::{
     Detail, Endpoint, Family, Proto, Query, Socket, SocketExtra, Source, TcpState, Timer,
     TimerKind, UnixType,
 };
+use crate::text::Text;
 
 /// Sockets from the text files in `/proc/net` (or another process's `/proc/<pid>/net`).
 ///
@@ -758,7 +759,7 @@ pub fn parse_unix_checked(
                 *to = at + line.len();
                 let name = text.get(*from..*to).unwrap_or_default();
                 if let Some(Endpoint::Unix { path, .. }) = out.get_mut(*i).map(|s| &mut s.local) {
-                    *path = Some(String::from_utf8_lossy(name).into());
+                    *path = Some(Text::from(name));
                 }
             }
         }
@@ -777,7 +778,7 @@ struct UnixRecord<'a> {
 
 impl UnixRecord<'_> {
     fn socket(&self) -> Socket {
-        let path = self.name.map(|n| String::from_utf8_lossy(n).into());
+        let path = self.name.map(Text::from);
         Socket {
             proto: Proto::Unix,
             family: Family::Unix,
@@ -1588,7 +1589,10 @@ mod tests {
         assert!(out.iter().all(|s| s.inode != forged));
         assert_eq!(by_inode(&out, real).state, TcpState::Listen);
         let name = |s: &Socket| match &s.local {
-            Endpoint::Unix { path, .. } => path.as_deref().unwrap_or("").to_owned(),
+            Endpoint::Unix { path, .. } => path
+                .as_ref()
+                .map(|t| t.to_str_lossy().into_owned())
+                .unwrap_or_default(),
             Endpoint::Inet { .. } => String::new(),
         };
         assert_eq!(name(by_inode(&out, real)), "@psf-real");
@@ -1712,7 +1716,7 @@ mod tests {
         assert_eq!(
             out[0].local,
             Endpoint::Unix {
-                path: Some(" a b \u{fffd} ".into()),
+                path: Some(Text::from(&b" a b \xff "[..])),
                 inode: 9
             }
         );
@@ -1854,7 +1858,7 @@ mod tests {
             parse(Table::Unix, &[&header[..], &line].concat(), "f", &mut out).unwrap();
             prop_assert_eq!(out.len(), 1);
             let s = &out[0];
-            let path = name.map(|n| Box::<str>::from(String::from_utf8_lossy(&n)));
+            let path = name.map(Text::from);
             prop_assert_eq!(&s.local, &Endpoint::Unix { path, inode });
             let state = match (listen, st) {
                 (true, _) => TcpState::Listen,
