@@ -98,18 +98,23 @@ pub(crate) fn request(
     })
 }
 
-/// An `inet_diag_req_v2` dump request. For raw sockets the pad byte is
-/// `sdiag_raw_protocol`, and IPPROTO_RAW there means "every protocol".
-pub(crate) fn inet_request(seq: u32, af: u8, protocol: u8, states: u32, ext: u8) -> [u8; 72] {
-    let mut b = [0u8; NLMSG_HDRLEN + INET_DIAG_REQ_LEN];
-    let len = b.len();
+/// A zeroed request of `N` bytes under a SOCK_DIAG_BY_FAMILY dump header.
+fn dump_request<const N: usize>(seq: u32) -> [u8; N] {
+    let mut b = [0u8; N];
     nl_header(
         &mut b,
-        len,
+        N,
         SOCK_DIAG_BY_FAMILY,
         NLM_F_REQUEST | NLM_F_DUMP,
         seq,
     );
+    b
+}
+
+/// An `inet_diag_req_v2` dump request. For raw sockets the pad byte is
+/// `sdiag_raw_protocol`, and IPPROTO_RAW there means "every protocol".
+pub(crate) fn inet_request(seq: u32, af: u8, protocol: u8, states: u32, ext: u8) -> [u8; 72] {
+    let mut b: [u8; NLMSG_HDRLEN + INET_DIAG_REQ_LEN] = dump_request(seq);
     b[16] = af;
     b[17] = protocol;
     b[18] = ext;
@@ -126,15 +131,7 @@ pub(crate) fn inet_request(seq: u32, af: u8, protocol: u8, states: u32, ext: u8)
 /// A `unix_diag_req` dump request asking for name, peer, queue lengths and
 /// uid, and memory when `meminfo` is set.
 pub(crate) fn unix_request(seq: u32, states: u32, meminfo: bool) -> [u8; 40] {
-    let mut b = [0u8; NLMSG_HDRLEN + UNIX_DIAG_REQ_LEN];
-    let len = b.len();
-    nl_header(
-        &mut b,
-        len,
-        SOCK_DIAG_BY_FAMILY,
-        NLM_F_REQUEST | NLM_F_DUMP,
-        seq,
-    );
+    let mut b: [u8; NLMSG_HDRLEN + UNIX_DIAG_REQ_LEN] = dump_request(seq);
     b[16] = AF_UNIX;
     b[20..24].copy_from_slice(&states.to_ne_bytes());
     let mut show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_UID;
