@@ -6,13 +6,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::Write;
-use std::net::IpAddr;
-use std::os::fd::AsFd;
-use std::process::{Command, Stdio};
+mod common;
 
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::process::Command;
+
+use common::Netns;
 use portscope::collect::linux::host::{addresses, is_loopback};
 
 /// The kernel adds an fe80:: address when a link comes up, which may be
@@ -21,89 +21,30 @@ fn link_local(a: IpAddr) -> bool {
     matches!(a, IpAddr::V6(v6) if v6.is_unicast_link_local())
 }
 
-/// A namespace with a veth pair, deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Option<Netns> {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: network namespaces need root");
-            return None;
-        }
-        let name = format!("pshost-{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("skipped: ip netns add refused");
-            return None;
-        }
-        Some(Netns(name))
-    }
-
-    /// Runs `ip -n NS -batch -` on `lines`.
-    fn batch(&self, lines: &str) {
-        let mut ip = Command::new("ip")
-            .args(["-n", &self.0, "-batch", "-"])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        ip.stdin
-            .take()
-            .unwrap()
-            .write_all(lines.as_bytes())
-            .unwrap();
-        assert!(ip.wait().unwrap().success(), "ip -batch");
-    }
-
-    /// The non-loopback addresses `ip -o addr show` lists in the namespace.
-    fn listed(&self) -> BTreeSet<IpAddr> {
-        let out = Command::new("ip")
-            .args(["-n", &self.0, "-o", "addr", "show"])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                let at = f.iter().position(|w| *w == "inet" || *w == "inet6")?;
-                f.get(at + 1)?.split('/').next()?.parse().ok()
-            })
-            .filter(|a| !is_loopback(*a) && !link_local(*a))
-            .collect()
-    }
-
-    /// Runs `f` on a thread that has entered the namespace.
-    fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/run/netns/{}", self.0);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = File::open(&path).unwrap();
-                rustix::thread::move_into_link_name_space(
-                    ns.as_fd(),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .unwrap();
-                f()
-            })
-            .join()
-            .unwrap()
+/// The non-loopback, non-link-local addresses `ip -o addr show` lists in `ns`.
+fn listed(ns: &Netns) -> BTreeSet<IpAddr> {
+    let out = Command::new("ip")
+        .args(["-n", &ns.0, "-o", "addr", "show"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let at = f.iter().position(|w| *w == "inet" || *w == "inet6")?;
+            f.get(at + 1)?.split('/').next()?.parse().ok()
         })
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+        .filter(|a| !is_loopback(*a) && !link_local(*a))
+        .collect()
 }
 
 #[test]
 fn many_addresses_come_back_exactly() {
-    let Some(ns) = Netns::new() else { return };
+    let Some(ns) = common::netns("host") else {
+        return;
+    };
     let mut cmds = String::from(
         "link set lo up\nlink add pa0 type veth peer name pa1\nlink set pa0 up\nlink set pa1 up\n",
     );
@@ -114,7 +55,7 @@ fn many_addresses_come_back_exactly() {
         cmds += &format!("addr add fd00:201::{i:x}/128 dev pa1 nodad\n");
     }
     ns.batch(&cmds);
-    let want = ns.listed();
+    let want = listed(&ns);
     assert!(want.len() >= 1200, "{} addresses listed", want.len());
     let (got, note) = ns.enter(|| addresses().unwrap());
     assert_eq!(note, None, "rtnetlink answered");
