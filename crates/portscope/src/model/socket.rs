@@ -45,7 +45,7 @@ pub struct Socket {
     /// source does not say. The /proc source has no per-socket flag and
     /// gives the system default (`net.ipv6.bindv6only`) instead.
     pub v6only: Option<bool>,
-    /// Details asked for with [`Detail`] (TCP internals, memory, timers);
+    /// Details asked for with [`Detail`](super::Detail) (TCP internals, memory, timers);
     /// `None` when none were asked for or the source had none. Boxed so a
     /// plain listing pays one pointer per socket for it.
     pub extra: Option<Box<SocketExtra>>,

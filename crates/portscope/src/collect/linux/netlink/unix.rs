@@ -152,7 +152,7 @@ pub fn resolve_unix_peers(sockets: &mut [Socket]) {
     }
 }
 
-/// Like [`parse_inet_extra`] for a `unix_diag_msg`: memory only (unix
+/// Like [`parse_inet_extra`](super::parse_inet_extra) for a `unix_diag_msg`: memory only (unix
 /// sockets have no TCP internals or timers).
 pub fn parse_unix_extra(payload: &[u8], detail: Detail) -> Option<Box<SocketExtra>> {
     if !detail.memory {

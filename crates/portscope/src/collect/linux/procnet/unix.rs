@@ -25,13 +25,13 @@ pub(super) const UNIX_NAME_MAX: usize = 108;
 /// A socket name may hold newlines, and the kernel writes it byte for byte:
 /// the name's tail is then the next line(s). A line that does not parse as a
 /// record is such a tail when it follows a named record and the name, with
-/// it, still fits in 108 bytes; otherwise it is [`Error::Parse`]. A line
+/// it, still fits in 108 bytes; otherwise it is [`Error::Parse`](crate::Error::Parse). A line
 /// that *does* parse as a record in that place is ambiguous: a local user
 /// can bind a name like `x\n0000…: 00000002 … 99999 /run/fake` and make it
 /// look like a socket. It is taken as a record only when
 /// - its inode is not 0 and no other line of the table has the same inode
 ///   (a forged copy of a real record shares its inode), and
-/// - `held` (when given) confirms the inode: [`ProcNet`] checks it is held
+/// - `held` (when given) confirms the inode: [`ProcNet`](super::ProcNet) checks it is held
 ///   by an open file descriptor that is a unix socket (by the protocol
 ///   sockfs names for it) and is not an IP socket's.
 ///
@@ -39,7 +39,7 @@ pub(super) const UNIX_NAME_MAX: usize = 108;
 /// no socket is invented) and its inode is returned. A real socket is lost
 /// this way only if it is in that place and no process holds it (a queued
 /// connection, a socket created after the fd walk or in flight over
-/// SCM_RIGHTS); [`ProcNet::collect_noting`] says so in a note. Without
+/// SCM_RIGHTS); [`ProcNet::collect_noting`](super::ProcNet::collect_noting) says so in a note. Without
 /// `held`, a forged record with a fresh inode is kept.
 ///
 /// ```
