@@ -21,6 +21,7 @@ pub mod filter;
 pub mod model;
 pub mod services;
 pub mod text;
+pub mod track;
 
 pub use error::{Error, Result};
 pub use model::{Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, TcpState};

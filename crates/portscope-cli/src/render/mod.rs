@@ -10,8 +10,8 @@ use portscope::model::{Snapshot, Socket};
 use portscope::services::EphemeralRange;
 
 use crate::args::{Format, SortKey};
-use crate::change::Mark;
 use crate::config::ListConfig;
+use portscope::track::Mark;
 
 pub mod csv;
 pub mod detail;

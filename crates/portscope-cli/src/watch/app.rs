@@ -14,9 +14,9 @@ use portscope::services::EphemeralRange;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::draw::{Look, Screen, ScreenRow, StatusKind, body_height};
-use super::state::Tracker;
 use super::view::{self, GroupCol, Line, Settings, SockCol, group_spec, sock_spec};
-use crate::change::SocketKey;
+use portscope::track::SocketKey;
+use portscope::track::tracker::Tracker;
 
 /// How long an outcome stays in the status line.
 const STATUS_FOR: Duration = Duration::from_secs(6);

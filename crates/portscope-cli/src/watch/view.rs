@@ -15,9 +15,9 @@ use portscope::filter::Filter;
 use portscope::model::{Proto, Snapshot, Socket, TcpState};
 use portscope::services::EphemeralRange;
 
-use super::rate::{Rate, human};
-use super::state::{Tracked, Tracker};
 use crate::render::table::proto_label;
+use portscope::track::rate::{Rate, human};
+use portscope::track::tracker::{Tracked, Tracker};
 
 /// Columns of the socket table, in display order (also the order in which
 /// they give way when the terminal is narrow: the last ones first).

@@ -6,7 +6,10 @@
 
 use std::collections::HashSet;
 
-use portscope::model::{Endpoint, Family, Proto, Socket, TcpState};
+use crate::model::{Endpoint, Family, Proto, Socket, TcpState};
+
+pub mod rate;
+pub mod tracker;
 
 /// What identifies one socket across refreshes: protocol, family, both ends,
 /// and the kernel's cookie (or the inode when no cookie is known, as from

@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use portscope::model::{HiddenOwners, Snapshot, Socket, Source};
+use crate::model::{HiddenOwners, Snapshot, Socket, Source};
 
+use super::SocketKey;
 use super::rate::{Counters, Rate};
-use crate::change::SocketKey;
 
 /// How long a new socket stays highlighted.
 pub const NEW_FOR: Duration = Duration::from_secs(3);
@@ -150,9 +150,9 @@ impl Tracker {
 
     fn merge_processes(
         &mut self,
-        mut processes: HashMap<u32, portscope::model::Process>,
+        mut processes: HashMap<u32, crate::model::Process>,
         hidden: HiddenOwners,
-        user_names: HashMap<u32, portscope::Text>,
+        user_names: HashMap<u32, crate::Text>,
         source: Source,
         notes: Vec<String>,
     ) {
@@ -179,7 +179,7 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portscope::model::{Endpoint, Family, Proto, SocketExtra, TcpInfo, TcpState};
+    use crate::model::{Endpoint, Family, Proto, SocketExtra, TcpInfo, TcpState};
 
     pub(crate) fn tcp(port: u16, cookie: u64, acked: u64, received: u64) -> Socket {
         Socket {
