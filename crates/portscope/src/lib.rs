@@ -19,6 +19,7 @@ pub mod error;
 pub mod exposure;
 pub mod filter;
 pub mod model;
+pub mod order;
 pub mod services;
 pub mod text;
 pub mod track;
