@@ -33,7 +33,6 @@
 //! assert_eq!(perm, [1, 2, 0]);
 //! ```
 
-use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use crate::annotate;
@@ -229,35 +228,43 @@ impl Order {
 
     /// [`Order::permutation`] with the ephemeral port range given, for
     /// callers that read it once.
+    ///
+    /// The sort is stable and adaptive: rows that come already in order
+    /// (a live view handing them over in the order it last showed) cost
+    /// one comparison each.
     pub fn permutation_with<'a>(
         &self,
         rows: &[Row<'a>],
         ctx: &'a Snapshot,
         eph: Option<EphemeralRange>,
     ) -> Vec<usize> {
-        let mut keyed: Vec<(Value<'a>, usize)> = rows
+        match self.ties {
+            Ties::Input => self.sorted(rows, ctx, eph, |_| ()),
+            Ties::Address => self.sorted(rows, ctx, eph, |r| {
+                let s = r.socket;
+                (s.local.sort_key(), s.remote.sort_key(), s.cookie, s.inode)
+            }),
+        }
+    }
+
+    fn sorted<'a, T: Ord>(
+        &self,
+        rows: &[Row<'a>],
+        ctx: &'a Snapshot,
+        eph: Option<EphemeralRange>,
+        tie: impl Fn(&Row<'a>) -> T,
+    ) -> Vec<usize> {
+        let mut keyed: Vec<(Value<'a>, T, usize)> = rows
             .iter()
             .enumerate()
-            .map(|(i, r)| (self.value(r, ctx, eph), i))
+            .map(|(i, r)| (self.value(r, ctx, eph), tie(r), i))
             .collect();
-        let reverse = |o: Ordering| if self.reverse { o.reverse() } else { o };
-        match self.ties {
-            Ties::Input => {
-                keyed.sort_unstable_by(|a, b| reverse(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)))
-            }
-            Ties::Address => {
-                let tie = |i: usize| {
-                    rows.get(i).map(|r| {
-                        let s = r.socket;
-                        (s.local.sort_key(), s.remote.sort_key(), s.cookie, s.inode)
-                    })
-                };
-                keyed.sort_unstable_by(|a, b| {
-                    reverse(a.0.cmp(&b.0).then_with(|| tie(a.1).cmp(&tie(b.1)))).then(a.1.cmp(&b.1))
-                });
-            }
+        if self.reverse {
+            keyed.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+        } else {
+            keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         }
-        keyed.into_iter().map(|(_, i)| i).collect()
+        keyed.into_iter().map(|(_, _, i)| i).collect()
     }
 
     /// Sorts the snapshot's sockets in place.

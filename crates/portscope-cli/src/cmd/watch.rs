@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::collect::{Options, Refresher};
+use portscope::collect::{InfoReader, Options, Refresher};
 use portscope::filter::Filter;
 use portscope::model::Detail;
 use ratatui::Terminal;
@@ -24,16 +24,14 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
     let filter = Filter::parse(&a.filter)
         .map_err(|e| Failure::Usage(format!("{e}\n{}", e.caret_lines())))?;
     // The filter is applied on our side only, so editing it in the view can
-    // widen as well as narrow what is shown; rtt, retransmits and
-    // throughput need tcp_info.
+    // widen as well as narrow what is shown. Rtt, retransmits and
+    // throughput need tcp_info: in every snapshot when the order or the
+    // grouping reads it, otherwise read for the rows shown (`watch::run`).
     let opts = Options {
         query: crate::config::select_query(&a.select),
         owners: true,
         source: crate::config::source_choice(a.source),
-        detail: Detail {
-            info: true,
-            ..Detail::default()
-        },
+        detail: Detail::default(),
     };
     let settings = Settings {
         filter,
@@ -63,13 +61,22 @@ fn bench(mut app: App, opts: &Options, n: u32) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::Output(io::Error::other(e.to_string())))?;
     let mut out = io::stdout().lock();
     let mut refresher = Refresher::new(*opts);
+    let info = InfoReader::open().ok();
     for round in 0..n {
         let cpu0 = cpu_time();
         let t0 = Instant::now();
+        let all = app.needs_all_info();
+        refresher.set_detail(Detail {
+            info: all,
+            ..opts.detail
+        });
         let snap = refresher.take()?;
         let sockets = snap.sockets.len();
         let (cpu1, t1) = (cpu_time(), Instant::now());
         app.ingest(snap, t0);
+        if let (false, Some(r)) = (all, &info) {
+            app.read_info(50, t0, false, |s| r.read(s))?;
+        }
         let cpu2 = cpu_time();
         term.draw(|f| {
             let s = app.screen(f.area().height, Instant::now());

@@ -123,6 +123,17 @@ impl App {
 
     fn rebuild(&mut self, now: Instant) {
         self.lines = view::build(&self.tracker, &self.settings, now);
+        if !self.settings.grouped {
+            let order: Vec<usize> = self
+                .lines
+                .iter()
+                .filter_map(|l| match l {
+                    Line::Socket(i) => Some(*i),
+                    Line::Group(_) => None,
+                })
+                .collect();
+            self.tracker.set_ranks(&order);
+        }
         let found = self.selected_key.as_ref().and_then(|k| {
             self.lines
                 .iter()
@@ -360,6 +371,63 @@ impl App {
         }
     }
 
+    /// Keeps the selection within the `body` lines shown.
+    fn scroll(&mut self, body: usize) {
+        let n = self.lines.len();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        }
+        if body > 0 && self.selected >= self.offset + body {
+            self.offset = self.selected + 1 - body;
+        }
+        self.offset = self.offset.min(n.saturating_sub(body));
+    }
+
+    /// Whether the view needs tcp_info for every socket: its sort reads
+    /// it, or its groups add up rates. Otherwise it reads tcp_info only
+    /// for the rows it shows ([`App::read_info`]), and snapshots can come
+    /// without it.
+    pub fn needs_all_info(&self) -> bool {
+        self.settings.grouped || view::order_key(self.settings.sort).needs_tcp_info()
+    }
+
+    /// Indices into the tracker's rows of the sockets a screen `height`
+    /// lines tall shows, scrolled as [`App::screen`] scrolls.
+    pub fn shown_rows(&mut self, height: u16) -> Vec<usize> {
+        let body = body_height(height);
+        self.scroll(body);
+        self.lines
+            .iter()
+            .skip(self.offset)
+            .take(body)
+            .filter_map(|l| match l {
+                Line::Socket(i) => Some(*i),
+                Line::Group(_) => None,
+            })
+            .collect()
+    }
+
+    /// Reads tcp_info at `at`, through `read`, for the sockets a screen
+    /// `height` lines tall shows (only those without it, if `missing`),
+    /// with their rates since their counters were last read.
+    pub fn read_info<E>(
+        &mut self,
+        height: u16,
+        at: Instant,
+        missing: bool,
+        read: impl FnOnce(&mut [&mut portscope::Socket]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut rows = self.shown_rows(height);
+        if missing {
+            let all = self.tracker.rows();
+            rows.retain(|&i| {
+                all.get(i)
+                    .is_some_and(|t| t.socket.extra.as_ref().is_none_or(|x| x.tcp_info.is_none()))
+            });
+        }
+        self.tracker.read_info(&rows, at, read)
+    }
+
     fn filter_label(&self) -> String {
         if self.filter_text.is_empty() {
             "(none)".into()
@@ -373,14 +441,8 @@ impl App {
     /// stays where it was.
     pub fn screen(&mut self, height: u16, now: Instant) -> Screen {
         let body = body_height(height);
+        self.scroll(body);
         let n = self.lines.len();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        }
-        if body > 0 && self.selected >= self.offset + body {
-            self.offset = self.selected + 1 - body;
-        }
-        self.offset = self.offset.min(n.saturating_sub(body));
         let visible = self.lines.get(self.offset..).unwrap_or_default();
         let ctx = &self.tracker.context;
         let arrow = if self.settings.reverse { "▼" } else { "▲" };

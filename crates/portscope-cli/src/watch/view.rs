@@ -251,6 +251,7 @@ pub fn build(tracker: &Tracker, settings: &Settings, now: Instant) -> Vec<Line> 
         sort_groups(&mut groups, settings.group_sort, settings.reverse);
         return groups.into_iter().map(Line::Group).collect();
     }
+    tracker.in_last_order(&mut idx);
     sort_sockets(tracker, &mut idx, settings.sort, settings.reverse);
     idx.into_iter().map(Line::Socket).collect()
 }

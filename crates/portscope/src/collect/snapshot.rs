@@ -170,6 +170,12 @@ impl Refresher {
         }
     }
 
+    /// Asks for `detail` from the next snapshot on (a live view asks for
+    /// tcp_info of every socket only when its order or grouping needs it).
+    pub fn set_detail(&mut self, detail: Detail) {
+        self.opts.detail = detail;
+    }
+
     /// Whether the latest [`Refresher::take`] walked the fd tables.
     pub fn walked(&self) -> bool {
         self.walked
