@@ -116,7 +116,8 @@ impl App {
         self.status = Some((text, kind, now));
     }
 
-    /// The lines currently shown (for tests and the benchmark).
+    /// The lines currently shown.
+    #[cfg(test)]
     pub fn lines(&self) -> &[Line] {
         &self.lines
     }
@@ -134,11 +135,20 @@ impl App {
                 .collect();
             self.tracker.set_ranks(&order);
         }
-        let found = self.selected_key.as_ref().and_then(|k| {
-            self.lines
+        // Find the selected row again: a socket by its tracker index (one
+        // hash lookup), not by comparing every line's key.
+        let found = match self.selected_key.as_ref() {
+            Some(Selected::Socket(k)) => self.tracker.position(k).and_then(|row| {
+                self.lines
+                    .iter()
+                    .position(|l| matches!(l, Line::Socket(i) if *i == row))
+            }),
+            Some(Selected::Group(pid)) => self
+                .lines
                 .iter()
-                .position(|l| self.key_of(l).as_ref() == Some(k))
-        });
+                .position(|l| matches!(l, Line::Group(g) if g.pid == *pid)),
+            None => None,
+        };
         match found {
             Some(i) => self.selected = i,
             // The selected row went (or there was none): stay at the same
