@@ -80,7 +80,20 @@ fn dump_sockets_with(
     opts: &Options,
     netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
 ) -> Result<Dump> {
-    let mut out = Vec::new();
+    dump_into(opts, netlink_dump, Vec::new())
+}
+
+/// [`dump_sockets`] into a vector with room for `capacity` sockets (a
+/// refresher's last count), so 100k sockets are not copied while it grows.
+fn dump_sockets_reserving(opts: &Options, capacity: usize) -> Result<Dump> {
+    dump_into(opts, netlink_dump, Vec::with_capacity(capacity))
+}
+
+fn dump_into(
+    opts: &Options,
+    netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    mut out: Vec<Socket>,
+) -> Result<Dump> {
     match opts.source {
         SourceChoice::Procfs => {
             procnet(opts).collect(&opts.query, &mut out)?;
@@ -140,6 +153,8 @@ pub struct Refresher {
     since_walk: u32,
     walks_since_full: u32,
     walked: bool,
+    /// Sockets in the last dump, to size the next one's vector.
+    last_len: usize,
     /// Walk again after this many snapshots even if no socket is new.
     pub rewalk_every: u32,
     /// Of those walks, every this many reads every fd table; the others read
@@ -165,6 +180,7 @@ impl Refresher {
             since_walk: 0,
             walks_since_full: 0,
             walked: false,
+            last_len: 0,
             rewalk_every: 5,
             full_walk_every: 6,
         }
@@ -189,7 +205,9 @@ impl Refresher {
         if !self.opts.owners || self.cache.is_none() || stale {
             return self.take_walking();
         }
-        let (mut sockets, source, notes) = dump_sockets(&self.opts)?;
+        let room = self.last_len + self.last_len / 8;
+        let (mut sockets, source, notes) = dump_sockets_reserving(&self.opts, room)?;
+        self.last_len = sockets.len();
         sockets.retain(|s| self.opts.query.wants(s));
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
@@ -232,10 +250,12 @@ impl Refresher {
                 Some(prev) => owners::walk_since(prev),
                 None => owners::walk_counting(),
             });
-            let dump = dump_sockets(&self.opts);
+            let room = self.last_len + self.last_len / 8;
+            let dump = dump_sockets_reserving(&self.opts, room);
             (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
         let (mut sockets, source, notes) = dump?;
+        self.last_len = sockets.len();
         let map = map?;
         sockets.retain(|s| self.opts.query.wants(s));
         self.finish(sockets, source, notes, map, false)
