@@ -17,13 +17,14 @@
 //!     state: TcpState::Listen,
 //!     recv_q: 0,
 //!     send_q: 0,
-//!     uid: 0,
+//!     uid: Some(0),
 //!     inode: u64::from(port),
 //!     unix_type: None,
 //!     bound_if: 0,
 //!     owners: vec![],
 //!     owners_hidden: false,
 //!     cookie: 0,
+//!     v6only: None,
 //!     extra: None,
 //! };
 //! let socks = [at(8080), at(22), at(443)];
@@ -205,7 +206,7 @@ impl Order {
                     .and_then(|p| ctx.processes.get(&p))
                     .map(|p| p.name.as_bytes()),
             ),
-            Key::User => num(Some(u64::from(s.uid))),
+            Key::User => num(s.uid.map(u64::from)),
             Key::RecvQ => num(Some(u64::from(s.recv_q))),
             Key::SendQ => num(Some(u64::from(s.send_q))),
             Key::Inode => num(Some(s.inode)),
@@ -298,13 +299,14 @@ mod tests {
             state: TcpState::Established,
             recv_q: 0,
             send_q: 0,
-            uid: 0,
+            uid: Some(0),
             inode: cookie,
             unix_type: None,
             bound_if: 0,
             owners: vec![],
             owners_hidden: false,
             cookie,
+            v6only: None,
             extra: None,
         }
     }

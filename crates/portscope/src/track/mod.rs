@@ -20,8 +20,9 @@ pub mod tracker;
 /// # use portscope::model::*;
 /// # let s = Socket { proto: Proto::Tcp, family: Family::Inet,
 /// #     local: Endpoint::v4([127, 0, 0, 1].into(), 80), remote: Endpoint::v4([127, 0, 0, 1].into(), 9),
-/// #     state: TcpState::Established, recv_q: 0, send_q: 0, uid: 0, inode: 5, unix_type: None,
-/// #     bound_if: 0, owners: vec![], owners_hidden: false, cookie: 77, extra: None };
+/// #     state: TcpState::Established, recv_q: 0, send_q: 0, uid: Some(0), inode: 5, unix_type: None,
+/// #     bound_if: 0, owners: vec![], owners_hidden: false, cookie: 77, v6only: None,
+/// #     extra: None };
 /// use portscope::track::SocketKey;
 /// let tw = Socket { state: TcpState::TimeWait, inode: 0, ..s.clone() };
 /// assert_eq!(SocketKey::of(&s), SocketKey::of(&tw));
@@ -128,16 +129,9 @@ mod tests {
             local: Endpoint::v4([127, 0, 0, 1].into(), port),
             remote: Endpoint::v4([127, 0, 0, 1].into(), 9),
             state,
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
             inode,
-            unix_type: None,
-            bound_if: 0,
-            owners: vec![],
-            owners_hidden: false,
             cookie,
-            extra: None,
+            ..Socket::default()
         }
     }
 
