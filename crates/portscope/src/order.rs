@@ -6,26 +6,13 @@
 //! Pure: rows and the snapshot they belong to come in, a permutation goes out.
 //!
 //! ```
-//! use portscope::model::{Endpoint, Family, Proto, Snapshot, Socket, TcpState};
+//! use portscope::model::{Endpoint, Snapshot, Socket, TcpState};
 //! use portscope::order::{Key, Order, Row};
 //!
 //! let at = |port| Socket {
-//!     proto: Proto::Tcp,
-//!     family: Family::Inet,
 //!     local: Endpoint::v4([127, 0, 0, 1].into(), port),
-//!     remote: Endpoint::v4([0, 0, 0, 0].into(), 0),
 //!     state: TcpState::Listen,
-//!     recv_q: 0,
-//!     send_q: 0,
-//!     uid: Some(0),
-//!     inode: u64::from(port),
-//!     unix_type: None,
-//!     bound_if: 0,
-//!     owners: vec![],
-//!     owners_hidden: false,
-//!     cookie: 0,
-//!     v6only: None,
-//!     extra: None,
+//!     ..Socket::default()
 //! };
 //! let socks = [at(8080), at(22), at(443)];
 //! let ctx = Snapshot::default();

@@ -1,8 +1,26 @@
-//! Telling sockets apart across two snapshots: the identity a socket keeps
-//! from one refresh to the next, and what changed between two listings
-//! (for `-c --changes` and the live view).
+//! Sockets over time: the identity a socket keeps from one snapshot to the
+//! next ([`SocketKey`], its cookie), what changed between two listings
+//! ([`Differ`], for `-c --changes`), every socket seen lately with new and
+//! gone marks that linger ([`tracker::Tracker`], for `watch`), and
+//! throughput from tcp_info counters between readings ([`rate`]).
 //!
-//! Pure: no collection, no output.
+//! Pure: snapshots and the instants they were taken come in; nothing here
+//! collects, prints or reads the clock.
+//!
+//! ```
+//! # use portscope::model::*;
+//! use portscope::track::{Differ, Mark};
+//! let at = |port, cookie| Socket {
+//!     local: Endpoint::v4([127, 0, 0, 1].into(), port),
+//!     cookie,
+//!     ..Socket::default()
+//! };
+//! let mut d = Differ::default();
+//! assert_eq!(d.next(&[at(22, 1)]).len(), 1); // everything is new at first
+//! let changes = d.next(&[at(22, 1), at(80, 2)]);
+//! assert_eq!(changes.len(), 1);
+//! assert_eq!(changes[0].1, Mark::Added);
+//! ```
 
 use std::collections::HashSet;
 
