@@ -743,13 +743,23 @@ fn tcp_info_by_cookie_reads_just_those_sockets() {
     let mut gone_s = by_inode(&all, gone_ino).clone();
     let mut forged = c_s.clone();
     forged.cookie ^= 1 << 40;
+    // As /proc gives it: no cookie, so the ends alone pick the socket.
+    let mut no_cookie = a_s.clone();
+    no_cookie.cookie = 0;
     assert!(c_s.extra.is_none(), "a plain dump carries no tcp_info");
     drop(gone);
     drop(gone_peer);
 
     let r = InfoReader::open().unwrap();
-    r.read(&mut [&mut c_s, &mut c6_s, &mut a_s, &mut gone_s, &mut forged])
-        .unwrap();
+    r.read(&mut [
+        &mut c_s,
+        &mut c6_s,
+        &mut a_s,
+        &mut gone_s,
+        &mut forged,
+        &mut no_cookie,
+    ])
+    .unwrap();
     let info = |s: &Socket| s.extra.as_ref().and_then(|x| x.tcp_info);
     let ci = info(&c_s).expect("tcp_info of the v4 client");
     assert!(ci.bytes_acked >= 3000, "{ci:?}");
@@ -766,4 +776,10 @@ fn tcp_info_by_cookie_reads_just_those_sockets() {
     // Closed: now TIME_WAIT or gone, either way no tcp_info.
     assert_eq!(info(&gone_s), None);
     assert_eq!(info(&forged), None, "another cookie is another socket");
+    assert_eq!(
+        info(&no_cookie)
+            .expect("matched by its ends")
+            .bytes_received,
+        3000
+    );
 }

@@ -2132,6 +2132,7 @@ impl Netlink {
     /// 100k cost a few requests. Each found socket's `extra` is replaced
     /// by what the kernel said; one that closed meanwhile (or was replaced
     /// on the same ports: its cookie differs) is left with `extra: None`.
+    /// A socket without a cookie (from /proc) is matched by its ends alone.
     /// Other sockets are left alone.
     pub fn tcp_info_of(&self, sockets: &mut [&mut Socket]) -> Result<()> {
         let detail = Detail {
@@ -2181,7 +2182,9 @@ impl Netlink {
                     match h.kind {
                         SOCK_DIAG_BY_FAMILY => {
                             answered += 1;
-                            if cookie_at(msg, 44) == Some(s.cookie) {
+                            // Without a cookie (read from /proc) the
+                            // addresses alone chose it.
+                            if s.cookie == 0 || cookie_at(msg, 44) == Some(s.cookie) {
                                 s.extra = parse_inet_extra(msg, detail);
                             }
                         }
