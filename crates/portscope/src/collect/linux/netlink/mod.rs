@@ -12,7 +12,8 @@
 //! dumps; `host.rs` reads addresses through it too), `wire.rs` (header,
 //! byte readers, attributes), `requests.rs`, `reader.rs` (one dump reply
 //! into sockets), `inet.rs`, `unix.rs`, `tcp_info.rs` (tcp_info and
-//! skmeminfo), `destroy.rs` (SOCK_DESTROY), `tests.rs`.
+//! skmeminfo, and tcp_info for chosen sockets by exact match),
+//! `destroy.rs` (SOCK_DESTROY), `tests.rs`.
 //!
 //! Not here: `/proc/net` parsing (`procnet/`, also the source of raw
 //! sockets when [`Netlink::raw_supported`] says no), finding owners
@@ -69,7 +70,7 @@ pub use crate::model::{CongName, TcpInfo};
 pub use destroy::{DestroyOutcome, ack_errno, destroy_request};
 pub use inet::{parse_inet_extra, parse_inet_msg};
 pub use reader::{DumpKind, DumpReader};
-pub use requests::{EXT_CONG, EXT_INFO, EXT_SKMEMINFO, ext_bits};
+pub use requests::{EXT_CONG, EXT_INFO, EXT_SKMEMINFO, ext_bits, info_request};
 pub use tcp_info::{parse_skmeminfo, parse_tcp_info};
 pub use transport::Progress;
 pub use unix::{parse_unix_extra, parse_unix_msg, resolve_unix_peers, unix_name};

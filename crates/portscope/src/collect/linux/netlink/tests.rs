@@ -481,6 +481,10 @@ fn requests_are_laid_out_as_the_kernel_expects() {
     assert!(r[24..].iter().all(|&b| b == 0));
     let raw = inet_request(1, AF_INET, IPPROTO_RAW, 1, 0);
     assert_eq!(&raw[16..20], &[AF_INET, IPPROTO_RAW, 0, IPPROTO_RAW]);
+    // Every state asks for the twelve the parser knows, not the
+    // bound-inactive ones (bit 13) it would drop.
+    let all = inet_request(2, AF_INET, IPPROTO_TCP, StateSet::ALL.0, 0);
+    assert_eq!(read_u32(&all, 20), Some(0x1ffe));
     let u = unix_request(3, 0xffff_ffff, false);
     assert_eq!(read_u32(&u, 0), Some(40));
     assert_eq!(u[16], AF_UNIX);

@@ -181,6 +181,18 @@ impl Transport {
         }
     }
 
+    /// One `recv` that does not wait: `None` when nothing is queued.
+    pub(crate) fn recv_queued(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+        loop {
+            match rustix::net::recv(&self.fd, &mut *buf, RecvFlags::DONTWAIT) {
+                Ok((n, _)) => return Ok(Some(n)),
+                Err(Errno::INTR) => continue,
+                Err(Errno::AGAIN) => return Ok(None),
+                Err(e) => return Err(Error::Netlink(e.into())),
+            }
+        }
+    }
+
     /// Reads and throws away whatever is left of a dump, so the next request
     /// on this socket is not refused with EBUSY. The kernel queues the next
     /// part of a running dump as soon as the previous one is read, so an
