@@ -46,7 +46,9 @@ impl From<io::Error> for Failure {
     }
 }
 
-fn main() -> ExitCode {
+/// Runs the `portscope` command on this process's arguments (the binary,
+/// `src/bin/portscope.rs`, is only this).
+pub fn main() -> ExitCode {
     let args = match args::Args::try_parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
