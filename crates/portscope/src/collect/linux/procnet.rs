@@ -55,9 +55,11 @@ pub struct ProcNet {
 }
 
 impl ProcNet {
-    /// Reads `/proc/net` (the network namespace of the calling thread).
+    /// Reads `/proc/thread-self/net`: the network namespace of the calling
+    /// thread, where its netlink sockets also look. (`/proc/net` is the
+    /// process's main thread's, which differs once a thread has `setns`.)
     pub fn new() -> ProcNet {
-        ProcNet::at("/proc/net")
+        ProcNet::at("/proc/thread-self/net")
     }
 
     /// Reads the files of `dir` (a `/proc/<pid>/net` or a fixture folder).
