@@ -11,7 +11,7 @@ carry control characters, separators and invalid UTF-8.
 
     bench/churn.py                    # ~3000 sockets/s until killed (Ctrl-C or SIGTERM)
     bench/churn.py --seconds 30       # for 30 s, then report and exit
-    bench/churn.py --rate 6000 --workers 6
+    bench/churn.py --rate 6000 --workers 12 --hold 64
 
 Bounds: only 127.0.0.2-127.0.0.9 are used; each worker holds at most a few
 sockets at a time; TCP connections are closed with a reset (SO_LINGER 0) so
@@ -68,7 +68,7 @@ def die_with_parent() -> None:
     libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
-def hold_unix_sockets(tmpdir: bytes, index: int):
+def hold_unix_sockets(tmpdir: bytes, index: int, pairs: int):
     """Unix sockets with hostile paths and abstract names, held open."""
     held = []
     paths = [
@@ -95,16 +95,18 @@ def hold_unix_sockets(tmpdir: bytes, index: int):
             held.append(s)
         except OSError:
             s.close()
-    # A connected pair, so peers exist too.
-    a, b = socket.socketpair()
-    held += [a, b]
+    # Connected pairs, so peers exist too, and so each worker holds more
+    # sockets than a test process does (a "busiest process" never is the test).
+    for _ in range(pairs):
+        a, b = socket.socketpair()
+        held += [a, b]
     return held
 
 
-def worker(index: int, rate: float, tmpdir: bytes, counter_fd: int) -> None:
+def worker(index: int, rate: float, tmpdir: bytes, counter_fd: int, pairs: int) -> None:
     die_with_parent()
     set_name(HOSTILE_NAMES[index % len(HOSTILE_NAMES)])
-    held = hold_unix_sockets(tmpdir, index)
+    held = hold_unix_sockets(tmpdir, index, pairs)
     host = "127.0.0.%d" % (2 + index % 8)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -158,6 +160,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=0, help="stop after N seconds (default: until killed)")
     ap.add_argument("--rate", type=float, default=3000, help="sockets per second, all workers together (default 3000)")
     ap.add_argument("--workers", type=int, default=4, help="worker processes (default 4, at most 16)")
+    ap.add_argument("--hold", type=int, default=16, help="socket pairs each worker holds open (default 16, at most 256)")
     ap.add_argument("--report", type=float, default=5, help="seconds between rate reports (default 5)")
     ap.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
@@ -166,7 +169,7 @@ def main() -> int:
     args = ap.parse_args()
 
     if args.worker is not None:
-        worker(args.worker, args.rate, os.fsencode(args.dir), args.fd)
+        worker(args.worker, args.rate, os.fsencode(args.dir), args.fd, max(0, min(args.hold, 256)))
         return 0
 
     workers = max(1, min(args.workers, 16))
@@ -183,6 +186,7 @@ def main() -> int:
             b"--rate", b"%f" % per_worker,
             b"--dir", os.fsencode(tmpdir),
             b"--fd", b"%d" % wfd,
+            b"--hold", b"%d" % args.hold,
             b"--",
         ] + HOSTILE_ARGS
         pid = os.fork()
