@@ -99,3 +99,16 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
         }
     }
 }
+
+/// The parsers of files, flags and network replies in this crate, for the
+/// fuzz targets under `fuzz/` (which build against this library). Not a
+/// stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::cmd::audit::baseline_findings;
+    pub use crate::scan::identify::{from_tcp, header, is_tls_record, printable};
+    pub use crate::scan::ports::parse as port_spec;
+    pub use crate::scan::targets::{Host, resolve_with as targets};
+    pub use crate::scan::tls::{TlsInfo, read_certificate};
+    pub use crate::snapshot_file::parse as snapshot_file;
+}

@@ -347,9 +347,31 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 /// saved listing by the same rules (the host's addresses do not change a
 /// finding's identity, so the listing's own facts suffice).
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("--baseline {}: {e}", path.display())))?;
+    baseline_from_text(path, &text, now, skip)
+}
+
+/// A baseline file's content as `--baseline` reads it, for the fuzz target:
+/// how many findings it holds, or the one line the user would see.
+#[doc(hidden)]
+pub fn baseline_findings(text: &str) -> Result<usize, String> {
+    let now = HostFacts::from_snapshot(&Snapshot::default());
+    match baseline_from_text(Path::new("baseline.json"), text, &now, &[]) {
+        Ok(f) => Ok(f.len()),
+        Err(Failure::Usage(m)) => Err(m),
+        Err(other) => Err(format!("{other:?}")),
+    }
+}
+
+fn baseline_from_text(
+    path: &Path,
+    text: &str,
+    now: &HostFacts,
+    skip: &[&str],
+) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     if value.is_object() {
         let saved: AuditOut = serde_json::from_value(value)
             .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
@@ -360,7 +382,7 @@ fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<Find
         }
         return Ok(saved.findings);
     }
-    let (snap, owners_known) = read_listing(path, Some(&text))
+    let (snap, owners_known) = read_listing(path, Some(text))
         .map_err(|_| bad("neither a saved `audit --json` nor a `--json` listing".into()))?;
     let mut facts = HostFacts::from_snapshot(&snap);
     facts.ephemeral = now.ephemeral;

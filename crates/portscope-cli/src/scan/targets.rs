@@ -20,6 +20,17 @@ pub struct Host {
 
 /// Expands and resolves the targets; errors are one line for the user.
 pub fn resolve(targets: &[String], max_hosts: usize) -> Result<Vec<Host>, String> {
+    resolve_with(targets, max_hosts, system_lookup)
+}
+
+/// [`resolve`] with host names (already checked to be valid names) looked up
+/// by `lookup` instead of the system resolver: the fuzz target must not send
+/// DNS queries.
+pub fn resolve_with(
+    targets: &[String],
+    max_hosts: usize,
+    lookup: impl Fn(&str) -> Result<IpAddr, String>,
+) -> Result<Vec<Host>, String> {
     let mut hosts: Vec<Host> = Vec::new();
     for t in targets {
         let t = t.trim();
@@ -54,7 +65,7 @@ pub fn resolve(targets: &[String], max_hosts: usize) -> Result<Vec<Host>, String
             Host {
                 target: t.to_string(),
                 name: Some(t.to_string()),
-                addr: lookup(t)?,
+                addr: checked_name(t).and_then(|()| lookup(t))?,
             }
         };
         if hosts.len() >= max_hosts {
@@ -78,8 +89,8 @@ fn host_count(net: &IpNet) -> u128 {
     }
 }
 
-/// Resolves a host name through the system resolver (/etc/hosts, then DNS).
-fn lookup(name: &str) -> Result<IpAddr, String> {
+/// Refuses what is not a host name, and names that cannot resolve.
+fn checked_name(name: &str) -> Result<(), String> {
     if !valid_host_name(name) {
         return Err(format!(
             "'{name}' is not a host name, address or CIDR block"
@@ -90,6 +101,11 @@ fn lookup(name: &str) -> Result<IpAddr, String> {
     if lower == "invalid" || lower.ends_with(".invalid") {
         return Err(format!("cannot resolve '{name}': no such host"));
     }
+    Ok(())
+}
+
+/// Resolves a host name through the system resolver (/etc/hosts, then DNS).
+fn system_lookup(name: &str) -> Result<IpAddr, String> {
     let addrs = (name, 0u16)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{name}': {e}"))?;
