@@ -17,6 +17,7 @@ cd "$(dirname "$0")"
 targets_all=$(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^portscope-fuzz$')
 
 if [ "${1:-}" = "--check" ]; then
+  cargo fmt --check
   cargo build --locked --bins
   for t in $targets_all; do
     seeds=(seeds/"$t"/*)
@@ -43,7 +44,10 @@ export RUSTFLAGS="--cfg fuzzing -Cdebug-assertions -Coverflow-checks \
 -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
 -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares"
-cargo build --locked --release --bins --target-dir target/cov
+# An explicit --target keeps RUSTFLAGS off build scripts and proc macros
+# (they run on the host and are not linked with libFuzzer).
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --locked --release --bins --target "$host" --target-dir target/cov
 mkdir -p artifacts
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
@@ -51,7 +55,7 @@ for t in "${targets[@]}"; do
   [ "$t" = filter_parse ] && dict=(-dict=filter.dict)
   echo "== $t: $runs runs"
   start=$(date +%s)
-  "target/cov/release/$t" "corpus/$t" "seeds/$t" "${dict[@]}" -runs="$runs" \
+  "target/cov/$host/release/$t" "corpus/$t" "seeds/$t" "${dict[@]}" -runs="$runs" \
     -max_len=16384 -timeout=10 -rss_limit_mb=1024 -artifact_prefix="artifacts/$t-" \
     -print_final_stats=1 2>&1 | tail -n 25 | grep -E 'stat::number_of_executed_units|stat::peak_rss|Done|ERROR|panicked|SUMMARY|crash' || true
   echo "$t: $(( $(date +%s) - start )) s"

@@ -177,6 +177,23 @@ mod tests {
     }
 
     #[test]
+    fn the_lookup_sees_only_valid_names() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |n: &str| {
+            asked.borrow_mut().push(n.to_string());
+            Ok(IpAddr::from([127, 0, 0, 9]))
+        };
+        let t = strs(&["db.example", "127.0.0.1", "[::1]"]);
+        let hosts = resolve_with(&t, 8, lookup).unwrap();
+        assert_eq!(hosts[0].addr, IpAddr::from([127, 0, 0, 9]));
+        assert_eq!(hosts[0].name.as_deref(), Some("db.example"));
+        for bad in ["bad..name", "x.invalid", "-x", "a b"] {
+            assert!(resolve_with(&strs(&[bad]), 8, lookup).is_err(), "{bad}");
+        }
+        assert_eq!(*asked.borrow(), ["db.example"]);
+    }
+
+    #[test]
     fn locality() {
         assert!(is_local(IpAddr::from([127, 0, 0, 1])));
         assert!(is_local("::1".parse().unwrap()));
