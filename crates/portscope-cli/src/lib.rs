@@ -111,4 +111,16 @@ pub mod fuzzing {
     pub use crate::scan::targets::{Host, resolve_with as targets};
     pub use crate::scan::tls::{TlsInfo, read_certificate};
     pub use crate::snapshot_file::parse as snapshot_file;
+
+    /// Runs the command line `argv` (without the program name) as the binary
+    /// would, output and all; `None` when clap refuses it. For rendering
+    /// fuzzed `--from-snapshot` files through every layout.
+    pub fn run(argv: &[&str]) -> Option<Result<std::process::ExitCode, crate::Failure>> {
+        use clap::Parser;
+        let args = crate::args::Args::try_parse_from(
+            std::iter::once("portscope").chain(argv.iter().copied()),
+        )
+        .ok()?;
+        Some(crate::cmd::run(&args))
+    }
 }
