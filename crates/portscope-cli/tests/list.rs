@@ -390,7 +390,7 @@ fn ano_is_windows_layout_with_pids() {
     let port = l.local_addr().unwrap().port();
     let out = portscope().arg("-ano").output().unwrap();
     assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
     // Default layout from -ano is the table with a Process column.
     assert!(text.lines().next().unwrap().contains("Process"), "{text}");
     let line = text
@@ -407,7 +407,7 @@ fn ano_is_windows_layout_with_pids() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Proto  Local Address"), "{text}");
     let line = text
         .lines()
@@ -467,7 +467,7 @@ fn table_abbreviates_shared_owners_and_aligns() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
         .find(|l| l.contains(&format!("127.0.0.1:{port} ")))
