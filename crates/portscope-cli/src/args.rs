@@ -15,7 +15,9 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
     version,
     after_help = "Exit status: 0 success, 1 nothing found (who, close, scan) or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
-                  process column appears only with -p, -o or -e, as with ss and netstat."
+                  process column appears only with -p, -o or -e, as with ss and netstat.\n\
+                  Options may come before or after the filter words (`portscope sport = :22 -tlnp`), \
+                  for every command; `--` ends them, so that filter words after it are never read as options."
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
@@ -72,7 +74,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "N", hide = true)]
     pub bench: Option<u32>,
     /// The initial filter, in the listing's language (edit it with `/`).
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 
@@ -85,8 +87,16 @@ pub struct CloseArgs {
     /// Allow the filter to select listening sockets too.
     #[arg(long)]
     pub listening: bool,
+    /// Go ahead only if the filter selects exactly N connections. Above 5,
+    /// --yes needs this (or --all); on a terminal, typing the number does.
+    #[arg(long, value_name = "N")]
+    pub count: Option<usize>,
+    /// Close however many connections the filter selects (above 5, --yes
+    /// alone is not enough).
+    #[arg(long)]
+    pub all: bool,
     /// Which connections, in the filter language of the listing. Required.
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
 }
 
@@ -156,7 +166,8 @@ pub struct ScanArgs {
     /// the open-file limit allows).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// How many hosts a target list or CIDR block may expand to.
+    /// How many hosts a target list or CIDR block may expand to (at most
+    /// 4294967296).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_hosts: usize,
     /// Milliseconds to wait for an open port's greeting before probing it.
@@ -190,9 +201,17 @@ pub struct WhoArgs {
     /// Ports, ranges or service names, optionally with /tcp or /udp.
     #[arg(required = true, value_name = "PORT|SERVICE")]
     pub ports: Vec<String>,
-    /// Send SIGTERM to the processes holding the ports.
+    /// Send SIGTERM to the processes serving the ports: holders of a TCP
+    /// listener, an unconnected UDP socket, or a connection on a port they
+    /// listen on. Each is pinned when listed and signalled only if it is
+    /// still that process and still holds the socket ("exited meanwhile"
+    /// otherwise), so a reused pid is never hit.
     #[arg(long)]
     pub kill: bool,
+    /// With --kill: also signal processes holding only client connections
+    /// whose (ephemeral) local port is among the ports.
+    #[arg(long, requires = "kill")]
+    pub any_socket: bool,
     /// With --kill: the signal to send, by name (HUP, INT, TERM…) or number.
     #[arg(long, value_name = "NAME|N", requires = "kill")]
     pub signal: Option<String>,
@@ -236,7 +255,7 @@ pub struct SelectArgs {
 pub struct ListArgs {
     /// A filter in ss's language, e.g. `state established '( dport = :443 or sport = :443 )'`,
     /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`.
-    #[arg(value_name = "FILTER", trailing_var_arg = true)]
+    #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Which sockets.
     #[command(flatten)]
@@ -297,11 +316,14 @@ pub struct ListArgs {
     #[arg(short = 'O', long = "timers")]
     pub timers: bool,
     /// Reprint the listing every SECONDS (default 1) until interrupted.
+    /// SECONDS is taken only when the next word is a number: `-c 2`,
+    /// `-c sport = :80` (every second, filtered).
     #[arg(
         short = 'c',
         long = "continuous",
         value_name = "SECONDS",
         num_args = 0..=1,
+        require_equals = true,
         default_missing_value = "1"
     )]
     pub continuous: Option<f64>,

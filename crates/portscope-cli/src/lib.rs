@@ -3,20 +3,27 @@
 //!
 //! Exit codes: 0 success; 1 nothing found, where a command says so; 2 bad
 //! usage or input; 3 system error (the kernel or /proc refused).
+//!
+//! Nothing here prints with `println!`/`eprintln!`: they panic on a closed
+//! pipe. Output goes through writers whose errors are handled, and lines
+//! for the user through [`say`].
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod argv;
 mod change;
 mod cmd;
 mod config;
+mod input;
 mod render;
+mod report;
 mod scan;
 mod snapshot_file;
 mod watch;
 
-use std::io;
+use std::io::{self, Write};
 use std::process::ExitCode;
-
-use clap::Parser;
 
 /// Exit code for bad usage or input.
 const EXIT_USAGE: u8 = 2;
@@ -46,30 +53,78 @@ impl From<io::Error> for Failure {
     }
 }
 
+/// Writes one `portscope: …` line to stderr. A closed or full stderr is
+/// ignored: there is nowhere else to say it, and it is no reason to panic.
+pub fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "portscope: {line}");
+}
+
+/// Whether stdout is a pipe or socket whose reader has gone. A command that
+/// may run for long without writing (`-c --changes` with nothing changing)
+/// asks this between rounds, so `portscope … | head -1` ends instead of
+/// waiting for a write to fail.
+pub fn stdout_gone() -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let stdout = io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::OUT)];
+    let zero = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&zero)).is_ok()
+        && fds
+            .iter()
+            .any(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP))
+}
+
 /// Runs the `portscope` command on this process's arguments (the binary,
 /// `src/bin/portscope.rs`, is only this).
 pub fn main() -> ExitCode {
-    let args = match args::Args::try_parse() {
+    let args = match argv::parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
     match cmd::run(&args) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {
-            eprintln!("portscope: {msg}");
+            say(format_args!("{msg}"));
             ExitCode::from(EXIT_USAGE)
         }
         Err(Failure::System(e)) => {
-            eprintln!("portscope: {e}");
+            say(format_args!("{e}"));
             ExitCode::from(EXIT_SYSTEM)
         }
         // `portscope | head` closes the pipe early: that is success.
         Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Output(e)) => {
-            eprintln!("portscope: writing output: {e}");
+            say(format_args!("writing output: {e}"));
             ExitCode::from(EXIT_SYSTEM)
         }
     }
+}
+
+/// clap's "did you mean" and the valid values, kept on the one line:
+/// `; did you mean '--json'?`, `; possible values: table, csv`.
+fn clap_hints(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let words = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let mut out = String::new();
+    let valid = words(ContextKind::ValidValue);
+    if !valid.is_empty() {
+        out.push_str(&format!("; possible values: {}", valid.join(", ")));
+    }
+    let mut suggested = words(ContextKind::SuggestedArg);
+    suggested.extend(words(ContextKind::SuggestedValue));
+    suggested.extend(words(ContextKind::SuggestedSubcommand));
+    if !suggested.is_empty() {
+        let quoted: Vec<String> = suggested.iter().map(|s| format!("'{s}'")).collect();
+        out.push_str(&format!("; did you mean {}?", quoted.join(" or ")));
+    }
+    out
 }
 
 /// Help and version go to stdout with success; any other clap error becomes one line.
@@ -79,8 +134,15 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            // A closed pipe while printing help is not worth reporting.
-            let _ = e.print();
+            // A closed pipe while printing help is not worth reporting; any
+            // other failed write is (the help did not get out).
+            match e.print().and_then(|()| io::stdout().flush()) {
+                Err(err) if err.kind() != io::ErrorKind::BrokenPipe => {
+                    say(format_args!("writing output: {err}"));
+                    return ExitCode::from(EXIT_SYSTEM);
+                }
+                _ => {}
+            }
             if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -94,7 +156,7 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("portscope: {first} (see --help)");
+            say(format_args!("{first}{} (see --help)", clap_hints(e)));
             ExitCode::from(EXIT_USAGE)
         }
     }

@@ -281,3 +281,118 @@ fn watch_restores_the_terminal_on_sigterm() {
     assert!(!s.contains("q quit"), "{s}");
     assert!(s.lines().any(|l| l == "BEFORE-SIGNAL"), "{s}");
 }
+
+/// The orchestrator of [`kill_after_pid_reuse_is_refused`], run as pid 1 of
+/// a pid namespace of its own (and its own network namespace): a holder of
+/// a listener, the watch on its port in the terminal, and on `go` the
+/// holder's exit and a new process given its pid through ns_last_pid.
+const PID_REUSE_SCRIPT: &str = r#"
+import json, os, socket, subprocess, sys, threading, time
+ps, d = sys.argv[1], sys.argv[2]
+def write(name, obj):
+    tmp = os.path.join(d, name + '.tmp')
+    with open(tmp, 'w') as f:
+        f.write(json.dumps(obj))
+    os.rename(tmp, os.path.join(d, name))
+subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()
+port = srv.getsockname()[1]
+quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+holder = subprocess.Popen(['sleep', '600'], stdin=srv.fileno(), **quiet)
+srv.close()
+victim = None
+def reuse():
+    global victim
+    while not os.path.exists(os.path.join(d, 'go')):
+        time.sleep(0.05)
+    hp = holder.pid
+    holder.kill(); holder.wait()
+    # The watch's refreshes take pids too: try until the newcomer gets it.
+    for _ in range(500):
+        with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+            f.write(str(hp - 1))
+        v = subprocess.Popen(['sleep', '600'], stdin=subprocess.DEVNULL, **quiet)
+        if v.pid == hp:
+            victim = v
+            write('victim', {'pid': v.pid})
+            return
+        v.kill(); v.wait()
+    write('victim', {'error': 'pid not reused'})
+threading.Thread(target=reuse, daemon=True).start()
+write('holder', {'pid': holder.pid, 'port': port})
+w = subprocess.Popen([ps, 'watch', '--interval', '2', f'sport = :{port}'])
+w.wait()
+res = {'watch_rc': w.returncode}
+if victim is not None:
+    # SIGKILL now: an exit by SIGKILL (-9) means nothing signalled it before.
+    victim.kill()
+    res['victim_rc'] = victim.wait()
+write('result', res)
+"#;
+
+/// Waits for `path` to hold a JSON object (written whole, by rename).
+fn wait_json(path: &std::path::Path, t: &Tmux) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return serde_json::from_str(&text).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waiting for {}; screen:\n{}",
+            path.display(),
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `k` on a listener, then the holder exits and an unrelated process gets
+/// its pid while the prompt is open: `y` reports "exited meanwhile" and the
+/// newcomer is not signalled.
+#[test]
+fn kill_after_pid_reuse_is_refused() {
+    if !common::is_root() {
+        eprintln!("skipped: pid namespaces need root");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("portscope-pidreuse-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("reuse.py");
+    std::fs::write(&script, PID_REUSE_SCRIPT).unwrap();
+
+    let t = Tmux::start("pidreuse", 120, 24);
+    t.wait("the shell", |s| s.contains("ready$"));
+    t.type_text(&format!(
+        "unshare --pid --fork --mount-proc --net python3 '{}' '{}' '{}'",
+        script.display(),
+        env!("CARGO_BIN_EXE_portscope"),
+        dir.display()
+    ));
+    t.keys(&["Enter"]);
+    let holder = wait_json(&dir.join("holder"), &t);
+    let (pid, port) = (&holder["pid"], &holder["port"]);
+    let local = format!("127.0.0.1:{port}");
+    t.wait("the listener", |s| {
+        rows_with(s, &local).iter().any(|l| l.contains("LISTEN"))
+    });
+    t.keys(&["k"]);
+    let prompt = format!("send SIGTERM to sleep[{pid}]? y/n");
+    t.wait("the kill prompt", |s| s.contains(&prompt));
+
+    std::fs::write(dir.join("go"), "").unwrap();
+    let victim = wait_json(&dir.join("victim"), &t);
+    assert_eq!(&victim["pid"], pid, "{victim}");
+    t.keys(&["y"]);
+    let s = t.wait("the outcome", |s| s.contains("exited meanwhile"));
+    assert!(!s.contains("sent SIGTERM"), "{s}");
+    t.keys(&["q"]);
+    let result = wait_json(&dir.join("result"), &t);
+    assert_eq!(result["watch_rc"], 0, "{result}");
+    assert_eq!(
+        result["victim_rc"], -9,
+        "the process that reused the pid was signalled: {result}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

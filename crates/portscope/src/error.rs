@@ -1,7 +1,13 @@
 //! The library's error type: each variant is something a caller can act on.
 
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// A path in a message: escaped, so a name with a line break stays one line.
+fn shown(path: &Path) -> crate::text::Escaped<'_> {
+    crate::text::escape(path.as_os_str().as_bytes())
+}
 
 /// Errors from collecting or interpreting socket data.
 #[derive(Debug, thiserror::Error)]
@@ -16,15 +22,29 @@ pub enum Error {
     #[error("netlink: malformed message: {0}")]
     NetlinkMalformed(String),
     /// Permission denied reading a file or acting on a process.
-    #[error("permission denied: {}", path.display())]
+    #[error("permission denied: {}", shown(path))]
     PermissionDenied {
         /// The path (or `/proc/<pid>`) that was refused.
         path: PathBuf,
     },
     /// A file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", shown(path))]
     Io {
         /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The walk over `/proc` that finds each socket's processes failed for
+    /// want of resources (EMFILE, ENFILE, ENOMEM…) or because /proc could
+    /// not be read at all: owners would be missing, so nothing is reported
+    /// rather than a listing with silently empty owners. (Processes that
+    /// exit during the walk, and fd tables not readable for lack of
+    /// permission, are not errors.)
+    #[error("cannot walk /proc to find socket owners: {}: {source}", path.display())]
+    ProcWalk {
+        /// What could not be opened or read (`/proc`, `/proc/<pid>/fd`).
         path: PathBuf,
         /// The underlying error.
         #[source]

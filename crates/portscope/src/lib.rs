@@ -20,6 +20,8 @@ pub mod exposure;
 pub mod filter;
 pub mod model;
 pub mod services;
+pub mod text;
 
 pub use error::{Error, Result};
 pub use model::{Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, TcpState};
+pub use text::Text;

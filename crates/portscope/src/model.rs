@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::text::Text;
+
 /// Transport protocol of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proto {
@@ -263,8 +265,9 @@ pub enum Endpoint {
     },
     /// A unix socket's name and inode.
     Unix {
-        /// Filesystem path, `@name` for abstract names, `None` when unnamed.
-        path: Option<Box<str>>,
+        /// Filesystem path, or for an abstract name `@` and the name's bytes
+        /// (embedded NULs kept); `None` when unnamed. Chosen by whoever bound it.
+        path: Option<Text>,
         /// The inode of the socket this end belongs to (the peer's, for a remote end); 0 if unknown.
         inode: u64,
     },
@@ -294,12 +297,15 @@ impl Endpoint {
     }
     /// A key ordering endpoints by family (IPv4, IPv6, unix), address, then
     /// port; unix ends by path.
-    pub fn sort_key(&self) -> (u8, IpAddr, u16, Option<&str>) {
+    pub fn sort_key(&self) -> (u8, IpAddr, u16, Option<&[u8]>) {
         match self {
             Endpoint::Inet { addr, port } => (u8::from(addr.is_ipv6()), *addr, *port, None),
-            Endpoint::Unix { path, .. } => {
-                (2, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, path.as_deref())
-            }
+            Endpoint::Unix { path, .. } => (
+                2,
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                0,
+                path.as_ref().map(Text::as_bytes),
+            ),
         }
     }
 
@@ -314,14 +320,15 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     /// As ss prints it: `127.0.0.1:80`, `[::1]:443`, `0.0.0.0:*` (port 0 is `*`),
-    /// and for unix `path inode` (`*` for no name).
+    /// and for unix `path inode` (`*` for no name; the path escaped, see
+    /// [`crate::text`]).
     ///
     /// ```
     /// use portscope::model::Endpoint;
     /// assert_eq!(Endpoint::v4([127, 0, 0, 1].into(), 80).to_string(), "127.0.0.1:80");
     /// assert_eq!(Endpoint::v6(std::net::Ipv6Addr::UNSPECIFIED, 0).to_string(), "[::]:*");
-    /// let u = Endpoint::Unix { path: Some("@x".into()), inode: 7 };
-    /// assert_eq!(u.to_string(), "@x 7");
+    /// let u = Endpoint::Unix { path: Some("@x\n".into()), inode: 7 };
+    /// assert_eq!(u.to_string(), "@x\\n 7");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -336,9 +343,10 @@ impl fmt::Display for Endpoint {
                     write!(f, ":{port}")
                 }
             }
-            Endpoint::Unix { path, inode } => {
-                write!(f, "{} {inode}", path.as_deref().unwrap_or("*"))
-            }
+            Endpoint::Unix { path, inode } => match path {
+                Some(p) => write!(f, "{} {inode}", p.escaped()),
+                None => write!(f, "* {inode}"),
+            },
         }
     }
 }
@@ -357,16 +365,35 @@ pub struct Owner {
 pub struct Process {
     /// Process id.
     pub pid: u32,
-    /// Short name (`/proc/<pid>/comm`).
-    pub name: String,
+    /// Short name (`/proc/<pid>/comm`, at most 15 bytes), as the process set it.
+    pub name: Text,
     /// Full command line, arguments joined by spaces; empty for kernel threads.
-    pub cmdline: String,
+    pub cmdline: Text,
     /// Real user id.
     pub uid: Option<u32>,
     /// User name for `uid`, or the number when the name is unknown.
-    pub user: Option<String>,
-    /// Executable path (`/proc/<pid>/exe`), `None` when it can't be read.
-    pub exe: Option<String>,
+    pub user: Option<Text>,
+    /// Effective user id: whose rights the process has (differs from `uid`
+    /// for a setuid program).
+    pub euid: Option<u32>,
+    /// User name for `euid`, or the number when the name is unknown.
+    pub euser: Option<Text>,
+    /// Executable path (`/proc/<pid>/exe`, with the kernel's ` (deleted)`
+    /// mark when the file is gone), `None` when it can't be read.
+    pub exe: Option<Text>,
+}
+
+impl Process {
+    /// The user whose rights the process has: the effective user, or the
+    /// real one when the effective one is unknown. What people are shown.
+    pub fn shown_user(&self) -> Option<&Text> {
+        self.euser.as_ref().or(self.user.as_ref())
+    }
+
+    /// The effective uid, or the real one when the effective one is unknown.
+    pub fn effective_uid(&self) -> Option<u32> {
+        self.euid.or(self.uid)
+    }
 }
 
 /// One socket, as the kernel reports it, with the processes that hold it.
@@ -755,7 +782,7 @@ pub struct Snapshot {
     pub hidden: HiddenOwners,
     /// User names for the uids of sockets that no visible process holds
     /// (TIME_WAIT, hidden owners), filled when owners are looked up.
-    pub user_names: HashMap<u32, String>,
+    pub user_names: HashMap<u32, Text>,
     /// Which source the sockets came from.
     pub source: Source,
     /// Notes for the user about this run (fallbacks taken); never errors.

@@ -248,7 +248,12 @@ fn unix_sockets_appear_with_names_and_peers() {
     let Endpoint::Unix { path: name, .. } = &s.local else {
         panic!("not unix: {s:?}")
     };
-    assert_eq!(name.as_deref(), Some(p.abstract_shown().as_str()));
+    assert_eq!(
+        name.as_ref()
+            .map(|n| String::from_utf8_lossy(n.as_bytes()).replace('\0', "@"))
+            .as_deref(),
+        Some(p.abstract_shown().as_str())
+    );
 
     // The client's peer is the accepted socket, which carries the path.
     let client = by_inode(&all, inode(&p.unix_client));
@@ -486,7 +491,10 @@ fn ss_endpoint(e: &Endpoint) -> String {
                 IpAddr::V6(a) => format!("[{a}]:{port}"),
             }
         }
-        Endpoint::Unix { path, .. } => path.as_deref().unwrap_or("*").to_owned(),
+        // ss shows an abstract name's NULs as `@`.
+        Endpoint::Unix { path, .. } => path.as_ref().map_or("*".to_owned(), |p| {
+            String::from_utf8_lossy(p.as_bytes()).replace('\0', "@")
+        }),
     }
 }
 

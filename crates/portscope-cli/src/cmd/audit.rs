@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
+use portscope::Text;
 use portscope::audit::{self, Finding, FindingKey, RULES, Report, Severity};
 use portscope::collect::host::{self, HostFacts};
 use portscope::collect::{self, Options, SourceChoice};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Failure;
 use crate::args::{AuditArgs, ColorArg, SeverityArg};
+use crate::cmd::shown_path;
 
 /// A finding as JSON: written by `--json`, read back from a baseline.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -66,13 +68,19 @@ struct AddrOut {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct ProcessOut {
     pid: u32,
-    name: String,
+    name: Text,
     #[serde(default)]
-    user: Option<String>,
+    user: Option<Text>,
     #[serde(default)]
-    exe: Option<String>,
+    uid: Option<u32>,
     #[serde(default)]
-    cmdline: String,
+    euser: Option<Text>,
+    #[serde(default)]
+    euid: Option<u32>,
+    #[serde(default)]
+    exe: Option<Text>,
+    #[serde(default)]
+    cmdline: Text,
 }
 
 impl FindingOut {
@@ -108,6 +116,9 @@ impl FindingOut {
                         pid: *pid,
                         name: p.map(|p| p.name.clone()).unwrap_or_default(),
                         user: p.and_then(|p| p.user.clone()),
+                        uid: p.and_then(|p| p.uid),
+                        euser: p.and_then(|p| p.euser.clone()),
+                        euid: p.and_then(|p| p.euid),
                         exe: p.and_then(|p| p.exe.clone()),
                         cmdline: p.map(|p| p.cmdline.clone()).unwrap_or_default(),
                     }
@@ -216,11 +227,13 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     };
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
-        eprintln!("portscope: note: the snapshot has no owner data; rule no-owner skipped");
+        crate::say(format_args!(
+            "note: the snapshot has no owner data; rule no-owner skipped"
+        ));
         skip.push("no-owner");
     }
     for note in snap.notes.iter().chain(&facts.notes) {
-        eprintln!("portscope: note: {note}");
+        crate::say(format_args!("note: {note}"));
     }
     let report = audit::audit(&snap, &facts, &skip);
     let current: Vec<FindingOut> = report
@@ -278,10 +291,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     out.flush()?;
     drop(out);
     if snap.hidden.processes > 0 {
-        eprintln!(
-            "portscope: owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+        crate::say(format_args!(
+            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
             snap.hidden.sockets, snap.hidden.processes
-        );
+        ));
     }
 
     let failing = args.fail_on.map(level).is_some_and(|at| {
@@ -327,18 +340,16 @@ fn options() -> Options {
 /// Reads a saved `--json` listing; also says whether it carries owner data.
 /// `text` is the file's content when the caller has read it already.
 fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Failure> {
-    let bad = |e: String| Failure::Usage(format!("{}: {e}", path.display()));
+    let bad = |e: String| Failure::Usage(format!("{}: {e}", shown_path(path)));
     let owned;
     let text = match text {
         Some(t) => t,
         None => {
-            owned = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+            owned = crate::input::read_json_text(path).map_err(bad)?;
             &owned
         }
     };
-    let raw: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    let owners_known = raw.iter().any(|s| s.get("owners").is_some());
-    let mut snap = crate::snapshot_file::parse(text).map_err(bad)?;
+    let (mut snap, owners_known) = crate::snapshot_file::parse_listing(text).map_err(bad)?;
     snap.sockets.retain(|s| options().query.wants(s));
     Ok((snap, owners_known))
 }
@@ -347,8 +358,8 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 /// saved listing by the same rules (the host's addresses do not change a
 /// finding's identity, so the listing's own facts suffice).
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("--baseline {}: {e}", path.display())))?;
+    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
+    let text = crate::input::read_json_text(path).map_err(bad)?;
     baseline_from_text(path, &text, now, skip)
 }
 
@@ -370,10 +381,12 @@ fn baseline_from_text(
     now: &HostFacts,
     skip: &[&str],
 ) -> Result<Vec<FindingOut>, Failure> {
-    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", path.display()));
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-    if value.is_object() {
-        let saved: AuditOut = serde_json::from_value(value)
+    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
+    // An object is a saved audit, an array a listing; each is parsed into
+    // its own types (never a generic JSON tree, which takes many times the
+    // text's size).
+    if text.trim_start().starts_with('{') {
+        let saved: AuditOut = serde_json::from_str(text)
             .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
         if saved.baseline.is_some() {
             return Err(bad(
@@ -494,7 +507,13 @@ fn write_text(out: &mut dyn Write, doc: &AuditOut, color: bool) -> io::Result<()
         let list: Vec<String> = doc
             .host_addresses
             .iter()
-            .map(|a| format!("{} ({})", a.addr, a.interface))
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    a.addr,
+                    portscope::text::escape(a.interface.as_bytes())
+                )
+            })
             .collect();
         writeln!(out, "this host's addresses: {}", list.join(", "))?;
     }
@@ -560,9 +579,16 @@ fn write_groups(
                 writeln!(out, "    - {}", f.message)?;
                 // The full list is in --json; a prefork server has dozens.
                 for p in f.processes.iter().take(3) {
-                    let exe = p.exe.as_deref().unwrap_or("?");
-                    let user = p.user.as_deref().unwrap_or("?");
-                    writeln!(out, "      {}[{}] user {user}, exe {exe}", p.name, p.pid)?;
+                    let shown =
+                        |t: Option<&Text>| t.map_or("?".to_string(), |t| t.escaped().to_string());
+                    let exe = shown(p.exe.as_ref());
+                    let user = shown(p.euser.as_ref().or(p.user.as_ref()));
+                    writeln!(
+                        out,
+                        "      {}[{}] user {user}, exe {exe}",
+                        p.name.escaped(),
+                        p.pid
+                    )?;
                 }
                 if f.processes.len() > 3 {
                     writeln!(out, "      and {} more", f.processes.len() - 3)?;

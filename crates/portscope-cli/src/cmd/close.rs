@@ -1,7 +1,10 @@
 //! `portscope close FILTER…`: close live TCP connections without killing the
 //! processes that hold them (the kernel's SOCK_DESTROY, as `ss -K` does).
+//! Each connection is closed by its cookie as listed, so one that closed
+//! meanwhile and was replaced by another on the same ports is left alone
+//! ("gone").
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use portscope::collect::{self, CloseOutcome, Closer, Options, SourceChoice};
@@ -12,6 +15,11 @@ use crate::Failure;
 use crate::args::CloseArgs;
 use crate::config::ListConfig;
 use crate::render::{self, Context};
+use crate::report::Report;
+
+/// Above this many connections, closing needs the number confirmed
+/// (`--count N`, typing N at the prompt) or `--all`.
+pub const CONFIRM_COUNT_ABOVE: usize = 5;
 
 /// Runs `close`. Exit 0 when every selected connection was closed (or was
 /// already gone), 1 when the filter selects nothing, 3 when some could not be
@@ -48,7 +56,7 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         .filter(|s| filter.matches(s, &snap))
         .collect();
     if snap.sockets.is_empty() {
-        eprintln!("portscope: the filter selects no TCP connection");
+        crate::say(format_args!("the filter selects no TCP connection"));
         return Ok(ExitCode::from(1));
     }
     let listening = snap.sockets.iter().filter(|s| s.is_listening()).count();
@@ -58,12 +66,24 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         )));
     }
 
+    let mut report = Report::new();
     {
         let ctx = Context::new(&snap, &cfg);
-        let mut out = io::BufWriter::new(io::stdout().lock());
-        render::table::write(&mut out, &ctx)?;
-        out.flush()?;
+        report.write(|out| render::table::write(out, &ctx))?;
     }
+    let n = snap.sockets.len();
+    let count_confirmed = match args.count {
+        Some(c) if c != n => {
+            return Err(Failure::Usage(format!(
+                "the filter selects {n} connection(s), not --count {c}; nothing closed"
+            )));
+        }
+        Some(_) => true,
+        None => args.all,
+    };
+    // Many connections: the number itself must be confirmed, so that a
+    // filter broader than meant does not close everything it happens to hit.
+    let needs_count = n > CONFIRM_COUNT_ABOVE && !count_confirmed;
     if !args.yes {
         if !io::stdin().is_terminal() {
             return Err(Failure::Usage(
@@ -71,18 +91,31 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
                     .into(),
             ));
         }
-        eprint!("Close these {} connection(s)? [y/N] ", snap.sockets.len());
+        if needs_count {
+            eprint!("Close these {n} connections? Type {n} to confirm: ");
+        } else {
+            eprint!("Close these {n} connection(s)? [y/N] ");
+        }
         let mut answer = String::new();
         io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
+        let yes = if needs_count {
+            answer.trim() == n.to_string()
+        } else {
+            matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
+        };
+        if !yes {
             eprintln!("portscope: nothing closed");
+            report.finish()?;
             return Ok(ExitCode::from(1));
         }
+    } else if needs_count {
+        return Err(Failure::Usage(format!(
+            "the filter selects {n} connections (more than {CONFIRM_COUNT_ABOVE}): add --count {n} to confirm the number, or --all; nothing closed"
+        )));
     }
 
     let closer = Closer::open()?;
     let mut failed = false;
-    let mut out = io::stdout().lock();
     for s in &snap.sockets {
         let outcome = closer.close(s)?;
         let word = match outcome {
@@ -93,15 +126,17 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
                 "not permitted (needs CAP_NET_ADMIN)"
             }
             CloseOutcome::Unsupported => {
-                writeln!(out, "{} -> {}: not closed", s.local, s.remote)?;
-                eprintln!(
-                    "portscope: this kernel cannot close sockets (built without CONFIG_INET_DIAG_DESTROY)"
-                );
+                report.line(format_args!("{} -> {}: not closed", s.local, s.remote))?;
+                crate::say(format_args!(
+                    "this kernel cannot close sockets (built without CONFIG_INET_DIAG_DESTROY)"
+                ));
+                report.finish()?;
                 return Ok(ExitCode::from(3));
             }
         };
-        writeln!(out, "{} -> {}: {word}", s.local, s.remote)?;
+        report.line(format_args!("{} -> {}: {word}", s.local, s.remote))?;
     }
+    report.finish()?;
     Ok(if failed {
         ExitCode::from(3)
     } else {

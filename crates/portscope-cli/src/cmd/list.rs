@@ -11,6 +11,7 @@ use portscope::model::Snapshot;
 use crate::Failure;
 use crate::args::Format;
 use crate::change::{Differ, Mark};
+use crate::cmd::shown_path;
 use crate::config::ListConfig;
 use crate::render;
 
@@ -22,7 +23,7 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     }
     let snap = gather(cfg)?;
     for note in &snap.notes {
-        eprintln!("portscope: note: {note}");
+        crate::say(format_args!("note: {note}"));
     }
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
@@ -32,19 +33,25 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One listing: the snapshot (or the saved file), filtered and sorted.
-fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
-    let mut snap = match &cfg.from_snapshot {
+/// The snapshot, or the saved file when `--from-snapshot` names one, with
+/// the sockets the query wants.
+pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
+    Ok(match &cfg.from_snapshot {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+            let text = crate::input::read_json_text(path)
+                .map_err(|e| Failure::Usage(format!("{}: {e}", shown_path(path))))?;
             let mut snap = crate::snapshot_file::parse(&text)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Failure::Usage(format!("{}: {e}", shown_path(path))))?;
             snap.sockets.retain(|s| cfg.collect.query.wants(s));
             snap
         }
         None => collect::take(&cfg.collect)?,
-    };
+    })
+}
+
+/// One listing: the snapshot (or the saved file), filtered and sorted.
+fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
+    let mut snap = take_or_read(cfg)?;
     if cfg.filter.has_expression() || cfg.filter.states().is_some() {
         let sockets = std::mem::take(&mut snap.sockets);
         snap.sockets = sockets
@@ -63,10 +70,10 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
 
 fn report_hidden(cfg: &ListConfig, snap: &Snapshot) {
     if cfg.owners && snap.hidden.processes > 0 {
-        eprintln!(
-            "portscope: owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+        crate::say(format_args!(
+            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
             snap.hidden.sockets, snap.hidden.processes
-        );
+        ));
     }
 }
 
@@ -85,7 +92,7 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
         let mut snap = gather(cfg)?;
         if round == 0 {
             for note in &snap.notes {
-                eprintln!("portscope: note: {note}");
+                crate::say(format_args!("note: {note}"));
             }
             report_hidden(cfg, &snap);
         }
@@ -111,6 +118,18 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
         out.flush()?;
         drop(out);
         round += 1;
-        std::thread::sleep(every.saturating_sub(started.elapsed()));
+        // Sleep in short steps: a reader that went away while nothing was
+        // written ends the loop as a failed write would.
+        let until = started + every;
+        loop {
+            if crate::stdout_gone() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(200)));
+        }
     }
 }

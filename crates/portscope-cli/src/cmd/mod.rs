@@ -6,12 +6,15 @@ use crate::Failure;
 use crate::args::{Args, Command};
 
 pub mod audit;
+// The confirmation prompts of `close` and `who --kill` still print directly.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod close;
 pub mod explain;
 pub mod list;
 pub mod scan;
 pub mod summary;
 pub mod watch;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod who;
 
 /// Runs the command the flags ask for.
@@ -41,4 +44,11 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Scan(s)) => scan::run(s),
         Some(Command::Watch(w)) => watch::run(w),
     }
+}
+
+/// A path the user gave, for a message: escaped, so a name holding a line
+/// break or an escape keeps the message on one harmless line.
+pub fn shown_path(path: &std::path::Path) -> portscope::text::Escaped<'_> {
+    use std::os::unix::ffi::OsStrExt;
+    portscope::text::escape(path.as_os_str().as_bytes())
 }

@@ -6,8 +6,10 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use portscope::Text;
 use portscope::model::Proto;
 use portscope::services::{self, Transport};
+use portscope::text::escape;
 use rustix::process::{Resource, Rlimit};
 use serde::Serialize;
 
@@ -33,12 +35,12 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
     let result = match scanner::run(&cfg) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("portscope: scan: {e}");
+            crate::say(format_args!("scan: {e}"));
             return Ok(ExitCode::from(3));
         }
     };
     if let Some(e) = &result.owners_error {
-        eprintln!("portscope: cannot link ports to processes: {e}");
+        crate::say(format_args!("cannot link ports to processes: {e}"));
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     if args.json {
@@ -47,11 +49,7 @@ pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
         write_text(&mut out, &result)?;
     }
     out.flush()?;
-    let any_open = result
-        .hosts
-        .iter()
-        .any(|h| h.ports.iter().any(|p| p.state == PortState::Open));
-    Ok(if any_open {
+    Ok(if result.totals.open > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -75,8 +73,12 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
     if args.concurrency == Some(0) {
         return Err(usage("--concurrency: at least 1"));
     }
-    if args.max_hosts == 0 {
-        return Err(usage("--max-hosts: at least 1"));
+    let max_hosts = u64::try_from(args.max_hosts).unwrap_or(u64::MAX);
+    if max_hosts == 0 || max_hosts > targets::MAX_HOSTS_CAP {
+        return Err(Failure::Usage(format!(
+            "--max-hosts: 1 to {}",
+            targets::MAX_HOSTS_CAP
+        )));
     }
     let transport = if args.udp {
         Transport::Udp
@@ -89,7 +91,7 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
         None if args.udp => udp::DEFAULT_PORTS.to_vec(),
         None => crate::scan::top::top(ports::DEFAULT_TOP),
     };
-    let hosts = targets::resolve(&args.targets, args.max_hosts).map_err(Failure::Usage)?;
+    let hosts = targets::resolve(&args.targets, max_hosts).map_err(Failure::Usage)?;
     let budget = fd_budget();
     let concurrency = args
         .concurrency
@@ -146,7 +148,7 @@ fn fd_budget() -> usize {
 #[derive(Serialize)]
 struct OwnerJson<'a> {
     pid: u32,
-    name: Option<&'a str>,
+    name: Option<&'a Text>,
 }
 
 #[derive(Serialize)]
@@ -156,7 +158,7 @@ struct PortJson<'a> {
     state: &'static str,
     service: Option<&'static str>,
     protocol: Option<&'static str>,
-    version: Option<&'a str>,
+    version: Option<&'a Text>,
     banner: Option<&'a str>,
     probe: Option<&'static str>,
     response: Option<&'a str>,
@@ -198,19 +200,53 @@ struct HostJson<'a> {
 #[derive(Serialize)]
 struct SummaryJson {
     proto: &'static str,
-    hosts: usize,
+    hosts: u64,
     ports: usize,
-    open: usize,
-    closed: usize,
-    filtered: usize,
+    open: u64,
+    closed: u64,
+    filtered: u64,
     elapsed_ms: f64,
     sweep_ms: f64,
 }
 
 #[derive(Serialize)]
 struct ScanJson<'a> {
-    hosts: Vec<HostJson<'a>>,
+    hosts: HostsJson<'a>,
     summary: SummaryJson,
+}
+
+/// The hosts array, written host by host as the results make them: the
+/// document is never held whole.
+struct HostsJson<'a> {
+    r: &'a ScanResult,
+    open_only: bool,
+}
+
+impl Serialize for HostsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        for h in self.r.hosts() {
+            seq.serialize_element(&host_json(&h, self.r.proto, self.open_only))?;
+        }
+        seq.end()
+    }
+}
+
+fn host_json(h: &HostResult, proto: Proto, open_only: bool) -> HostJson<'_> {
+    HostJson {
+        target: &h.host.target,
+        addr: h.host.addr.to_string(),
+        name: h.host.name.as_deref(),
+        local: h.local,
+        counts: Counts::of(h.ports.iter()),
+        ports: h
+            .ports
+            .iter()
+            .filter(|p| !open_only || p.state == PortState::Open)
+            .map(|p| port_json(p, proto))
+            .collect(),
+    }
 }
 
 fn proto_name(p: Proto) -> &'static str {
@@ -229,7 +265,7 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
         state: p.state.as_str(),
         service: service_name(p.port, proto),
         protocol: f.protocol,
-        version: f.version.as_deref(),
+        version: f.version.as_ref(),
         banner: f.banner.as_deref(),
         probe: f.probe,
         response: f.response.as_deref(),
@@ -239,18 +275,22 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
             .iter()
             .map(|o| OwnerJson {
                 pid: o.pid,
-                name: o.name.as_deref(),
+                name: o.name.as_ref(),
             })
             .collect(),
     }
 }
 
 fn summary(r: &ScanResult) -> SummaryJson {
-    let all = Counts::of(r.hosts.iter().flat_map(|h| h.ports.iter()));
+    let all = r.totals;
     SummaryJson {
         proto: proto_name(r.proto),
-        hosts: r.hosts.len(),
-        ports: r.hosts.first().map_or(0, |h| h.ports.len()),
+        hosts: r.host_count(),
+        ports: if r.targets.is_empty() {
+            0
+        } else {
+            r.ports.len()
+        },
         open: all.open,
         closed: all.closed,
         filtered: all.filtered,
@@ -260,42 +300,51 @@ fn summary(r: &ScanResult) -> SummaryJson {
 }
 
 fn write_json(out: &mut dyn Write, r: &ScanResult, open_only: bool) -> io::Result<()> {
-    let hosts = r
-        .hosts
-        .iter()
-        .map(|h: &HostResult| HostJson {
-            target: &h.host.target,
-            addr: h.host.addr.to_string(),
-            name: h.host.name.as_deref(),
-            local: h.local,
-            counts: Counts::of(h.ports.iter()),
-            ports: h
-                .ports
-                .iter()
-                .filter(|p| !open_only || p.state == PortState::Open)
-                .map(|p| port_json(p, r.proto))
-                .collect(),
-        })
-        .collect();
     let doc = ScanJson {
-        hosts,
+        hosts: HostsJson { r, open_only },
         summary: summary(r),
     };
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
     writeln!(out)
 }
 
+/// How much of a certificate's name list the details column shows.
+const MAX_NAMES_SHOWN: usize = 160;
+
+/// Appends certificate names, escaped (a name's `,` too, so names can't
+/// be forged), as many as fit in [`MAX_NAMES_SHOWN`] characters, then how
+/// many more there are.
+fn push_names(s: &mut String, names: &[Text]) {
+    let mut used = 0;
+    for (i, n) in names.iter().enumerate() {
+        let shown = n.bounded(MAX_NAMES_SHOWN).also(b",").to_string();
+        let len = shown.chars().count();
+        if i > 0 && used + len > MAX_NAMES_SHOWN {
+            s.push_str(&format!("…(+{} names)", names.len() - i));
+            return;
+        }
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&shown);
+        used += len + 2;
+    }
+}
+
 /// The details column: version, TLS facts, then what the service said.
 fn details(p: &PortResult) -> String {
     let f = &p.finding;
     let mut parts: Vec<String> = Vec::new();
+    // What the service or its certificate says is the server's choice:
+    // escaped, and cut so 2000 SANs don't make a row of megabytes.
     if let Some(v) = &f.version {
-        parts.push(v.clone());
+        parts.push(v.escaped().to_string());
     }
     if let Some(t) = &f.tls {
         let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
         if !t.names.is_empty() {
-            s.push_str(&format!(" names: {}", t.names.join(", ")));
+            s.push_str(" names: ");
+            push_names(&mut s, &t.names);
         }
         if t.self_signed {
             s.push_str(" (self-signed)");
@@ -304,21 +353,29 @@ fn details(p: &PortResult) -> String {
     }
     let said = f.banner.as_deref().or(f.response.as_deref());
     if let Some(b) = said
-        && f.version.as_deref().is_none_or(|v| !b.contains(v))
+        && f.version
+            .as_ref()
+            .is_none_or(|v| !b.contains(&v.escaped().to_string()))
     {
+        // Already made printable by the prober (`identify::printable`).
         let short: String = b.chars().take(60).collect();
-        let more = if b.chars().count() > 60 { "…" } else { "" };
-        parts.push(format!("\"{short}{more}\""));
+        let cut = b.len() - short.len();
+        if cut > 0 {
+            parts.push(format!("\"{short}…(+{cut} bytes)\""));
+        } else {
+            parts.push(format!("\"{short}\""));
+        }
     }
     parts.join("  ")
 }
 
 fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
     let proto = proto_name(r.proto);
-    for h in &r.hosts {
+    for h in r.hosts() {
+        let h = &h;
         let mut title = h.host.addr.to_string();
         if let Some(n) = &h.host.name {
-            title.push_str(&format!(" ({n})"));
+            title.push_str(&format!(" ({})", escape(n.as_bytes())));
         }
         if h.local {
             title.push_str("  this host");
@@ -334,7 +391,7 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
                     .iter()
                     .take(2)
                     .map(|o| match &o.name {
-                        Some(n) => format!("{n}[{}]", o.pid),
+                        Some(n) => format!("{}[{}]", n.escaped(), o.pid),
                         None => format!("pid {}", o.pid),
                     })
                     .collect();

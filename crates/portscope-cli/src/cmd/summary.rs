@@ -7,7 +7,6 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use portscope::collect;
 use portscope::model::{Family, Proto, Snapshot, TcpState};
 use serde::Serialize;
 
@@ -87,7 +86,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
                 let name = snap
                     .processes
                     .get(&o.pid)
-                    .map(|p| format!("{}[{}]", p.name, o.pid))
+                    .map(|p| format!("{}[{}]", p.name.escaped(), o.pid))
                     .unwrap_or_else(|| format!("pid {}", o.pid));
                 if !procs.contains(&name) {
                     procs.push(name);
@@ -118,7 +117,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
                 let name = snap
                     .processes
                     .get(&pid)
-                    .map(|p| format!("{}[{pid}]", p.name))
+                    .map(|p| format!("{}[{pid}]", p.name.escaped()))
                     .unwrap_or_else(|| format!("pid {pid}"));
                 (name, n)
             })
@@ -149,7 +148,7 @@ pub fn run(cfg: &ListConfig, json: bool) -> Result<ExitCode, Failure> {
     let mut cfg = cfg.clone();
     cfg.collect.owners = true;
     cfg.owners = true;
-    let mut snap = collect::take(&cfg.collect)?;
+    let mut snap = crate::cmd::list::take_or_read(&cfg)?;
     let sockets = std::mem::take(&mut snap.sockets);
     snap.sockets = sockets
         .into_iter()

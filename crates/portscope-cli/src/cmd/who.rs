@@ -6,16 +6,17 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::collect;
+use portscope::Text;
+use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome};
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
-use rustix::process::{Pid, Signal};
 use serde::Serialize;
 
 use crate::Failure;
 use crate::args::WhoArgs;
 use crate::config::ListConfig;
 use crate::render::{self, Context};
+use crate::report::Report;
 
 /// Ports asked about: an inclusive range, for one protocol or both.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,25 +115,32 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     };
     let cfg = ListConfig::with_owners();
     let snap = holders(&cfg, &specs)?;
+    // Pin the holders now, as they are shown: whatever happens to their pids
+    // before the answer to the prompt, only these processes can be signalled.
+    let targets = signal.map(|_| Targets::pin(&snap, args.any_socket));
     let ctx = Context::new(&snap, &cfg);
     let groups = group(&snap);
 
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    if args.json {
-        write_json(&mut out, &ctx, &groups)?;
-    } else {
-        write_text(&mut out, &ctx, &groups)?;
-    }
-    out.flush()?;
-    drop(out);
+    let mut report = Report::new();
+    report.write(|out| {
+        if args.json {
+            write_json(out, &ctx, &groups)
+        } else {
+            write_text(out, &ctx, &groups)
+        }
+    })?;
 
     if snap.sockets.is_empty() {
+        report.finish()?;
         return Ok(ExitCode::from(1));
     }
-    if let Some(sig) = signal {
-        return kill(args, sig, &snap, &cfg, &specs);
+    match (signal, targets) {
+        (Some(sig), Some(targets)) => kill(args, sig, &snap, targets, &cfg, &specs, report),
+        _ => {
+            report.finish()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn holders(cfg: &ListConfig, specs: &[PortSpec]) -> Result<Snapshot, Failure> {
@@ -176,15 +184,15 @@ fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
                 writeln!(
                     out,
                     "{}[{}]  user {}",
-                    p.name,
+                    p.name.escaped(),
                     p.pid,
-                    p.user.as_deref().unwrap_or("?")
+                    user_label(p)
                 )?;
                 if !p.cmdline.is_empty() {
-                    writeln!(out, "  command  {}", p.cmdline)?;
+                    writeln!(out, "  command  {}", p.cmdline.escaped())?;
                 }
                 if let Some(exe) = &p.exe {
-                    writeln!(out, "  exe      {exe}")?;
+                    writeln!(out, "  exe      {}", exe.escaped())?;
                 }
             }
             None if pid.is_some() => writeln!(out, "pid {} (gone)", pid.unwrap_or(0))?,
@@ -237,11 +245,26 @@ fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
 #[derive(Serialize)]
 struct WhoJson<'a, S: Serialize> {
     pid: Option<u32>,
-    name: Option<&'a str>,
-    user: Option<&'a str>,
-    cmdline: Option<&'a str>,
-    exe: Option<&'a str>,
+    name: Option<&'a Text>,
+    user: Option<&'a Text>,
+    uid: Option<u32>,
+    euser: Option<&'a Text>,
+    euid: Option<u32>,
+    cmdline: Option<&'a Text>,
+    exe: Option<&'a Text>,
     sockets: Vec<S>,
+}
+
+/// The user a process runs as, for people: the effective user, with the
+/// real one beside it when they differ (a setuid program).
+fn user_label(p: &portscope::Process) -> String {
+    match (&p.user, p.shown_user()) {
+        (Some(real), Some(eff)) if real != eff => {
+            format!("{} (real {})", eff.escaped(), real.escaped())
+        }
+        (_, Some(u)) => u.escaped().to_string(),
+        (_, None) => "?".to_string(),
+    }
 }
 
 fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
@@ -251,10 +274,13 @@ fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
             let p = pid.and_then(|p| ctx.snap.processes.get(&p));
             WhoJson {
                 pid: *pid,
-                name: p.map(|p| p.name.as_str()),
-                user: p.and_then(|p| p.user.as_deref()),
-                cmdline: p.map(|p| p.cmdline.as_str()),
-                exe: p.and_then(|p| p.exe.as_deref()),
+                name: p.map(|p| &p.name),
+                user: p.and_then(|p| p.user.as_ref()),
+                uid: p.and_then(|p| p.uid),
+                euser: p.and_then(|p| p.euser.as_ref()),
+                euid: p.and_then(|p| p.euid),
+                cmdline: p.map(|p| &p.cmdline),
+                exe: p.and_then(|p| p.exe.as_ref()),
                 sockets: sockets
                     .iter()
                     .map(|s| render::json::socket_json(s, ctx, true))
@@ -301,41 +327,119 @@ fn signal_name(sig: Signal) -> String {
     }
 }
 
-/// Signals every owner (bar pid 1 and ourselves), then waits briefly for the
-/// ports to come free. Exit 0 when they did, 1 when something still holds them.
+/// A process `--kill` means to signal, pinned when it was listed.
+struct Target {
+    pid: u32,
+    /// The sockets on the ports it was chosen for.
+    inodes: Vec<u64>,
+    handle: Result<ProcessHandle, PinError>,
+}
+
+/// The processes `--kill` would signal, and those it passes over.
+struct Targets {
+    chosen: Vec<Target>,
+    /// Holders of client connections only (without `--any-socket`).
+    clients_only: Vec<u32>,
+}
+
+impl Targets {
+    /// Chooses the holders to signal and pins them. Without `any_socket`,
+    /// only the server side counts: a listening TCP socket, an unconnected
+    /// UDP socket, or a TCP connection on a port its process listens on. A
+    /// client whose ephemeral port falls in a range asked about is not a
+    /// holder of that port.
+    fn pin(snap: &Snapshot, any_socket: bool) -> Targets {
+        let mut listening: Vec<(u32, u16)> = snap
+            .sockets
+            .iter()
+            .filter(|s| s.proto == Proto::Tcp && s.is_listening())
+            .filter_map(|s| s.local.port().map(|port| (s, port)))
+            .flat_map(|(s, port)| s.owners.iter().map(move |o| (o.pid, port)))
+            .collect();
+        listening.sort_unstable();
+        let serves = |s: &Socket, pid: u32| {
+            any_socket
+                || s.is_listening()
+                || (s.proto == Proto::Tcp
+                    && s.local
+                        .port()
+                        .is_some_and(|port| listening.binary_search(&(pid, port)).is_ok()))
+        };
+        // Each holder with the sockets it serves (none: a client only).
+        let mut by_pid: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+        for s in &snap.sockets {
+            for o in &s.owners {
+                let inodes = by_pid.entry(o.pid).or_default();
+                if serves(s, o.pid) && !inodes.contains(&s.inode) {
+                    inodes.push(s.inode);
+                }
+            }
+        }
+        let mut chosen = Vec::new();
+        let mut clients_only = Vec::new();
+        for (pid, inodes) in by_pid {
+            if inodes.is_empty() {
+                clients_only.push(pid);
+                continue;
+            }
+            let handle = ProcessHandle::pin(pid);
+            chosen.push(Target {
+                pid,
+                inodes,
+                handle,
+            });
+        }
+        Targets {
+            chosen,
+            clients_only,
+        }
+    }
+}
+
+/// `name[pid]` as listed, or `pid N` for a process not seen.
+fn label(snap: &Snapshot, pid: u32) -> String {
+    snap.processes
+        .get(&pid)
+        .map(|p| format!("{}[{pid}]", p.name.escaped()))
+        .unwrap_or_else(|| format!("pid {pid}"))
+}
+
+/// Signals the chosen holders (bar pid 1 and ourselves), each only if it is
+/// still the process listed and still holds the socket, then waits briefly
+/// for the ports to come free. Exit 0 when they did, 1 when something still
+/// holds them or nothing was signalled.
 fn kill(
     args: &WhoArgs,
     sig: Signal,
     snap: &Snapshot,
+    targets: Targets,
     cfg: &ListConfig,
     specs: &[PortSpec],
+    mut report: Report,
 ) -> Result<ExitCode, Failure> {
-    let mut pids: Vec<u32> = snap
-        .sockets
-        .iter()
-        .flat_map(|s| s.owners.iter().map(|o| o.pid))
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
     let me = std::process::id();
-    let name_of = |pid: u32| {
-        snap.processes
-            .get(&pid)
-            .map(|p| format!("{}[{pid}]", p.name))
-            .unwrap_or_else(|| format!("pid {pid}"))
-    };
-    let mut targets = Vec::new();
-    for &pid in &pids {
-        if pid == 1 {
-            eprintln!("portscope: refusing to signal {} (init)", name_of(pid));
-        } else if pid == me {
+    for &pid in &targets.clients_only {
+        eprintln!(
+            "portscope: not signalling {}: it holds only client connections on these ports (--any-socket to include them)",
+            label(snap, pid)
+        );
+    }
+    let mut chosen = Vec::new();
+    for t in targets.chosen {
+        if t.pid == 1 {
+            eprintln!(
+                "portscope: refusing to signal {} (init)",
+                label(snap, t.pid)
+            );
+        } else if t.pid == me {
             eprintln!("portscope: refusing to signal portscope itself");
         } else {
-            targets.push(pid);
+            chosen.push(t);
         }
     }
-    if targets.is_empty() {
+    if chosen.is_empty() {
         eprintln!("portscope: no process to signal");
+        report.finish()?;
         return Ok(ExitCode::from(1));
     }
     let sig_name = signal_name(sig);
@@ -346,26 +450,40 @@ fn kill(
                     .into(),
             ));
         }
-        let list: Vec<String> = targets.iter().map(|&p| name_of(p)).collect();
+        let list: Vec<String> = chosen.iter().map(|t| label(snap, t.pid)).collect();
         eprint!("Send {sig_name} to {}? [y/N] ", list.join(", "));
         let mut answer = String::new();
         io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
             eprintln!("portscope: nothing signalled");
+            report.finish()?;
             return Ok(ExitCode::from(1));
         }
     }
-    for &pid in &targets {
-        let outcome = match Pid::from_raw(pid as i32) {
-            None => "not a pid".to_string(),
-            Some(p) => match rustix::process::kill_process(p, sig) {
-                Ok(()) => format!("sent {sig_name}"),
-                Err(rustix::io::Errno::SRCH) => "already gone".into(),
-                Err(rustix::io::Errno::PERM) => "no permission".into(),
-                Err(e) => format!("failed: {e}"),
+    let mut signalled = Vec::new();
+    for t in &chosen {
+        let outcome = match &t.handle {
+            Err(PinError::Gone) => "exited meanwhile; not signalled".to_string(),
+            Err(e) => format!("not signalled: {e}"),
+            Ok(h) => match h.signal_if_holding(&t.inodes, sig) {
+                SignalOutcome::Sent => {
+                    signalled.push(t.pid);
+                    format!("sent {sig_name}")
+                }
+                SignalOutcome::NotPermitted => "no permission".into(),
+                other => other.to_string(),
             },
         };
-        println!("{}: {outcome}", name_of(pid));
+        report.line(format_args!("{}: {outcome}", label(snap, t.pid)))?;
+    }
+    // Nobody reads on: the signals went out; a closed pipe ends quietly.
+    if report.is_closed() {
+        report.finish()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if signalled.is_empty() {
+        report.finish()?;
+        return Ok(ExitCode::from(1));
     }
     // Give the processes a moment to exit and release the ports.
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -374,26 +492,23 @@ fn kill(
         let still: Vec<&Socket> = now
             .sockets
             .iter()
-            .filter(|s| s.is_listening() || !s.owners.is_empty())
+            .filter(|s| s.is_listening() || s.owners.iter().any(|o| signalled.contains(&o.pid)))
             .collect();
         if still.is_empty() {
-            println!("the port(s) are free");
+            report.line(format_args!("the port(s) are free"))?;
+            report.finish()?;
             return Ok(ExitCode::SUCCESS);
         }
         if Instant::now() >= deadline {
             let mut who: Vec<String> = still
                 .iter()
                 .flat_map(|s| s.owners.iter().map(|o| o.pid))
-                .map(|pid| {
-                    now.processes
-                        .get(&pid)
-                        .map(|p| format!("{}[{pid}]", p.name))
-                        .unwrap_or_else(|| format!("pid {pid}"))
-                })
+                .map(|pid| label(&now, pid))
                 .collect();
             who.sort();
             who.dedup();
-            println!("still held by {}", who.join(", "));
+            report.line(format_args!("still held by {}", who.join(", ")))?;
+            report.finish()?;
             return Ok(ExitCode::from(1));
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -1,6 +1,13 @@
 //! CSV with a header row: one row per socket, every owner in the `owners`
 //! column as `pid:fd:name` separated by `;`.
+//!
+//! Untrusted text (unix paths, process names) is written in the escaped
+//! form of [`portscope::text`], so no cell holds a control character or a
+//! line break; in the `owners` cell a name's `;` and `:` are escaped too
+//! (`\x3b`, `\x3a`), so it can't forge an owner. `portscope::text::unescape`
+//! gives back the exact bytes.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use portscope::model::{Endpoint, Socket};
@@ -29,9 +36,12 @@ const HEADER: [&str; 16] = [
 fn addr_port(ep: &Endpoint) -> (String, String) {
     match ep {
         Endpoint::Inet { addr, port } => (addr.to_string(), port.to_string()),
-        Endpoint::Unix { path, inode } => {
-            (path.as_deref().unwrap_or("").to_string(), inode.to_string())
-        }
+        Endpoint::Unix { path, inode } => (
+            path.as_ref()
+                .map(|p| p.escaped().to_string())
+                .unwrap_or_default(),
+            inode.to_string(),
+        ),
     }
 }
 
@@ -41,13 +51,10 @@ fn owners_cell(s: &Socket, ctx: &Context<'_>) -> String {
         if i > 0 {
             cell.push(';');
         }
-        let name = ctx
-            .snap
-            .processes
-            .get(&o.pid)
-            .map(|p| p.name.as_str())
-            .unwrap_or("");
-        cell.push_str(&format!("{}:{}:{}", o.pid, o.fd, name));
+        let _ = write!(cell, "{}:{}:", o.pid, o.fd);
+        if let Some(p) = ctx.snap.processes.get(&o.pid) {
+            let _ = write!(cell, "{}", p.name.escaped().also(b";:"));
+        }
     }
     cell
 }

@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use portscope::Text;
 use portscope::model::{Endpoint, Snapshot, Socket};
 use std::net::IpAddr;
 
@@ -51,7 +52,7 @@ struct SocketJson<'a> {
 #[serde(untagged)]
 enum EndpointJson<'a> {
     Inet { addr: AddrJson, port: u16 },
-    Unix { path: Option<&'a str>, inode: u64 },
+    Unix { path: Option<&'a Text>, inode: u64 },
 }
 
 #[derive(Serialize)]
@@ -65,11 +66,13 @@ struct ServiceJson {
 struct OwnerJson<'a> {
     pid: u32,
     fd: u32,
-    name: Option<&'a str>,
-    user: Option<&'a str>,
+    name: Option<&'a Text>,
+    user: Option<&'a Text>,
     uid: Option<u32>,
-    cmdline: Option<&'a str>,
-    exe: Option<&'a str>,
+    euser: Option<&'a Text>,
+    euid: Option<u32>,
+    cmdline: Option<&'a Text>,
+    exe: Option<&'a Text>,
 }
 
 /// An address written as its text straight into the output: no String
@@ -96,11 +99,13 @@ impl Serialize for OwnersJson<'_> {
             seq.serialize_element(&OwnerJson {
                 pid: o.pid,
                 fd: o.fd,
-                name: p.map(|p| p.name.as_str()),
-                user: p.and_then(|p| p.user.as_deref()),
+                name: p.map(|p| &p.name),
+                user: p.and_then(|p| p.user.as_ref()),
                 uid: p.and_then(|p| p.uid),
-                cmdline: p.map(|p| p.cmdline.as_str()),
-                exe: p.and_then(|p| p.exe.as_deref()),
+                euser: p.and_then(|p| p.euser.as_ref()),
+                euid: p.and_then(|p| p.euid),
+                cmdline: p.map(|p| &p.cmdline),
+                exe: p.and_then(|p| p.exe.as_ref()),
             })?;
         }
         seq.end()
@@ -114,7 +119,7 @@ fn endpoint(ep: &Endpoint) -> EndpointJson<'_> {
             port: *port,
         },
         Endpoint::Unix { path, inode } => EndpointJson::Unix {
-            path: path.as_deref(),
+            path: path.as_ref(),
             inode: *inode,
         },
     }

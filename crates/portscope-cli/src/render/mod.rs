@@ -118,12 +118,14 @@ pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
         }
         return;
     };
-    let name = snap
-        .processes
-        .get(&first)
-        .map(|p| p.name.as_str())
-        .unwrap_or("?");
-    let _ = write!(buf, "{name}[{first}]");
+    match snap.processes.get(&first) {
+        Some(p) => {
+            let _ = write!(buf, "{}[{first}]", p.name.escaped());
+        }
+        None => {
+            let _ = write!(buf, "?[{first}]");
+        }
+    }
     // Owners are sorted by pid, so distinct pids are runs.
     let mut others = 0usize;
     let mut last = first;
@@ -148,7 +150,7 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
     let pname = |s: &Socket| {
         first_pid(s)
             .and_then(|p| procs.get(&p))
-            .map(|p| p.name.as_str())
+            .map(|p| p.name.as_bytes())
     };
     let svc = |s: &Socket| annotate::service_of(s, eph).and_then(|i| i.service.map(|x| x.name));
     let cmp: Box<Compare<'_>> = match key {

@@ -197,10 +197,12 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
         }
         "Process" => push_owners(buf, s, ctx.snap),
         "User" => match first_process(s, ctx)
-            .and_then(|p| p.user.as_deref())
-            .or_else(|| ctx.snap.user_names.get(&s.uid).map(String::as_str))
+            .and_then(|p| p.shown_user())
+            .or_else(|| ctx.snap.user_names.get(&s.uid))
         {
-            Some(u) => buf.push_str(u),
+            Some(u) => {
+                let _ = write!(buf, "{}", u.escaped());
+            }
             None => {
                 let _ = write!(buf, "{}", s.uid);
             }
@@ -210,12 +212,8 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
         }
         "Command" => {
             if let Some(p) = first_process(s, ctx) {
-                // A command line may hold newlines or tabs; keep one row per socket.
-                buf.extend(
-                    p.cmdline
-                        .chars()
-                        .map(|c| if c.is_control() { ' ' } else { c }),
-                );
+                // Escaped: newlines and tabs shown, one row per socket.
+                let _ = write!(buf, "{}", p.cmdline.escaped());
             }
         }
         _ => {}

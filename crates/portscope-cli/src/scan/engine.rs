@@ -2,6 +2,11 @@
 //! refuse it, or stay silent. Nonblocking `connect` on a few threads, each
 //! with its own epoll set.
 //!
+//! Jobs are numbered, not listed: a [`Jobs`] says how many there are and
+//! makes the address of one when a worker claims it, and each result goes to
+//! a callback as it settles. Memory is the window of attempts in flight,
+//! whatever the number of hosts and ports.
+//!
 //! Why not tokio here: a sweep of a whole host is almost all refused
 //! connects, and on loopback the refusal is known before `connect` even
 //! returns (the RST is processed while the socket is still locked by the
@@ -15,7 +20,8 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::event::epoll;
@@ -46,46 +52,116 @@ pub struct Progress {
     pub done: AtomicUsize,
 }
 
-const UNSET: u8 = 0;
 const OPEN: u8 = 1;
 const CLOSED: u8 = 2;
 const FILTERED: u8 = 3;
 
-/// Connects to every address in `jobs` and returns each one's state, in order.
-pub fn sweep(jobs: &[SocketAddr], cfg: &SweepConfig, progress: &Progress) -> Vec<PortState> {
-    let states: Vec<AtomicU8> = jobs.iter().map(|_| AtomicU8::new(UNSET)).collect();
+/// The connection attempts of a sweep, by number: `0..len()`.
+pub trait Jobs: Sync {
+    /// How many.
+    fn len(&self) -> u64;
+    /// The address of job `job`; `None` past the end.
+    fn addr(&self, job: u64) -> Option<SocketAddr>;
+}
+
+impl Jobs for [SocketAddr] {
+    fn len(&self) -> u64 {
+        <[SocketAddr]>::len(self) as u64
+    }
+    fn addr(&self, job: u64) -> Option<SocketAddr> {
+        self.get(usize::try_from(job).ok()?).copied()
+    }
+}
+
+/// Connects to every job's address and hands each job's state to `report`
+/// as it settles (from any worker thread, in no particular order).
+///
+/// An error when the sweep cannot go on: no epoll set, or no socket to be
+/// had (out of fds or memory) while no attempt is in flight to free one.
+/// With attempts in flight a shortage only slows the sweep down.
+pub fn sweep<J: Jobs + ?Sized>(
+    jobs: &J,
+    cfg: &SweepConfig,
+    progress: &Progress,
+    report: &(dyn Fn(u64, PortState) + Sync),
+) -> std::io::Result<()> {
+    let total = jobs.len();
     let shared = Shared {
-        jobs,
-        states: &states,
-        next: AtomicUsize::new(0),
+        jobs: &JobsRef(jobs),
+        report,
+        next: AtomicU64::new(0),
         progress,
         pacer: cfg.rate.filter(|r| *r > 0).map(Pacer::new),
+        in_flight: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        failed: Mutex::new(None),
     };
-    let threads = cfg.threads.clamp(1, 64).min(jobs.len().max(1));
+    let threads = cfg
+        .threads
+        .clamp(1, 64)
+        .min(usize::try_from(total.max(1)).unwrap_or(usize::MAX));
     let window = (cfg.concurrency / threads).max(1);
     std::thread::scope(|s| {
         for _ in 0..threads {
             let shared = &shared;
-            s.spawn(move || Worker::new(shared, cfg, window).run());
+            s.spawn(move || match Worker::new(shared, cfg, window) {
+                Ok(w) => w.run(),
+                Err(e) => shared.fail(e, "cannot create an epoll set"),
+            });
         }
     });
-    states
-        .iter()
-        .map(|s| match s.load(Ordering::Relaxed) {
-            OPEN => PortState::Open,
-            CLOSED => PortState::Closed,
-            _ => PortState::Filtered,
-        })
-        .collect()
+    match shared.failed.into_inner() {
+        Ok(Some(e)) => Err(e),
+        Ok(None) => Ok(()),
+        Err(_) => Err(std::io::Error::other("a sweep thread stopped unexpectedly")),
+    }
 }
 
-/// What all workers share: the job list, where to claim the next ones, results.
+/// `&J` as a `&dyn Jobs` for a `J` that may be unsized.
+struct JobsRef<'a, J: ?Sized>(&'a J);
+
+impl<J: Jobs + ?Sized> Jobs for JobsRef<'_, J> {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn addr(&self, job: u64) -> Option<SocketAddr> {
+        self.0.addr(job)
+    }
+}
+
+/// What all workers share: the jobs, where to claim the next ones, results.
 struct Shared<'a> {
-    jobs: &'a [SocketAddr],
-    states: &'a [AtomicU8],
-    next: AtomicUsize,
+    jobs: &'a dyn Jobs,
+    report: &'a (dyn Fn(u64, PortState) + Sync),
+    next: AtomicU64,
     progress: &'a Progress,
     pacer: Option<Pacer>,
+    /// Attempts in flight, all workers together.
+    in_flight: AtomicUsize,
+    /// Set when the sweep must end (see `failed`).
+    stop: AtomicBool,
+    failed: Mutex<Option<std::io::Error>>,
+}
+
+impl Shared<'_> {
+    /// Ends the sweep with an error (the first one reported wins).
+    fn fail(&self, e: Errno, what: &str) {
+        let hint = if matches!(e, Errno::MFILE | Errno::NFILE) {
+            " (raise the open-file limit, ulimit -n)"
+        } else {
+            ""
+        };
+        let err = std::io::Error::new(
+            std::io::Error::from(e).kind(),
+            format!("{what}: {}{hint}", std::io::Error::from(e)),
+        );
+        if let Ok(mut f) = self.failed.lock()
+            && f.is_none()
+        {
+            *f = Some(err);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// How far ahead of time a rate slot may be used.
@@ -137,13 +213,13 @@ impl Pacer {
 /// One attempt in flight.
 struct Pending {
     fd: OwnedFd,
-    job: usize,
+    job: u64,
     attempt: u32,
     deadline: Instant,
 }
 
 /// Jobs are claimed this many at a time to keep the shared counter cold.
-const CLAIM: usize = 32;
+const CLAIM: u64 = 32;
 
 struct Worker<'a, 'c> {
     shared: &'a Shared<'a>,
@@ -159,8 +235,8 @@ struct Worker<'a, 'c> {
     /// (slot, generation) in deadline order: every attempt gets the same
     /// timeout, so start order is deadline order.
     deadlines: VecDeque<(usize, u32, Instant)>,
-    claimed: std::ops::Range<usize>,
-    retry: VecDeque<(usize, u32)>,
+    claimed: std::ops::Range<u64>,
+    retry: VecDeque<(u64, u32)>,
     /// Refused sockets ready to connect again, per family.
     pool4: Vec<OwnedFd>,
     pool6: Vec<OwnedFd>,
@@ -170,12 +246,12 @@ struct Worker<'a, 'c> {
 const POOL_MAX: usize = 4;
 
 impl<'a, 'c> Worker<'a, 'c> {
-    fn new(shared: &'a Shared<'a>, cfg: &'c SweepConfig, window: usize) -> Self {
-        Worker {
+    fn new(shared: &'a Shared<'a>, cfg: &'c SweepConfig, window: usize) -> Result<Self, Errno> {
+        Ok(Worker {
             shared,
             cfg,
             window,
-            epoll: epoll::create(epoll::CreateFlags::CLOEXEC).ok(),
+            epoll: Some(epoll::create(epoll::CreateFlags::CLOEXEC)?),
             slots: Vec::new(),
             generation: Vec::new(),
             free: Vec::new(),
@@ -185,10 +261,10 @@ impl<'a, 'c> Worker<'a, 'c> {
             retry: VecDeque::new(),
             pool4: Vec::new(),
             pool6: Vec::new(),
-        }
+        })
     }
 
-    fn next_job(&mut self) -> Option<(usize, u32)> {
+    fn next_job(&mut self) -> Option<(u64, u32)> {
         if let Some(r) = self.retry.pop_front() {
             return Some(r);
         }
@@ -198,21 +274,27 @@ impl<'a, 'c> Worker<'a, 'c> {
             if start >= n {
                 return None;
             }
-            self.claimed = start..(start + CLAIM).min(n);
+            self.claimed = start..start.saturating_add(CLAIM).min(n);
         }
         self.claimed.next().map(|j| (j, 0))
     }
 
-    fn settle(&self, job: usize, state: u8) {
-        if let Some(s) = self.shared.states.get(job) {
-            s.store(state, Ordering::Relaxed);
-        }
+    fn settle(&self, job: u64, state: u8) {
+        let state = match state {
+            OPEN => PortState::Open,
+            CLOSED => PortState::Closed,
+            _ => PortState::Filtered,
+        };
+        (self.shared.report)(job, state);
         self.shared.progress.done.fetch_add(1, Ordering::Relaxed);
     }
 
     fn run(mut self) {
         let mut events: Vec<epoll::Event> = Vec::with_capacity(256);
         loop {
+            if self.shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
             let mut wait_for: Option<Duration> = None;
             // Fill the window.
             let mut exhausted = false;
@@ -227,8 +309,15 @@ impl<'a, 'c> Worker<'a, 'c> {
                     exhausted = true;
                     break;
                 };
-                if !self.start(job, attempt) {
-                    // Out of fds or buffers: let what is in flight drain first.
+                if let Err(e) = self.start(job, attempt) {
+                    // Out of fds or buffers: let what is in flight drain
+                    // first. With nothing in flight anywhere, waiting frees
+                    // nothing: the sweep cannot go on.
+                    if self.in_flight == 0 && self.shared.in_flight.load(Ordering::Relaxed) == 0 {
+                        self.shared
+                            .fail(e, "no socket for a connection attempt, none in flight");
+                        return;
+                    }
                     wait_for = Some(Duration::from_millis(5));
                     break;
                 }
@@ -289,22 +378,22 @@ impl<'a, 'c> Worker<'a, 'c> {
         }
     }
 
-    /// Starts one attempt; false when the system is out of resources (the
-    /// job is queued again).
-    fn start(&mut self, job: usize, attempt: u32) -> bool {
-        let Some(&addr) = self.shared.jobs.get(job) else {
-            return true;
+    /// Starts one attempt; the error when the system is out of resources
+    /// (the job is queued again).
+    fn start(&mut self, job: u64, attempt: u32) -> Result<(), Errno> {
+        let Some(addr) = self.shared.jobs.addr(job) else {
+            return Ok(());
         };
         let v6 = addr.is_ipv6();
         let fd = match self.socket(v6) {
             Ok(fd) => fd,
             Err(e) if is_resource(e) => {
                 self.retry.push_front((job, attempt));
-                return false;
+                return Err(e);
             }
             Err(_) => {
                 self.settle(job, FILTERED);
-                return true;
+                return Ok(());
             }
         };
         match net::connect(&fd, &addr) {
@@ -331,14 +420,14 @@ impl<'a, 'c> Worker<'a, 'c> {
             }
             Err(e) if is_resource(e) => {
                 self.retry.push_front((job, attempt));
-                return false;
+                return Err(e);
             }
             Err(e) => self.settle(job, refused_or_filtered(e)),
         }
-        true
+        Ok(())
     }
 
-    fn watch(&mut self, fd: OwnedFd, job: usize, attempt: u32) {
+    fn watch(&mut self, fd: OwnedFd, job: u64, attempt: u32) {
         let Some(ep) = &self.epoll else {
             self.settle(job, FILTERED);
             return;
@@ -369,6 +458,7 @@ impl<'a, 'c> Worker<'a, 'c> {
         }
         self.deadlines.push_back((slot, generation, deadline));
         self.in_flight += 1;
+        self.shared.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Frees a slot and returns what was in it.
@@ -379,6 +469,7 @@ impl<'a, 'c> Worker<'a, 'c> {
         }
         self.free.push(slot);
         self.in_flight -= 1;
+        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
         Some(p)
     }
 
@@ -443,7 +534,7 @@ impl<'a, 'c> Worker<'a, 'c> {
         }
     }
 
-    fn finish_open(&self, fd: OwnedFd, job: usize) {
+    fn finish_open(&self, fd: OwnedFd, job: u64) {
         // A connect to a free port in the ephemeral range can pick that same
         // port as its source and connect to itself (TCP simultaneous open):
         // nothing listens there, so it is closed.
@@ -482,6 +573,25 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
 
+    /// Each job's state, in job order.
+    fn states(jobs: &[SocketAddr], cfg: &SweepConfig, p: &Progress) -> Vec<PortState> {
+        let got = Mutex::new(vec![None; jobs.len()]);
+        sweep(jobs, cfg, p, &|job, state| {
+            let mut g = got.lock().expect("lock");
+            let slot = g
+                .get_mut(usize::try_from(job).expect("job"))
+                .expect("in range");
+            assert!(slot.is_none(), "job {job} reported twice");
+            *slot = Some(state);
+        })
+        .expect("sweep");
+        got.into_inner()
+            .expect("lock")
+            .into_iter()
+            .map(|s| s.expect("every job reported"))
+            .collect()
+    }
+
     fn cfg() -> SweepConfig {
         SweepConfig {
             timeout: Duration::from_millis(500),
@@ -502,7 +612,7 @@ mod tests {
             .local_addr()
             .unwrap();
         let p = Progress::default();
-        let got = sweep(&[open, closed, open], &cfg(), &p);
+        let got = states(&[open, closed, open], &cfg(), &p);
         assert_eq!(
             got,
             vec![PortState::Open, PortState::Closed, PortState::Open]
@@ -519,7 +629,7 @@ mod tests {
         let mut c = cfg();
         c.rate = Some(100);
         let t = Instant::now();
-        let got = sweep(&[closed; 11], &c, &Progress::default());
+        let got = states(&[closed; 11], &c, &Progress::default());
         assert!(got.iter().all(|s| *s == PortState::Closed));
         // 11 attempts at 100/s: at least 10 intervals of 10 ms.
         assert!(

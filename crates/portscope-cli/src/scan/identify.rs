@@ -3,20 +3,23 @@
 //! Pure functions over bytes, shared by `scan` and anything else that wants
 //! to name what answers on a port. No I/O here.
 
+use portscope::Text;
+
 /// A recognised protocol and, when the service told, its software version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// Protocol name: `ssh`, `http`, `tls`, `redis`, `smtp`…
     pub protocol: &'static str,
-    /// The software and version the service announced, as it spelled it.
-    pub version: Option<String>,
+    /// The software and version the service announced, as it spelled it
+    /// (the server's choice: shown to people only escaped).
+    pub version: Option<Text>,
 }
 
 impl Identity {
     fn new(protocol: &'static str, version: Option<String>) -> Identity {
         Identity {
             protocol,
-            version: version.filter(|v| !v.is_empty()),
+            version: version.filter(|v| !v.is_empty()).map(Text::from),
         }
     }
 }
@@ -203,7 +206,11 @@ mod tests {
 
     fn id(data: &[u8]) -> (Option<&'static str>, Option<String>) {
         match from_tcp(data) {
-            Some(i) => (Some(i.protocol), i.version),
+            Some(i) => (
+                Some(i.protocol),
+                i.version
+                    .map(|v| String::from_utf8(v.as_bytes().to_vec()).expect("UTF-8")),
+            ),
             None => (None, None),
         }
     }

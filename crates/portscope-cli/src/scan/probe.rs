@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use portscope::Text;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -71,7 +72,7 @@ pub struct Finding {
     /// The protocol the service speaks, when recognised.
     pub protocol: Option<&'static str>,
     /// Software and version the service gave away.
-    pub version: Option<String>,
+    pub version: Option<Text>,
     /// What the service said first, unasked, as printable text.
     pub banner: Option<String>,
     /// The probe whose answer identified the service.
@@ -188,7 +189,7 @@ async fn read_reply<R: AsyncRead + Unpin>(r: &mut R, wait: Duration, whole_head:
 /// One probe's outcome.
 struct Step {
     protocol: Option<&'static str>,
-    version: Option<String>,
+    version: Option<Text>,
     response: Option<String>,
     tls: Option<TlsInfo>,
 }
@@ -264,7 +265,10 @@ async fn tls_probe(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfi
             return Some(Step {
                 protocol: Some("tls"),
                 version: None,
-                response: Some(format!("handshake failed: {e}")),
+                response: Some(identify::printable(
+                    format!("handshake failed: {e}").as_bytes(),
+                    200,
+                )),
                 tls: None,
             });
         }

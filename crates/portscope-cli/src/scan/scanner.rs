@@ -1,12 +1,15 @@
 //! One scan from start to finish: the connect sweep, then identification of
 //! the open ports, then the link to local processes. Returns the results as
 //! data; printing them is the command's job.
+//!
+//! Memory does not grow with hosts x ports: jobs are made by number as the
+//! sweep claims them, and only ports that did not end closed are kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portscope::collect::{self, Options, SourceChoice};
@@ -14,16 +17,16 @@ use portscope::model::{Proto, Query, Snapshot, StateSet};
 use tokio::sync::Semaphore;
 
 use super::PortState;
-use super::engine::{self, Progress, SweepConfig};
+use super::engine::{self, Jobs, Progress, SweepConfig};
 use super::probe::{self, Finding, ProbeConfig};
-use super::targets::{self, Host};
+use super::targets::{self, Host, Targets};
 use super::udp;
 
 /// Everything a scan needs, validated.
 #[derive(Clone, Debug)]
 pub struct ScanConfig {
-    /// The hosts.
-    pub hosts: Vec<Host>,
+    /// The hosts (blocks stay blocks: nothing is expanded up front).
+    pub hosts: Targets,
     /// The ports, in scan order.
     pub ports: Vec<u16>,
     /// UDP instead of TCP.
@@ -44,7 +47,7 @@ pub struct OwnerRef {
     /// Process id.
     pub pid: u32,
     /// Process name.
-    pub name: Option<String>,
+    pub name: Option<portscope::Text>,
 }
 
 /// One port's result.
@@ -71,13 +74,35 @@ pub struct HostResult {
     pub ports: Vec<PortResult>,
 }
 
-/// A whole scan's results.
+/// Totals over a whole scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Ports that answered.
+    pub open: u64,
+    /// Ports that refused.
+    pub closed: u64,
+    /// Ports that stayed silent.
+    pub filtered: u64,
+}
+
+/// A whole scan's results, held as what did not end closed: a sweep of a
+/// large block where almost everything is closed keeps almost nothing.
+/// [`ScanResult::hosts`] makes each host's full result as it is asked for.
 #[derive(Clone, Debug)]
 pub struct ScanResult {
     /// TCP or UDP.
     pub proto: Proto,
-    /// Per host, in target order.
-    pub hosts: Vec<HostResult>,
+    /// The hosts scanned, in target order.
+    pub targets: Targets,
+    /// The ports scanned, in scan order.
+    pub ports: Vec<u16>,
+    /// Jobs (host index x port count + port index) that were open or
+    /// filtered, as runs; every other job was closed.
+    notable: Runs,
+    findings: HashMap<u64, Finding>,
+    owners: HashMap<u64, Vec<OwnerRef>>,
+    /// Counts over every port of every host.
+    pub totals: Totals,
     /// Wall time of the whole scan.
     pub elapsed: Duration,
     /// Wall time of the connect sweep alone (TCP).
@@ -86,113 +111,215 @@ pub struct ScanResult {
     pub owners_error: Option<String>,
 }
 
+impl ScanResult {
+    /// How many hosts were scanned.
+    pub fn host_count(&self) -> u64 {
+        self.targets.len()
+    }
+
+    /// Each host's results in target order, made one host at a time.
+    pub fn hosts(&self) -> impl Iterator<Item = HostResult> + '_ {
+        let per_host = self.ports.len() as u64;
+        let mut runs = self.notable.iter().peekable();
+        (0..self.targets.len()).filter_map(move |hi| {
+            let host = self.targets.get(hi)?;
+            let first = hi * per_host;
+            let mut ports = Vec::with_capacity(self.ports.len());
+            for (pi, &port) in (0u64..).zip(&self.ports) {
+                let job = first + pi;
+                while runs.next_if(|&(_, end, _)| end <= job).is_some() {}
+                let state = match runs.peek() {
+                    Some(&(start, _, s)) if start <= job => s,
+                    _ => PortState::Closed,
+                };
+                ports.push(PortResult {
+                    port,
+                    state,
+                    finding: self.findings.get(&job).cloned().unwrap_or_default(),
+                    owners: self.owners.get(&job).cloned().unwrap_or_default(),
+                });
+            }
+            Some(HostResult {
+                local: targets::is_local(host.addr),
+                host,
+                ports,
+            })
+        })
+    }
+}
+
+/// Job states other than closed, as runs of consecutive jobs in one state:
+/// a block where every port is filtered (a firewall that drops everything)
+/// is one run, not one entry per port. Jobs settle in roughly claim order,
+/// so runs merge as the gaps between them fill.
+#[derive(Clone, Debug, Default)]
+struct Runs {
+    /// start -> (end, exclusive; state).
+    runs: BTreeMap<u64, (u64, PortState)>,
+}
+
+impl Runs {
+    /// Records one job's state (each job once).
+    fn insert(&mut self, job: u64, state: PortState) {
+        let Some(next_job) = job.checked_add(1) else {
+            return;
+        };
+        // A run in the same state ending just before it grows by one...
+        let before = self
+            .runs
+            .range(..job)
+            .next_back()
+            .filter(|&(_, &(end, s))| end == job && s == state)
+            .map(|(&start, _)| start);
+        // ...and one starting just after it joins.
+        let after = self
+            .runs
+            .get(&next_job)
+            .filter(|&&(_, s)| s == state)
+            .map(|&(end, _)| end);
+        if after.is_some() {
+            self.runs.remove(&next_job);
+        }
+        let end = after.unwrap_or(next_job);
+        let start = before.unwrap_or(job);
+        self.runs.insert(start, (end, state));
+    }
+
+    /// The runs in job order, as (start, end exclusive, state).
+    fn iter(&self) -> impl Iterator<Item = (u64, u64, PortState)> + '_ {
+        self.runs.iter().map(|(&start, &(end, s))| (start, end, s))
+    }
+
+    /// How many jobs are in this state.
+    fn count(&self, state: PortState) -> u64 {
+        self.iter()
+            .filter(|&(_, _, s)| s == state)
+            .map(|(start, end, _)| end - start)
+            .sum()
+    }
+}
+
+/// The jobs of a scan: every host, and for each host every port.
+struct Grid<'a> {
+    hosts: &'a Targets,
+    ports: &'a [u16],
+}
+
+impl Grid<'_> {
+    /// (host index, port) of a job.
+    fn split(&self, job: u64) -> Option<(u64, u16)> {
+        let per_host = self.ports.len() as u64;
+        let hi = job.checked_div(per_host)?;
+        let pi = usize::try_from(job % per_host).ok()?;
+        Some((hi, *self.ports.get(pi)?))
+    }
+}
+
+impl Jobs for Grid<'_> {
+    fn len(&self) -> u64 {
+        self.hosts.len().saturating_mul(self.ports.len() as u64)
+    }
+    fn addr(&self, job: u64) -> Option<SocketAddr> {
+        let (hi, port) = self.split(job)?;
+        Some(SocketAddr::new(self.hosts.addr(hi)?, port))
+    }
+}
+
 /// Runs the scan.
 pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
     let started = Instant::now();
-    let jobs: Vec<SocketAddr> = cfg
-        .hosts
-        .iter()
-        .flat_map(|h| cfg.ports.iter().map(move |&p| SocketAddr::new(h.addr, p)))
-        .collect();
+    let grid = Grid {
+        hosts: &cfg.hosts,
+        ports: &cfg.ports,
+    };
+    let total = grid.len();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.sweep.threads.max(1))
         .enable_all()
         .build()?;
 
     let mut sweep_elapsed = Duration::ZERO;
-    let mut per_job: Vec<(PortState, Finding)>;
+    // Whatever did not end closed, from any thread.
+    let notable: Mutex<Runs> = Mutex::new(Runs::default());
+    let mut findings: HashMap<u64, Finding> = HashMap::new();
     if cfg.udp {
-        let found = with_progress(cfg.progress, jobs.len(), |progress| {
-            runtime.block_on(udp_all(&jobs, cfg, progress))
-        });
-        per_job = found;
+        findings = with_progress(cfg.progress, total, |progress| {
+            runtime.block_on(udp_all(&grid, cfg, progress, &notable))
+        })?;
     } else {
-        let states = with_progress(cfg.progress, jobs.len(), |progress| {
-            engine::sweep(&jobs, &cfg.sweep, progress)
-        });
-        sweep_elapsed = started.elapsed();
-        per_job = states
-            .into_iter()
-            .map(|s| (s, Finding::default()))
-            .collect();
-        if let Some(pc) = cfg.probe {
-            let open: Vec<usize> = (0..jobs.len())
-                .filter(|&i| per_job.get(i).is_some_and(|(s, _)| *s == PortState::Open))
-                .collect();
-            let names: Vec<Option<String>> = cfg.hosts.iter().map(|h| h.name.clone()).collect();
-            let found = runtime.block_on(probe_all(
-                &jobs,
-                &open,
-                &names,
-                cfg.ports.len(),
-                pc,
-                cfg.probe_concurrency,
-            ));
-            for (i, f) in found {
-                if let Some(slot) = per_job.get_mut(i) {
-                    slot.1 = f;
-                }
+        let keep = |job: u64, state: PortState| {
+            if state != PortState::Closed
+                && let Ok(mut n) = notable.lock()
+            {
+                n.insert(job, state);
             }
-        }
+        };
+        with_progress(cfg.progress, total, |progress| {
+            engine::sweep(&grid, &cfg.sweep, progress, &keep)
+        })?;
+        sweep_elapsed = started.elapsed();
+    }
+    let notable = notable
+        .into_inner()
+        .map_err(|_| std::io::Error::other("a scan thread stopped unexpectedly"))?;
+    let open: Vec<u64> = notable
+        .iter()
+        .filter(|&(_, _, s)| s == PortState::Open)
+        .flat_map(|(start, end, _)| start..end)
+        .collect();
+    if !cfg.udp
+        && let Some(pc) = cfg.probe
+    {
+        findings = runtime.block_on(probe_all(&grid, &open, pc, cfg.probe_concurrency));
     }
     drop(runtime);
 
     let proto = if cfg.udp { Proto::Udp } else { Proto::Tcp };
-    let locals: Vec<bool> = cfg
-        .hosts
-        .iter()
-        .map(|h| targets::is_local(h.addr))
-        .collect();
-    let any_local_open = cfg.hosts.iter().enumerate().any(|(hi, _)| {
-        locals.get(hi).copied().unwrap_or(false)
-            && per_job
-                .iter()
-                .skip(hi * cfg.ports.len())
-                .take(cfg.ports.len())
-                .any(|(s, _)| *s == PortState::Open)
-    });
-    let mut owners_error = None;
-    let snap = if any_local_open {
-        match snapshot(proto) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                owners_error = Some(e.to_string());
-                None
-            }
+    // Only hosts with an open port need to know whether they are local.
+    let mut locals: HashMap<u64, bool> = HashMap::new();
+    for &job in &open {
+        if let Some((hi, _)) = grid.split(job) {
+            locals
+                .entry(hi)
+                .or_insert_with(|| cfg.hosts.addr(hi).is_some_and(targets::is_local));
         }
-    } else {
-        None
-    };
-
-    let mut results = per_job.into_iter();
-    let mut hosts = Vec::with_capacity(cfg.hosts.len());
-    for (hi, host) in cfg.hosts.iter().enumerate() {
-        let local = locals.get(hi).copied().unwrap_or(false);
-        let mut ports = Vec::with_capacity(cfg.ports.len());
-        for &port in &cfg.ports {
-            let Some((state, finding)) = results.next() else {
-                break;
-            };
-            let owners = match (&snap, local, state) {
-                (Some(s), true, PortState::Open) => owners_of(s, host.addr, port, proto),
-                _ => Vec::new(),
-            };
-            ports.push(PortResult {
-                port,
-                state,
-                finding,
-                owners,
-            });
-        }
-        hosts.push(HostResult {
-            host: host.clone(),
-            local,
-            ports,
-        });
     }
+    let mut owners_error = None;
+    let mut owners: HashMap<u64, Vec<OwnerRef>> = HashMap::new();
+    if locals.values().any(|l| *l) {
+        match snapshot(proto) {
+            Ok(snap) => {
+                for &job in &open {
+                    let Some((hi, port)) = grid.split(job) else {
+                        continue;
+                    };
+                    if locals.get(&hi) == Some(&true)
+                        && let Some(addr) = cfg.hosts.addr(hi)
+                    {
+                        let o = owners_of(&snap, addr, port, proto);
+                        if !o.is_empty() {
+                            owners.insert(job, o);
+                        }
+                    }
+                }
+            }
+            Err(e) => owners_error = Some(e.to_string()),
+        }
+    }
+    let open_count = open.len() as u64;
+    let filtered = notable.count(PortState::Filtered);
     Ok(ScanResult {
         proto,
-        hosts,
+        targets: cfg.hosts.clone(),
+        ports: cfg.ports.clone(),
+        notable,
+        findings,
+        owners,
+        totals: Totals {
+            open: open_count,
+            closed: total.saturating_sub(open_count + filtered),
+            filtered,
+        },
         elapsed: started.elapsed(),
         sweep_elapsed,
         owners_error,
@@ -200,7 +327,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
 }
 
 /// Runs `work` with a progress bar on stderr when asked for.
-fn with_progress<T>(show: bool, total: usize, work: impl FnOnce(&Progress) -> T + Send) -> T
+fn with_progress<T>(show: bool, total: u64, work: impl FnOnce(&Progress) -> T + Send) -> T
 where
     T: Send,
 {
@@ -208,7 +335,7 @@ where
     if !show || !std::io::stderr().is_terminal() {
         return work(&progress);
     }
-    let bar = indicatif::ProgressBar::new(total as u64);
+    let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ports  {per_sec}  {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -230,81 +357,109 @@ where
     out
 }
 
+/// Identifies the open ports, `concurrency` at a time; a task is made only
+/// when a slot is free.
 async fn probe_all(
-    jobs: &[SocketAddr],
-    open: &[usize],
-    names: &[Option<String>],
-    ports_per_host: usize,
+    grid: &Grid<'_>,
+    open: &[u64],
     cfg: ProbeConfig,
     concurrency: usize,
-) -> Vec<(usize, Finding)> {
+) -> HashMap<u64, Finding> {
     let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for &i in open {
-        let Some(&addr) = jobs.get(i) else { continue };
-        let name = names
-            .get(i.checked_div(ports_per_host).unwrap_or(0))
-            .cloned()
-            .flatten();
-        let sem = Arc::clone(&sem);
+    let mut out = HashMap::with_capacity(open.len());
+    for &job in open {
+        let Some(addr) = grid.addr(job) else { continue };
+        let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
+            break;
+        };
+        while let Some(r) = set.try_join_next() {
+            if let Ok((j, f)) = r {
+                out.insert(j, f);
+            }
+        }
+        let name = grid
+            .split(job)
+            .and_then(|(hi, _)| grid.hosts.name(hi))
+            .map(str::to_string);
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            (i, probe::tcp(addr, name.as_deref(), &cfg).await)
+            let _permit = permit;
+            (job, probe::tcp(addr, name.as_deref(), &cfg).await)
         });
     }
-    let mut out = Vec::with_capacity(open.len());
     while let Some(r) = set.join_next().await {
-        if let Ok(x) = r {
-            out.push(x);
+        if let Ok((j, f)) = r {
+            out.insert(j, f);
         }
     }
     out
 }
 
+/// Probes every job over UDP, `concurrency` at a time, tasks made as slots
+/// free up. What did not end closed goes into `notable`; the findings of
+/// open ports are returned. An error when sockets ran out.
 async fn udp_all(
-    jobs: &[SocketAddr],
+    grid: &Grid<'_>,
     cfg: &ScanConfig,
     progress: &Progress,
-) -> Vec<(PortState, Finding)> {
+    notable: &Mutex<Runs>,
+) -> std::io::Result<HashMap<u64, Finding>> {
     let sem = Arc::new(Semaphore::new(cfg.sweep.concurrency.max(1)));
     let wait = cfg.sweep.timeout;
     let retries = cfg.sweep.retries;
     let mut set = tokio::task::JoinSet::new();
-    for (i, &addr) in jobs.iter().enumerate() {
-        let sem = Arc::clone(&sem);
+    let mut found = HashMap::new();
+    let mut keep = |r: Result<(u64, std::io::Result<udp::UdpFinding>), tokio::task::JoinError>| {
+        progress.done.fetch_add(1, Ordering::Relaxed);
+        let Ok((job, u)) = r else {
+            return Ok(());
+        };
+        let u = u.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("no socket for a UDP probe: {e}"))
+        })?;
+        if u.state != PortState::Closed
+            && let Ok(mut n) = notable.lock()
+        {
+            n.insert(job, u.state);
+        }
+        if u.state == PortState::Open {
+            found.insert(job, udp_finding(u));
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    for job in 0..grid.len() {
+        let Some(addr) = grid.addr(job) else { continue };
+        let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
+            break;
+        };
+        while let Some(r) = set.try_join_next() {
+            keep(r)?;
+        }
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            (i, udp::probe(addr, wait, retries).await)
+            let _permit = permit;
+            (job, udp::probe(addr, wait, retries).await)
         });
     }
-    let mut out: Vec<(PortState, Finding)> = jobs
-        .iter()
-        .map(|_| (PortState::Filtered, Finding::default()))
-        .collect();
     while let Some(r) = set.join_next().await {
-        progress.done.fetch_add(1, Ordering::Relaxed);
-        if let Ok((i, u)) = r
-            && let Some(slot) = out.get_mut(i)
-        {
-            *slot = (
-                u.state,
-                Finding {
-                    protocol: u.protocol,
-                    version: u.version,
-                    response: u.response,
-                    probe: u.protocol.map(|p| match p {
-                        "dns" => "dns-query",
-                        "ntp" => "ntp-client",
-                        "snmp" => "snmp-get",
-                        "ssdp" => "ssdp-search",
-                        _ => "memcached-version",
-                    }),
-                    ..Finding::default()
-                },
-            );
-        }
+        keep(r)?;
     }
-    out
+    Ok(found)
+}
+
+fn udp_finding(u: udp::UdpFinding) -> Finding {
+    Finding {
+        protocol: u.protocol,
+        version: u.version,
+        response: u.response,
+        probe: u.protocol.map(|p| match p {
+            "dns" => "dns-query",
+            "ntp" => "ntp-client",
+            "snmp" => "snmp-get",
+            "ssdp" => "ssdp-search",
+            _ => "memcached-version",
+        }),
+        ..Finding::default()
+    }
 }
 
 fn snapshot(proto: Proto) -> portscope::Result<Snapshot> {
@@ -353,7 +508,7 @@ pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<
     let Some(best) = best else {
         return Vec::new();
     };
-    let mut pids: BTreeMap<u32, Option<String>> = BTreeMap::new();
+    let mut pids: BTreeMap<u32, Option<portscope::Text>> = BTreeMap::new();
     for s in candidates {
         if s.local.addr().and_then(rank) != Some(best) {
             continue;
@@ -373,5 +528,55 @@ fn to_v4(a: IpAddr) -> Option<std::net::Ipv4Addr> {
     match a {
         IpAddr::V4(v) => Some(v),
         IpAddr::V6(v) => v.to_ipv4_mapped(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_merge_in_any_order_and_keep_states_apart() {
+        let mut r = Runs::default();
+        // Filtered 10..20 arriving out of order, an open job in the middle
+        // of a second filtered stretch, and a lone filtered job.
+        for j in [12, 10, 19, 11, 15, 14, 13, 18, 16, 17] {
+            r.insert(j, PortState::Filtered);
+        }
+        for j in [30, 32, 31] {
+            r.insert(
+                j,
+                if j == 31 {
+                    PortState::Open
+                } else {
+                    PortState::Filtered
+                },
+            );
+        }
+        r.insert(40, PortState::Filtered);
+        let got: Vec<_> = r.iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                (10, 20, PortState::Filtered),
+                (30, 31, PortState::Filtered),
+                (31, 32, PortState::Open),
+                (32, 33, PortState::Filtered),
+                (40, 41, PortState::Filtered),
+            ]
+        );
+        assert_eq!(r.count(PortState::Filtered), 13);
+        assert_eq!(r.count(PortState::Open), 1);
+        // A million filtered jobs in claim-like order are one run.
+        let mut r = Runs::default();
+        for chunk in (0..1_000_000u64).step_by(32) {
+            for j in (chunk..chunk + 32).rev() {
+                r.insert(j, PortState::Filtered);
+            }
+        }
+        assert_eq!(
+            r.iter().collect::<Vec<_>>(),
+            vec![(0, 1_000_000, PortState::Filtered)]
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use portscope::Text;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -21,11 +22,12 @@ pub struct TlsInfo {
     pub cipher: Option<String>,
     /// The certificate's names: subject common name, then DNS and IP
     /// subject alternative names, without repeats.
-    pub names: Vec<String>,
+    /// Chosen by whoever made the certificate: shown only escaped.
+    pub names: Vec<Text>,
     /// The certificate's subject, as `CN=…, O=…`.
-    pub subject: Option<String>,
+    pub subject: Option<Text>,
     /// The certificate's issuer.
-    pub issuer: Option<String>,
+    pub issuer: Option<Text>,
     /// Whether subject and issuer are the same (self-signed, as far as names go).
     pub self_signed: bool,
     /// End of validity, RFC 2822 form.
@@ -134,12 +136,12 @@ pub fn read_certificate(der: &[u8], info: &mut TlsInfo) {
             }
         }
     }
-    info.names = names;
+    info.names = names.into_iter().map(Text::from).collect();
     let subject = cert.subject().to_string();
     let issuer = cert.issuer().to_string();
     info.self_signed = subject == issuer;
-    info.subject = Some(subject).filter(|s| !s.is_empty());
-    info.issuer = Some(issuer).filter(|s| !s.is_empty());
+    info.subject = Some(subject).filter(|s| !s.is_empty()).map(Text::from);
+    info.issuer = Some(issuer).filter(|s| !s.is_empty()).map(Text::from);
     info.not_after = cert.validity().not_after.to_rfc2822().ok();
 }
 
@@ -156,8 +158,8 @@ mod tests {
         .unwrap();
         let mut info = TlsInfo::default();
         read_certificate(key.cert.der(), &mut info);
-        assert!(info.names.contains(&"scan.test".to_string()), "{info:?}");
-        assert!(info.names.contains(&"127.0.0.1".to_string()), "{info:?}");
+        assert!(info.names.contains(&"scan.test".into()), "{info:?}");
+        assert!(info.names.contains(&"127.0.0.1".into()), "{info:?}");
         assert!(info.self_signed);
         assert!(info.not_after.is_some());
     }

@@ -151,26 +151,51 @@ pub struct UdpFinding {
     /// The protocol of the probe that was answered.
     pub protocol: Option<&'static str>,
     /// Software and version the answer gave away.
-    pub version: Option<String>,
+    pub version: Option<portscope::Text>,
     /// The start of the answer, printable.
     pub response: Option<String>,
 }
 
 /// Sends each probe for the port (again after `wait`, `retries` times) and
 /// reports the first answer.
-pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> UdpFinding {
+///
+/// An error only when no socket can be had for want of fds or memory: the
+/// port's state is then unknown, not filtered.
+pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> std::io::Result<UdpFinding> {
+    let bind: SocketAddr = match addr {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    match UdpSocket::bind(bind).await {
+        Ok(sock) => Ok(ask(sock, addr, wait, retries).await),
+        Err(e) if is_resource(&e) => Err(e),
+        Err(_) => Ok(UdpFinding {
+            state: PortState::Filtered,
+            protocol: None,
+            version: None,
+            response: None,
+        }),
+    }
+}
+
+/// Out of fds (per process or system-wide) or kernel memory.
+fn is_resource(e: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    e.raw_os_error().is_some_and(|n| {
+        let e = Errno::from_raw_os_error(n);
+        matches!(
+            e,
+            Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM
+        )
+    })
+}
+
+async fn ask(sock: UdpSocket, addr: SocketAddr, wait: Duration, retries: u32) -> UdpFinding {
     let mut f = UdpFinding {
         state: PortState::Filtered,
         protocol: None,
         version: None,
         response: None,
-    };
-    let bind: SocketAddr = match addr {
-        SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let Ok(sock) = UdpSocket::bind(bind).await else {
-        return f;
     };
     // Connected, so the kernel hands us the ICMP port-unreachable as an error.
     if sock.connect(addr).await.is_err() {
@@ -197,7 +222,7 @@ pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> UdpFinding
                         if let Some(version) = probe.check(id, reply) {
                             f.state = PortState::Open;
                             f.protocol = Some(probe.protocol());
-                            f.version = version;
+                            f.version = version.map(portscope::Text::from);
                             f.response = Some(printable(reply, 64));
                             return f;
                         }

@@ -28,12 +28,21 @@ pub enum Action {
     None,
     /// Leave the view.
     Quit,
-    /// Send SIGTERM to this process (already confirmed, never pid 1 or us).
+    /// A kill is being confirmed: pin this process now, as it is shown, so
+    /// that the answer can only reach it (never pid 1 or us).
+    Pin {
+        /// The process.
+        pid: u32,
+    },
+    /// Send SIGTERM to the process pinned by the last [`Action::Pin`], if it
+    /// still holds one of `inodes` (already confirmed).
     Kill {
         /// The process.
         pid: u32,
         /// How to name it in the outcome (`nginx[812]`).
         label: String,
+        /// The sockets it was chosen for.
+        inodes: Vec<u64>,
     },
 }
 
@@ -47,6 +56,7 @@ enum Mode {
     Confirm {
         pid: u32,
         label: String,
+        inodes: Vec<u64>,
     },
     Help,
 }
@@ -161,9 +171,9 @@ impl App {
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Help => Action::None,
-            Mode::Confirm { pid, label } => {
+            Mode::Confirm { pid, label, inodes } => {
                 if matches!(k.code, KeyCode::Char('y' | 'Y')) {
-                    Action::Kill { pid, label }
+                    Action::Kill { pid, label, inodes }
                 } else {
                     self.say("nothing signalled".into(), StatusKind::Info, now);
                     Action::None
@@ -250,7 +260,7 @@ impl App {
                 };
             }
             KeyCode::Char('?') | KeyCode::F(1) => self.mode = Mode::Help,
-            KeyCode::Char('k') => self.ask_kill(now),
+            KeyCode::Char('k') => return self.ask_kill(now),
             _ => {}
         }
         Action::None
@@ -275,23 +285,48 @@ impl App {
         self.rebuild(now);
     }
 
-    fn ask_kill(&mut self, now: Instant) {
+    /// Offers to signal the selected row's process. Never for a row marked
+    /// closed: what it showed is gone.
+    fn ask_kill(&mut self, now: Instant) -> Action {
         let ctx = &self.tracker.context;
-        let (pid, what) = match self.lines.get(self.selected) {
+        let (pid, inodes) = match self.lines.get(self.selected) {
             Some(Line::Socket(i)) => {
                 let Some(t) = self.tracker.rows().get(*i) else {
-                    return;
+                    return Action::None;
                 };
-                let what = format!(
-                    "{} {} {}",
-                    crate::render::table::proto_label(&t.socket),
-                    t.socket.local,
-                    view::state_label(&t.socket)
-                );
-                (t.socket.owners.first().map(|o| o.pid), what)
+                if t.gone.is_some() {
+                    self.say(
+                        "this socket has closed; nothing to signal".into(),
+                        StatusKind::Error,
+                        now,
+                    );
+                    return Action::None;
+                }
+                (t.socket.owners.first().map(|o| o.pid), vec![t.socket.inode])
             }
-            Some(Line::Group(g)) => (g.pid, format!("{} socket(s)", g.sockets)),
-            None => return,
+            Some(Line::Group(g)) => {
+                if g.gone {
+                    self.say(
+                        "every socket of this process has closed; nothing to signal".into(),
+                        StatusKind::Error,
+                        now,
+                    );
+                    return Action::None;
+                }
+                let inodes = self
+                    .tracker
+                    .rows()
+                    .iter()
+                    .filter(|t| t.gone.is_none())
+                    .filter(|t| {
+                        g.pid
+                            .is_some_and(|p| t.socket.owners.iter().any(|o| o.pid == p))
+                    })
+                    .map(|t| t.socket.inode)
+                    .collect();
+                (g.pid, inodes)
+            }
+            None => return Action::None,
         };
         let Some(pid) = pid else {
             self.say(
@@ -299,25 +334,29 @@ impl App {
                 StatusKind::Error,
                 now,
             );
-            return;
+            return Action::None;
         };
-        let name = ctx.processes.get(&pid).map_or("?", |p| p.name.as_str());
-        let label = format!("{name}[{pid}]");
+        let label = match ctx.processes.get(&pid) {
+            Some(p) => format!("{}[{pid}]", p.name.escaped()),
+            None => format!("?[{pid}]"),
+        };
         if pid == 1 {
             self.say(
                 format!("refusing to signal {label} (init)"),
                 StatusKind::Error,
                 now,
             );
+            Action::None
         } else if pid == self.me {
             self.say(
                 "refusing to signal portscope itself".into(),
                 StatusKind::Error,
                 now,
             );
+            Action::None
         } else {
-            let _ = what;
-            self.mode = Mode::Confirm { pid, label };
+            self.mode = Mode::Confirm { pid, label, inodes };
+            Action::Pin { pid }
         }
     }
 

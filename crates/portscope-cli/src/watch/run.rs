@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use portscope::collect::{Options, Refresher};
+use portscope::collect::{Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome};
 use portscope::model::Snapshot;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
-use rustix::process::{Pid, Signal};
 
 use super::app::{Action, App};
 use super::draw::{self, StatusKind};
@@ -84,6 +83,8 @@ fn event_loop(
     ] {
         signal_hook::flag::register(sig, Arc::clone(&signalled))?;
     }
+    // The process a kill prompt is about, pinned when the prompt opened.
+    let mut pinned: Option<(u32, Result<ProcessHandle, PinError>)> = None;
     let res = (|| -> io::Result<()> {
         let mut height = terminal.size()?.height;
         loop {
@@ -109,8 +110,15 @@ fn event_loop(
                 Event::Key(k) => match app.key(k, now, draw::body_height(height)) {
                     Action::None => {}
                     Action::Quit => return Ok(()),
-                    Action::Kill { pid, label } => {
-                        let (text, kind) = terminate(pid, &label);
+                    Action::Pin { pid } => pinned = Some((pid, ProcessHandle::pin(pid))),
+                    Action::Kill { pid, label, inodes } => {
+                        let (text, kind) = match pinned.take() {
+                            Some((p, handle)) if p == pid => terminate(&handle, &label, &inodes),
+                            _ => (
+                                format!("{label}: not pinned; not signalled"),
+                                StatusKind::Error,
+                            ),
+                        };
                         app.say(text, kind, now);
                         // Show the outcome's effect without waiting a whole interval.
                         let _ = ctl_tx.send(Control::Now);
@@ -125,19 +133,38 @@ fn event_loop(
     res
 }
 
-/// Sends SIGTERM to `pid` and says what came of it.
-fn terminate(pid: u32, label: &str) -> (String, StatusKind) {
-    let Some(p) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
-        return (format!("{label}: not a process id"), StatusKind::Error);
+/// Sends SIGTERM to the pinned process if it still holds one of `inodes`,
+/// and says what came of it.
+fn terminate(
+    handle: &Result<ProcessHandle, PinError>,
+    label: &str,
+    inodes: &[u64],
+) -> (String, StatusKind) {
+    let h = match handle {
+        Ok(h) => h,
+        Err(PinError::Gone) => {
+            return (
+                format!("{label} exited meanwhile; not signalled"),
+                StatusKind::Info,
+            );
+        }
+        Err(e) => return (format!("{label}: {e}"), StatusKind::Error),
     };
-    match rustix::process::kill_process(p, Signal::TERM) {
-        Ok(()) => (format!("sent SIGTERM to {label}"), StatusKind::Info),
-        Err(rustix::io::Errno::SRCH) => (format!("{label} has already gone"), StatusKind::Info),
-        Err(rustix::io::Errno::PERM) => (
+    match h.signal_if_holding(inodes, Signal::TERM) {
+        SignalOutcome::Sent => (format!("sent SIGTERM to {label}"), StatusKind::Info),
+        SignalOutcome::ExitedMeanwhile => (
+            format!("{label} exited meanwhile; not signalled"),
+            StatusKind::Info,
+        ),
+        SignalOutcome::NoLongerHolds => (
+            format!("{label} no longer holds the socket; not signalled"),
+            StatusKind::Info,
+        ),
+        SignalOutcome::NotPermitted => (
             format!("not permitted to signal {label} (another user's process?)"),
             StatusKind::Error,
         ),
-        Err(e) => (format!("signalling {label} failed: {e}"), StatusKind::Error),
+        SignalOutcome::Failed(e) => (format!("signalling {label} failed: {e}"), StatusKind::Error),
     }
 }
 

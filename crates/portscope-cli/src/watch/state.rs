@@ -152,7 +152,7 @@ impl Tracker {
         &mut self,
         mut processes: HashMap<u32, portscope::model::Process>,
         hidden: HiddenOwners,
-        user_names: HashMap<u32, String>,
+        user_names: HashMap<u32, portscope::Text>,
         source: Source,
         notes: Vec<String>,
     ) {

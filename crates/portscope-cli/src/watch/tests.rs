@@ -328,7 +328,7 @@ fn kill_asks_first_and_refuses_init_and_itself() {
     app.key(key('k'), t0, 10);
     assert!(app.screen(24, t0).status.contains("itself"));
     app.key(code(KeyCode::Down), t0, 10);
-    app.key(key('k'), t0, 10);
+    assert_eq!(app.key(key('k'), t0, 10), Action::Pin { pid: 812 });
     assert_eq!(app.screen(24, t0).status, "send SIGTERM to nginx[812]? y/n");
     // Anything but y cancels.
     assert_eq!(app.key(key('n'), t0, 10), Action::None);
@@ -338,7 +338,8 @@ fn kill_asks_first_and_refuses_init_and_itself() {
         app.key(key('y'), t0, 10),
         Action::Kill {
             pid: 812,
-            label: "nginx[812]".into()
+            label: "nginx[812]".into(),
+            inodes: vec![3],
         }
     );
     app.key(code(KeyCode::Down), t0, 10);
@@ -445,4 +446,27 @@ fn throughput_matches_a_known_transfer() {
         receiver.inbound * secs
     );
     assert!(sender.inbound * secs < 1000.0);
+}
+
+#[test]
+fn kill_is_not_offered_on_a_closed_row() {
+    let t0 = Instant::now();
+    let mut app = App::new(Settings::default(), String::new(), Duration::from_secs(1));
+    app.ingest(
+        snapshot(vec![sock(3, 0, TcpState::Listen, Some(812), 3)]),
+        t0,
+    );
+    // The listener closes: its row stays a while, marked closed.
+    let t1 = t0 + Duration::from_secs(1);
+    app.ingest(snapshot(vec![]), t1);
+    assert_eq!(app.lines().len(), 1, "the closed row is still shown");
+    assert_eq!(app.key(key('k'), t1, 10), Action::None);
+    let s = app.screen(24, t1);
+    assert!(s.status.contains("closed"), "{}", s.status);
+    assert!(!s.status.contains("y/n"), "{}", s.status);
+    assert_eq!(app.key(key('y'), t1, 10), Action::None);
+    // Grouped, the process whose every socket closed is not offered either.
+    app.key(key('g'), t1, 10);
+    assert_eq!(app.key(key('k'), t1, 10), Action::None);
+    assert!(!app.screen(24, t1).status.contains("y/n"));
 }

@@ -258,10 +258,10 @@ fn first_pid(s: &Socket) -> Option<u32> {
     s.owners.first().map(|o| o.pid)
 }
 
-fn process_name<'a>(s: &Socket, ctx: &'a Snapshot) -> Option<&'a str> {
+fn process_name<'a>(s: &Socket, ctx: &'a Snapshot) -> Option<&'a [u8]> {
     first_pid(s)
         .and_then(|p| ctx.processes.get(&p))
-        .map(|p| p.name.as_str())
+        .map(|p| p.name.as_bytes())
 }
 
 fn info(s: &Socket) -> Option<&portscope::model::TcpInfo> {
@@ -345,7 +345,7 @@ fn group(tracker: &Tracker, idx: &[usize], now: Instant) -> Vec<Group> {
                 Some(p) => ctx
                     .processes
                     .get(&p)
-                    .map(|p| p.name.clone())
+                    .map(|p| p.name.escaped().to_string())
                     .unwrap_or_else(|| "?".into()),
                 None if s.owners_hidden => "(hidden)".into(),
                 None => "(no owner)".into(),

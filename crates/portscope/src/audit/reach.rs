@@ -80,7 +80,11 @@ impl Listener<'_> {
                 if a.interface.is_empty() {
                     a.addr.to_string()
                 } else {
-                    format!("{} ({})", a.addr, a.interface)
+                    format!(
+                        "{} ({})",
+                        a.addr,
+                        crate::text::escape(a.interface.as_bytes())
+                    )
                 }
             })
             .collect();
@@ -94,7 +98,7 @@ impl Listener<'_> {
         let v: Vec<String> = procs
             .iter()
             .take(SHOWN)
-            .map(|p| format!("{}[{}]", p.name, p.pid))
+            .map(|p| format!("{}[{}]", p.name.escaped(), p.pid))
             .collect();
         let mut text = v.join(", ");
         if procs.len() > SHOWN {
@@ -193,11 +197,11 @@ pub(crate) fn finding(rule: &'static Rule, l: &Listener<'_>, hit: Hit) -> Findin
         .unwrap_or_else(|| l.processes.iter().map(|p| p.pid).collect());
     pids.sort_unstable();
     pids.dedup();
-    let mut names: Vec<&str> = l
+    let mut names: Vec<String> = l
         .processes
         .iter()
         .filter(|p| pids.contains(&p.pid))
-        .map(|p| p.name.as_str())
+        .map(|p| p.name.escaped().also(b",").to_string())
         .collect();
     names.sort_unstable();
     names.dedup();

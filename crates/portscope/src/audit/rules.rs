@@ -58,7 +58,7 @@ pub static RULES: &[Rule] = &[
         id: "exe-in-temp",
         severity: Severity::High,
         title: "Listener running from a temporary directory",
-        test: "a process holding a listening socket runs an executable under /tmp, /var/tmp or /dev/shm",
+        test: "a process holding a listening socket runs an executable from a directory every user may write to (or below one): /tmp, /var/tmp, /dev/shm, /run/lock or any other with mode o+w",
         advice: "Installed software does not run from scratch directories anyone can write to; droppers and test builds do. Find out who started it; install real services under /usr or /opt.",
         check: exe_in_temp,
     },
@@ -106,7 +106,7 @@ pub static RULES: &[Rule] = &[
         id: "root-high-port",
         severity: Severity::Low,
         title: "Root-owned listener on an unprivileged port",
-        test: "a process running as root (uid 0) holds a listener on a port of 1024 or above (UDP sockets on ephemeral ports aside)",
+        test: "a process with root's rights (effective uid 0, setuid programs too) holds a listener on a port of 1024 or above (UDP sockets on ephemeral ports aside)",
         advice: "Ports from 1024 up need no privilege: run the service as its own unprivileged user, or drop root after start-up.",
         check: root_high_port,
     },
@@ -247,8 +247,7 @@ fn exe_rule(
     let path = facts
         .executables
         .get(&first.pid)
-        .map(|e| e.path.as_str())
-        .unwrap_or("?");
+        .map_or_else(|| "?".to_string(), |e| e.path.escaped().to_string());
     Some(Hit {
         pids: Some(bad.iter().map(|p| p.pid).collect()),
         message: format!(
@@ -256,7 +255,7 @@ fn exe_rule(
             Listener::names(&bad),
             verb(bad.len(), "listens", "listen"),
             l.label(),
-            tail(verb(bad.len(), "runs", "run"), path),
+            tail(verb(bad.len(), "runs", "run"), &path),
         ),
     })
 }
@@ -336,7 +335,7 @@ fn root_high_port(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
     let root: Vec<_> = l
         .processes
         .iter()
-        .filter(|p| p.uid == Some(0))
+        .filter(|p| p.effective_uid() == Some(0))
         .copied()
         .collect();
     if root.is_empty() {

@@ -52,7 +52,9 @@ fn proc_(pid: u32, name: &str, uid: u32, exe: &str) -> Process {
         name: name.into(),
         cmdline: name.into(),
         uid: Some(uid),
-        user: Some(uid.to_string()),
+        user: Some(uid.to_string().into()),
+        euid: Some(uid),
+        euser: Some(uid.to_string().into()),
         exe: Some(exe.into()),
     }
 }
@@ -417,9 +419,51 @@ fn skip_and_order_and_identity() {
 
 #[test]
 fn exe_facts_read_the_deleted_mark() {
-    let e = ExeFacts::from_link("/tmp/a (deleted)");
+    let e = ExeFacts::from_link(b"/tmp/a (deleted)");
     assert!(e.deleted && e.in_temp_dir());
-    assert_eq!(e.path, "/tmp/a");
-    assert!(!ExeFacts::from_link("/tmp").in_temp_dir());
-    assert!(ExeFacts::from_link("/var/tmp/y").in_temp_dir());
+    assert_eq!(e.path, "/tmp/a".into());
+    assert!(!ExeFacts::from_link(b"/tmp").in_temp_dir());
+    assert!(ExeFacts::from_link(b"/var/tmp/y").in_temp_dir());
+}
+
+#[test]
+fn setuid_root_and_world_writable_dirs_and_hostile_names() {
+    let mut suid = proc_(20, "x", 65534, "/srv/drop/\u{1b}[2Jx");
+    suid.name = crate::text::Text::from(&b"n\xff\x1b[2J,y"[..]);
+    (suid.euid, suid.euser) = (Some(0), Some("root".into()));
+    let s = snap(
+        vec![
+            sock(Proto::Tcp, "127.0.0.1", 8300, Some(20)),
+            sock(Proto::Tcp, "127.0.0.1", 8301, Some(21)),
+            sock(Proto::Tcp, "127.0.0.1", 8302, Some(22)),
+        ],
+        vec![
+            suid,
+            proc_(21, "lock", 1000, "/run/lock/x"),
+            proc_(22, "user", 1000, "/srv/drop/y"),
+        ],
+    );
+    let mut facts = host();
+    facts.executables = HostFacts::from_snapshot(&s).executables;
+    // What the host seam found: /srv/drop is world-writable.
+    for pid in [20, 22] {
+        facts
+            .executables
+            .get_mut(&pid)
+            .expect("exe")
+            .world_writable_dir = Some(true);
+    }
+    let r = audit(&s, &facts, &[]);
+    assert_eq!(
+        ids_for(&r, 8300, "127.0.0.1"),
+        ["exe-in-temp", "root-high-port"]
+    );
+    // Without the host's word, /run/lock is a known scratch directory.
+    assert_eq!(ids_for(&r, 8301, "127.0.0.1"), ["exe-in-temp"]);
+    assert_eq!(ids_for(&r, 8302, "127.0.0.1"), ["exe-in-temp"]);
+    for f in r.findings.iter().filter(|f| f.port == 8300) {
+        // Names and paths reach findings escaped; `,` can't split the name.
+        assert_eq!(f.process, r"n\xff\x1b[2J\x2cy");
+        assert!(!f.message.chars().any(char::is_control), "{}", f.message);
+    }
 }

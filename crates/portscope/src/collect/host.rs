@@ -11,13 +11,15 @@ use std::net::IpAddr;
 use crate::collect::linux::host as os;
 use crate::model::Snapshot;
 use crate::services::EphemeralRange;
+use crate::text::Text;
 
 /// An address assigned to one of this host's interfaces.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HostAddr {
     /// The address.
     pub addr: IpAddr,
-    /// The interface's name (`eth0`), empty when unknown.
+    /// The interface's name (`eth0`), empty when unknown. Whoever made the
+    /// interface chose it (any byte but `/`, `:` and blanks): escape it for people.
     pub interface: String,
     /// The interface's index, 0 when unknown.
     pub index: u32,
@@ -27,56 +29,71 @@ pub struct HostAddr {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ExeFacts {
     /// The executable's path, without the kernel's ` (deleted)` mark.
-    pub path: String,
+    pub path: Text,
     /// Whether the file was deleted (or replaced by a new file) since the
     /// process started it.
     pub deleted: bool,
+    /// Whether the directory it lives in, or one above it, is writable by
+    /// every user (sticky or not), as this host's file modes say; `None`
+    /// when unknown (a snapshot from a file), then [`TEMP_DIRS`] decide.
+    pub world_writable_dir: Option<bool>,
 }
 
 /// The kernel's mark on the link of an executable that no longer exists.
-const DELETED_MARK: &str = " (deleted)";
+const DELETED_MARK: &[u8] = b" (deleted)";
 
 impl ExeFacts {
-    /// Reads the text of a `/proc/<pid>/exe` link.
+    /// Reads the bytes of a `/proc/<pid>/exe` link.
     ///
     /// ```
     /// use portscope::collect::host::ExeFacts;
-    /// let e = ExeFacts::from_link("/usr/sbin/sshd (deleted)");
-    /// assert_eq!((e.path.as_str(), e.deleted), ("/usr/sbin/sshd", true));
-    /// assert!(!ExeFacts::from_link("/usr/bin/python3").deleted);
+    /// let e = ExeFacts::from_link(b"/usr/sbin/sshd (deleted)");
+    /// assert_eq!((e.path.as_bytes(), e.deleted), (&b"/usr/sbin/sshd"[..], true));
+    /// assert!(!ExeFacts::from_link(b"/usr/bin/python3").deleted);
     /// ```
-    pub fn from_link(link: &str) -> ExeFacts {
+    pub fn from_link(link: &[u8]) -> ExeFacts {
         match link.strip_suffix(DELETED_MARK) {
             Some(path) => ExeFacts {
-                path: path.to_string(),
+                path: Text::from(path),
                 deleted: true,
+                world_writable_dir: None,
             },
             None => ExeFacts {
-                path: link.to_string(),
+                path: Text::from(link),
                 deleted: false,
+                world_writable_dir: None,
             },
         }
     }
 
-    /// Whether the executable lives in a world-writable scratch directory
-    /// (`/tmp`, `/var/tmp`, `/dev/shm`), where installed software never does.
+    /// Whether the executable lives in a directory anyone can write to,
+    /// where installed software never does: as the host's file modes say
+    /// ([`ExeFacts::world_writable_dir`]), or when those are unknown, under
+    /// one of the usual scratch directories ([`TEMP_DIRS`]).
     ///
     /// ```
     /// use portscope::collect::host::ExeFacts;
-    /// assert!(ExeFacts::from_link("/dev/shm/x").in_temp_dir());
-    /// assert!(!ExeFacts::from_link("/tmpfoo/x").in_temp_dir());
+    /// assert!(ExeFacts::from_link(b"/dev/shm/x").in_temp_dir());
+    /// assert!(!ExeFacts::from_link(b"/tmpfoo/x").in_temp_dir());
+    /// let mut e = ExeFacts::from_link(b"/srv/drop/x");
+    /// e.world_writable_dir = Some(true);
+    /// assert!(e.in_temp_dir());
     /// ```
     pub fn in_temp_dir(&self) -> bool {
-        TEMP_DIRS.iter().any(|d| {
-            self.path
-                .strip_prefix(d)
-                .is_some_and(|rest| rest.starts_with('/'))
+        self.world_writable_dir.unwrap_or_else(|| {
+            TEMP_DIRS.iter().any(|d| {
+                self.path
+                    .as_bytes()
+                    .strip_prefix(d.as_bytes())
+                    .is_some_and(|rest| rest.starts_with(b"/"))
+            })
         })
     }
 }
 
-/// Scratch directories anyone can write to.
-pub const TEMP_DIRS: [&str; 3] = ["/tmp", "/var/tmp", "/dev/shm"];
+/// Scratch directories anyone can write to on most systems: the guess when
+/// the directory's mode can't be checked.
+pub const TEMP_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
 
 /// Facts about the host a snapshot was taken on.
 #[derive(Clone, Debug, Default)]
@@ -110,7 +127,11 @@ impl HostFacts {
 fn executables_of(snap: &Snapshot) -> HashMap<u32, ExeFacts> {
     snap.processes
         .iter()
-        .filter_map(|(&pid, p)| p.exe.as_deref().map(|e| (pid, ExeFacts::from_link(e))))
+        .filter_map(|(&pid, p)| {
+            p.exe
+                .as_ref()
+                .map(|e| (pid, ExeFacts::from_link(e.as_bytes())))
+        })
         .collect()
 }
 
@@ -134,10 +155,11 @@ pub fn host_facts(snap: &Snapshot) -> HostFacts {
     };
     let mut executables = executables_of(snap);
     for (pid, exe) in &mut executables {
-        let link = snap.processes.get(pid).and_then(|p| p.exe.as_deref());
-        if let Some(deleted) = link.and_then(|l| os::exe_deleted(*pid, l)) {
+        let link = snap.processes.get(pid).and_then(|p| p.exe.as_ref());
+        if let Some(deleted) = link.and_then(|l| os::exe_deleted(*pid, l.as_bytes())) {
             exe.deleted = deleted;
         }
+        exe.world_writable_dir = os::world_writable_dir(*pid, exe.path.as_bytes());
     }
     HostFacts {
         addresses,

@@ -11,7 +11,9 @@ use crate::model::{Query, Socket, Source};
 pub mod linux;
 
 pub mod host;
+mod signal;
 mod snapshot;
+pub use signal::{PinError, ProcessHandle, Signal, SignalOutcome};
 pub use snapshot::{Options, Refresher, SourceChoice, take};
 
 /// What became of a request to close a connection.

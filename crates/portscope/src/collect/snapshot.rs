@@ -41,10 +41,11 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
     let (dump, owner_map) = std::thread::scope(|scope| {
         let walker = opts.owners.then(|| scope.spawn(owners::walk));
         let dump = dump_sockets(opts);
-        let owner_map = walker.map(|h| h.join().unwrap_or_default());
+        let owner_map = walker.map(|h| h.join().unwrap_or_else(|_| Err(walk_stopped())));
         (dump, owner_map)
     });
     let (mut sockets, source, notes) = dump?;
+    let owner_map = owner_map.transpose()?;
     sockets.retain(|s| opts.query.wants(s));
 
     let mut snap = Snapshot {
@@ -53,13 +54,21 @@ pub fn take(opts: &Options) -> Result<Snapshot> {
         ..Snapshot::default()
     };
     if let Some(map) = owner_map {
-        join_owners(&mut sockets, &map, &mut snap);
+        join_owners(&mut sockets, &map, &mut snap)?;
     }
     snap.sockets = sockets;
     Ok(snap)
 }
 
 type Dump = (Vec<Socket>, Source, Vec<String>);
+
+/// The owner walk's thread ended without an answer.
+fn walk_stopped() -> Error {
+    Error::ProcWalk {
+        path: "/proc".into(),
+        source: std::io::Error::other("the walk stopped unexpectedly"),
+    }
+}
 
 fn dump_sockets(opts: &Options) -> Result<Dump> {
     dump_sockets_with(opts, netlink_dump)
@@ -186,8 +195,8 @@ impl Refresher {
             // Something new: find its owner now, on this thread, after the
             // dump. Its holder's fd count changed, so reading only the
             // changed tables finds it.
-            let map = owners::walk_since(&cache.map);
-            return Ok(self.finish(sockets, source, notes, map, true));
+            let map = owners::walk_since(&cache.map)?;
+            return self.finish(sockets, source, notes, map, true);
         }
         self.since_walk += 1;
         let mut snap = Snapshot {
@@ -195,7 +204,7 @@ impl Refresher {
             notes,
             ..Snapshot::default()
         };
-        join_owners_with(&mut sockets, &cache.map, &mut snap, &mut cache.processes);
+        join_owners_with(&mut sockets, &cache.map, &mut snap, &mut cache.processes)?;
         snap.sockets = sockets;
         Ok(snap)
     }
@@ -218,11 +227,12 @@ impl Refresher {
                 None => owners::walk_counting(),
             });
             let dump = dump_sockets(&self.opts);
-            (dump, walker.join().unwrap_or_default())
+            (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
         let (mut sockets, source, notes) = dump?;
+        let map = map?;
         sockets.retain(|s| self.opts.query.wants(s));
-        Ok(self.finish(sockets, source, notes, map, false))
+        self.finish(sockets, source, notes, map, false)
     }
 
     fn finish(
@@ -232,7 +242,7 @@ impl Refresher {
         notes: Vec<String>,
         map: owners::OwnerMap,
         keep_processes: bool,
-    ) -> Snapshot {
+    ) -> Result<Snapshot> {
         let mut snap = Snapshot {
             source,
             notes,
@@ -244,7 +254,7 @@ impl Refresher {
             (true, Some(c)) => c.processes,
             _ => HashMap::new(),
         };
-        join_owners_with(&mut sockets, &map, &mut snap, &mut processes);
+        join_owners_with(&mut sockets, &map, &mut snap, &mut processes)?;
         let seen = sockets.iter().map(|s| s.inode).collect();
         self.cache = Some(OwnerCache {
             map,
@@ -254,12 +264,12 @@ impl Refresher {
         self.since_walk = 0;
         self.walked = true;
         snap.sockets = sockets;
-        snap
+        Ok(snap)
     }
 }
 
-fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) {
-    join_owners_with(sockets, map, snap, &mut HashMap::new());
+fn join_owners(sockets: &mut [Socket], map: &owners::OwnerMap, snap: &mut Snapshot) -> Result<()> {
+    join_owners_with(sockets, map, snap, &mut HashMap::new())
 }
 
 /// Joins owners to sockets by inode and fills `snap.processes`, reading the
@@ -269,7 +279,7 @@ fn join_owners_with(
     map: &owners::OwnerMap,
     snap: &mut Snapshot,
     known: &mut HashMap<u32, crate::model::Process>,
-) {
+) -> Result<()> {
     let hidden = !map.denied.is_empty();
     // A process can always read its own user's fd tables, so only sockets of
     // other users can have owners we failed to see.
@@ -294,7 +304,7 @@ fn join_owners_with(
             if used.insert(o.pid) {
                 let p = match known.get(&o.pid) {
                     Some(p) => Some(p.clone()),
-                    None => owners::process_in(proc_root, o.pid, &mut users),
+                    None => owners::process_checked(proc_root, o.pid, &mut users)?,
                 };
                 if let Some(p) = p {
                     processes.insert(o.pid, p);
@@ -308,6 +318,7 @@ fn join_owners_with(
         known.entry(*pid).or_insert_with(|| p.clone());
     }
     snap.processes = processes;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -88,17 +88,23 @@ fn test(atom: &Atom, s: &Socket, snap: &Snapshot, mode: Mode) -> bool {
             }
         }
         Atom::Unix { side, glob } => match end(s, *side) {
-            Endpoint::Unix { path, .. } => glob.matches(path.as_deref().unwrap_or("")),
+            Endpoint::Unix { path, .. } => {
+                glob.matches(&path.as_ref().map(|p| p.to_str_lossy()).unwrap_or_default())
+            }
             Endpoint::Inet { .. } => false,
         },
         Atom::Dev { ifindex } => s.bound_if == *ifindex,
-        Atom::Process { glob } => owners(s, snap).any(|p| glob.matches(&p.name)),
+        Atom::Process { glob } => owners(s, snap).any(|p| glob.matches(&p.name.to_str_lossy())),
         Atom::Pid { pid } => s.owners.iter().any(|o| o.pid == *pid),
         Atom::User { uid, name } => {
             uid.is_some_and(|u| u == s.uid)
-                || name
-                    .as_deref()
-                    .is_some_and(|n| owners(s, snap).any(|p| p.user.as_deref() == Some(n)))
+                || name.as_deref().is_some_and(|n| {
+                    owners(s, snap).any(|p| {
+                        [&p.user, &p.euser]
+                            .into_iter()
+                            .any(|u| u.as_ref().is_some_and(|u| u.as_bytes() == n.as_bytes()))
+                    })
+                })
         }
         Atom::Service { name } => {
             let named = |port: Option<u16>| {

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::unix::ffi::OsStrExt;
 
 use rustix::io::Errno;
 use rustix::net::netlink::SocketAddrNetlink;
@@ -310,18 +311,48 @@ pub fn parse_fib_trie_local(text: &str) -> Vec<IpAddr> {
 /// finding it at that path with the running executable's inode.
 ///
 /// `None` when the process is gone or its executable cannot be examined.
-pub fn exe_deleted(pid: u32, link: &str) -> Option<bool> {
-    if !link.ends_with(" (deleted)") {
+pub fn exe_deleted(pid: u32, link: &[u8]) -> Option<bool> {
+    if !link.ends_with(b" (deleted)") {
         return Some(false);
     }
     let running = rustix::fs::stat(format!("/proc/{pid}/exe")).ok()?;
     if running.st_nlink == 0 {
         return Some(true);
     }
-    Some(match rustix::fs::stat(link) {
+    Some(match rustix::fs::stat(std::ffi::OsStr::from_bytes(link)) {
         Ok(st) => !(st.st_dev == running.st_dev && st.st_ino == running.st_ino),
         Err(_) => true,
     })
+}
+
+/// Whether the executable of `pid`, at `path` as its `/proc/<pid>/exe`
+/// link names it, sits in a directory that every user may write to (mode
+/// `o+w`, sticky or not), or below one: then anyone could have put it there.
+/// The directories are looked at through `/proc/<pid>/root`, so a
+/// container's `/tmp` is its own. The file itself need not exist any more
+/// (a deleted executable's directory still tells). `None` when no directory
+/// of the path can be examined (not absolute, or every stat fails).
+pub fn world_writable_dir(pid: u32, path: &[u8]) -> Option<bool> {
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    if !path.is_absolute() {
+        return None;
+    }
+    let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
+    let mut seen = false;
+    for dir in path.ancestors().skip(1) {
+        let inside = root.join(dir.strip_prefix("/").unwrap_or(dir));
+        let Ok(st) = rustix::fs::stat(&inside) else {
+            continue;
+        };
+        seen = true;
+        let mode = rustix::fs::Mode::from_raw_mode(st.st_mode);
+        let is_dir =
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory;
+        if is_dir && mode.contains(rustix::fs::Mode::WOTH) {
+            return Some(true);
+        }
+    }
+    seen.then_some(false)
 }
 
 /// Whether `::` listeners accept IPv4 by default (`net.ipv6.bindv6only` is
@@ -449,10 +480,39 @@ mod tests {
     }
 
     #[test]
+    fn world_writable_directories_are_found_by_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let me = std::process::id();
+        let base = std::path::PathBuf::from(format!("/run/ps-ww-{me}"));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("open/deep")).unwrap();
+        std::fs::create_dir_all(base.join("closed")).unwrap();
+        let mode = |p: &str, m| {
+            std::fs::set_permissions(base.join(p), std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        mode(".", 0o755);
+        mode("open", 0o777); // not sticky: anyone may replace what is in it
+        mode("open/deep", 0o755);
+        mode("closed", 0o755);
+        let at = |rest: &str| {
+            let p = format!("{}/{rest}", base.display());
+            world_writable_dir(me, p.as_bytes())
+        };
+        let run_open = std::fs::metadata("/run").unwrap().permissions().mode() & 0o002 != 0;
+        let results = (at("open/x"), at("open/deep/x"), at("closed/x (gone)"));
+        let _ = std::fs::remove_dir_all(&base);
+        assert_eq!(results.0, Some(true));
+        assert_eq!(results.1, Some(true), "below a world-writable directory");
+        assert_eq!(results.2, Some(run_open));
+        assert_eq!(world_writable_dir(me, b"/tmp/x"), Some(true));
+        assert_eq!(world_writable_dir(me, b"relative/x"), None);
+    }
+
+    #[test]
     fn deleted_is_told_from_a_name_ending_in_the_mark() {
         let me = std::process::id();
         let link = std::fs::read_link(format!("/proc/{me}/exe")).unwrap();
-        assert_eq!(exe_deleted(me, &link.to_string_lossy()), Some(false));
+        assert_eq!(exe_deleted(me, link.as_os_str().as_bytes()), Some(false));
 
         // A program whose file name ends in " (deleted)" is not gone...
         let dir = std::env::temp_dir().join(format!("ps-host-{me}"));
@@ -478,12 +538,17 @@ mod tests {
                 .to_string_lossy()
                 .into_owned()
         };
-        assert_eq!(exe_deleted(pid, &read()), Some(false), "{}", read());
+        assert_eq!(
+            exe_deleted(pid, read().as_bytes()),
+            Some(false),
+            "{}",
+            read()
+        );
         // ...until it is removed.
         std::fs::remove_file(&odd).unwrap();
         let gone = read();
         assert!(gone.ends_with(" (deleted) (deleted)"), "{gone}");
-        assert_eq!(exe_deleted(pid, &gone), Some(true));
+        assert_eq!(exe_deleted(pid, gone.as_bytes()), Some(true));
         child.kill().unwrap();
         child.wait().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();

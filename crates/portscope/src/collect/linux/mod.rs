@@ -3,4 +3,5 @@
 pub mod host;
 pub mod netlink;
 pub mod owners;
+pub mod pidfd;
 pub mod procnet;

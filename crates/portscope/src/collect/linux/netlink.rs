@@ -36,6 +36,7 @@ use crate::model::{
     Detail, Endpoint, Family, Proto, Query, SkMemInfo, Socket, SocketExtra, Source, StateSet,
     TcpState, Timer, TimerKind, UnixType,
 };
+use crate::text::Text;
 
 // Netlink and sock_diag constants (linux/netlink.h, linux/sock_diag.h,
 // linux/inet_diag.h, linux/unix_diag.h). Written out because they are ABI.
@@ -977,23 +978,29 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
     }))
 }
 
-/// A unix socket name as `ss` prints it: a path up to its first NUL, or for
-/// an abstract name (leading NUL) `@` followed by the name with every NUL
-/// shown as `@`. `None` for an empty name.
-pub fn unix_name(raw: &[u8]) -> Option<Box<str>> {
+/// A unix socket name: a path up to its first NUL, or for an abstract name
+/// (leading NUL) `@` followed by every byte of the name, embedded NULs kept
+/// (`ss` shows them as `@`, which hides which name it is; escaped output
+/// shows `\x00`). `None` for an empty name.
+///
+/// ```
+/// use portscope::collect::linux::netlink::unix_name;
+/// assert_eq!(unix_name(b"\0a\0b").unwrap().as_bytes(), b"@a\0b");
+/// assert_eq!(unix_name(b"/run/x\0\0").unwrap().as_bytes(), b"/run/x");
+/// assert!(unix_name(b"").is_none());
+/// ```
+pub fn unix_name(raw: &[u8]) -> Option<Text> {
     match raw.split_first() {
         None => None,
         Some((0, rest)) => {
-            let text = String::from_utf8_lossy(rest);
-            let mut s = String::with_capacity(text.len() + 1);
-            s.push('@');
-            s.extend(text.chars().map(|c| if c == '\0' { '@' } else { c }));
-            Some(s.into_boxed_str())
+            let mut s = Vec::with_capacity(rest.len() + 1);
+            s.push(b'@');
+            s.extend_from_slice(rest);
+            Some(Text::from(s))
         }
         Some(_) => {
             let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-            let path = raw.get(..end).unwrap_or_default();
-            Some(String::from_utf8_lossy(path).into())
+            Some(Text::from(raw.get(..end).unwrap_or_default()))
         }
     }
 }
@@ -1300,7 +1307,10 @@ mod tests {
                     IpAddr::V6(a) => format!("[{a}]:{port}"),
                 }
             }
-            Endpoint::Unix { path, .. } => path.as_deref().unwrap_or("*").to_owned(),
+            // ss shows an abstract name's NULs as `@`.
+            Endpoint::Unix { path, .. } => path
+                .as_ref()
+                .map_or("*".to_owned(), |p| p.to_str_lossy().replace('\0', "@")),
         }
     }
 
@@ -1518,14 +1528,19 @@ mod tests {
     }
 
     #[test]
-    fn unix_names_are_shown_as_ss_does() {
-        assert_eq!(unix_name(b""), None);
-        assert_eq!(unix_name(b"/run/x.sock\0").as_deref(), Some("/run/x.sock"));
-        assert_eq!(unix_name(b"/run/x.sock").as_deref(), Some("/run/x.sock"));
-        assert_eq!(unix_name(b"\0abc").as_deref(), Some("@abc"));
-        assert_eq!(unix_name(b"\0a\0b\0").as_deref(), Some("@a@b@"));
-        assert_eq!(unix_name(b"\0").as_deref(), Some("@"));
-        assert_eq!(unix_name(b"\0\xff").as_deref(), Some("@\u{fffd}"));
+    fn unix_names_keep_their_bytes() {
+        let name = |raw: &[u8]| unix_name(raw).map(|t| t.as_bytes().to_vec());
+        assert_eq!(name(b""), None);
+        assert_eq!(name(b"/run/x.sock\0").as_deref(), Some(&b"/run/x.sock"[..]));
+        assert_eq!(name(b"/run/x.sock").as_deref(), Some(&b"/run/x.sock"[..]));
+        assert_eq!(name(b"\0abc").as_deref(), Some(&b"@abc"[..]));
+        assert_eq!(name(b"\0a\0b\0").as_deref(), Some(&b"@a\0b\0"[..]));
+        assert_eq!(name(b"\0").as_deref(), Some(&b"@"[..]));
+        assert_eq!(name(b"\0\xff").as_deref(), Some(&b"@\xff"[..]));
+        assert_eq!(
+            unix_name(b"\0a\0\x1b").map(|t| t.escaped().to_string()),
+            Some(r"@a\x00\x1b".to_string())
+        );
     }
 
     fn nlmsg(kind: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
@@ -1662,7 +1677,7 @@ mod tests {
         ];
         resolve_unix_peers(&mut v);
         let remote = |i: usize| match &v[i].remote {
-            Endpoint::Unix { path, .. } => path.as_deref().map(str::to_owned),
+            Endpoint::Unix { path, .. } => path.as_ref().map(|p| p.to_str_lossy().into_owned()),
             _ => None,
         };
         assert_eq!(remote(0).as_deref(), Some("/s"));
@@ -1902,7 +1917,8 @@ mod tests {
 const SOCK_DESTROY: u16 = 21;
 /// Ask for an acknowledgement (an NLMSG_ERROR carrying 0 on success).
 const NLM_F_ACK: u16 = 0x04;
-/// `INET_DIAG_NOCOOKIE`: match the socket by its addresses alone.
+/// `INET_DIAG_NOCOOKIE`: match the socket by its addresses alone. Used only
+/// for a socket whose cookie is unknown (0: read from /proc/net).
 const INET_DIAG_NOCOOKIE: u32 = !0;
 
 /// What became of a request to close a socket.
@@ -1919,8 +1935,10 @@ pub enum DestroyOutcome {
     Unsupported,
 }
 
-/// A `SOCK_DESTROY` request for one TCP socket, selected by its addresses
-/// and bound interface.
+/// A `SOCK_DESTROY` request for one TCP socket, selected by its addresses,
+/// bound interface and cookie: the kernel refuses (ESTALE) when the socket
+/// now on those addresses is not the one that was listed, so a connection
+/// that closed and was replaced by another on the same ports is left alone.
 pub fn destroy_request(seq: u32, s: &Socket) -> Option<[u8; 72]> {
     if s.proto != Proto::Tcp {
         return None;
@@ -1958,8 +1976,14 @@ pub fn destroy_request(seq: u32, s: &Socket) -> Option<[u8; 72]> {
     b[28..44].copy_from_slice(&bytes16(la));
     b[44..60].copy_from_slice(&bytes16(ra));
     b[60..64].copy_from_slice(&s.bound_if.to_ne_bytes());
-    b[64..68].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
-    b[68..72].copy_from_slice(&INET_DIAG_NOCOOKIE.to_ne_bytes());
+    // The cookie as the dump gave it: two u32s, low half first.
+    let (lo, hi) = if s.cookie == 0 {
+        (INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE)
+    } else {
+        (s.cookie as u32, (s.cookie >> 32) as u32)
+    };
+    b[64..68].copy_from_slice(&lo.to_ne_bytes());
+    b[68..72].copy_from_slice(&hi.to_ne_bytes());
     Some(b)
 }
 
@@ -2000,7 +2024,9 @@ impl Netlink {
             }
             return Ok(match Errno::from_raw_os_error(errno) {
                 Errno::PERM | Errno::ACCESS => DestroyOutcome::NotPermitted,
-                Errno::NOENT | Errno::SRCH => DestroyOutcome::Gone,
+                // ESTALE: a socket is on those addresses, but not the one
+                // listed (its cookie differs).
+                Errno::NOENT | Errno::SRCH | Errno::STALE => DestroyOutcome::Gone,
                 Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS => DestroyOutcome::Unsupported,
                 other => return Err(Error::Netlink(other.into())),
             });
@@ -2039,6 +2065,15 @@ mod destroy_tests {
         assert_eq!(&b[28..32], &[127, 0, 0, 1]);
         assert_eq!(&b[44..48], &[127, 0, 0, 2]);
         assert_eq!(read_u32(&b, 60), Some(3));
+        // No cookie known: match by addresses alone.
+        assert_eq!(read_u32(&b, 64), Some(INET_DIAG_NOCOOKIE));
+        assert_eq!(read_u32(&b, 68), Some(INET_DIAG_NOCOOKIE));
+        let with_cookie = Socket {
+            cookie: 0x0000_0002_0000_0001,
+            ..s.clone()
+        };
+        let b = destroy_request(9, &with_cookie).expect("tcp");
+        assert_eq!(cookie_at(&b, 64), Some(0x0000_0002_0000_0001));
         let udp = Socket {
             proto: Proto::Udp,
             ..s

@@ -14,12 +14,15 @@ use std::ffi::CStr;
 use std::fs;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use rustix::fs::{AtFlags, Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
+use crate::error::{Error, Result};
 use crate::model::{Owner, Process};
+use crate::text::Text;
 
 /// Socket inode -> holders, from one walk over `/proc/<pid>/fd`.
 #[derive(Debug, Default)]
@@ -78,20 +81,22 @@ impl OwnerMap {
 /// Walks every process's fd table under `/proc`, on up to two threads.
 ///
 /// Processes that exit during the walk are skipped silently; processes whose
-/// fd table is not readable are counted in [`OwnerMap::denied`].
-pub fn walk() -> OwnerMap {
+/// fd table is not readable are counted in [`OwnerMap::denied`]. Running out
+/// of fds or memory, or /proc itself not being readable, is
+/// [`Error::ProcWalk`]: owners are then unknown, not empty.
+pub fn walk() -> Result<OwnerMap> {
     walk_in(Path::new("/proc"))
 }
 
 /// [`walk`] over another procfs mount (or a copy of one, for tests).
-pub fn walk_in(proc_root: &Path) -> OwnerMap {
+pub fn walk_in(proc_root: &Path) -> Result<OwnerMap> {
     walk_pids(proc_root, None, false)
 }
 
 /// [`walk`], also noting each process's open-fd count (one `stat` more per
 /// process) so that a later [`walk_since`] can skip unchanged tables. A
 /// one-shot listing has no later walk and does not pay for it.
-pub fn walk_counting() -> OwnerMap {
+pub fn walk_counting() -> Result<OwnerMap> {
     walk_pids(Path::new("/proc"), None, true)
 }
 
@@ -103,19 +108,18 @@ pub fn walk_counting() -> OwnerMap {
 /// closed one fd and opened another in between keeps its old entries until
 /// the next full [`walk`]; on kernels before 6.2 (no fd count), or when
 /// `prev` came from a walk that did not count ([`walk`]), this is a full walk.
-pub fn walk_since(prev: &OwnerMap) -> OwnerMap {
+pub fn walk_since(prev: &OwnerMap) -> Result<OwnerMap> {
     walk_pids(Path::new("/proc"), Some(prev), true)
 }
 
-fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> OwnerMap {
-    let pids = list_pids(proc_root);
-    let Ok(root) = rustix::fs::open(
+fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Result<OwnerMap> {
+    let pids = list_pids(proc_root)?;
+    let root = rustix::fs::open(
         proc_root,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-    ) else {
-        return OwnerMap::default();
-    };
+    )
+    .map_err(|e| walk_error(proc_root.to_path_buf(), e.into()))?;
     // Processes whose fd count is unchanged keep their previous entries.
     let mut kept: HashMap<u32, u64> = HashMap::new();
     let mut todo = pids;
@@ -137,10 +141,12 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Owner
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
-    let parts: Vec<Part> = if threads == 1 || todo.len() < 64 {
+    let mut parts: Vec<Part> = if threads == 1 || todo.len() < 64 {
         let mut part = Part::new(counting);
         for &pid in &todo {
-            part.scan(&root, pid);
+            if part.scan(&root, pid).is_err() {
+                break;
+            }
         }
         vec![part]
     } else {
@@ -154,15 +160,31 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Owner
                     scope.spawn(move || {
                         let mut part = Part::new(counting);
                         for &pid in pids.iter().skip(t).step_by(threads) {
-                            part.scan(root, pid);
+                            if part.scan(root, pid).is_err() {
+                                break;
+                            }
                         }
                         part
                     })
                 })
                 .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Part {
+                        failed: Some((
+                            proc_root.to_path_buf(),
+                            std::io::Error::other("the walk stopped unexpectedly"),
+                        )),
+                        ..Part::default()
+                    })
+                })
+                .collect()
         })
     };
+    if let Some((path, source)) = parts.iter_mut().find_map(|p| p.failed.take()) {
+        return Err(walk_error(path, source));
+    }
     let mut pairs = Vec::with_capacity(parts.iter().map(|p| p.pairs.len()).sum());
     let mut denied = Vec::new();
     let mut fd_counts = kept;
@@ -181,16 +203,38 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Owner
         fd_counts.extend(p.fd_counts);
     }
     denied.sort_unstable();
-    OwnerMap::with_counts(pairs, denied, fd_counts)
+    Ok(OwnerMap::with_counts(pairs, denied, fd_counts))
 }
 
-fn list_pids(proc_root: &Path) -> Vec<u32> {
-    let Ok(dir) = fs::read_dir(proc_root) else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()))
-        .collect()
+fn walk_error(path: std::path::PathBuf, source: std::io::Error) -> Error {
+    Error::ProcWalk { path, source }
+}
+
+/// Every pid under `proc_root`. Not being able to list /proc at all (or
+/// failing part way) is an error: the walk would miss processes.
+fn list_pids(proc_root: &Path) -> Result<Vec<u32>> {
+    let dir = fs::read_dir(proc_root).map_err(|e| walk_error(proc_root.to_path_buf(), e))?;
+    let mut pids = Vec::new();
+    for entry in dir {
+        let entry = entry.map_err(|e| walk_error(proc_root.to_path_buf(), e))?;
+        if let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+/// Errors that mean the walk itself cannot go on (as opposed to one
+/// process having exited or being off limits).
+fn is_resource(e: Errno) -> bool {
+    matches!(
+        e,
+        Errno::MFILE | Errno::NFILE | Errno::NOMEM | Errno::NOBUFS
+    )
 }
 
 #[derive(Default)]
@@ -200,6 +244,8 @@ struct Part {
     /// Whether to note fd counts (for [`walk_since`]).
     counting: bool,
     fd_counts: Vec<(u32, u64)>,
+    /// What stopped the walk (out of fds or memory), if anything did.
+    failed: Option<(std::path::PathBuf, std::io::Error)>,
 }
 
 impl Part {
@@ -210,7 +256,9 @@ impl Part {
         }
     }
 
-    fn scan(&mut self, root: &OwnedFd, pid: u32) {
+    /// Reads one fd table; `Err` when the walk cannot go on (noted in
+    /// `failed`).
+    fn scan(&mut self, root: &OwnedFd, pid: u32) -> std::result::Result<(), ()> {
         let mut path = itoa_buf();
         let fd_path = fd_dir_path(&mut path, pid);
         let count = if self.counting {
@@ -227,10 +275,15 @@ impl Part {
             Ok(d) => d,
             Err(Errno::ACCESS | Errno::PERM) => {
                 self.denied.push(pid);
-                return;
+                return Ok(());
+            }
+            Err(e) if is_resource(e) => {
+                let path = std::path::PathBuf::from(format!("/proc/{pid}/fd"));
+                self.failed = Some((path, e.into()));
+                return Err(());
             }
             // Gone (ENOENT/ESRCH) or otherwise unreadable: a race, not an error.
-            Err(_) => return,
+            Err(_) => return Ok(()),
         };
         if let Some(n) = count {
             self.fd_counts.push((pid, n));
@@ -251,6 +304,7 @@ impl Part {
                 self.pairs.push((inode, Owner { pid, fd }));
             }
         }
+        Ok(())
     }
 }
 
@@ -333,76 +387,157 @@ pub fn process(pid: u32) -> Option<Process> {
 /// Caches uid -> user name lookups across processes.
 #[derive(Default)]
 pub struct UserNames {
-    cache: std::collections::HashMap<u32, String>,
+    cache: std::collections::HashMap<u32, Text>,
 }
 
 impl UserNames {
-    /// The user name for `uid`, or the number as text when it has no name.
-    pub fn name(&mut self, uid: u32) -> String {
+    /// The user name for `uid` (from the user database, so untrusted text),
+    /// or the number as text when it has no name.
+    pub fn name(&mut self, uid: u32) -> Text {
         self.cache
             .entry(uid)
             .or_insert_with(|| {
                 uzers::get_user_by_uid(uid)
-                    .map(|u| u.name().to_string_lossy().into_owned())
-                    .unwrap_or_else(|| uid.to_string())
+                    .map(|u| Text::from(u.name().as_bytes()))
+                    .unwrap_or_else(|| Text::from(uid.to_string()))
             })
             .clone()
     }
 }
 
 /// [`process`] under another procfs root, with a shared user-name cache.
+///
+/// Every file is read as bytes: a process whose name or path is not UTF-8
+/// is still a process, with all its details.
 pub fn process_in(proc_root: &Path, pid: u32, users: &mut UserNames) -> Option<Process> {
+    process_checked(proc_root, pid, users).ok().flatten()
+}
+
+/// [`process_in`], but running out of fds or memory while reading the
+/// process is [`Error::ProcWalk`] rather than a process that seems gone or
+/// has no name.
+pub fn process_checked(
+    proc_root: &Path,
+    pid: u32,
+    users: &mut UserNames,
+) -> Result<Option<Process>> {
     let dir = proc_root.join(pid.to_string());
-    let status = fs::read_to_string(dir.join("status")).ok()?;
-    let uid = parse_status_uid(&status);
-    let name = fs::read_to_string(dir.join("comm"))
-        .map(|s| s.trim_end_matches('\n').to_string())
-        .unwrap_or_else(|_| parse_status_name(&status).unwrap_or_default());
-    let cmdline = fs::read(dir.join("cmdline"))
-        .map(|b| cmdline_text(&b))
-        .unwrap_or_default();
-    let exe = fs::read_link(dir.join("exe"))
+    // A read that failed for want of resources says nothing about the process.
+    let check = |what: &str, r: std::io::Result<()>| -> Result<()> {
+        match r {
+            Err(e)
+                if e.raw_os_error()
+                    .is_some_and(|n| is_resource(Errno::from_raw_os_error(n))) =>
+            {
+                Err(walk_error(dir.join(what), e))
+            }
+            _ => Ok(()),
+        }
+    };
+    // Bytes, not text: a name that is not UTF-8 must not make the process
+    // look gone.
+    let status = match fs::read(dir.join("status")) {
+        Ok(s) => parse_status(&s),
+        Err(e) => {
+            check("status", Err(e))?;
+            return Ok(None);
+        }
+    };
+    let comm = fs::read(dir.join("comm"));
+    check("comm", comm.as_ref().map(|_| ()).map_err(clone_io))?;
+    let name = comm
+        .map(|b| parse_comm(&b))
         .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    Some(Process {
+        .or(status.name)
+        .unwrap_or_default();
+    let raw = fs::read(dir.join("cmdline"));
+    check("cmdline", raw.as_ref().map(|_| ()).map_err(clone_io))?;
+    let cmdline = raw.map(|b| cmdline_text(&b)).unwrap_or_default();
+    let link = fs::read_link(dir.join("exe"));
+    check("exe", link.as_ref().map(|_| ()).map_err(clone_io))?;
+    let exe = link.ok().map(|p| Text::from(p.into_os_string().into_vec()));
+    Ok(Some(Process {
         pid,
         name,
         cmdline,
-        uid,
-        user: uid.map(|u| users.name(u)),
+        uid: status.uid,
+        user: status.uid.map(|u| users.name(u)),
+        euid: status.euid,
+        euser: status.euid.map(|u| users.name(u)),
         exe,
-    })
+    }))
+}
+
+/// An `io::Error` of the same kind and errno (they are not `Clone`).
+fn clone_io(e: &std::io::Error) -> std::io::Error {
+    match e.raw_os_error() {
+        Some(n) => std::io::Error::from_raw_os_error(n),
+        None => std::io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+/// What portscope takes from `/proc/<pid>/status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// `Name:` as the kernel escapes it there (a fallback for `comm`).
+    pub name: Option<Text>,
+    /// Real uid (first field of `Uid:`).
+    pub uid: Option<u32>,
+    /// Effective uid (second field of `Uid:`).
+    pub euid: Option<u32>,
+}
+
+/// Parses `/proc/<pid>/status` from its bytes: any bytes give an answer.
+///
+/// ```
+/// use portscope::collect::linux::owners::parse_status;
+/// let s = parse_status(b"Name:\t\xffx\nUid:\t1000\t0\t0\t0\n");
+/// assert_eq!((s.uid, s.euid), (Some(1000), Some(0)));
+/// assert_eq!(s.name.as_ref().map(|n| n.as_bytes()), Some(&b"\xffx"[..]));
+/// ```
+pub fn parse_status(raw: &[u8]) -> Status {
+    let mut out = Status::default();
+    for line in raw.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"Name:") {
+            let name = rest.strip_prefix(b"\t").unwrap_or(rest);
+            out.name.get_or_insert_with(|| Text::from(name));
+        } else if let Some(rest) = line.strip_prefix(b"Uid:") {
+            let mut ids = rest
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|f| !f.is_empty())
+                .map(parse_u32);
+            out.uid = ids.next().flatten();
+            out.euid = ids.next().flatten();
+        }
+    }
+    out
+}
+
+/// `/proc/<pid>/comm` without its trailing newline.
+///
+/// ```
+/// use portscope::collect::linux::owners::parse_comm;
+/// assert_eq!(parse_comm(b"a\nb\n").as_bytes(), b"a\nb");
+/// ```
+pub fn parse_comm(raw: &[u8]) -> Text {
+    Text::from(raw.strip_suffix(b"\n").unwrap_or(raw))
 }
 
 /// Joins a NUL-separated `/proc/<pid>/cmdline` into one line.
 ///
 /// ```
 /// use portscope::collect::linux::owners::cmdline_text;
-/// assert_eq!(cmdline_text(b"nginx: master\0-g\0daemon off;\0"), "nginx: master -g daemon off;");
-/// assert_eq!(cmdline_text(b""), "");
+/// assert_eq!(cmdline_text(b"nginx: master\0-g\0daemon off;\0").as_bytes(), b"nginx: master -g daemon off;");
+/// assert_eq!(cmdline_text(b"\xff\0").as_bytes(), b"\xff");
+/// assert!(cmdline_text(b"").is_empty());
 /// ```
-pub fn cmdline_text(raw: &[u8]) -> String {
+pub fn cmdline_text(raw: &[u8]) -> Text {
     let trimmed = raw.strip_suffix(b"\0").unwrap_or(raw);
     let joined: Vec<u8> = trimmed
         .iter()
         .map(|&b| if b == 0 { b' ' } else { b })
         .collect();
-    String::from_utf8_lossy(&joined).into_owned()
-}
-
-fn parse_status_uid(status: &str) -> Option<u32> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|u| u.parse().ok())
-}
-
-fn parse_status_name(status: &str) -> Option<String> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Name:"))
-        .map(|n| n.trim().to_string())
+    Text::from(joined)
 }
 
 #[cfg(test)]
@@ -439,10 +574,46 @@ mod tests {
 
     #[test]
     fn status_fields() {
-        let s = "Name:\tsshd\nUmask:\t0022\nUid:\t1000\t1000\t1000\t1000\n";
-        assert_eq!(parse_status_uid(s), Some(1000));
-        assert_eq!(parse_status_name(s).as_deref(), Some("sshd"));
-        assert_eq!(parse_status_uid("Name: x\n"), None);
+        let s = parse_status(b"Name:\tsshd\nUmask:\t0022\nUid:\t1000\t0\t1000\t1000\n");
+        assert_eq!((s.uid, s.euid), (Some(1000), Some(0)));
+        assert_eq!(s.name, Some(Text::from("sshd")));
+        assert_eq!(parse_status(b"Name: x\n").uid, None);
+        assert_eq!(parse_status(b"Uid:\tnope\n"), Status::default());
+        assert_eq!(parse_status(b"\xff\xfe\0garbage"), Status::default());
+    }
+
+    #[test]
+    fn a_process_with_a_non_utf8_name_keeps_every_detail() {
+        // A procfs copy with the bytes a hostile process can give itself.
+        let root = std::env::temp_dir().join(format!("ps-owners-{}", std::process::id()));
+        let dir = root.join("4242");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("status"),
+            b"Name:\t\xff\\x1b\nUmask:\t0022\nUid:\t65534\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+        )
+        .expect("status");
+        std::fs::write(dir.join("comm"), b"\xff\x1b[2J\n\n").expect("comm");
+        std::fs::write(dir.join("cmdline"), b"/tmp/\xfe\0-x\0").expect("cmdline");
+        std::os::unix::fs::symlink(
+            std::ffi::OsStr::from_bytes(b"/tmp/\xfe (deleted)"),
+            dir.join("exe"),
+        )
+        .expect("exe");
+        let p = process_in(&root, 4242, &mut UserNames::default());
+        let _ = std::fs::remove_dir_all(&root);
+        let p = p.expect("a process");
+        assert_eq!(p.name.as_bytes(), b"\xff\x1b[2J\n");
+        assert_eq!((p.uid, p.euid), (Some(65534), Some(0)));
+        assert_eq!(p.euser.as_ref().map(Text::as_bytes), Some(&b"root"[..]));
+        assert_eq!(p.cmdline.as_bytes(), b"/tmp/\xfe -x");
+        assert_eq!(
+            p.exe.as_ref().map(Text::as_bytes),
+            Some(&b"/tmp/\xfe (deleted)"[..])
+        );
+        assert_eq!(p.effective_uid(), Some(0));
+        // Gone: no status.
+        assert!(process_in(&root, 4243, &mut UserNames::default()).is_none());
     }
 
     #[test]
@@ -461,7 +632,7 @@ mod tests {
         let me = std::process::id();
         let a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let a_ino = rustix::fs::fstat(&a).expect("fstat").st_ino;
-        let first = walk();
+        let first = walk().expect("walk");
         let owner = |fd: &dyn AsRawFd| Owner {
             pid: me,
             fd: u32::try_from(fd.as_raw_fd()).expect("fd"),
@@ -477,7 +648,7 @@ mod tests {
             ))
             .spawn()
             .expect("sleep");
-        let second = walk_counting();
+        let second = walk_counting().expect("walk");
         let child_owner = Owner {
             pid: child.id(),
             fd: 0,
@@ -487,16 +658,30 @@ mod tests {
         // read again and the new socket found.
         let b = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
         let b_ino = rustix::fs::fstat(&b).expect("fstat").st_ino;
-        let third = walk_since(&second);
+        let third = walk_since(&second).expect("walk");
         assert!(third.owners_of(b_ino).contains(&owner(&b)));
         assert!(third.owners_of(a_ino).contains(&owner(&a)));
         assert!(third.owners_of(a_ino).contains(&child_owner));
         // The child exits: gone from the next incremental walk.
         child.kill().expect("kill");
         child.wait().expect("wait");
-        let fourth = walk_since(&third);
+        let fourth = walk_since(&third).expect("walk");
         assert!(!fourth.owners_of(a_ino).contains(&child_owner));
         assert!(fourth.owners_of(b_ino).contains(&owner(&b)));
+    }
+
+    #[test]
+    fn an_unreadable_proc_is_an_error_not_an_empty_map() {
+        let missing = std::env::temp_dir().join(format!("no-proc-{}", std::process::id()));
+        match walk_in(&missing) {
+            Err(Error::ProcWalk { path, .. }) => assert_eq!(path, missing),
+            other => panic!("expected ProcWalk, got {other:?}"),
+        }
+        // A directory with no processes in it is an empty walk, not an error.
+        let empty = std::env::temp_dir().join(format!("empty-proc-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).expect("dir");
+        assert!(walk_in(&empty).expect("empty walk").is_empty());
+        std::fs::remove_dir_all(&empty).expect("cleanup");
     }
 
     #[test]
@@ -504,7 +689,7 @@ mod tests {
         use std::os::fd::AsRawFd;
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let st = rustix::fs::fstat(&l).expect("fstat");
-        let map = walk();
+        let map = walk().expect("walk");
         let me = std::process::id();
         let fd = u32::try_from(l.as_raw_fd()).expect("fd");
         assert!(

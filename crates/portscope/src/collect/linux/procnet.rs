@@ -36,6 +36,7 @@ use crate::model::{
     Detail, Endpoint, Family, Proto, Query, Socket, SocketExtra, Source, TcpState, Timer,
     TimerKind, UnixType,
 };
+use crate::text::Text;
 
 /// Sockets from the text files in `/proc/net` (or another process's `/proc/<pid>/net`).
 ///
@@ -491,10 +492,10 @@ fn parse_unix(text: &[u8], file: &str, out: &mut Vec<Socket>) -> Result<()> {
                 else {
                     return Err(parse_error(file, n, what, line));
                 };
-                let mut full = String::from(std::mem::take(path));
-                full.push('\n');
-                full.push_str(&String::from_utf8_lossy(line));
-                *path = full.into_boxed_str();
+                let mut full = std::mem::take(path).as_bytes().to_vec();
+                full.push(b'\n');
+                full.extend_from_slice(line);
+                *path = Text::from(full);
             }
         }
     }
@@ -558,7 +559,7 @@ fn parse_unix_line(line: &[u8]) -> std::result::Result<Socket, &'static str> {
     // follows on the next line.
     let path = match f.0 {
         [] => None,
-        [b' ', name @ ..] => Some(String::from_utf8_lossy(name).into()),
+        [b' ', name @ ..] => Some(Text::from(name)),
         _ => return Err("bad Path"),
     };
     Ok(Socket {
@@ -1287,7 +1288,7 @@ mod tests {
         assert_eq!(
             out[0].local,
             Endpoint::Unix {
-                path: Some(" a b \u{fffd} ".into()),
+                path: Some(Text::from(&b" a b \xff "[..])),
                 inode: 9
             }
         );
@@ -1427,7 +1428,7 @@ mod tests {
             parse(Table::Unix, &[&header[..], &line].concat(), "f", &mut out).unwrap();
             prop_assert_eq!(out.len(), 1);
             let s = &out[0];
-            let path = name.map(|n| Box::<str>::from(String::from_utf8_lossy(&n)));
+            let path = name.map(Text::from);
             prop_assert_eq!(&s.local, &Endpoint::Unix { path, inode });
             let state = match (listen, st) {
                 (true, _) => TcpState::Listen,
