@@ -36,6 +36,8 @@ fn split(data: &[u8]) -> (&[u8], &[u8]) {
 fuzz_target!(|data: &[u8]| {
     let _ = owners::socket_inode(data);
     let _ = owners::cmdline_text(data);
+    let _ = owners::parse_comm(data);
+    let _ = owners::parse_status(data);
 
     let (status, rest) = split(data);
     let (comm, cmdline) = split(rest);
