@@ -41,12 +41,12 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Any string given to unescape (a CSV field, a filter word).
-    if let Ok(s) = std::str::from_utf8(data) {
-        if let Some(bytes) = unescape(s) {
-            // What it accepted, escaping writes back (the forms are canonical
-            // only up to spelling, so compare the bytes).
-            let again = Text::from(bytes.clone()).escaped().to_string();
-            assert_eq!(unescape(&again), Some(bytes));
-        }
+    if let Ok(s) = std::str::from_utf8(data)
+        && let Some(bytes) = unescape(s)
+    {
+        // What it accepted, escaping writes back (the forms are canonical
+        // only up to spelling, so compare the bytes).
+        let again = Text::from(bytes.clone()).escaped().to_string();
+        assert_eq!(unescape(&again), Some(bytes));
     }
 });
