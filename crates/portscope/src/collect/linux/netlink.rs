@@ -1793,7 +1793,9 @@ mod tests {
         c.write_all(&[7u8; 10_000]).unwrap();
         let mut got = vec![0u8; 10_000];
         a.read_exact(&mut got).unwrap();
-        let port = c.local_addr().unwrap().port();
+        // By inode: on a busy host another socket may share the port number
+        // on another loopback address.
+        let ino = rustix::fs::fstat(&c).unwrap().st_ino;
         let query = Query {
             udp: false,
             raw: false,
@@ -1813,7 +1815,7 @@ mod tests {
             nl.collect_with(&query, all, &mut out).unwrap();
             let s = out
                 .into_iter()
-                .find(|s| s.proto == Proto::Tcp && s.local.port() == Some(port))
+                .find(|s| s.proto == Proto::Tcp && s.inode == ino)
                 .unwrap();
             let acked = s
                 .extra
