@@ -87,3 +87,46 @@ fn concurrent_tests_get_different_namespaces() {
     assert_ne!(a, b);
     assert_ne!(a, current_netns_inode());
 }
+
+/// A saved listing is all a `--from-snapshot` command looks at: in a
+/// namespace holding a live listener, the summary, the listing and the audit
+/// of the recorded file count exactly the file's sockets. (The summary once
+/// summarised the live machine instead; the fuzzer noticed it when a host
+/// with 100k sockets made every such run slow.)
+#[test]
+fn from_snapshot_never_reads_the_live_machine() {
+    let _ns = netns();
+    let live = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let live_port = live.local_addr().expect("addr").port();
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/listing.json");
+    let text = std::fs::read_to_string(file).expect("fixture");
+    let saved: Vec<serde_json::Value> = serde_json::from_str(&text).expect("fixture JSON");
+    let count = |proto: &str| saved.iter().filter(|s| s["proto"] == proto).count();
+
+    let out = common::portscope()
+        .args(["-s", "--json", "--from-snapshot", file])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let sum: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(sum["total"], saved.len(), "{sum:#}");
+    for proto in ["tcp", "udp", "unix"] {
+        assert_eq!(sum[proto]["total"], count(proto), "{proto}: {sum:#}");
+    }
+
+    let list = json(&["-tuxa", "--from-snapshot", file]);
+    assert_eq!(list.len(), saved.len());
+    assert!(list.iter().all(|s| s["local"]["port"] != live_port));
+
+    let out = common::portscope()
+        .args(["audit", "--json", "--from-snapshot", file])
+        .output()
+        .expect("run");
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let listeners = saved
+        .iter()
+        .filter(|s| s["state"] == "LISTEN" || (s["proto"] == "udp" && s["state"] == "UNCONN"))
+        .filter(|s| s["proto"] != "unix")
+        .count();
+    assert_eq!(audit["summary"]["listeners"], listeners, "{audit:#}");
+}
