@@ -216,6 +216,11 @@ fn raw_sockets_show_their_protocol_as_the_port() {
 
 #[test]
 fn unix_sockets_are_seen() {
+    // Alone in a namespace: on the host, another process's unix path holding
+    // a newline can make /proc/net/unix ambiguous next to ours (with
+    // bench/churn.py running, this test's path once came back with the next
+    // record glued on; reported, not fixed here).
+    let _ns = common::netns();
     let dir = std::env::temp_dir().join(format!("portscope procnet live {}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("a listener.sock");
