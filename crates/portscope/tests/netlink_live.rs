@@ -15,8 +15,9 @@ use std::os::fd::AsFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+mod common;
 
 use portscope::collect::Collector;
 use portscope::collect::linux::netlink::{EXT_CONG, EXT_INFO, Netlink};
@@ -411,20 +412,10 @@ struct SsRow {
     ino: u64,
 }
 
-fn ss(args: &[&str]) -> String {
-    let out = Command::new("ss")
-        .args(args)
-        .output()
-        .expect("ss (iproute2) is needed as the oracle");
-    assert!(
-        out.status.success(),
-        "ss {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Other processes' socket names may be any bytes (and hold newlines,
-    // which split ss's rows): read lossily, and skip rows that don't parse.
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+// Other processes' socket names may be any bytes (and hold newlines, which
+// split ss's rows): common::ss reads lossily, and rows that don't parse are
+// skipped.
+use common::ss;
 
 /// `ss -tuaneH`: `netid state rq sq local peer ... ino:N ...`.
 fn ss_inet() -> HashMap<u64, SsRow> {
@@ -521,6 +512,8 @@ fn ss_endpoint(e: &Endpoint) -> String {
 
 #[test]
 fn matches_ss_for_our_sockets() {
+    // Alone in a namespace: ss's rows are ours, read at the same instant.
+    let _ns = common::netns();
     let p = Population::new();
     let all = dump(&Query::default());
     let inet_rows = ss_inet();

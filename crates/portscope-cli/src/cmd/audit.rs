@@ -360,11 +360,33 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
     let text = crate::input::read_json_text(path).map_err(bad)?;
+    baseline_from_text(path, &text, now, skip)
+}
+
+/// A baseline file's content as `--baseline` reads it, for the fuzz target:
+/// how many findings it holds, or the one line the user would see.
+#[doc(hidden)]
+pub fn baseline_findings(text: &str) -> Result<usize, String> {
+    let now = HostFacts::from_snapshot(&Snapshot::default());
+    match baseline_from_text(Path::new("baseline.json"), text, &now, &[]) {
+        Ok(f) => Ok(f.len()),
+        Err(Failure::Usage(m)) => Err(m),
+        Err(other) => Err(format!("{other:?}")),
+    }
+}
+
+fn baseline_from_text(
+    path: &Path,
+    text: &str,
+    now: &HostFacts,
+    skip: &[&str],
+) -> Result<Vec<FindingOut>, Failure> {
+    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
     // An object is a saved audit, an array a listing; each is parsed into
     // its own types (never a generic JSON tree, which takes many times the
     // text's size).
     if text.trim_start().starts_with('{') {
-        let saved: AuditOut = serde_json::from_str(&text)
+        let saved: AuditOut = serde_json::from_str(text)
             .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
         if saved.baseline.is_some() {
             return Err(bad(
@@ -373,7 +395,7 @@ fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<Find
         }
         return Ok(saved.findings);
     }
-    let (snap, owners_known) = read_listing(path, Some(&text))
+    let (snap, owners_known) = read_listing(path, Some(text))
         .map_err(|_| bad("neither a saved `audit --json` nor a `--json` listing".into()))?;
     let mut facts = HostFacts::from_snapshot(&snap);
     facts.ephemeral = now.ephemeral;

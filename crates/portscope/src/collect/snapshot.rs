@@ -377,8 +377,12 @@ mod tests {
         let opts = Options::default();
         let (sockets, source, notes) = dump_sockets_with(&opts, refused, None).expect("fallback");
         assert_eq!(source, Source::Procfs);
-        assert_eq!(notes.len(), 1);
+        // The fallback's note comes first; /proc/net/unix may add one about
+        // other processes' records it could not confirm (any process can
+        // bind a unix path holding a newline), so more may follow.
+        assert!(!notes.is_empty());
         assert!(notes[0].contains("/proc/net"), "{notes:?}");
+        assert!(notes[0].contains("read /proc/net instead"), "{notes:?}");
         assert!(sockets.iter().any(|s| s.inode == ino));
 
         // Asked for netlink only, the refusal is the caller's error.
