@@ -20,6 +20,7 @@ mod render;
 mod report;
 mod scan;
 mod snapshot_file;
+mod system;
 mod watch;
 
 use std::io::{self, Write};

@@ -90,7 +90,8 @@ struct ExplainJson<S: Serialize> {
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, Failure> {
     let targets = parse_target(&args.target).map_err(Failure::Usage)?;
     let cfg = ListConfig::with_owners();
-    let mut snap = collect::take(&cfg.collect)?;
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    let mut snap = collect::take(&*sys, &cfg.collect)?;
     snap.sockets.retain(|s| {
         s.local
             .port()

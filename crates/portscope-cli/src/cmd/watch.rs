@@ -40,9 +40,11 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
         listening_only: a.listening,
         ..Settings::default()
     };
+    let sys: std::sync::Arc<dyn portscope::collect::System> =
+        crate::system::open(a.from_snapshot.as_deref())?.into();
     let app = App::new(settings, a.filter.join(" "), every);
     if let Some(n) = a.bench {
-        return bench(app, &opts, n);
+        return bench(&*sys, app, &opts, n);
     }
     if !io::stdout().is_terminal() {
         return Err(Failure::Usage(
@@ -50,7 +52,7 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
                 .into(),
         ));
     }
-    run::run(app, opts, every)?;
+    run::run(sys, app, opts, every)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -58,11 +60,16 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
 /// owners — the fd walk when due —, ingest, filter and sort, one frame drawn
 /// at 200x50 off-screen) and prints the CPU and wall time of each part as
 /// JSON lines.
-fn bench(mut app: App, opts: &Options, n: u32) -> Result<ExitCode, Failure> {
+fn bench(
+    sys: &dyn portscope::collect::System,
+    mut app: App,
+    opts: &Options,
+    n: u32,
+) -> Result<ExitCode, Failure> {
     let mut term = Terminal::new(TestBackend::new(200, 50))
         .map_err(|e| Failure::Output(io::Error::other(e.to_string())))?;
     let mut out = io::stdout().lock();
-    let mut refresher = Refresher::new(*opts);
+    let mut refresher = Refresher::new(sys, *opts);
     for round in 0..n {
         let cpu0 = cpu_time();
         let t0 = Instant::now();

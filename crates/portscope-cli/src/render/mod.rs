@@ -73,7 +73,7 @@ impl<'a> Context<'a> {
         Context {
             snap,
             cfg,
-            ephemeral: portscope::services::ephemeral_range(),
+            ephemeral: crate::system::ephemeral_range(),
             color: colour_wanted(cfg.color),
             terminal_width: terminal_width(),
             marks: None,
@@ -144,7 +144,7 @@ type Compare<'a> = dyn Fn(&Socket, &Socket) -> Ordering + 'a;
 
 /// Sorts the sockets in place by `key`; ties keep collector order.
 pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
-    let eph = portscope::services::ephemeral_range();
+    let eph = crate::system::ephemeral_range();
     let procs = &snap.processes;
     let first_pid = |s: &Socket| s.owners.first().map(|o| o.pid);
     let pname = |s: &Socket| {

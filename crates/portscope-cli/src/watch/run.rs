@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use portscope::collect::{Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome};
+use portscope::collect::{
+    Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome, System,
+};
 use portscope::model::Snapshot;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
@@ -45,15 +47,16 @@ const TICK: Duration = Duration::from_millis(250);
 
 /// Runs the view until the user quits. Takes over the terminal and gives
 /// it back on every way out.
-pub fn run(app: App, opts: Options, every: Duration) -> io::Result<()> {
+pub fn run(sys: Arc<dyn System>, app: App, opts: Options, every: Duration) -> io::Result<()> {
     let mut terminal = ratatui::try_init()?;
-    let res = event_loop(&mut terminal, app, opts, every);
+    let res = event_loop(&mut terminal, sys, app, opts, every);
     ratatui::restore();
     res
 }
 
 fn event_loop(
     terminal: &mut DefaultTerminal,
+    sys: Arc<dyn System>,
     mut app: App,
     opts: Options,
     every: Duration,
@@ -63,9 +66,10 @@ fn event_loop(
     let stop = Arc::new(AtomicBool::new(false));
     {
         let tx = tx.clone();
+        let sys = Arc::clone(&sys);
         std::thread::Builder::new()
             .name("collect".into())
-            .spawn(move || collector(&opts, every, &tx, &ctl_rx))?;
+            .spawn(move || collector(&*sys, &opts, every, &tx, &ctl_rx))?;
     }
     {
         let stop = Arc::clone(&stop);
@@ -110,7 +114,7 @@ fn event_loop(
                 Event::Key(k) => match app.key(k, now, draw::body_height(height)) {
                     Action::None => {}
                     Action::Quit => return Ok(()),
-                    Action::Pin { pid } => pinned = Some((pid, ProcessHandle::pin(pid))),
+                    Action::Pin { pid } => pinned = Some((pid, sys.pin(pid))),
                     Action::Kill { pid, label, inodes } => {
                         let (text, kind) = match pinned.take() {
                             Some((p, handle)) if p == pid => terminate(&handle, &label, &inodes),
@@ -164,12 +168,22 @@ fn terminate(
             format!("not permitted to signal {label} (another user's process?)"),
             StatusKind::Error,
         ),
+        SignalOutcome::Recorded => (
+            format!("{label} is recorded: nothing to signal"),
+            StatusKind::Info,
+        ),
         SignalOutcome::Failed(e) => (format!("signalling {label} failed: {e}"), StatusKind::Error),
     }
 }
 
-fn collector(opts: &Options, every: Duration, tx: &Sender<Event>, ctl: &Receiver<Control>) {
-    let mut refresher = Refresher::new(*opts);
+fn collector(
+    sys: &dyn System,
+    opts: &Options,
+    every: Duration,
+    tx: &Sender<Event>,
+    ctl: &Receiver<Control>,
+) {
+    let mut refresher = Refresher::new(sys, *opts);
     loop {
         let at = Instant::now();
         let ev = match refresher.take() {

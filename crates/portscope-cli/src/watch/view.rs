@@ -280,7 +280,7 @@ fn cmp_f64(a: Option<f64>, b: Option<f64>) -> Ordering {
 pub fn sort_sockets(tracker: &Tracker, idx: &mut Vec<usize>, col: SockCol, reverse: bool) {
     let rows = tracker.rows();
     let ctx = &tracker.context;
-    let eph = portscope::services::ephemeral_range();
+    let eph = crate::system::ephemeral_range();
     let tie = |a: &Tracked, b: &Tracked| {
         a.socket
             .local

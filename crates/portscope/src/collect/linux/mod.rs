@@ -5,3 +5,4 @@ pub mod netlink;
 pub mod owners;
 pub mod pidfd;
 pub mod procnet;
+pub mod system;
