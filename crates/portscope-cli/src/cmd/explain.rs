@@ -189,7 +189,10 @@ fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<
             "  ephemeral  no (this host's ephemeral range is {}-{})",
             r.low, r.high
         )?,
-        None => writeln!(out, "  ephemeral  unknown (ip_local_port_range unreadable)")?,
+        None => writeln!(
+            out,
+            "  ephemeral  unknown (not readable here, or not recorded)"
+        )?,
     }
     let used = in_use(t, ctx.snap);
     if used.is_empty() {
