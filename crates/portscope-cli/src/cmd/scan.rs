@@ -140,7 +140,8 @@ fn fd_budget() -> usize {
     {
         soft = hard;
     }
-    let open = std::fs::read_dir("/proc/self/fd").map_or(16, |d| d.count() as u64);
+    let open =
+        portscope::collect::System::open_fds(&portscope::collect::Native::new()).unwrap_or(16);
     let free = soft.saturating_sub(open).saturating_sub(FD_MARGIN);
     usize::try_from(free).unwrap_or(usize::MAX).max(1)
 }

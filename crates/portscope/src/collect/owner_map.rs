@@ -38,7 +38,7 @@ impl OwnerMap {
     }
 
     /// The open-fd count of each process whose table was read.
-    pub(crate) fn fd_counts(&self) -> &HashMap<u32, u64> {
+    pub fn fd_counts(&self) -> &HashMap<u32, u64> {
         &self.fd_counts
     }
 
@@ -53,7 +53,7 @@ impl OwnerMap {
     }
 
     /// [`OwnerMap::from_pairs`] with each process's open-fd count.
-    pub(crate) fn with_counts(
+    pub fn with_counts(
         mut pairs: Vec<(u64, Owner)>,
         denied: Vec<u32>,
         fd_counts: HashMap<u32, u64>,

@@ -92,6 +92,12 @@ pub trait System: Send + Sync {
     /// hold it (the kernel's SOCK_DESTROY on Linux).
     fn close(&self, s: &Socket) -> Result<CloseOutcome>;
 
+    /// How many fds this process has open, where the OS says; `None` when
+    /// unknown (a recording).
+    fn open_fds(&self) -> Option<u64> {
+        None
+    }
+
     /// Pins process `pid` as it is now, so that a later signal reaches it
     /// and never a process that got its pid after it exited.
     fn pin(&self, pid: u32) -> std::result::Result<ProcessHandle, PinError>;

@@ -97,6 +97,12 @@ impl System for Linux {
         })
     }
 
+    fn open_fds(&self) -> Option<u64> {
+        std::fs::read_dir("/proc/self/fd")
+            .ok()
+            .map(|d| d.count() as u64)
+    }
+
     fn pin(&self, pid: u32) -> std::result::Result<ProcessHandle, PinError> {
         match Pidfd::open(pid) {
             Ok(pidfd) => Ok(ProcessHandle::new(Pin(pidfd))),
