@@ -10,7 +10,7 @@ use portscope::model::{Endpoint, Family, Proto, Socket, TcpState};
 
 /// What identifies one socket across refreshes: protocol, family, both ends,
 /// and the kernel's cookie (or the inode when no cookie is known, as from
-/// /proc). The cookie survives the move to TIME_WAIT, where the inode
+/// procfs). The cookie survives the move to TIME_WAIT, where the inode
 /// becomes 0; two sockets on the same ports one after the other differ in it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SocketKey {
@@ -117,7 +117,7 @@ mod tests {
             SocketKey::of(&est),
             SocketKey::of(&tcp(1, 78, 501, est.state))
         );
-        // Without cookies (/proc), the inode tells them apart.
+        // Without cookies (procfs), the inode tells them apart.
         assert_ne!(
             SocketKey::of(&tcp(1, 0, 500, est.state)),
             SocketKey::of(&tcp(1, 0, 501, est.state))

@@ -365,7 +365,7 @@ pub struct Owner {
 pub struct Process {
     /// Process id.
     pub pid: u32,
-    /// Short name (`/proc/<pid>/comm`, at most 15 bytes), as the process set it.
+    /// Short name (Linux: `comm`, at most 15 bytes), as the process set it.
     pub name: Text,
     /// Full command line, arguments joined by spaces; empty for kernel threads.
     pub cmdline: Text,
@@ -378,7 +378,7 @@ pub struct Process {
     pub euid: Option<u32>,
     /// User name for `euid`, or the number when the name is unknown.
     pub euser: Option<Text>,
-    /// Executable path (`/proc/<pid>/exe`, with the kernel's ` (deleted)`
+    /// Executable path (the process's executable link, with the kernel's ` (deleted)`
     /// mark when the file is gone), `None` when it can't be read.
     pub exe: Option<Text>,
 }
@@ -414,7 +414,7 @@ pub struct Socket {
     /// Send queue: bytes not yet acknowledged (for a listener: the backlog).
     pub send_q: u32,
     /// Owning user id, as the kernel records it; `None` where the source
-    /// does not say (unix sockets read from `/proc/net/unix`).
+    /// does not say (unix sockets read from the procfs source).
     pub uid: Option<u32>,
     /// Socket inode; 0 for sockets with no file (TIME_WAIT, request sockets).
     pub inode: u64,
@@ -428,13 +428,13 @@ pub struct Socket {
     pub owners_hidden: bool,
     /// The kernel's socket cookie (sock_diag `idiag_cookie`/`udiag_cookie`):
     /// an identity that outlives inode 0 (TIME_WAIT, request sockets) and is
-    /// never reused while the machine runs. 0 when unknown (the /proc source).
+    /// never reused while the machine runs. 0 when unknown (the procfs source).
     pub cookie: u64,
     /// For an IPv6 socket listening or unbound (LISTEN, or UDP/raw
     /// unconnected): whether it is v6-only (`IPV6_V6ONLY`), i.e. does not
     /// also take IPv4 on `::`. `None` for other families, for other states
     /// (the kernel reports the flag only for those two) and where the
-    /// source does not say. The /proc source has no per-socket flag and
+    /// source does not say. The procfs source has no per-socket flag and
     /// gives the system default (`net.ipv6.bindv6only`) instead.
     pub v6only: Option<bool>,
     /// Details asked for with [`Detail`] (TCP internals, memory, timers);
@@ -648,7 +648,7 @@ pub struct SkMemInfo {
 }
 
 /// Which timer is pending on a socket, numbered as inet_diag and
-/// `/proc/net/tcp` number them.
+/// the kernel's socket tables number them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimerKind {
     /// 1: retransmission (also loss probe, reordering): ss says `on`.
@@ -904,7 +904,7 @@ pub enum Source {
     /// NETLINK_SOCK_DIAG.
     #[default]
     Netlink,
-    /// `/proc/net/*` text files.
+    /// The kernel's socket table text files (procfs).
     Procfs,
     /// A saved snapshot (JSON) read back.
     File,

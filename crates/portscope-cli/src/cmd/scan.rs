@@ -22,7 +22,7 @@ use crate::scan::tls::TlsInfo;
 use crate::scan::{PortState, ports, targets, udp};
 
 /// File descriptors kept free for everything but connection attempts:
-/// stdio, the snapshot's /proc walk, the runtime, probe connections.
+/// stdio, the snapshot's owner walk, the runtime, probe connections.
 const FD_MARGIN: u64 = 128;
 /// Default cap on attempts in flight when the fd limit allows more.
 const DEFAULT_CONCURRENCY: usize = 4096;

@@ -1,5 +1,5 @@
 //! Renderers: every output format consumes the same [`Snapshot`], and none of
-//! them touches /proc or sockets.
+//! them touches the OS or sockets.
 
 use std::cmp::Ordering;
 use std::fmt::Write as _;

@@ -232,4 +232,23 @@ mod tests {
             SignalOutcome::Recorded
         );
     }
+
+    #[test]
+    fn a_refresher_replays_the_recording() {
+        let mut snap = Snapshot::default();
+        let a = Owner { pid: 10, fd: 3 };
+        snap.sockets.push(socket(80, 7, vec![a]));
+        snap.sockets.push(socket(81, 8, vec![]));
+        let rec = Recorded::new(snap);
+        let opts = Options {
+            owners: true,
+            ..Options::default()
+        };
+        let first = super::super::take(&rec, &opts).expect("take");
+        let mut r = super::super::Refresher::new(&rec, opts);
+        for _ in 0..8 {
+            let again = r.take().expect("refresh");
+            assert_eq!(again.sockets, first.sockets);
+        }
+    }
 }
