@@ -337,3 +337,27 @@ fn watch_shows_the_recording_in_a_terminal() {
     assert!(again.contains("127.0.0.1:35174"), "{again}");
     t.cmd(&["send-keys", "-t", "w", "q"]);
 }
+
+#[test]
+fn watch_kill_on_a_recording_signals_nothing() {
+    let t = Tmux(format!("portscope-recorded-kill-{}", std::process::id()));
+    let cmd = format!(
+        "{} watch --interval 0.2 --from-snapshot {FIXTURE} 'sport = :5432'",
+        env!("CARGO_BIN_EXE_portscope")
+    );
+    let status = Command::new("tmux")
+        .args(["-u", "-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
+        .args(["-x", "160", "-y", "30", "-s", "w", "env", "LANG=C.UTF-8", "sh", "-c"])
+        .arg(&cmd)
+        .status()
+        .expect("tmux is needed for this test");
+    assert!(status.success());
+    t.wait("the one recorded socket", |s| s.contains("[::1]:5432"));
+    t.cmd(&["send-keys", "-t", "w", "k"]);
+    t.wait("the prompt", |s| s.contains("send SIGTERM to python3[9749]? y/n"));
+    t.cmd(&["send-keys", "-t", "w", "y"]);
+    let screen = t.wait("the outcome", |s| s.contains("recorded: nothing to signal"));
+    // Still there: nothing was signalled and the recording does not change.
+    assert!(screen.contains("[::1]:5432"), "{screen}");
+    t.cmd(&["send-keys", "-t", "w", "q"]);
+}
