@@ -347,14 +347,27 @@ fn watch_kill_on_a_recording_signals_nothing() {
     );
     let status = Command::new("tmux")
         .args(["-u", "-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
-        .args(["-x", "160", "-y", "30", "-s", "w", "env", "LANG=C.UTF-8", "sh", "-c"])
+        .args([
+            "-x",
+            "160",
+            "-y",
+            "30",
+            "-s",
+            "w",
+            "env",
+            "LANG=C.UTF-8",
+            "sh",
+            "-c",
+        ])
         .arg(&cmd)
         .status()
         .expect("tmux is needed for this test");
     assert!(status.success());
     t.wait("the one recorded socket", |s| s.contains("[::1]:5432"));
     t.cmd(&["send-keys", "-t", "w", "k"]);
-    t.wait("the prompt", |s| s.contains("send SIGTERM to python3[9749]? y/n"));
+    t.wait("the prompt", |s| {
+        s.contains("send SIGTERM to python3[9749]? y/n")
+    });
     t.cmd(&["send-keys", "-t", "w", "y"]);
     let screen = t.wait("the outcome", |s| s.contains("recorded: nothing to signal"));
     // Still there: nothing was signalled and the recording does not change.
