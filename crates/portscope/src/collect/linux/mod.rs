@@ -1,4 +1,6 @@
-//! Linux: sockets from NETLINK_SOCK_DIAG or /proc/net, owners from /proc/<pid>/fd.
+//! Linux: sockets from NETLINK_SOCK_DIAG or `/proc/net`, owners from
+//! `/proc/<pid>/fd`; [`system::Linux`] puts them behind
+//! [`System`](crate::collect::System).
 
 pub mod host;
 pub mod netlink;
