@@ -73,9 +73,6 @@ pub struct WatchArgs {
     /// Replay a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
-    /// Time N refreshes without a terminal and print the costs (for bench/).
-    #[arg(long, value_name = "N", hide = true)]
-    pub bench: Option<u32>,
     /// The initial filter, in the listing's language (edit it with `/`).
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,

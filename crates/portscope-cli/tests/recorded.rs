@@ -239,25 +239,6 @@ fn a_bad_recording_is_a_usage_error() {
     }
 }
 
-#[test]
-fn watch_bench_replays_the_recording() {
-    let out = run(&["watch", "--bench", "3"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
-    let want = fixture()
-        .into_iter()
-        .filter(|s| s["proto"] == "tcp" || s["proto"] == "udp")
-        .count() as u64;
-    let rounds: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json line"))
-        .collect();
-    assert_eq!(rounds.len(), 3);
-    for r in &rounds {
-        assert_eq!(r["sockets"].as_u64(), Some(want), "{r}");
-        assert_eq!(r["lines"].as_u64(), Some(want), "{r}");
-    }
-}
-
 /// A tmux server of this test's own, killed when dropped.
 struct Tmux(String);
 

@@ -51,7 +51,7 @@ impl Recorded {
 }
 
 impl System for Recorded {
-    fn dump(&self, opts: &Options, _hint: Option<&OwnerMap>) -> Result<Dump> {
+    fn dump(&self, opts: &Options, _hint: Option<&OwnerMap>, _capacity: usize) -> Result<Dump> {
         let sockets = self
             .snap
             .sockets
@@ -72,6 +72,11 @@ impl System for Recorded {
             source: Source::File,
             notes: self.snap.notes.clone(),
         })
+    }
+
+    /// The details stay as recorded (a recording has no live counters).
+    fn tcp_info(&self, _sockets: &mut [&mut Socket]) -> Result<()> {
+        Ok(())
     }
 
     fn owners(&self, _walk: Walk<'_>) -> Result<OwnerMap> {

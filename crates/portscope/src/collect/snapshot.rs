@@ -42,7 +42,7 @@ pub struct Options {
 pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
     let (dump, owner_map) = std::thread::scope(|scope| {
         let walker = opts.owners.then(|| scope.spawn(|| sys.owners(Walk::Full)));
-        let dump = sys.dump(opts, None);
+        let dump = sys.dump(opts, None, 0);
         let owner_map = walker.map(|h| h.join().unwrap_or_else(|_| Err(walk_stopped())));
         (dump, owner_map)
     });
@@ -87,6 +87,8 @@ pub struct Refresher<'s, S: System + ?Sized> {
     since_walk: u32,
     walks_since_full: u32,
     walked: bool,
+    /// Sockets in the last dump, to size the next one's vector.
+    last_len: usize,
     /// Walk again after this many snapshots even if no socket is new.
     pub rewalk_every: u32,
     /// Of those walks, every this many reads every fd table; the others read
@@ -124,9 +126,16 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             since_walk: 0,
             walks_since_full: 0,
             walked: false,
+            last_len: 0,
             rewalk_every: 5,
             full_walk_every: 6,
         }
+    }
+
+    /// Asks for `detail` from the next snapshot on (a live view asks for
+    /// tcp_info of every socket only when its order or grouping needs it).
+    pub fn set_detail(&mut self, detail: Detail) {
+        self.opts.detail = detail;
     }
 
     /// Whether the latest [`Refresher::take`] walked the fd tables.
@@ -143,11 +152,13 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             return self.take_walking();
         }
         let hint = self.cache.as_ref().map(|c| &c.map);
+        let room = self.last_len + self.last_len / 8;
         let Dump {
             mut sockets,
             source,
             notes,
-        } = self.sys.dump(&self.opts, hint)?;
+        } = self.sys.dump(&self.opts, hint, room)?;
+        self.last_len = sockets.len();
         sockets.retain(|s| self.opts.query.wants(s));
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
@@ -197,7 +208,8 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
                 Some(prev) => sys.owners(Walk::Since(prev)),
                 None => sys.owners(Walk::Counting),
             });
-            let dump = sys.dump(&self.opts, self.cache.as_ref().map(|c| &c.map));
+            let room = self.last_len + self.last_len / 8;
+            let dump = sys.dump(&self.opts, self.cache.as_ref().map(|c| &c.map), room);
             (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
         let Dump {
@@ -205,6 +217,7 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             source,
             notes,
         } = dump?;
+        self.last_len = sockets.len();
         let map = map?;
         sockets.retain(|s| self.opts.query.wants(s));
         self.finish(sockets, source, notes, map, false)

@@ -59,8 +59,16 @@ pub trait System: Send + Sync {
     /// Dumps the sockets `opts.query` wants, with the details
     /// `opts.detail` asks for, from the source `opts.source` names.
     /// `hint` is the last owner walk of a live view, which a source may use
-    /// to spare a walk of its own.
-    fn dump(&self, opts: &Options, hint: Option<&OwnerMap>) -> Result<Dump>;
+    /// to spare a walk of its own; `capacity` the number of sockets the
+    /// last dump had, so a large dump is not copied while it grows.
+    fn dump(&self, opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump>;
+
+    /// Replaces the `extra` of each TCP socket in `sockets` with its
+    /// tcp_info and congestion algorithm now, by exact match (addresses,
+    /// ports and cookie), not by a dump: what a live view showing a page of
+    /// 100k sockets asks for the rows it shows. A socket that closed
+    /// meanwhile is left with none; other sockets are left alone.
+    fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()>;
 
     /// Finds which processes hold which sockets. Processes that vanish are
     /// skipped; those that may not be read are counted in

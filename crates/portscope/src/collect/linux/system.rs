@@ -25,8 +25,9 @@ use super::procnet::ProcNet;
 pub struct Linux {
     /// User names looked up so far.
     users: Mutex<UserNames>,
-    /// The netlink socket closing goes through, opened on first use.
-    closer: Mutex<Option<Netlink>>,
+    /// The netlink socket closing and tcp_info reads go through, opened on
+    /// first use.
+    netlink: Mutex<Option<Netlink>>,
 }
 
 impl std::fmt::Debug for Linux {
@@ -40,11 +41,25 @@ impl Linux {
     pub fn new() -> Linux {
         Linux::default()
     }
+
+    /// Runs `f` on the netlink socket kept for requests, opening it first.
+    fn with_netlink<T>(&self, f: impl FnOnce(&Netlink) -> Result<T>) -> Result<T> {
+        let mut nl = self.netlink.lock().unwrap_or_else(|p| p.into_inner());
+        let nl = match nl.take() {
+            Some(open) => nl.insert(open),
+            None => nl.insert(Netlink::open()?),
+        };
+        f(nl)
+    }
 }
 
 impl System for Linux {
-    fn dump(&self, opts: &Options, hint: Option<&OwnerMap>) -> Result<Dump> {
-        dump_sockets_with(opts, netlink_dump, hint)
+    fn dump(&self, opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump> {
+        dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))
+    }
+
+    fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()> {
+        self.with_netlink(|nl| nl.tcp_info_of(sockets))
     }
 
     fn owners(&self, walk: Walk<'_>) -> Result<OwnerMap> {
@@ -82,14 +97,7 @@ impl System for Linux {
     }
 
     fn close(&self, s: &Socket) -> Result<CloseOutcome> {
-        let mut nl = self.closer.lock().unwrap_or_else(|p| p.into_inner());
-        if nl.is_none() {
-            *nl = Some(Netlink::open()?);
-        }
-        let Some(nl) = nl.as_ref() else {
-            return Ok(CloseOutcome::Unsupported);
-        };
-        Ok(match nl.destroy(s)? {
+        Ok(match self.with_netlink(|nl| nl.destroy(s))? {
             DestroyOutcome::Closed => CloseOutcome::Closed,
             DestroyOutcome::NotPermitted => CloseOutcome::NotPermitted,
             DestroyOutcome::Gone => CloseOutcome::Gone,
@@ -149,15 +157,25 @@ impl Pinned for Pin {
 }
 
 /// [`Linux::dump`] with the netlink dump passed in, so the fallback can be
-/// tested without a kernel that refuses netlink. `hint` (the last walk's
-/// owners) goes to the /proc reader as a first try for its unix check (see
-/// [`ProcNet::collect_noting_with`]).
+/// tested without a kernel that refuses netlink.
+#[cfg(test)]
 fn dump_sockets_with(
     opts: &Options,
     netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
     hint: Option<&OwnerMap>,
 ) -> Result<Dump> {
-    let mut out = Vec::new();
+    dump_into(opts, netlink_dump, hint, Vec::new())
+}
+
+/// The dump into `out` (sized by the caller). `hint` (the last walk's
+/// owners) goes to the /proc reader as a first try for its unix check (see
+/// [`ProcNet::collect_noting_with`]).
+fn dump_into(
+    opts: &Options,
+    netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    hint: Option<&OwnerMap>,
+    mut out: Vec<Socket>,
+) -> Result<Dump> {
     let dump = |sockets, source, notes| Dump {
         sockets,
         source,
