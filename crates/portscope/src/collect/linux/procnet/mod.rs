@@ -37,7 +37,7 @@
 //!   can make that line look like a record of its own: a local user can
 //!   forge a socket. See [`parse_unix_checked`] for what is checked.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -46,10 +46,12 @@ use std::path::{Path, PathBuf};
 use crate::collect::Collector;
 use crate::error::{Error, Result};
 use crate::model::{
-    Detail, Endpoint, Family, Proto, Query, Socket, SocketExtra, Source, TcpState, Timer,
-    TimerKind, UnixType,
+    Detail, Endpoint, Family, Proto, Query, Socket, SocketExtra, Source, TcpState, Timer, TimerKind,
 };
-use crate::text::Text;
+
+mod unix;
+
+pub use unix::parse_unix_checked;
 
 /// Sockets from the text files in `/proc/net` (or another process's `/proc/<pid>/net`).
 ///
@@ -717,11 +719,6 @@ fn dec(s: &[u8]) -> Option<u64> {
         v.checked_mul(10)?.checked_add(u64::from(d))
     })
 }
-
-mod unix;
-pub use unix::parse_unix_checked;
-#[cfg(test)]
-use unix::*;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

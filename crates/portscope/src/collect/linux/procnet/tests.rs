@@ -1,4 +1,11 @@
+//! Tests of the `/proc/net` parsers: recorded fixtures
+//! (`tests/fixtures/procnet/`), every table's quirks, forged unix records,
+//! truncated and garbage input, and the live files compared with netlink.
+
+use super::unix::{SO_ACCEPTCON, UNIX_NAME_MAX};
 use super::*;
+use crate::model::UnixType;
+use crate::text::Text;
 
 #[test]
 fn timers_are_read_when_asked() {

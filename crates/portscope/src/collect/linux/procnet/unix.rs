@@ -1,6 +1,15 @@
-//! The `/proc/net/unix` table: records, and names that hold newlines.
+//! `/proc/net/unix`: its records into [`Socket`]s, with names that may hold
+//! newlines (and so continue on the next lines) told apart from records a
+//! name forges.
+//!
+//! Pure over the file's bytes, like the inet tables' parser in `mod.rs`.
 
-use super::*;
+use std::collections::HashMap;
+
+use super::{Fields, body_lines_at, dec, hex, hex32, parse_error};
+use crate::error::Result;
+use crate::model::{Endpoint, Family, Proto, Socket, TcpState, UnixType};
+use crate::text::Text;
 
 /// `__SO_ACCEPTCON` in the Flags column: the socket is listening.
 pub(super) const SO_ACCEPTCON: u32 = 1 << 16;
@@ -16,13 +25,13 @@ pub(super) const UNIX_NAME_MAX: usize = 108;
 /// A socket name may hold newlines, and the kernel writes it byte for byte:
 /// the name's tail is then the next line(s). A line that does not parse as a
 /// record is such a tail when it follows a named record and the name, with
-/// it, still fits in 108 bytes; otherwise it is [`Error::Parse`]. A line
+/// it, still fits in 108 bytes; otherwise it is [`Error::Parse`](crate::Error::Parse). A line
 /// that *does* parse as a record in that place is ambiguous: a local user
 /// can bind a name like `x\n0000…: 00000002 … 99999 /run/fake` and make it
 /// look like a socket. It is taken as a record only when
 /// - its inode is not 0 and no other line of the table has the same inode
 ///   (a forged copy of a real record shares its inode), and
-/// - `held` (when given) confirms the inode: [`ProcNet`] checks it is held
+/// - `held` (when given) confirms the inode: [`ProcNet`](super::ProcNet) checks it is held
 ///   by an open file descriptor that is a unix socket (by the protocol
 ///   sockfs names for it) and is not an IP socket's.
 ///
@@ -30,7 +39,7 @@ pub(super) const UNIX_NAME_MAX: usize = 108;
 /// no socket is invented) and its inode is returned. A real socket is lost
 /// this way only if it is in that place and no process holds it (a queued
 /// connection, a socket created after the fd walk or in flight over
-/// SCM_RIGHTS); [`ProcNet::collect_noting`] says so in a note. Without
+/// SCM_RIGHTS); [`ProcNet::collect_noting`](super::ProcNet::collect_noting) says so in a note. Without
 /// `held`, a forged record with a fresh inode is kept.
 ///
 /// ```
@@ -106,7 +115,7 @@ pub fn parse_unix_checked(
 }
 
 /// The fields of one `/proc/net/unix` record, borrowed from its line.
-pub(super) struct UnixRecord<'a> {
+struct UnixRecord<'a> {
     state: TcpState,
     unix_type: UnixType,
     inode: u64,
@@ -166,7 +175,7 @@ impl UnixRecord<'_> {
 /// Unlike `ss`'s reader, a dgram socket in state 01 stays UNCONN: `ss` calls it
 /// ESTAB whenever the Num column (a kernel pointer) is non-zero, which says
 /// nothing about a peer.
-pub(super) fn unix_record(line: &[u8]) -> std::result::Result<UnixRecord<'_>, &'static str> {
+fn unix_record(line: &[u8]) -> std::result::Result<UnixRecord<'_>, &'static str> {
     let mut f = Fields(line);
     let num = f.next().ok_or("empty line")?;
     match num.split_last() {

@@ -1,5 +1,6 @@
-//! What a socket carries beyond its addresses and owners when asked:
-//! TCP internals, memory and timers (`ss -i`, `ss -m`, `ss -o`).
+//! Optional per-socket details (what `ss -i`, `ss -m` and `ss -o` show):
+//! tcp_info, congestion control, socket memory and timers, and which of
+//! them to ask for.
 
 /// Optional per-socket details: what `ss -i`, `ss -m` and `ss -o` show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -206,7 +207,7 @@ pub struct SkMemInfo {
 }
 
 /// Which timer is pending on a socket, numbered as inet_diag and
-/// the kernel's socket tables number them.
+/// `/proc/net/tcp` number them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TimerKind {
     /// 1: retransmission (also loss probe, reordering): ss says `on`.
