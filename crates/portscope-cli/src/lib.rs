@@ -2,7 +2,7 @@
 //! one line on stderr and an exit code.
 //!
 //! Exit codes: 0 success; 1 nothing found, where a command says so; 2 bad
-//! usage or input; 3 system error (the kernel or /proc refused).
+//! usage or input; 3 system error (the kernel refused).
 //!
 //! Nothing here prints with `println!`/`eprintln!`: they panic on a closed
 //! pipe. Output goes through writers whose errors are handled, and lines
@@ -19,6 +19,7 @@ mod render;
 mod report;
 mod scan;
 mod snapshot_file;
+mod system;
 mod watch;
 
 use std::io::{self, Write};

@@ -708,7 +708,7 @@ fn record_fixtures() {
 /// socket on the same ports with another cookie is not taken for it.
 #[test]
 fn tcp_info_by_cookie_reads_just_those_sockets() {
-    use portscope::collect::InfoReader;
+    use portscope::collect::{Native, System};
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let l6 = TcpListener::bind("[::1]:0").unwrap();
     let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -743,8 +743,8 @@ fn tcp_info_by_cookie_reads_just_those_sockets() {
     drop(gone);
     drop(gone_peer);
 
-    let r = InfoReader::open().unwrap();
-    r.read(&mut [
+    let r = Native::new();
+    r.tcp_info(&mut [
         &mut c_s,
         &mut c6_s,
         &mut a_s,

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use anstyle::{AnsiColor, Style};
 use portscope::Text;
 use portscope::audit::{self, Finding, FindingKey, RULES, Report, Severity};
-use portscope::collect::host::{self, HostFacts};
-use portscope::collect::{self, Options, SourceChoice};
+use portscope::collect::host::HostFacts;
+use portscope::collect::{self, Options, SourceChoice, System};
 use portscope::model::{Proto, Query, Snapshot, StateSet, TcpState};
 use serde::{Deserialize, Serialize};
 
@@ -213,18 +213,15 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let (snap, facts, owners_known) = match &args.from_snapshot {
+    let (sys, owners_known): (Box<dyn System>, bool) = match &args.from_snapshot {
         Some(path) => {
-            let (snap, owners_known) = read_listing(path, None)?;
-            let facts = HostFacts::from_snapshot(&snap);
-            (snap, facts, owners_known)
+            let (rec, owners_known) = crate::system::recorded(path)?;
+            (Box::new(rec), owners_known)
         }
-        None => {
-            let snap = collect::take(&options())?;
-            let facts = host::host_facts(&snap);
-            (snap, facts, true)
-        }
+        None => (crate::system::open(None)?, true),
     };
+    let snap = collect::take(&*sys, &options())?;
+    let facts = sys.host_facts(&snap);
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
         crate::say(format_args!(
