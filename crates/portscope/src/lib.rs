@@ -18,6 +18,8 @@ pub mod collect;
 pub mod error;
 pub mod exposure;
 pub mod filter;
+#[cfg(feature = "serde")]
+pub mod json;
 pub mod model;
 pub mod services;
 pub mod text;

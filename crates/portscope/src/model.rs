@@ -7,8 +7,40 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
 
 use crate::text::Text;
+
+/// A name that is none of an enum's spellings (as its `as_str` writes them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    /// What was being parsed: `proto`, `family`, `state`, ….
+    pub what: &'static str,
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {}", self.what)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// `FromStr` for an enum whose `ALL` values each spell one name with `as_str`.
+macro_rules! from_as_str {
+    ($ty:ty, $what:literal) => {
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::model::UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or($crate::model::UnknownName { what: $what })
+            }
+        }
+    };
+}
+pub(crate) use from_as_str;
 
 /// Transport protocol of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,6 +56,9 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// Every protocol.
+    pub const ALL: [Proto; 4] = [Proto::Tcp, Proto::Udp, Proto::Raw, Proto::Unix];
+
     /// The lower-case name used in JSON and tables (`tcp`, `udp`, `raw`, `unix`).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +69,8 @@ impl Proto {
         }
     }
 }
+
+from_as_str!(Proto, "proto");
 
 impl fmt::Display for Proto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,6 +90,9 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family.
+    pub const ALL: [Family; 3] = [Family::Inet, Family::Inet6, Family::Unix];
+
     /// The name used in JSON (`inet`, `inet6`, `unix`).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -62,6 +102,8 @@ impl Family {
         }
     }
 }
+
+from_as_str!(Family, "family");
 
 /// Socket state, numbered as the kernel numbers TCP states (`include/net/tcp_states.h`).
 ///
@@ -175,6 +217,11 @@ impl TcpState {
         }
     }
 
+    /// The TCP state name as netstat spells it (the same as [`TcpState::name`]).
+    pub const fn as_str(self) -> &'static str {
+        self.name()
+    }
+
     /// Parses a netstat-spelled state name (as [`TcpState::name_for`] writes it).
     pub fn from_name(s: &str) -> Option<TcpState> {
         Some(match s {
@@ -191,6 +238,14 @@ impl TcpState {
             "CLOSING" => TcpState::Closing,
             _ => return None,
         })
+    }
+}
+
+impl FromStr for TcpState {
+    type Err = UnknownName;
+    /// As [`TcpState::from_name`]: `UNCONN` is [`TcpState::Close`].
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        TcpState::from_name(s).ok_or(UnknownName { what: "state" })
     }
 }
 
@@ -234,6 +289,9 @@ pub enum UnixType {
 }
 
 impl UnixType {
+    /// Every type.
+    pub const ALL: [UnixType; 3] = [UnixType::Stream, UnixType::Dgram, UnixType::Seqpacket];
+
     /// The type for a kernel `SOCK_*` number.
     pub const fn from_kernel(n: u32) -> Option<UnixType> {
         match n {
@@ -252,6 +310,8 @@ impl UnixType {
         }
     }
 }
+
+from_as_str!(UnixType, "type");
 
 /// One end of a socket.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -688,6 +748,22 @@ impl TimerKind {
     }
 }
 
+impl FromStr for TimerKind {
+    type Err = UnknownName;
+    /// The names [`TimerKind::as_str`] writes; `unknown` reads as `Other(0)`
+    /// (the number is not written).
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Ok(match s {
+            "on" => TimerKind::Retransmit,
+            "keepalive" => TimerKind::Keepalive,
+            "timewait" => TimerKind::TimeWait,
+            "persist" => TimerKind::Persist,
+            "unknown" => TimerKind::Other(0),
+            _ => return Err(UnknownName { what: "timer kind" }),
+        })
+    }
+}
+
 /// A pending socket timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timer {
@@ -911,6 +987,9 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source.
+    pub const ALL: [Source; 3] = [Source::Netlink, Source::Procfs, Source::File];
+
     /// `netlink`, `procfs` or `file`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -918,5 +997,41 @@ impl Source {
             Source::Procfs => "procfs",
             Source::File => "file",
         }
+    }
+}
+
+from_as_str!(Source, "source");
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn every_name_reads_back() {
+        for p in Proto::ALL {
+            assert_eq!(p.as_str().parse(), Ok(p));
+        }
+        for f in Family::ALL {
+            assert_eq!(f.as_str().parse(), Ok(f));
+        }
+        for t in UnixType::ALL {
+            assert_eq!(t.as_str().parse(), Ok(t));
+        }
+        for s in Source::ALL {
+            assert_eq!(s.as_str().parse(), Ok(s));
+        }
+        for st in TcpState::ALL {
+            // NEW_SYN_RECV is spelled SYN_RECV, as ss does.
+            let back: TcpState = st.as_str().parse().expect("state");
+            assert_eq!(back.name(), st.name());
+        }
+        assert_eq!("UNCONN".parse(), Ok(TcpState::Close));
+        for k in [1, 2, 3, 4, 9] {
+            let kind = TimerKind::from_kernel(k).expect("timer");
+            let back: TimerKind = kind.as_str().parse().expect("kind");
+            assert_eq!(back.as_str(), kind.as_str());
+        }
+        assert_eq!("TCP".parse::<Proto>(), Err(UnknownName { what: "proto" }));
+        assert!("".parse::<TimerKind>().is_err());
     }
 }

@@ -27,6 +27,9 @@ pub enum PortClass {
 }
 
 impl PortClass {
+    /// Every class.
+    pub const ALL: [PortClass; 3] = [PortClass::System, PortClass::User, PortClass::Dynamic];
+
     /// The class `port` falls in.
     pub const fn of(port: u16) -> Self {
         match port {
@@ -226,3 +229,5 @@ mod tests {
         assert_eq!(ephemeral_range(), Some(want));
     }
 }
+
+crate::model::from_as_str!(PortClass, "port class");
