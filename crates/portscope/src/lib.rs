@@ -21,8 +21,10 @@ pub mod filter;
 #[cfg(feature = "serde")]
 pub mod json;
 pub mod model;
+pub mod order;
 pub mod services;
 pub mod text;
+pub mod track;
 
 pub use error::{Error, Result};
 pub use model::{Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, TcpState};

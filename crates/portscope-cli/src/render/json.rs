@@ -8,7 +8,7 @@ use portscope::json::{Listing, SocketOut};
 use portscope::model::Socket;
 
 use super::Context;
-use crate::change::Mark;
+use portscope::track::Mark;
 
 /// The listing settings of `ctx` as the library's [`Listing`]; `owners`
 /// says whether owners were looked up.
