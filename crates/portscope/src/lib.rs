@@ -19,6 +19,8 @@ pub mod collect;
 pub mod error;
 pub mod exposure;
 pub mod filter;
+#[cfg(feature = "serde")]
+pub mod json;
 pub mod model;
 pub mod order;
 pub mod services;

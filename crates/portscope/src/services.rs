@@ -38,6 +38,14 @@ pub enum Transport {
     Dccp,
 }
 
+impl std::str::FromStr for Transport {
+    type Err = crate::model::UnknownName;
+    /// `tcp`, `udp`, `sctp` or `dccp`, in any ASCII case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Transport::from_name(s).ok_or(crate::model::UnknownName { what: "protocol" })
+    }
+}
+
 impl Transport {
     /// The lower-case name the registry uses: `tcp`, `udp`, `sctp`, `dccp`.
     pub const fn as_str(self) -> &'static str {

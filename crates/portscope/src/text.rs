@@ -159,6 +159,7 @@ impl From<Vec<u8>> for Text {
     }
 }
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for Text {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         match std::str::from_utf8(&self.0) {
@@ -174,6 +175,7 @@ impl serde::Serialize for Text {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Text, D::Error> {
         #[derive(serde::Deserialize)]
@@ -428,6 +430,7 @@ mod tests {
         assert_eq!(Text::from_hex("zz"), None);
     }
 
+    #[cfg(feature = "serde")]
     #[test]
     fn json_is_exact() {
         let ok = Text::from("a\nb");

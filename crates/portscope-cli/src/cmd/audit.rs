@@ -5,193 +5,21 @@
 //! The judging is the library's (`portscope::audit`); this file gathers the
 //! inputs, compares with a baseline and renders. It does not scan.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
 use portscope::Text;
-use portscope::audit::{self, Finding, FindingKey, RULES, Report, Severity};
+use portscope::audit::{self, FindingKey, RULES, Severity};
 use portscope::collect::host::HostFacts;
 use portscope::collect::{self, Options, SourceChoice, System};
-use portscope::model::{Proto, Query, Snapshot, StateSet, TcpState};
-use serde::{Deserialize, Serialize};
+use portscope::json::{AddrOut, AuditOut, BaselineOut, FindingOut, RuleOut, SummaryOut};
+use portscope::model::{Query, Snapshot, StateSet, TcpState};
 
 use crate::Failure;
 use crate::args::{AuditArgs, ColorArg, SeverityArg};
 use crate::cmd::shown_path;
-
-/// A finding as JSON: written by `--json`, read back from a baseline.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct FindingOut {
-    /// The identity: `rule proto addr:port process`.
-    id: String,
-    rule: String,
-    severity: String,
-    #[serde(default)]
-    title: String,
-    proto: String,
-    local: LocalOut,
-    #[serde(default)]
-    inode: u64,
-    #[serde(default)]
-    service: Option<String>,
-    #[serde(default)]
-    reach: String,
-    #[serde(default)]
-    reachable_on: Vec<AddrOut>,
-    /// Process names, as in the identity (`-` for none).
-    #[serde(default)]
-    process: String,
-    #[serde(default)]
-    processes: Vec<ProcessOut>,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    advice: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct LocalOut {
-    addr: IpAddr,
-    port: u16,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct AddrOut {
-    addr: IpAddr,
-    interface: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct ProcessOut {
-    pid: u32,
-    name: Text,
-    #[serde(default)]
-    user: Option<Text>,
-    #[serde(default)]
-    uid: Option<u32>,
-    #[serde(default)]
-    euser: Option<Text>,
-    #[serde(default)]
-    euid: Option<u32>,
-    #[serde(default)]
-    exe: Option<Text>,
-    #[serde(default)]
-    cmdline: Text,
-}
-
-impl FindingOut {
-    fn new(f: &Finding, snap: &Snapshot) -> FindingOut {
-        FindingOut {
-            id: f.key().to_string(),
-            rule: f.rule.id.to_string(),
-            severity: f.severity().as_str().to_string(),
-            title: f.rule.title.to_string(),
-            proto: f.proto.as_str().to_string(),
-            local: LocalOut {
-                addr: f.addr,
-                port: f.port,
-            },
-            inode: f.inode,
-            service: f.service.map(str::to_string),
-            reach: f.reach.as_str().to_string(),
-            reachable_on: f
-                .reachable_on
-                .iter()
-                .map(|a| AddrOut {
-                    addr: a.addr,
-                    interface: a.interface.clone(),
-                })
-                .collect(),
-            process: f.process.clone(),
-            processes: f
-                .pids
-                .iter()
-                .map(|pid| {
-                    let p = snap.processes.get(pid);
-                    ProcessOut {
-                        pid: *pid,
-                        name: p.map(|p| p.name.clone()).unwrap_or_default(),
-                        user: p.and_then(|p| p.user.clone()),
-                        uid: p.and_then(|p| p.uid),
-                        euser: p.and_then(|p| p.euser.clone()),
-                        euid: p.and_then(|p| p.euid),
-                        exe: p.and_then(|p| p.exe.clone()),
-                        cmdline: p.map(|p| p.cmdline.clone()).unwrap_or_default(),
-                    }
-                })
-                .collect(),
-            message: f.message.clone(),
-            advice: f.rule.advice.to_string(),
-        }
-    }
-
-    /// The identity, from the fields (not the `id` text), so a baseline
-    /// written by hand or by an older version compares the same.
-    fn key(&self) -> Option<FindingKey> {
-        let proto = match self.proto.as_str() {
-            "tcp" => Proto::Tcp,
-            "udp" => Proto::Udp,
-            _ => return None,
-        };
-        Some(FindingKey {
-            rule: self.rule.clone(),
-            proto,
-            addr: self.local.addr,
-            port: self.local.port,
-            process: if self.process.is_empty() {
-                "-".into()
-            } else {
-                self.process.clone()
-            },
-        })
-    }
-
-    fn level(&self) -> Option<Severity> {
-        Severity::from_name(&self.severity)
-    }
-}
-
-#[derive(Serialize)]
-struct RuleOut {
-    id: &'static str,
-    severity: &'static str,
-    title: &'static str,
-    test: &'static str,
-    advice: &'static str,
-}
-
-#[derive(Serialize, Deserialize)]
-struct AuditOut {
-    summary: SummaryOut,
-    host_addresses: Vec<AddrOut>,
-    skipped: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    baseline: Option<BaselineOut>,
-    findings: Vec<FindingOut>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gone: Option<Vec<FindingOut>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SummaryOut {
-    listeners: usize,
-    loopback: usize,
-    all_interfaces: usize,
-    address: usize,
-    /// Reported findings by severity.
-    findings: BTreeMap<String, usize>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct BaselineOut {
-    file: String,
-    new: usize,
-    gone: usize,
-}
 
 /// Runs `audit`.
 pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
@@ -265,15 +93,8 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     };
 
     let doc = AuditOut {
-        summary: summary(&report, &shown),
-        host_addresses: facts
-            .addresses
-            .iter()
-            .map(|a| AddrOut {
-                addr: a.addr,
-                interface: a.interface.clone(),
-            })
-            .collect(),
+        summary: SummaryOut::new(&report, &shown),
+        host_addresses: facts.addresses.iter().map(AddrOut::from).collect(),
         skipped: skip.iter().map(|s| s.to_string()).collect(),
         baseline,
         findings: shown,
@@ -334,30 +155,11 @@ fn options() -> Options {
     }
 }
 
-/// Reads a saved `--json` listing; also says whether it carries owner data.
-/// `text` is the file's content when the caller has read it already.
-fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Failure> {
-    let bad = |e: String| Failure::Usage(format!("{}: {e}", shown_path(path)));
-    let owned;
-    let text = match text {
-        Some(t) => t,
-        None => {
-            owned = crate::input::read_json_text(path).map_err(bad)?;
-            &owned
-        }
-    };
-    let (mut snap, owners_known) = crate::snapshot_file::parse_listing(text).map_err(bad)?;
-    snap.sockets.retain(|s| options().query.wants(s));
-    Ok((snap, owners_known))
-}
-
-/// The baseline's findings: as saved by `audit --json`, or worked out from a
-/// saved listing by the same rules (the host's addresses do not change a
-/// finding's identity, so the listing's own facts suffice).
+/// The baseline's findings (see [`portscope::json::read_baseline`]).
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
     let text = crate::input::read_json_text(path).map_err(bad)?;
-    baseline_from_text(path, &text, now, skip)
+    baseline_from_text(&text, now, skip).map_err(bad)
 }
 
 /// A baseline file's content as `--baseline` reads it, for the fuzz target:
@@ -365,65 +167,15 @@ fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<Find
 #[doc(hidden)]
 pub fn baseline_findings(text: &str) -> Result<usize, String> {
     let now = HostFacts::from_snapshot(&Snapshot::default());
-    match baseline_from_text(Path::new("baseline.json"), text, &now, &[]) {
-        Ok(f) => Ok(f.len()),
-        Err(Failure::Usage(m)) => Err(m),
-        Err(other) => Err(format!("{other:?}")),
-    }
+    baseline_from_text(text, &now, &[]).map(|f| f.len())
 }
 
 fn baseline_from_text(
-    path: &Path,
     text: &str,
     now: &HostFacts,
     skip: &[&str],
-) -> Result<Vec<FindingOut>, Failure> {
-    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
-    // An object is a saved audit, an array a listing; each is parsed into
-    // its own types (never a generic JSON tree, which takes many times the
-    // text's size).
-    if text.trim_start().starts_with('{') {
-        let saved: AuditOut = serde_json::from_str(text)
-            .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
-        if saved.baseline.is_some() {
-            return Err(bad(
-                "this audit was itself run against a baseline and lists only changes; save a plain `audit --json`".into(),
-            ));
-        }
-        return Ok(saved.findings);
-    }
-    let (snap, owners_known) = read_listing(path, Some(text))
-        .map_err(|_| bad("neither a saved `audit --json` nor a `--json` listing".into()))?;
-    let mut facts = HostFacts::from_snapshot(&snap);
-    facts.ephemeral = now.ephemeral;
-    facts.v6_dual_stack = now.v6_dual_stack;
-    let mut skip = skip.to_vec();
-    if !owners_known {
-        skip.push("no-owner");
-    }
-    let report = audit::audit(&snap, &facts, &skip);
-    Ok(report
-        .findings
-        .iter()
-        .map(|f| FindingOut::new(f, &snap))
-        .collect())
-}
-
-fn summary(report: &Report, shown: &[FindingOut]) -> SummaryOut {
-    let mut findings: BTreeMap<String, usize> = Severity::ALL
-        .iter()
-        .map(|s| (s.as_str().to_string(), 0))
-        .collect();
-    for f in shown {
-        *findings.entry(f.severity.clone()).or_default() += 1;
-    }
-    SummaryOut {
-        listeners: report.summary.listeners,
-        loopback: report.summary.loopback,
-        all_interfaces: report.summary.all_interfaces,
-        address: report.summary.address,
-        findings,
-    }
+) -> Result<Vec<FindingOut>, String> {
+    portscope::json::read_baseline(text, now, skip)
 }
 
 /// Resolves the colour choice as the listing does: `auto` colours only a
@@ -456,16 +208,7 @@ fn painted(text: &str, st: Style, color: bool) -> String {
 
 fn write_rules(out: &mut dyn Write, json: bool, color: bool) -> io::Result<()> {
     if json {
-        let rules: Vec<RuleOut> = RULES
-            .iter()
-            .map(|r| RuleOut {
-                id: r.id,
-                severity: r.severity.as_str(),
-                title: r.title,
-                test: r.test,
-                advice: r.advice,
-            })
-            .collect();
+        let rules: Vec<RuleOut> = RULES.iter().map(RuleOut::from).collect();
         serde_json::to_writer_pretty(&mut *out, &rules).map_err(io::Error::from)?;
         return writeln!(out);
     }

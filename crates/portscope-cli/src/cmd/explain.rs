@@ -24,13 +24,9 @@ struct Target {
 fn parse_target(text: &str) -> Result<Vec<Target>, String> {
     let (body, transport) = match text.rsplit_once('/') {
         Some((b, t)) => {
-            let t = match t.to_ascii_lowercase().as_str() {
-                "tcp" => Transport::Tcp,
-                "udp" => Transport::Udp,
-                "sctp" => Transport::Sctp,
-                "dccp" => Transport::Dccp,
-                _ => return Err(format!("'{text}': unknown protocol '{t}'")),
-            };
+            let t: Transport = t
+                .parse()
+                .map_err(|_| format!("'{text}': unknown protocol '{t}'"))?;
             (b, Some(t))
         }
         None => (text, None),

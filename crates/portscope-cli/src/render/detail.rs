@@ -1,14 +1,14 @@
 //! The optional per-socket details (`-i`, `-m`, `-O`) as text, spelled as
 //! `ss -i`, `ss -m` and `ss -o` spell them so the two can be read side by
-//! side, and as the JSON objects `tcp_info`, `memory` and `timer`.
+//! side. (Their JSON objects `tcp_info`, `memory` and `timer` are
+//! `portscope::json`'s.)
 //!
 //! Not here: collecting the details (the library), choosing when to show
-//! them (the table and JSON renderers).
+//! them (the table renderer).
 
 use std::fmt::Write as _;
 
 use portscope::model::{CongName, Detail, SkMemInfo, SocketExtra, TcpInfo, Timer};
-use serde::Serialize;
 
 /// The kernel's "no threshold yet" value for `snd_ssthresh`; ss hides it.
 const INFINITE_SSTHRESH: u32 = 0xffff;
@@ -213,165 +213,6 @@ pub fn push_tcp_info(buf: &mut String, i: &TcpInfo, cong: Option<&CongName>) {
     num(&mut words, "rcv_ooopack", u64::from(i.rcv_ooopack));
     num(&mut words, "snd_wnd", u64::from(i.snd_wnd));
     buf.push_str(&words.join(" "));
-}
-
-/// The `tcp_info` JSON object.
-#[derive(Serialize)]
-pub struct TcpInfoJson {
-    congestion: Option<String>,
-    ca_state: u8,
-    retransmits: u8,
-    backoff: u8,
-    options: u8,
-    snd_wscale: u8,
-    rcv_wscale: u8,
-    rto_us: u32,
-    ato_us: u32,
-    rtt_us: u32,
-    rttvar_us: u32,
-    min_rtt_us: u32,
-    rcv_rtt_us: u32,
-    snd_mss: u32,
-    rcv_mss: u32,
-    advmss: u32,
-    pmtu: u32,
-    snd_cwnd: u32,
-    snd_ssthresh: u32,
-    rcv_ssthresh: u32,
-    rcv_space: u32,
-    snd_wnd: u32,
-    unacked: u32,
-    sacked: u32,
-    lost: u32,
-    retrans: u32,
-    total_retrans: u32,
-    reordering: u32,
-    bytes_sent: u64,
-    bytes_retrans: u64,
-    bytes_acked: u64,
-    bytes_received: u64,
-    segs_out: u32,
-    segs_in: u32,
-    data_segs_out: u32,
-    data_segs_in: u32,
-    notsent_bytes: u32,
-    delivered: u32,
-    delivered_ce: u32,
-    delivery_rate: u64,
-    delivery_rate_app_limited: bool,
-    pacing_rate: u64,
-    max_pacing_rate: u64,
-    busy_time_us: u64,
-    rwnd_limited_us: u64,
-    sndbuf_limited_us: u64,
-    last_data_sent_ms: u32,
-    last_data_recv_ms: u32,
-    last_ack_recv_ms: u32,
-}
-
-impl TcpInfoJson {
-    /// The object for one socket's tcp_info and congestion algorithm.
-    pub fn new(i: &TcpInfo, cong: Option<&CongName>) -> TcpInfoJson {
-        TcpInfoJson {
-            congestion: cong.map(|c| c.as_str().to_owned()),
-            ca_state: i.ca_state,
-            retransmits: i.retransmits,
-            backoff: i.backoff,
-            options: i.options,
-            snd_wscale: i.snd_wscale,
-            rcv_wscale: i.rcv_wscale,
-            rto_us: i.rto_us,
-            ato_us: i.ato_us,
-            rtt_us: i.rtt_us,
-            rttvar_us: i.rttvar_us,
-            min_rtt_us: i.min_rtt_us,
-            rcv_rtt_us: i.rcv_rtt_us,
-            snd_mss: i.snd_mss,
-            rcv_mss: i.rcv_mss,
-            advmss: i.advmss,
-            pmtu: i.pmtu,
-            snd_cwnd: i.snd_cwnd,
-            snd_ssthresh: i.snd_ssthresh,
-            rcv_ssthresh: i.rcv_ssthresh,
-            rcv_space: i.rcv_space,
-            snd_wnd: i.snd_wnd,
-            unacked: i.unacked,
-            sacked: i.sacked,
-            lost: i.lost,
-            retrans: i.retrans,
-            total_retrans: i.total_retrans,
-            reordering: i.reordering,
-            bytes_sent: i.bytes_sent,
-            bytes_retrans: i.bytes_retrans,
-            bytes_acked: i.bytes_acked,
-            bytes_received: i.bytes_received,
-            segs_out: i.segs_out,
-            segs_in: i.segs_in,
-            data_segs_out: i.data_segs_out,
-            data_segs_in: i.data_segs_in,
-            notsent_bytes: i.notsent_bytes,
-            delivered: i.delivered,
-            delivered_ce: i.delivered_ce,
-            delivery_rate: i.delivery_rate,
-            delivery_rate_app_limited: i.delivery_rate_app_limited,
-            pacing_rate: i.pacing_rate,
-            max_pacing_rate: i.max_pacing_rate,
-            busy_time_us: i.busy_time_us,
-            rwnd_limited_us: i.rwnd_limited_us,
-            sndbuf_limited_us: i.sndbuf_limited_us,
-            last_data_sent_ms: i.last_data_sent_ms,
-            last_data_recv_ms: i.last_data_recv_ms,
-            last_ack_recv_ms: i.last_ack_recv_ms,
-        }
-    }
-}
-
-/// The `memory` JSON object.
-#[derive(Serialize)]
-pub struct MemoryJson {
-    rmem_alloc: u32,
-    rcvbuf: u32,
-    wmem_alloc: u32,
-    sndbuf: u32,
-    fwd_alloc: u32,
-    wmem_queued: u32,
-    optmem: u32,
-    backlog: u32,
-    drops: u32,
-}
-
-impl From<&SkMemInfo> for MemoryJson {
-    fn from(m: &SkMemInfo) -> Self {
-        MemoryJson {
-            rmem_alloc: m.rmem_alloc,
-            rcvbuf: m.rcvbuf,
-            wmem_alloc: m.wmem_alloc,
-            sndbuf: m.sndbuf,
-            fwd_alloc: m.fwd_alloc,
-            wmem_queued: m.wmem_queued,
-            optmem: m.optmem,
-            backlog: m.backlog,
-            drops: m.drops,
-        }
-    }
-}
-
-/// The `timer` JSON object.
-#[derive(Serialize)]
-pub struct TimerJson {
-    kind: &'static str,
-    expires_ms: u64,
-    retrans: u8,
-}
-
-impl From<&Timer> for TimerJson {
-    fn from(t: &Timer) -> Self {
-        TimerJson {
-            kind: t.kind.as_str(),
-            expires_ms: t.expires_ms,
-            retrans: t.retrans,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,14 @@ impl Severity {
     }
 }
 
+impl std::str::FromStr for Severity {
+    type Err = crate::model::UnknownName;
+    /// As [`Severity::from_name`]: any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::from_name(s).ok_or(crate::model::UnknownName { what: "severity" })
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

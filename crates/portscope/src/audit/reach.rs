@@ -22,6 +22,9 @@ pub enum Reach {
 }
 
 impl Reach {
+    /// Every reach.
+    pub const ALL: [Reach; 3] = [Reach::Loopback, Reach::AllInterfaces, Reach::Address];
+
     /// `loopback`, `all-interfaces` or `address`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +39,8 @@ impl Reach {
         !matches!(self, Reach::Loopback)
     }
 }
+
+crate::model::from_as_str!(Reach, "reach");
 
 /// The kernel gives the loopback device this index in every namespace.
 const LOOPBACK_IFINDEX: u32 = 1;

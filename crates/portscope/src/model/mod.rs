@@ -20,6 +20,37 @@ pub use snapshot::{HiddenOwners, Snapshot, Source};
 pub use socket::{Shown, Socket};
 pub use tcp_info::{CongName, Detail, SkMemInfo, SocketExtra, TcpInfo, Timer, TimerKind};
 
+/// A name that is none of an enum's spellings (as its `as_str` writes them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    /// What was being parsed: `proto`, `family`, `state`, ….
+    pub what: &'static str,
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {}", self.what)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// `FromStr` for an enum whose `ALL` values each spell one name with `as_str`.
+macro_rules! from_as_str {
+    ($ty:ty, $what:literal) => {
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::model::UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or($crate::model::UnknownName { what: $what })
+            }
+        }
+    };
+}
+pub(crate) use from_as_str;
+
 /// Transport protocol of a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proto {
@@ -34,6 +65,9 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// Every protocol.
+    pub const ALL: [Proto; 4] = [Proto::Tcp, Proto::Udp, Proto::Raw, Proto::Unix];
+
     /// The lower-case name used in JSON and tables (`tcp`, `udp`, `raw`, `unix`).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -44,6 +78,8 @@ impl Proto {
         }
     }
 }
+
+from_as_str!(Proto, "proto");
 
 impl fmt::Display for Proto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -63,6 +99,9 @@ pub enum Family {
 }
 
 impl Family {
+    /// Every family.
+    pub const ALL: [Family; 3] = [Family::Inet, Family::Inet6, Family::Unix];
+
     /// The name used in JSON (`inet`, `inet6`, `unix`).
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -72,6 +111,8 @@ impl Family {
         }
     }
 }
+
+from_as_str!(Family, "family");
 
 /// Socket state, numbered as the kernel numbers TCP states (`include/net/tcp_states.h`).
 ///
@@ -185,6 +226,11 @@ impl TcpState {
         }
     }
 
+    /// The TCP state name as netstat spells it (the same as [`TcpState::name`]).
+    pub const fn as_str(self) -> &'static str {
+        self.name()
+    }
+
     /// Parses a netstat-spelled state name (as [`TcpState::name_for`] writes it).
     pub fn from_name(s: &str) -> Option<TcpState> {
         Some(match s {
@@ -201,6 +247,14 @@ impl TcpState {
             "CLOSING" => TcpState::Closing,
             _ => return None,
         })
+    }
+}
+
+impl std::str::FromStr for TcpState {
+    type Err = UnknownName;
+    /// As [`TcpState::from_name`]: `UNCONN` is [`TcpState::Close`].
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        TcpState::from_name(s).ok_or(UnknownName { what: "state" })
     }
 }
 
@@ -244,6 +298,9 @@ pub enum UnixType {
 }
 
 impl UnixType {
+    /// Every type.
+    pub const ALL: [UnixType; 3] = [UnixType::Stream, UnixType::Dgram, UnixType::Seqpacket];
+
     /// The type for a kernel `SOCK_*` number.
     pub const fn from_kernel(n: u32) -> Option<UnixType> {
         match n {
@@ -262,6 +319,8 @@ impl UnixType {
         }
     }
 }
+
+from_as_str!(UnixType, "type");
 
 /// Which sockets a collector should dump. Collectors may return more than asked
 /// (callers filter again); they must not return less.
@@ -312,5 +371,39 @@ impl Query {
             Family::Unix => true,
         };
         proto && family && self.states.contains(s.state)
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn every_name_reads_back() {
+        for p in Proto::ALL {
+            assert_eq!(p.as_str().parse(), Ok(p));
+        }
+        for f in Family::ALL {
+            assert_eq!(f.as_str().parse(), Ok(f));
+        }
+        for t in UnixType::ALL {
+            assert_eq!(t.as_str().parse(), Ok(t));
+        }
+        for s in Source::ALL {
+            assert_eq!(s.as_str().parse(), Ok(s));
+        }
+        for st in TcpState::ALL {
+            // NEW_SYN_RECV is spelled SYN_RECV, as ss does.
+            let back: TcpState = st.as_str().parse().expect("state");
+            assert_eq!(back.name(), st.name());
+        }
+        assert_eq!("UNCONN".parse(), Ok(TcpState::Close));
+        for k in [1, 2, 3, 4, 9] {
+            let kind = TimerKind::from_kernel(k).expect("timer");
+            let back: TimerKind = kind.as_str().parse().expect("kind");
+            assert_eq!(back.as_str(), kind.as_str());
+        }
+        assert_eq!("TCP".parse::<Proto>(), Err(UnknownName { what: "proto" }));
+        assert!("".parse::<TimerKind>().is_err());
     }
 }

@@ -46,6 +46,9 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source.
+    pub const ALL: [Source; 3] = [Source::Netlink, Source::Procfs, Source::File];
+
     /// `netlink`, `procfs` or `file`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -55,3 +58,5 @@ impl Source {
         }
     }
 }
+
+super::from_as_str!(Source, "source");

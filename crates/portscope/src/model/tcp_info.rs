@@ -247,6 +247,22 @@ impl TimerKind {
     }
 }
 
+impl std::str::FromStr for TimerKind {
+    type Err = super::UnknownName;
+    /// The names [`TimerKind::as_str`] writes; `unknown` reads as `Other(0)`
+    /// (the number is not written).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "on" => TimerKind::Retransmit,
+            "keepalive" => TimerKind::Keepalive,
+            "timewait" => TimerKind::TimeWait,
+            "persist" => TimerKind::Persist,
+            "unknown" => TimerKind::Other(0),
+            _ => return Err(super::UnknownName { what: "timer kind" }),
+        })
+    }
+}
+
 /// A pending socket timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timer {

@@ -27,6 +27,9 @@ pub enum PortClass {
 }
 
 impl PortClass {
+    /// Every class.
+    pub const ALL: [PortClass; 3] = [PortClass::System, PortClass::User, PortClass::Dynamic];
+
     /// The class `port` falls in.
     pub const fn of(port: u16) -> Self {
         match port {
@@ -187,3 +190,5 @@ mod tests {
         assert!(!r.contains(21));
     }
 }
+
+crate::model::from_as_str!(PortClass, "port class");

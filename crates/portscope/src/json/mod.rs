@@ -1,0 +1,350 @@
+//! The JSON schema, both directions: a listing (one array, one object per
+//! socket, with its owners and details) and an audit report. What is written
+//! here is what README's JSON section promises and what
+//! `schema/listing.schema.json` and `schema/audit.schema.json` describe;
+//! fields may be added, never renamed or removed.
+//!
+//! Writing streams: one object at a time, straight from the model, with no
+//! intermediate tree. Reading is bounded by its input (the caller caps it)
+//! and turns each socket into the model as it is read, never into a generic
+//! JSON tree, so a file that is not a listing fails at its first wrong item.
+//!
+//! [`Text`] fields keep their exact form: a string when the bytes are UTF-8,
+//! otherwise `{"lossy": …, "hex": …}`.
+//!
+//! ```
+//! use portscope::json::{self, Listing};
+//! use portscope::model::*;
+//!
+//! let mut snap = Snapshot::default();
+//! snap.sockets.push(Socket {
+//!     local: Endpoint::v4([127, 0, 0, 1].into(), 8080),
+//!     state: TcpState::Listen,
+//!     ..Socket::default()
+//! });
+//! let mut out = Vec::new();
+//! Listing::new(&snap).write(&mut out, |_| None)?;
+//! let back = json::read_listing(std::str::from_utf8(&out).unwrap()).unwrap();
+//! assert_eq!(back.snapshot.sockets, snap.sockets);
+//! assert!(!back.owners_known);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod audit;
+mod read;
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use serde::Serialize;
+use serde::ser::SerializeSeq;
+
+use crate::annotate;
+use crate::model::{
+    CongName, Detail, Endpoint, Family, SkMemInfo, Snapshot, Socket, TcpInfo, Timer,
+};
+use crate::services::EphemeralRange;
+use crate::text::Text;
+
+pub use audit::{
+    AddrOut, AuditOut, BaselineOut, FindingOut, LocalOut, ProcessOut, RuleOut, SummaryOut,
+    read_audit, read_baseline,
+};
+pub use read::{ReadListing, read_listing};
+
+/// How a listing is written: which optional parts each socket carries.
+#[derive(Clone, Copy, Debug)]
+pub struct Listing<'a> {
+    /// The snapshot written.
+    pub snap: &'a Snapshot,
+    /// Whether owners were looked up: each socket then has `owners` (a
+    /// list, `[]` when none is known) and `owners_hidden`.
+    pub owners: bool,
+    /// The details asked for: each adds its field (`tcp_info`, `memory`,
+    /// `timer`) to every socket, an object or null.
+    pub detail: Detail,
+    /// This host's ephemeral port range, which decides a connection's
+    /// `service` port.
+    pub ephemeral: Option<EphemeralRange>,
+}
+
+impl<'a> Listing<'a> {
+    /// A listing of `snap` without owners or details.
+    pub fn new(snap: &'a Snapshot) -> Listing<'a> {
+        Listing {
+            snap,
+            owners: false,
+            detail: Detail::default(),
+            ephemeral: None,
+        }
+    }
+
+    /// The object for one socket of the snapshot.
+    pub fn socket(&self, s: &'a Socket) -> SocketOut<'a> {
+        let detail = self.detail;
+        let x = s.extra.as_deref();
+        SocketOut {
+            proto: s.proto.as_str(),
+            family: s.family.as_str(),
+            unix_type: s.unix_type.map(|t| t.as_str()),
+            local: EndpointOut(&s.local),
+            remote: EndpointOut(&s.remote),
+            state: s.state.name_for(s.proto),
+            recv_q: s.recv_q,
+            send_q: s.send_q,
+            uid: s.uid,
+            inode: s.inode,
+            v6only: (s.family == Family::Inet6).then_some(s.v6only),
+            cookie: s.cookie,
+            service: annotate::service_of(s, self.ephemeral).map(|i| ServiceOut {
+                name: i.service.map(|x| x.name),
+                port: i.port,
+                class: i.class.as_str(),
+            }),
+            owners: self.owners.then_some(OwnersOut {
+                socket: s,
+                snap: self.snap,
+            }),
+            owners_hidden: self.owners.then_some(s.owners_hidden),
+            tcp_info: detail.info.then(|| {
+                x.and_then(|x| {
+                    x.tcp_info.as_ref().map(|info| TcpInfoOut {
+                        congestion: x.congestion.as_ref(),
+                        info,
+                    })
+                })
+            }),
+            memory: detail
+                .memory
+                .then(|| x.and_then(|x| x.memory.as_ref().map(MemoryOut))),
+            timer: detail
+                .timers
+                .then(|| x.and_then(|x| x.timer.as_ref().map(TimerOut))),
+            change: None,
+        }
+    }
+
+    /// Writes the whole array to `out`, one object per line. `change` gives
+    /// socket number `i`'s `change` mark (`+`, `-`, `=`), if any.
+    ///
+    /// Each object is serialized into one reused buffer and written with
+    /// one call, so the output sees one write per socket and nothing holds
+    /// the whole document.
+    pub fn write(
+        &self,
+        out: &mut dyn Write,
+        mut change: impl FnMut(usize) -> Option<&'static str>,
+    ) -> io::Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(1024);
+        out.write_all(b"[")?;
+        for (i, s) in self.snap.sockets.iter().enumerate() {
+            buf.clear();
+            buf.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            let mut obj = self.socket(s);
+            obj.change = change(i);
+            serde_json::to_writer(&mut buf, &obj).map_err(io::Error::from)?;
+            out.write_all(&buf)?;
+        }
+        out.write_all(b"\n]\n")
+    }
+}
+
+/// One socket's JSON object, borrowing from the snapshot.
+#[derive(Serialize)]
+pub struct SocketOut<'a> {
+    proto: &'static str,
+    family: &'static str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    unix_type: Option<&'static str>,
+    local: EndpointOut<'a>,
+    remote: EndpointOut<'a>,
+    state: &'static str,
+    recv_q: u32,
+    send_q: u32,
+    /// Null where the source does not say (unix sockets from /proc).
+    uid: Option<u32>,
+    inode: u64,
+    /// Inet6 sockets only: whether `::` takes IPv6 alone (null when the
+    /// kernel does not say: states other than listening/unconnected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    v6only: Option<Option<bool>>,
+    /// The kernel's socket cookie (0 when the source has none).
+    cookie: u64,
+    service: Option<ServiceOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owners: Option<OwnersOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owners_hidden: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp_info: Option<Option<TcpInfoOut<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<Option<MemoryOut<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timer: Option<Option<TimerOut<'a>>>,
+    /// The change mark of a `--changes` listing: `+`, `-` or `=`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<&'static str>,
+}
+
+/// An endpoint, its address written as text straight into the output (no
+/// String per endpoint on a path that writes 100k objects).
+struct EndpointOut<'a>(&'a Endpoint);
+
+impl Serialize for EndpointOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self.0 {
+            Endpoint::Inet { addr, port } => {
+                let mut o = ser.serialize_struct("Inet", 2)?;
+                o.serialize_field("addr", &AddrText(*addr))?;
+                o.serialize_field("port", port)?;
+                o.end()
+            }
+            Endpoint::Unix { path, inode } => {
+                let mut o = ser.serialize_struct("Unix", 2)?;
+                o.serialize_field("path", path)?;
+                o.serialize_field("inode", inode)?;
+                o.end()
+            }
+        }
+    }
+}
+
+struct AddrText(IpAddr);
+
+impl Serialize for AddrText {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_str(&self.0)
+    }
+}
+
+#[derive(Serialize)]
+struct ServiceOut {
+    name: Option<&'static str>,
+    port: u16,
+    class: &'static str,
+}
+
+#[derive(Serialize)]
+struct OwnerOut<'a> {
+    pid: u32,
+    fd: u32,
+    name: Option<&'a Text>,
+    user: Option<&'a Text>,
+    uid: Option<u32>,
+    euser: Option<&'a Text>,
+    euid: Option<u32>,
+    cmdline: Option<&'a Text>,
+    exe: Option<&'a Text>,
+}
+
+/// A socket's owners, serialized from the snapshot as they are written.
+struct OwnersOut<'a> {
+    socket: &'a Socket,
+    snap: &'a Snapshot,
+}
+
+impl Serialize for OwnersOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut seq = ser.serialize_seq(Some(self.socket.owners.len()))?;
+        for o in &self.socket.owners {
+            let p = self.snap.processes.get(&o.pid);
+            seq.serialize_element(&OwnerOut {
+                pid: o.pid,
+                fd: o.fd,
+                name: p.map(|p| &p.name),
+                user: p.and_then(|p| p.user.as_ref()),
+                uid: p.and_then(|p| p.uid),
+                euser: p.and_then(|p| p.euser.as_ref()),
+                euid: p.and_then(|p| p.euid),
+                cmdline: p.map(|p| &p.cmdline),
+                exe: p.and_then(|p| p.exe.as_ref()),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// The names of the `tcp_info` object's numeric fields, in the order they
+/// are written, with their [`TcpInfo`] field: the one list both directions use.
+macro_rules! tcp_info_fields {
+    ($m:ident) => {
+        $m! {
+            ca_state: u8, retransmits: u8, backoff: u8, options: u8, snd_wscale: u8,
+            rcv_wscale: u8, rto_us: u32, ato_us: u32, rtt_us: u32, rttvar_us: u32,
+            min_rtt_us: u32, rcv_rtt_us: u32, snd_mss: u32, rcv_mss: u32, advmss: u32,
+            pmtu: u32, snd_cwnd: u32, snd_ssthresh: u32, rcv_ssthresh: u32,
+            rcv_space: u32, snd_wnd: u32, unacked: u32, sacked: u32, lost: u32,
+            retrans: u32, total_retrans: u32, reordering: u32, bytes_sent: u64,
+            bytes_retrans: u64, bytes_acked: u64, bytes_received: u64, segs_out: u32,
+            segs_in: u32, data_segs_out: u32, data_segs_in: u32, notsent_bytes: u32,
+            delivered: u32, delivered_ce: u32, delivery_rate: u64,
+            delivery_rate_app_limited: bool, pacing_rate: u64, max_pacing_rate: u64,
+            busy_time_us: u64, rwnd_limited_us: u64, sndbuf_limited_us: u64,
+            last_data_sent_ms: u32, last_data_recv_ms: u32, last_ack_recv_ms: u32,
+        }
+    };
+}
+pub(crate) use tcp_info_fields;
+
+/// The `tcp_info` object: `congestion` (the algorithm's name, or null),
+/// then the [`TcpInfo`] fields.
+struct TcpInfoOut<'a> {
+    congestion: Option<&'a CongName>,
+    info: &'a TcpInfo,
+}
+
+impl Serialize for TcpInfoOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        macro_rules! write_fields {
+            ($($name:ident: $ty:ty),* $(,)?) => {{
+                let n = [$(stringify!($name)),*].len();
+                let mut o = ser.serialize_struct("TcpInfo", n + 1)?;
+                o.serialize_field("congestion", &self.congestion.map(CongName::as_str))?;
+                $(o.serialize_field(stringify!($name), &self.info.$name)?;)*
+                o.end()
+            }};
+        }
+        tcp_info_fields!(write_fields)
+    }
+}
+
+/// The `memory` object, named as [`SkMemInfo`]'s fields.
+struct MemoryOut<'a>(&'a SkMemInfo);
+
+impl Serialize for MemoryOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let m = self.0;
+        let mut o = ser.serialize_struct("Memory", 9)?;
+        o.serialize_field("rmem_alloc", &m.rmem_alloc)?;
+        o.serialize_field("rcvbuf", &m.rcvbuf)?;
+        o.serialize_field("wmem_alloc", &m.wmem_alloc)?;
+        o.serialize_field("sndbuf", &m.sndbuf)?;
+        o.serialize_field("fwd_alloc", &m.fwd_alloc)?;
+        o.serialize_field("wmem_queued", &m.wmem_queued)?;
+        o.serialize_field("optmem", &m.optmem)?;
+        o.serialize_field("backlog", &m.backlog)?;
+        o.serialize_field("drops", &m.drops)?;
+        o.end()
+    }
+}
+
+/// The `timer` object: `kind` (as `ss -o` names it), `expires_ms`, `retrans`.
+struct TimerOut<'a>(&'a Timer);
+
+impl Serialize for TimerOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let t = self.0;
+        let mut o = ser.serialize_struct("Timer", 3)?;
+        o.serialize_field("kind", t.kind.as_str())?;
+        o.serialize_field("expires_ms", &t.expires_ms)?;
+        o.serialize_field("retrans", &t.retrans)?;
+        o.end()
+    }
+}
+
+#[cfg(test)]
+mod tests;
