@@ -34,13 +34,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(out.len() <= reply.len() / 16 + 1);
     netlink::resolve_unix_peers(&mut out);
 
-    let mut detailed = Vec::new();
-    let _ = DumpReader::new(kind).feed_detail(reply, &mut detailed);
-
     // The pieces on their own, on the same bytes.
     let _ = netlink::parse_inet_msg(reply, Proto::Tcp);
     let _ = netlink::parse_unix_msg(reply);
-    let _ = netlink::parse_inet_detail(reply);
+    let _ = netlink::parse_inet_extra(reply, detail);
     let _ = netlink::parse_tcp_info(reply);
     let _ = netlink::parse_skmeminfo(reply);
     let _ = netlink::unix_name(reply);
