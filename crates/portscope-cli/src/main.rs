@@ -18,7 +18,6 @@ mod config;
 mod input;
 mod render;
 mod report;
-mod scan;
 mod snapshot_file;
 mod watch;
 

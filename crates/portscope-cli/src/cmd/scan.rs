@@ -1,5 +1,5 @@
 //! `portscope scan TARGET…`: what answers from the outside. Validates the
-//! flags, runs `crate::scan::scanner`, prints a table or JSON. The scanning
+//! flags, runs `portscope_scan::scanner`, prints a table or JSON. The scanning
 //! itself lives in `crate::scan`.
 
 use std::io::{self, Write};
@@ -15,11 +15,11 @@ use serde::Serialize;
 
 use crate::Failure;
 use crate::args::ScanArgs;
-use crate::scan::engine::SweepConfig;
-use crate::scan::probe::ProbeConfig;
-use crate::scan::scanner::{self, HostResult, PortResult, ScanConfig, ScanResult};
-use crate::scan::tls::TlsInfo;
-use crate::scan::{PortState, ports, targets, udp};
+use portscope_scan::engine::SweepConfig;
+use portscope_scan::probe::ProbeConfig;
+use portscope_scan::scanner::{self, HostResult, PortResult, ScanConfig, ScanResult};
+use portscope_scan::tls::TlsInfo;
+use portscope_scan::{PortState, ports, targets, udp};
 
 /// File descriptors kept free for everything but connection attempts:
 /// stdio, the snapshot's /proc walk, the runtime, probe connections.
@@ -89,7 +89,7 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
     let ports = match &args.ports {
         Some(spec) => ports::parse(spec, transport).map_err(Failure::Usage)?,
         None if args.udp => udp::DEFAULT_PORTS.to_vec(),
-        None => crate::scan::top::top(ports::DEFAULT_TOP),
+        None => portscope_scan::top::top(ports::DEFAULT_TOP),
     };
     let hosts = targets::resolve(&args.targets, max_hosts).map_err(Failure::Usage)?;
     let budget = fd_budget();

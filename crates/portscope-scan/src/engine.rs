@@ -60,6 +60,10 @@ const FILTERED: u8 = 3;
 pub trait Jobs: Sync {
     /// How many.
     fn len(&self) -> u64;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The address of job `job`; `None` past the end.
     fn addr(&self, job: u64) -> Option<SocketAddr>;
 }
