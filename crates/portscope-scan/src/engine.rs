@@ -28,7 +28,9 @@ use rustix::event::epoll;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketFlags, SocketType, sockopt};
 
-use super::PortState;
+use crate::PortState;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// How the sweep runs.
 #[derive(Clone, Debug)]
@@ -43,13 +45,6 @@ pub struct SweepConfig {
     pub concurrency: usize,
     /// Worker threads.
     pub threads: usize,
-}
-
-/// Sweep progress, readable from another thread while the sweep runs.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Attempts settled (open, closed or given up on).
-    pub done: AtomicUsize,
 }
 
 const OPEN: u8 = 1;
@@ -86,10 +81,11 @@ impl Jobs for [SocketAddr] {
 pub fn sweep<J: Jobs + ?Sized>(
     jobs: &J,
     cfg: &SweepConfig,
-    progress: &Progress,
+    progress: &dyn Progress,
     report: &(dyn Fn(u64, PortState) + Sync),
-) -> std::io::Result<()> {
+) -> Result<()> {
     let total = jobs.len();
+    progress.start(total);
     let shared = Shared {
         jobs: &JobsRef(jobs),
         report,
@@ -117,7 +113,10 @@ pub fn sweep<J: Jobs + ?Sized>(
     match shared.failed.into_inner() {
         Ok(Some(e)) => Err(e),
         Ok(None) => Ok(()),
-        Err(_) => Err(std::io::Error::other("a sweep thread stopped unexpectedly")),
+        Err(_) => Err(Error::system(
+            "sweep",
+            std::io::Error::other("a sweep thread stopped unexpectedly"),
+        )),
     }
 }
 
@@ -138,13 +137,13 @@ struct Shared<'a> {
     jobs: &'a dyn Jobs,
     report: &'a (dyn Fn(u64, PortState) + Sync),
     next: AtomicU64,
-    progress: &'a Progress,
+    progress: &'a dyn Progress,
     pacer: Option<Pacer>,
     /// Attempts in flight, all workers together.
     in_flight: AtomicUsize,
     /// Set when the sweep must end (see `failed`).
     stop: AtomicBool,
-    failed: Mutex<Option<std::io::Error>>,
+    failed: Mutex<Option<Error>>,
 }
 
 impl Shared<'_> {
@@ -155,10 +154,7 @@ impl Shared<'_> {
         } else {
             ""
         };
-        let err = std::io::Error::new(
-            std::io::Error::from(e).kind(),
-            format!("{what}: {}{hint}", std::io::Error::from(e)),
-        );
+        let err = Error::system(format!("{what}{hint}"), std::io::Error::from(e));
         if let Ok(mut f) = self.failed.lock()
             && f.is_none()
         {
@@ -290,7 +286,7 @@ impl<'a, 'c> Worker<'a, 'c> {
             _ => PortState::Filtered,
         };
         (self.shared.report)(job, state);
-        self.shared.progress.done.fetch_add(1, Ordering::Relaxed);
+        self.shared.progress.advance(1);
     }
 
     fn run(mut self) {
@@ -569,77 +565,5 @@ fn refused_or_filtered(e: Errno) -> u8 {
         CLOSED
     } else {
         FILTERED
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::TcpListener;
-
-    /// Each job's state, in job order.
-    fn states(jobs: &[SocketAddr], cfg: &SweepConfig, p: &Progress) -> Vec<PortState> {
-        let got = Mutex::new(vec![None; jobs.len()]);
-        sweep(jobs, cfg, p, &|job, state| {
-            let mut g = got.lock().expect("lock");
-            let slot = g
-                .get_mut(usize::try_from(job).expect("job"))
-                .expect("in range");
-            assert!(slot.is_none(), "job {job} reported twice");
-            *slot = Some(state);
-        })
-        .expect("sweep");
-        got.into_inner()
-            .expect("lock")
-            .into_iter()
-            .map(|s| s.expect("every job reported"))
-            .collect()
-    }
-
-    fn cfg() -> SweepConfig {
-        SweepConfig {
-            timeout: Duration::from_millis(500),
-            retries: 1,
-            rate: None,
-            concurrency: 64,
-            threads: 2,
-        }
-    }
-
-    #[test]
-    fn open_and_closed_on_loopback() {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let open = l.local_addr().unwrap();
-        // A port known to be free: bind, read the port, close.
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let p = Progress::default();
-        let got = states(&[open, closed, open], &cfg(), &p);
-        assert_eq!(
-            got,
-            vec![PortState::Open, PortState::Closed, PortState::Open]
-        );
-        assert_eq!(p.done.load(Ordering::Relaxed), 3);
-    }
-
-    #[test]
-    fn rate_cap_spaces_attempts() {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let mut c = cfg();
-        c.rate = Some(100);
-        let t = Instant::now();
-        let got = states(&[closed; 11], &c, &Progress::default());
-        assert!(got.iter().all(|s| *s == PortState::Closed));
-        // 11 attempts at 100/s: at least 10 intervals of 10 ms.
-        assert!(
-            t.elapsed() >= Duration::from_millis(95),
-            "{:?}",
-            t.elapsed()
-        );
     }
 }

@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
+use crate::error::TargetError;
+
 /// One host to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host {
@@ -133,17 +135,18 @@ impl Targets {
 
 /// Expands and resolves the targets; errors are one line for the user.
 /// Blocks are not expanded: the result is as small as the target list.
-pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
+pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, TargetError> {
     let max_hosts = max_hosts.min(MAX_HOSTS_CAP);
     let mut out = Targets::default();
     for t in targets {
         let t = t.trim();
         if t.is_empty() {
-            return Err("empty target".into());
+            return Err(TargetError::Empty);
         }
         if t.contains('/') {
-            let net = IpNet::from_str(t)
-                .map_err(|_| format!("'{t}' is not a CIDR block (as 10.0.0.0/24 or fd00::/120)"))?;
+            let net = IpNet::from_str(t).map_err(|_| TargetError::NotABlock {
+                target: t.to_string(),
+            })?;
             let room = max_hosts.saturating_sub(out.len());
             let count = host_count(&net);
             if count > u128::from(room) {
@@ -152,14 +155,11 @@ pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
                 } else {
                     count.to_string()
                 };
-                let raise = if max_hosts < MAX_HOSTS_CAP {
-                    " (raise it with --max-hosts)"
-                } else {
-                    ", the most one scan covers"
-                };
-                return Err(format!(
-                    "'{t}' holds {count} hosts, over the cap of {max_hosts}{raise}"
-                ));
+                return Err(TargetError::BlockTooLarge {
+                    target: t.to_string(),
+                    count,
+                    cap: max_hosts,
+                });
             }
             let (first, v6) = match net {
                 IpNet::V4(n) => {
@@ -173,7 +173,8 @@ pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
                 target: t.to_string(),
                 first,
                 v6,
-                count: u64::try_from(count).map_err(|_| "too many hosts".to_string())?,
+                count: u64::try_from(count)
+                    .map_err(|_| TargetError::TooManyHosts { cap: max_hosts })?,
             });
             continue;
         }
@@ -192,9 +193,7 @@ pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
             }
         };
         if out.len() >= max_hosts {
-            return Err(format!(
-                "more than {max_hosts} hosts (the cap; --max-hosts sets it, up to {MAX_HOSTS_CAP})"
-            ));
+            return Err(TargetError::TooManyHosts { cap: max_hosts });
         }
         out.push(Part::One(host));
     }
@@ -213,20 +212,24 @@ fn host_count(net: &IpNet) -> u128 {
 }
 
 /// Resolves a host name through the system resolver (/etc/hosts, then DNS).
-fn lookup(name: &str) -> Result<IpAddr, String> {
+fn lookup(name: &str) -> Result<IpAddr, TargetError> {
+    let unresolved = |reason: String| TargetError::Unresolved {
+        name: name.to_string(),
+        reason,
+    };
     if !valid_host_name(name) {
-        return Err(format!(
-            "'{name}' is not a host name, address or CIDR block"
-        ));
+        return Err(TargetError::NotAHost {
+            target: name.to_string(),
+        });
     }
     // RFC 6761: names under .invalid never resolve; say so without asking.
     let lower = name.trim_end_matches('.').to_ascii_lowercase();
     if lower == "invalid" || lower.ends_with(".invalid") {
-        return Err(format!("cannot resolve '{name}': no such host"));
+        return Err(unresolved("no such host".into()));
     }
     let addrs = (name, 0u16)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{name}': {e}"))?;
+        .map_err(|e| unresolved(e.to_string()))?;
     let addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
     // Prefer IPv4 when a name has both, as most scanners do.
     addrs
@@ -234,7 +237,7 @@ fn lookup(name: &str) -> Result<IpAddr, String> {
         .find(|a| a.is_ipv4())
         .or_else(|| addrs.first())
         .copied()
-        .ok_or_else(|| format!("cannot resolve '{name}': no address"))
+        .ok_or_else(|| unresolved("no address".into()))
 }
 
 /// RFC 1123 host name syntax: dot-separated labels of letters, digits and
@@ -315,7 +318,7 @@ mod tests {
             ("0.0.0.0/0", 1 << 31),
             ("127.0.0.0/8", 1000),
         ] {
-            let e = resolve(&strs(&[spec]), cap).unwrap_err();
+            let e = resolve(&strs(&[spec]), cap).unwrap_err().to_string();
             assert!(
                 e.contains("over the cap") && !e.contains('\n'),
                 "{spec}: {e}"
@@ -337,10 +340,11 @@ mod tests {
     #[test]
     fn bad_targets() {
         let e = resolve(&strs(&["10.0.0.0/8"]), 256).unwrap_err();
-        assert!(
-            e.contains("16777214 hosts") && e.contains("--max-hosts"),
-            "{e}"
-        );
+        assert_eq!(e.cap(), Some(256));
+        assert!(e.to_string().contains("16777214 hosts"), "{e}");
+        // What the user wrote is escaped in the message.
+        let e = resolve(&strs(&["a\nb/8"]), 256).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
         assert!(resolve(&strs(&["::/0"]), 256).is_err());
         assert!(resolve(&strs(&["127.0.0.1/33"]), 256).is_err());
         assert!(resolve(&strs(&["no-such-host.invalid"]), 256).is_err());

@@ -1,9 +1,11 @@
 //! `portscope scan TARGET…`: what answers from the outside. Validates the
-//! flags, runs `portscope_scan::scanner`, prints a table or JSON. The scanning
-//! itself lives in `crate::scan`.
+//! flags, runs `portscope_scan::scanner` with a progress bar on a terminal,
+//! prints a table or JSON. The scanning itself lives in the `portscope-scan`
+//! crate; everything shown to people is made here.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use portscope::Text;
@@ -19,7 +21,7 @@ use portscope_scan::engine::SweepConfig;
 use portscope_scan::probe::ProbeConfig;
 use portscope_scan::scanner::{self, HostResult, PortResult, ScanConfig, ScanResult};
 use portscope_scan::tls::TlsInfo;
-use portscope_scan::{PortState, ports, targets, udp};
+use portscope_scan::{PortState, Progress, TargetError, ports, targets, udp};
 
 /// File descriptors kept free for everything but connection attempts:
 /// stdio, the snapshot's /proc walk, the runtime, probe connections.
@@ -32,7 +34,7 @@ const PROBE_CONCURRENCY: usize = 64;
 /// Runs `scan`.
 pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
     let cfg = config(args)?;
-    let result = match scanner::run(&cfg) {
+    let result = match with_progress(|p| scanner::run(&cfg, p)) {
         Ok(r) => r,
         Err(e) => {
             crate::say(format_args!("scan: {e}"));
@@ -87,11 +89,14 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
     };
     // Ports before names: a bad spec is reported without a DNS lookup.
     let ports = match &args.ports {
-        Some(spec) => ports::parse(spec, transport).map_err(Failure::Usage)?,
+        Some(spec) => {
+            ports::parse(spec, transport).map_err(|e| Failure::Usage(format!("--ports {e}")))?
+        }
         None if args.udp => udp::DEFAULT_PORTS.to_vec(),
         None => portscope_scan::top::top(ports::DEFAULT_TOP),
     };
-    let hosts = targets::resolve(&args.targets, max_hosts).map_err(Failure::Usage)?;
+    let hosts = targets::resolve(&args.targets, max_hosts)
+        .map_err(|e| Failure::Usage(target_message(&e)))?;
     let budget = fd_budget();
     let concurrency = args
         .concurrency
@@ -117,8 +122,68 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
             reply_timeout: timeout.max(Duration::from_millis(500)),
         }),
         probe_concurrency: PROBE_CONCURRENCY.min(budget).max(1),
-        progress: true,
+        owners: true,
     })
+}
+
+/// A target error as one line, with how to raise the cap when that helps.
+fn target_message(e: &TargetError) -> String {
+    match (e, e.cap()) {
+        (TargetError::BlockTooLarge { .. }, Some(cap)) if cap < targets::MAX_HOSTS_CAP => {
+            format!("{e} (raise it with --max-hosts)")
+        }
+        (TargetError::BlockTooLarge { .. }, _) => format!("{e}, the most one scan covers"),
+        (TargetError::TooManyHosts { .. }, _) => {
+            format!("{e}; --max-hosts sets it, up to {}", targets::MAX_HOSTS_CAP)
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// The scan's progress for the bar: an atomic count the engine adds to, and
+/// the total, read by a thread that redraws a few times a second.
+#[derive(Default)]
+struct Bar {
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` with a progress bar on stderr when stderr is a terminal.
+fn with_progress<T: Send>(work: impl FnOnce(&dyn Progress) -> T + Send) -> T {
+    if !io::stderr().is_terminal() {
+        return work(&portscope_scan::NoProgress);
+    }
+    let progress = Bar::default();
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ports  {per_sec}  {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let finished = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        let (p, b, f) = (&progress, &bar, &finished);
+        s.spawn(move || {
+            while !f.load(Ordering::Relaxed) {
+                b.set_length(p.total.load(Ordering::Relaxed));
+                b.set_position(p.done.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let out = work(&progress);
+        finished.store(true, Ordering::Relaxed);
+        out
+    });
+    bar.finish_and_clear();
+    out
 }
 
 /// How many connection attempts may be in flight: the open-file soft limit
