@@ -1,7 +1,9 @@
 //! One scan from start to finish: the connect sweep, then identification of
-//! the open ports, then the link to local processes. Returns the results as
-//! data; printing them is the caller's job, and so is showing progress (a
-//! [`Progress`] passed in hears of every settled port).
+//! the open ports. Returns the results as data; printing them is the
+//! caller's job, and so is showing progress (a [`Progress`] passed in hears
+//! of every settled port). Which local process holds an open port is a join
+//! with a [`Snapshot`] the caller takes ([`ScanResult::link_owners`]): the
+//! scanner itself never walks /proc.
 //!
 //! Memory does not grow with hosts x ports: jobs are made by number as the
 //! sweep claims them, and only ports that did not end closed are kept.
@@ -11,8 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portscope::collect::{self, Options, SourceChoice};
-use portscope::model::{Proto, Query, Snapshot, StateSet};
+use portscope::model::{Proto, Snapshot};
 use tokio::sync::Semaphore;
 
 use super::PortState;
@@ -38,15 +39,12 @@ pub struct ScanConfig {
     pub probe: Option<ProbeConfig>,
     /// Open ports probed at once.
     pub probe_concurrency: usize,
-    /// Link open ports of this host's addresses to the local processes that
-    /// hold them (a walk of /proc after the sweep).
-    pub owners: bool,
 }
 
 impl ScanConfig {
     /// A TCP scan of `ports` on `hosts` with everyday settings: 1 s per
     /// attempt and one retry, no rate cap, 1024 attempts in flight on two
-    /// threads, open ports identified 64 at a time, owners linked.
+    /// threads, open ports identified 64 at a time.
     pub fn tcp(hosts: Targets, ports: Vec<u16>) -> ScanConfig {
         let timeout = Duration::from_secs(1);
         ScanConfig {
@@ -66,7 +64,6 @@ impl ScanConfig {
                 reply_timeout: timeout,
             }),
             probe_concurrency: 64,
-            owners: true,
         }
     }
 }
@@ -89,7 +86,8 @@ pub struct PortResult {
     pub state: PortState,
     /// What identification found (open ports only).
     pub finding: Finding,
-    /// Local processes holding the port (local targets only).
+    /// Local processes holding the port: local targets, once
+    /// [`ScanResult::link_owners`] has run.
     pub owners: Vec<OwnerRef>,
 }
 
@@ -131,17 +129,54 @@ pub struct ScanResult {
     notable: Runs,
     findings: HashMap<u64, Finding>,
     owners: HashMap<u64, Vec<OwnerRef>>,
+    /// For each host with an open port, whether it is this machine.
+    locals: HashMap<u64, bool>,
     /// Counts over every port of every host.
     pub totals: Totals,
     /// Wall time of the whole scan.
     pub elapsed: Duration,
     /// Wall time of the connect sweep alone (TCP).
     pub sweep_elapsed: Duration,
-    /// Why processes could not be linked, when a snapshot failed.
-    pub owners_error: Option<String>,
 }
 
 impl ScanResult {
+    /// Whether some open port is on an address of this machine, so that
+    /// [`link_owners`](Self::link_owners) has something to do: take the
+    /// snapshot only then.
+    pub fn wants_owners(&self) -> bool {
+        self.locals.values().any(|l| *l)
+    }
+
+    /// Links each open port on an address of this machine to the processes
+    /// holding it in `snap` (a snapshot of this machine's listeners of the
+    /// scan's protocol, with owners), as [`owners_of`] finds them.
+    pub fn link_owners(&mut self, snap: &Snapshot) {
+        let grid = Grid {
+            hosts: &self.targets,
+            ports: &self.ports,
+        };
+        let open = self
+            .notable
+            .iter()
+            .filter(|&(_, _, s)| s == PortState::Open)
+            .flat_map(|(start, end, _)| start..end);
+        for job in open {
+            let Some((hi, port)) = grid.split(job) else {
+                continue;
+            };
+            if self.locals.get(&hi) == Some(&true)
+                && let Some(addr) = self.targets.addr(hi)
+            {
+                let o = owners_of(snap, addr, port, self.proto);
+                if o.is_empty() {
+                    self.owners.remove(&job);
+                } else {
+                    self.owners.insert(job, o);
+                }
+            }
+        }
+    }
+
     /// How many hosts were scanned.
     pub fn host_count(&self) -> u64 {
         self.targets.len()
@@ -320,28 +355,6 @@ pub fn run(cfg: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
                 .or_insert_with(|| cfg.hosts.addr(hi).is_some_and(targets::is_local));
         }
     }
-    let mut owners_error = None;
-    let mut owners: HashMap<u64, Vec<OwnerRef>> = HashMap::new();
-    if cfg.owners && locals.values().any(|l| *l) {
-        match snapshot(proto) {
-            Ok(snap) => {
-                for &job in &open {
-                    let Some((hi, port)) = grid.split(job) else {
-                        continue;
-                    };
-                    if locals.get(&hi) == Some(&true)
-                        && let Some(addr) = cfg.hosts.addr(hi)
-                    {
-                        let o = owners_of(&snap, addr, port, proto);
-                        if !o.is_empty() {
-                            owners.insert(job, o);
-                        }
-                    }
-                }
-            }
-            Err(e) => owners_error = Some(e.to_string()),
-        }
-    }
     let open_count = open.len() as u64;
     let filtered = notable.count(PortState::Filtered);
     Ok(ScanResult {
@@ -350,7 +363,8 @@ pub fn run(cfg: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
         ports: cfg.ports.clone(),
         notable,
         findings,
-        owners,
+        owners: HashMap::new(),
+        locals,
         totals: Totals {
             open: open_count,
             closed: total.saturating_sub(open_count + filtered),
@@ -358,7 +372,6 @@ pub fn run(cfg: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
         },
         elapsed: started.elapsed(),
         sweep_elapsed,
-        owners_error,
     })
 }
 
@@ -414,12 +427,12 @@ async fn udp_all(
     let retries = cfg.sweep.retries;
     let mut set = tokio::task::JoinSet::new();
     let mut found = HashMap::new();
-    let mut keep = |r: Result<(u64, std::io::Result<udp::UdpFinding>), tokio::task::JoinError>| {
+    let mut keep = |r: Result<(u64, Result<udp::UdpFinding>), tokio::task::JoinError>| {
         progress.advance(1);
         let Ok((job, u)) = r else {
             return Ok(());
         };
-        let u = u.map_err(|e| Error::system("no socket for a UDP probe", e))?;
+        let u = u?;
         if u.state != PortState::Closed
             && let Ok(mut n) = notable.lock()
         {
@@ -463,24 +476,6 @@ fn udp_finding(u: udp::UdpFinding) -> Finding {
         }),
         ..Finding::default()
     }
-}
-
-fn snapshot(proto: Proto) -> portscope::Result<Snapshot> {
-    let query = Query {
-        tcp: proto == Proto::Tcp,
-        udp: proto == Proto::Udp,
-        raw: false,
-        unix: false,
-        ipv4: true,
-        ipv6: true,
-        states: StateSet::ALL,
-    };
-    collect::take(&Options {
-        query,
-        owners: true,
-        source: SourceChoice::Auto,
-        ..Options::default()
-    })
 }
 
 /// The processes holding `port` on `addr`: sockets listening on that address

@@ -161,14 +161,14 @@ pub struct UdpFinding {
 ///
 /// An error only when no socket can be had for want of fds or memory: the
 /// port's state is then unknown, not filtered.
-pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> std::io::Result<UdpFinding> {
+pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> crate::Result<UdpFinding> {
     let bind: SocketAddr = match addr {
         SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     match UdpSocket::bind(bind).await {
         Ok(sock) => Ok(ask(sock, addr, wait, retries).await),
-        Err(e) if is_resource(&e) => Err(e),
+        Err(e) if is_resource(&e) => Err(crate::Error::system("no socket for a UDP probe", e)),
         Err(_) => Ok(UdpFinding {
             state: PortState::Filtered,
             protocol: None,

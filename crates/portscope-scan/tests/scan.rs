@@ -51,6 +51,26 @@ fn only_host(r: &scanner::ScanResult) -> HostResult {
     hosts.into_iter().next().expect("one host")
 }
 
+/// This machine's TCP sockets with their processes.
+fn listeners() -> portscope::model::Snapshot {
+    use portscope::collect::{Options, take};
+    use portscope::model::{Query, StateSet};
+    take(&Options {
+        query: Query {
+            tcp: true,
+            udp: false,
+            raw: false,
+            unix: false,
+            ipv4: true,
+            ipv6: true,
+            states: StateSet::ALL,
+        },
+        owners: true,
+        ..Options::default()
+    })
+    .expect("snapshot")
+}
+
 /// A TLS server whose self-signed certificate names `names`.
 fn tls_server(ip: Ipv4Addr, cn: &str, names: &[&str]) -> u16 {
     let mut params =
@@ -104,7 +124,9 @@ fn identifies_greeters_http_and_tls_and_links_the_owner() {
     let closed = listen(ip).1; // dropped: nothing listens there now
     let ports = vec![ssh_port, http_port, tls_port, closed];
     let progress = Counter::default();
-    let r = scanner::run(&config(ip, ports.clone()), &progress).expect("scan");
+    let mut r = scanner::run(&config(ip, ports.clone()), &progress).expect("scan");
+    assert!(r.wants_owners(), "open ports on this host");
+    r.link_owners(&listeners());
 
     let h = only_host(&r);
     assert!(h.local, "127.71.3.9 is this host");
@@ -165,7 +187,6 @@ fn identifies_greeters_http_and_tls_and_links_the_owner() {
         let owners: Vec<u32> = port(p).owners.iter().map(|o| o.pid).collect();
         assert!(owners.contains(&me), "port {p}: {owners:?}, we are {me}");
     }
-    assert!(r.owners_error.is_none(), "{:?}", r.owners_error);
 
     assert_eq!(r.totals.open + r.totals.closed + r.totals.filtered, 4);
     assert_eq!((progress.total(), progress.done()), (4, 4));
@@ -179,9 +200,10 @@ fn without_owners_or_probes_only_states_come_back() {
         let _ = c.write_all(b"SSH-2.0-x\r\n");
     });
     let mut cfg = config(ip, vec![port]);
-    cfg.owners = false;
     cfg.probe = None;
     let r = scanner::run(&cfg, &NoProgress).expect("scan");
+    // Owners come only from a snapshot the caller links.
+    assert!(r.wants_owners());
     let h = only_host(&r);
     assert_eq!(h.ports.len(), 1);
     assert_eq!(h.ports[0].state, PortState::Open);
@@ -292,7 +314,6 @@ fn a_block_is_scanned_host_by_host() {
     let hosts = targets::resolve(&["127.71.4.0/30".into()], 4).expect("block");
     let mut cfg = ScanConfig::tcp(hosts, vec![port]);
     cfg.probe = None;
-    cfg.owners = false;
     let r = scanner::run(&cfg, &NoProgress).expect("scan");
     let got: Vec<(SocketAddr, PortState)> = r
         .hosts()

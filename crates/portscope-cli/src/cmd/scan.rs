@@ -34,15 +34,19 @@ const PROBE_CONCURRENCY: usize = 64;
 /// Runs `scan`.
 pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
     let cfg = config(args)?;
-    let result = match with_progress(|p| scanner::run(&cfg, p)) {
+    let mut result = match with_progress(|p| scanner::run(&cfg, p)) {
         Ok(r) => r,
         Err(e) => {
             crate::say(format_args!("scan: {e}"));
             return Ok(ExitCode::from(3));
         }
     };
-    if let Some(e) = &result.owners_error {
-        crate::say(format_args!("cannot link ports to processes: {e}"));
+    // Local targets: which process holds each open port.
+    if result.wants_owners() {
+        match snapshot(result.proto) {
+            Ok(snap) => result.link_owners(&snap),
+            Err(e) => crate::say(format_args!("cannot link ports to processes: {e}")),
+        }
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     if args.json {
@@ -122,7 +126,27 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
             reply_timeout: timeout.max(Duration::from_millis(500)),
         }),
         probe_concurrency: PROBE_CONCURRENCY.min(budget).max(1),
+    })
+}
+
+/// This machine's listeners of `proto`, with their processes.
+fn snapshot(proto: Proto) -> portscope::Result<portscope::model::Snapshot> {
+    use portscope::collect::{self, Options, SourceChoice};
+    use portscope::model::{Query, StateSet};
+    let query = Query {
+        tcp: proto == Proto::Tcp,
+        udp: proto == Proto::Udp,
+        raw: false,
+        unix: false,
+        ipv4: true,
+        ipv6: true,
+        states: StateSet::ALL,
+    };
+    collect::take(&Options {
+        query,
         owners: true,
+        source: SourceChoice::Auto,
+        ..Options::default()
     })
 }
 
