@@ -167,7 +167,7 @@ impl Shared<'_> {
 /// How far ahead of time a rate slot may be used.
 const SLACK_NS: u64 = 1_000_000;
 
-/// Spaces connection attempts evenly to honour `--rate`.
+/// Spaces connection attempts evenly to honour [`SweepConfig::rate`].
 struct Pacer {
     start: Instant,
     interval_ns: u64,

@@ -1,12 +1,23 @@
-//! `--ports` for `scan`: `22,80,443`, `1-1024`, `top100`, `top1000`,
-//! `all`, service names (`ssh`, `https`), and mixes of them. Parsing only.
+//! Port lists as people write them (`portscope scan --ports`): `22,80,443`,
+//! `1-1024`, `top100`, `top1000`, `all`, service names (`ssh`, `https`),
+//! and mixes of them. Parsing only.
+//!
+//! ```
+//! use portscope::services::Transport;
+//! use portscope_scan::ports;
+//!
+//! assert_eq!(ports::parse("ssh,80-82,443", Transport::Tcp)?, [22, 80, 81, 82, 443]);
+//! assert!(ports::parse("10-5", Transport::Tcp).is_err());
+//! # Ok::<(), portscope_scan::PortsError>(())
+//! ```
 
 use portscope::services::{self, Transport};
 
 use super::top;
 use crate::error::PortsError;
 
-/// The ports scanned when `--ports` is not given.
+/// How many of the most common ports a scan covers when no list is given
+/// (`portscope scan` without `--ports`).
 pub const DEFAULT_TOP: usize = 1000;
 
 /// Parses a port list; the result keeps the order given (so `top100` stays

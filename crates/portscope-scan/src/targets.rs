@@ -1,6 +1,15 @@
-//! What `scan` aims at: host names, addresses and CIDR blocks turned into a
-//! sequence of addresses made as the scan asks for them, and whether an address belongs to this host. No
-//! connecting here.
+//! What a scan aims at: host names, addresses and CIDR blocks turned into a
+//! sequence of addresses made as the scan asks for them, and whether an
+//! address belongs to this host. No connecting here.
+//!
+//! ```
+//! use portscope_scan::targets;
+//!
+//! let t = targets::resolve(&["127.0.0.1".into(), "10.9.8.0/30".into()], 256)?;
+//! assert_eq!(t.len(), 3); // a /30 holds two hosts
+//! assert_eq!(t.addr(2), Some([10, 9, 8, 2].into()));
+//! # Ok::<(), portscope_scan::TargetError>(())
+//! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs, UdpSocket};
 use std::str::FromStr;
@@ -20,7 +29,8 @@ pub struct Host {
     pub addr: IpAddr,
 }
 
-/// The most hosts one scan may cover (`--max-hosts` at most this): all of
+/// The most hosts one scan may cover (the highest `max_hosts` [`resolve`]
+/// honours; `portscope scan --max-hosts` at most this): all of
 /// IPv4. Hosts are generated as the scan goes, never held in a list, so this
 /// bounds the job count (hosts x ports fits 64 bits), not memory.
 pub const MAX_HOSTS_CAP: u64 = 1 << 32;

@@ -140,7 +140,8 @@ pub fn probes_for(port: u16) -> Vec<UdpProbe> {
     }
 }
 
-/// The ports `--udp` scans when `--ports` is not given.
+/// The ports a UDP scan covers when no list is given (`portscope scan
+/// --udp` without `--ports`).
 pub const DEFAULT_PORTS: &[u16] = &[53, 123, 161, 1900, 5353, 11211];
 
 /// What a UDP port did.

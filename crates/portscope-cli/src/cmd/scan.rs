@@ -34,7 +34,8 @@ const PROBE_CONCURRENCY: usize = 64;
 /// Runs `scan`.
 pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
     let cfg = config(args)?;
-    let mut result = match with_progress(|p| scanner::run(&cfg, p)) {
+    let identifies = !cfg.udp && cfg.probe.is_some();
+    let mut result = match with_progress(identifies, |p| scanner::run(&cfg, p)) {
         Ok(r) => r,
         Err(e) => {
             crate::say(format_args!("scan: {e}"));
@@ -170,6 +171,8 @@ fn target_message(e: &TargetError) -> String {
 struct Bar {
     total: AtomicU64,
     done: AtomicU64,
+    /// Open ports found once the sweep is over (`u64::MAX` before).
+    swept: AtomicU64,
 }
 
 impl Progress for Bar {
@@ -179,18 +182,28 @@ impl Progress for Bar {
     fn advance(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);
     }
+    fn swept(&self, open: u64) {
+        self.swept.store(open, Ordering::Relaxed);
+    }
 }
 
-/// Runs `work` with a progress bar on stderr when stderr is a terminal.
-fn with_progress<T: Send>(work: impl FnOnce(&dyn Progress) -> T + Send) -> T {
+/// Runs `work` with a progress bar on stderr when stderr is a terminal;
+/// `identifies`: the sweep is followed by identification of the open ports,
+/// which the bar says while it runs.
+fn with_progress<T: Send>(identifies: bool, work: impl FnOnce(&dyn Progress) -> T + Send) -> T {
     if !io::stderr().is_terminal() {
         return work(&portscope_scan::NoProgress);
     }
-    let progress = Bar::default();
+    let progress = Bar {
+        swept: AtomicU64::new(u64::MAX),
+        ..Bar::default()
+    };
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ports  {per_sec}  {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} ports  {per_sec}  {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let finished = AtomicBool::new(false);
     let out = std::thread::scope(|s| {
@@ -199,6 +212,11 @@ fn with_progress<T: Send>(work: impl FnOnce(&dyn Progress) -> T + Send) -> T {
             while !f.load(Ordering::Relaxed) {
                 b.set_length(p.total.load(Ordering::Relaxed));
                 b.set_position(p.done.load(Ordering::Relaxed));
+                let open = p.swept.load(Ordering::Relaxed);
+                if identifies && open != u64::MAX && open > 0 {
+                    let s = if open == 1 { "" } else { "s" };
+                    b.set_message(format!("identifying {open} open port{s}"));
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
