@@ -101,16 +101,9 @@ mod tests {
             local: Endpoint::v4([127, 0, 0, 1].into(), port),
             remote: Endpoint::v4([127, 0, 0, 1].into(), 9),
             state,
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
             inode,
-            unix_type: None,
-            bound_if: 0,
-            owners: vec![],
-            owners_hidden: false,
             cookie,
-            extra: None,
+            ..Socket::default()
         }
     }
 

@@ -25,9 +25,12 @@ struct SocketIn {
     #[serde(default)]
     send_q: u32,
     #[serde(default)]
-    uid: u32,
+    uid: Option<u32>,
     #[serde(default)]
     inode: u64,
+    /// Absent (older files, non-IPv6 sockets) or null: not known.
+    #[serde(default)]
+    v6only: Option<bool>,
     #[serde(default)]
     cookie: u64,
     #[serde(default, deserialize_with = "owners_in")]
@@ -223,6 +226,11 @@ impl Listing {
             owners,
             owners_hidden: s.owners_hidden.unwrap_or(false),
             cookie: s.cookie,
+            v6only: if family == Family::Inet6 {
+                s.v6only
+            } else {
+                None
+            },
             extra: None,
         });
         Ok(())

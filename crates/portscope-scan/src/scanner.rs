@@ -3,7 +3,7 @@
 //! caller's job, and so is showing progress (a [`Progress`] passed in hears
 //! of every settled port). Which local process holds an open port is a join
 //! with a [`Snapshot`] the caller takes ([`ScanResult::link_owners`]): the
-//! scanner itself never walks /proc.
+//! scanner itself walks no processes.
 //!
 //! Memory does not grow with hosts x ports: jobs are made by number as the
 //! sweep claims them, and only ports that did not end closed are kept.
@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portscope::model::{Proto, Snapshot};
+use portscope::model::{Proto, Snapshot, Socket};
 use tokio::sync::Semaphore;
 
 use super::PortState;
@@ -479,36 +479,40 @@ fn udp_finding(u: udp::UdpFinding) -> Finding {
 }
 
 /// The processes holding `port` on `addr`: sockets listening on that address
-/// or on the wildcard of its family (an IPv6 wildcard also takes IPv4 unless
-/// the socket is v6-only, which the snapshot does not tell; it counts only
-/// when nothing closer matches).
+/// or on the wildcard of its family, or, for an IPv4 address, on the IPv6
+/// wildcard of a socket that is not v6-only (by its own flag; the system
+/// default when the source does not say). That counts only when nothing
+/// closer matches.
 pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<OwnerRef> {
     let candidates: Vec<_> = snap
         .sockets
         .iter()
         .filter(|s| s.proto == proto && s.local.port() == Some(port) && s.is_listening())
         .collect();
-    let rank = |a: IpAddr| -> Option<u8> {
+    let dual_stack_default = portscope::collect::host::v6_dual_stack();
+    let rank = |s: &Socket| -> Option<u8> {
+        let a = s.local.addr()?;
         if a == addr || (to_v4(a).is_some() && to_v4(a) == to_v4(addr)) {
             Some(0)
         } else if a.is_unspecified() && a.is_ipv4() == addr.is_ipv4() {
             Some(1)
-        } else if a.is_unspecified() {
+        } else if a.is_unspecified()
+            && a.is_ipv6()
+            && to_v4(addr).is_some()
+            && s.takes_ipv4(dual_stack_default)
+        {
             Some(2)
         } else {
             None
         }
     };
-    let best = candidates
-        .iter()
-        .filter_map(|s| s.local.addr().and_then(rank))
-        .min();
+    let best = candidates.iter().filter_map(|s| rank(s)).min();
     let Some(best) = best else {
         return Vec::new();
     };
     let mut pids: BTreeMap<u32, Option<portscope::Text>> = BTreeMap::new();
     for s in candidates {
-        if s.local.addr().and_then(rank) != Some(best) {
+        if rank(s) != Some(best) {
             continue;
         }
         for o in &s.owners {
@@ -576,5 +580,59 @@ mod tests {
             r.iter().collect::<Vec<_>>(),
             vec![(0, 1_000_000, PortState::Filtered)]
         );
+    }
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+    use portscope::model::{Endpoint, Family, Owner, TcpState};
+    use std::net::Ipv6Addr;
+
+    fn listener(addr: IpAddr, v6only: Option<bool>, pid: u32) -> Socket {
+        Socket {
+            family: if addr.is_ipv6() {
+                Family::Inet6
+            } else {
+                Family::Inet
+            },
+            local: Endpoint::Inet { addr, port: 8080 },
+            state: TcpState::Listen,
+            owners: vec![Owner { pid, fd: 3 }],
+            v6only,
+            ..Socket::default()
+        }
+    }
+
+    fn pids(snap: &Snapshot, addr: &str) -> Vec<u32> {
+        let addr: IpAddr = addr.parse().expect("address");
+        owners_of(snap, addr, 8080, Proto::Tcp)
+            .iter()
+            .map(|o| o.pid)
+            .collect()
+    }
+
+    #[test]
+    fn an_ipv6_wildcard_owns_ipv4_only_when_dual_stack() {
+        let any6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+        let only = Snapshot {
+            sockets: vec![listener(any6, Some(true), 5)],
+            ..Snapshot::default()
+        };
+        assert!(pids(&only, "127.0.0.1").is_empty());
+        assert_eq!(pids(&only, "::1"), [5]);
+        let dual = Snapshot {
+            sockets: vec![listener(any6, Some(false), 6)],
+            ..Snapshot::default()
+        };
+        assert_eq!(pids(&dual, "127.0.0.1"), [6]);
+        assert_eq!(pids(&dual, "::ffff:127.0.0.1"), [6]);
+        // An IPv4 wildcard never answers IPv6.
+        let v4 = Snapshot {
+            sockets: vec![listener(IpAddr::V4([0, 0, 0, 0].into()), None, 7)],
+            ..Snapshot::default()
+        };
+        assert!(pids(&v4, "::1").is_empty());
+        assert_eq!(pids(&v4, "127.0.0.1"), [7]);
     }
 }

@@ -202,8 +202,8 @@ fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<
                 out,
                 "  {label:<10} {:<5} {:<24} {:<24} {:<12} {owner}",
                 render::table::proto_label(s),
-                s.local.to_string(),
-                s.remote.to_string(),
+                s.shown_local().to_string(),
+                s.shown_remote().to_string(),
                 s.state.name_for(s.proto),
             )?;
         }

@@ -227,8 +227,8 @@ fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
                 out,
                 "  {:<5} {:<24} {:<24} {:<12} {:<10}",
                 render::table::proto_label(s),
-                s.local.to_string(),
-                s.remote.to_string(),
+                s.shown_local().to_string(),
+                s.shown_remote().to_string(),
                 s.state.name_for(s.proto),
                 svc
             )?;

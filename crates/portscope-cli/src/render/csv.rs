@@ -80,7 +80,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             s.state.name_for(s.proto).to_string(),
             s.recv_q.to_string(),
             s.send_q.to_string(),
-            s.uid.to_string(),
+            // Empty where the source does not know the uid.
+            s.uid.map(|u| u.to_string()).unwrap_or_default(),
             s.inode.to_string(),
             info.and_then(|i| i.service)
                 .map(|x| x.name)

@@ -28,8 +28,13 @@ struct SocketJson<'a> {
     state: &'static str,
     recv_q: u32,
     send_q: u32,
-    uid: u32,
+    /// Null where the source does not say (unix sockets from /proc).
+    uid: Option<u32>,
     inode: u64,
+    /// Inet6 sockets only: whether `::` takes IPv6 alone (null when the
+    /// kernel does not say: states other than listening/unconnected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    v6only: Option<Option<bool>>,
     /// The kernel's socket cookie (0 when the source has none): stable for
     /// the socket's life, unlike the inode of a TIME_WAIT socket.
     cookie: u64,
@@ -150,6 +155,7 @@ fn socket_obj<'a>(s: &'a Socket, ctx: &Context<'a>, owners_known: bool) -> Socke
         send_q: s.send_q,
         uid: s.uid,
         inode: s.inode,
+        v6only: (s.family == portscope::model::Family::Inet6).then_some(s.v6only),
         cookie: s.cookie,
         service: ctx.service(s).map(|i| ServiceJson {
             name: i.service.map(|x| x.name),

@@ -210,16 +210,9 @@ mod tests {
             local: Endpoint::v4([0, 0, 0, 0].into(), 80),
             remote: Endpoint::v4([0, 0, 0, 0].into(), 0),
             state: TcpState::Listen,
-            recv_q: 0,
             send_q: 128,
-            uid: 0,
             inode: 1,
-            unix_type: None,
-            bound_if: 0,
-            owners: vec![],
-            owners_hidden: false,
-            cookie: 0,
-            extra: None,
+            ..Socket::default()
         };
         let mut b = String::new();
         push_owners(&mut b, &s, &snap);

@@ -184,10 +184,10 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
             let _ = write!(buf, "{}", s.send_q);
         }
         "Local Address" => {
-            let _ = write!(buf, "{}", s.local);
+            let _ = write!(buf, "{}", s.shown_local());
         }
         "Remote Address" => {
-            let _ = write!(buf, "{}", s.remote);
+            let _ = write!(buf, "{}", s.shown_remote());
         }
         "State" => buf.push_str(s.state.name_for(s.proto)),
         "Service" => {
@@ -198,14 +198,18 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
         "Process" => push_owners(buf, s, ctx.snap),
         "User" => match first_process(s, ctx)
             .and_then(|p| p.shown_user())
-            .or_else(|| ctx.snap.user_names.get(&s.uid))
+            .or_else(|| s.uid.and_then(|u| ctx.snap.user_names.get(&u)))
         {
             Some(u) => {
                 let _ = write!(buf, "{}", u.escaped());
             }
-            None => {
-                let _ = write!(buf, "{}", s.uid);
-            }
+            None => match s.uid {
+                Some(uid) => {
+                    let _ = write!(buf, "{uid}");
+                }
+                // The source does not say (unix sockets from /proc).
+                None => buf.push('-'),
+            },
         },
         "Inode" => {
             let _ = write!(buf, "{}", s.inode);

@@ -188,14 +188,7 @@ mod tests {
             local: Endpoint::v4([127, 0, 0, 1].into(), port),
             remote: Endpoint::v4([127, 0, 0, 1].into(), 40000),
             state: TcpState::Established,
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
             inode: cookie,
-            unix_type: None,
-            bound_if: 0,
-            owners: vec![],
-            owners_hidden: false,
             cookie,
             extra: Some(Box::new(SocketExtra {
                 tcp_info: Some(TcpInfo {
@@ -205,6 +198,7 @@ mod tests {
                 }),
                 ..SocketExtra::default()
             })),
+            ..Socket::default()
         }
     }
 

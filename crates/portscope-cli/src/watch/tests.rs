@@ -30,14 +30,9 @@ fn sock(port: u16, rport: u16, state: TcpState, pid: Option<u32>, cookie: u64) -
             rport,
         ),
         state,
-        recv_q: 0,
-        send_q: 0,
-        uid: 1000,
+        uid: Some(1000),
         inode: cookie,
-        unix_type: None,
-        bound_if: 0,
         owners: pid.map(|pid| Owner { pid, fd: 3 }).into_iter().collect(),
-        owners_hidden: false,
         cookie,
         extra: Some(Box::new(SocketExtra {
             tcp_info: Some(TcpInfo {
@@ -50,6 +45,7 @@ fn sock(port: u16, rport: u16, state: TcpState, pid: Option<u32>, cookie: u64) -
             }),
             ..SocketExtra::default()
         })),
+        ..Socket::default()
     }
 }
 

@@ -445,8 +445,8 @@ pub fn socket_cell(
             }
         }
         SockCol::Proto => proto_label(s).into(),
-        SockCol::Local => s.local.to_string(),
-        SockCol::Remote => s.remote.to_string(),
+        SockCol::Local => s.shown_local().to_string(),
+        SockCol::Remote => s.shown_remote().to_string(),
         SockCol::State => state_label(s).into(),
         SockCol::Process => {
             let mut b = String::new();
@@ -469,7 +469,7 @@ pub fn socket_cell(
         SockCol::RecvQ => s.recv_q.to_string(),
         SockCol::SendQ => s.send_q.to_string(),
         SockCol::Service => service_name(s, eph).unwrap_or_default().into(),
-        SockCol::Uid => s.uid.to_string(),
+        SockCol::Uid => s.uid.map_or_else(|| "-".into(), |u| u.to_string()),
     }
 }
 

@@ -16,9 +16,8 @@
 //!     proto: Proto::Tcp, family: Family::Inet,
 //!     local: Endpoint::v4([0, 0, 0, 0].into(), 6379),
 //!     remote: Endpoint::v4([0, 0, 0, 0].into(), 0),
-//!     state: TcpState::Listen, recv_q: 0, send_q: 128, uid: 0, inode: 9,
-//!     unix_type: None, bound_if: 0, cookie: 0, extra: None,
-//!     owners: vec![], owners_hidden: false,
+//!     state: TcpState::Listen, send_q: 128, inode: 9,
+//!     ..Socket::default()
 //! });
 //! let report = audit::audit(&snap, &HostFacts::default(), &[]);
 //! let redis = report.findings.iter().find(|f| f.rule.id == "internal-service-exposed").unwrap();

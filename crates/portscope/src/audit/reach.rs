@@ -133,7 +133,10 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
         let (reach, reachable_on) = if addr.is_loopback() || s.bound_if == LOOPBACK_IFINDEX {
             (Reach::Loopback, Vec::new())
         } else if addr.is_unspecified() {
-            let v6_takes_v4 = raw.is_ipv6() && facts.v6_dual_stack && !wildcard_v4(s.proto, port);
+            // The socket's own IPV6_V6ONLY decides; the system default only
+            // when the source did not say.
+            let v6_takes_v4 =
+                raw.is_ipv6() && s.takes_ipv4(facts.v6_dual_stack) && !wildcard_v4(s.proto, port);
             let on: Vec<HostAddr> = facts
                 .addresses
                 .iter()

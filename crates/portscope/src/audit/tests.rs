@@ -31,18 +31,11 @@ fn sock(proto: Proto, addr: &str, port: u16, pid: Option<u32>) -> Socket {
         } else {
             TcpState::Close
         },
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
         inode: u64::from(port) * 10 + u64::from(ip.is_ipv6()),
-        unix_type: None,
-        bound_if: 0,
-        cookie: 0,
-        extra: None,
         owners: pid
             .map(|pid| vec![Owner { pid, fd: 3 }])
             .unwrap_or_default(),
-        owners_hidden: false,
+        ..Socket::default()
     }
 }
 
@@ -178,6 +171,42 @@ fn v6_wildcard_with_a_v4_twin_is_v6_only() {
         .unwrap();
     let on: Vec<String> = f.reachable_on.iter().map(|a| a.addr.to_string()).collect();
     assert_eq!(on, ["fd00::2"]);
+}
+
+#[test]
+fn the_sockets_own_v6only_flag_decides_over_the_system_default() {
+    let flagged = |port: u16, v6only: Option<bool>| Socket {
+        v6only,
+        ..sock(Proto::Tcp, "::", port, Some(10))
+    };
+    let s = snap(
+        vec![
+            flagged(7010, Some(true)),
+            flagged(7011, Some(false)),
+            flagged(7012, None),
+        ],
+        vec![proc_(10, "app", 1000, "/usr/bin/app")],
+    );
+    let reach = |r: &Report, port: u16| -> Vec<String> {
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.port == port && f.rule.id == "wildcard-bind")
+            .unwrap();
+        f.reachable_on.iter().map(|a| a.addr.to_string()).collect()
+    };
+    // The host says dual-stack by default; the v6-only socket is not.
+    let r = run(&s, &host());
+    assert_eq!(reach(&r, 7010), ["fd00::2"]);
+    assert_eq!(reach(&r, 7011), ["192.0.2.2", "fd00::2", "10.200.0.1"]);
+    assert_eq!(reach(&r, 7012).len(), 3, "unknown: the system default");
+    // The host says v6-only by default; the dual-stack socket still is.
+    let mut v6_host = host();
+    v6_host.v6_dual_stack = false;
+    let r = run(&s, &v6_host);
+    assert_eq!(reach(&r, 7010), ["fd00::2"]);
+    assert_eq!(reach(&r, 7011).len(), 3);
+    assert_eq!(reach(&r, 7012), ["fd00::2"]);
 }
 
 #[test]

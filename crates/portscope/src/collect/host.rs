@@ -169,3 +169,10 @@ pub fn host_facts(snap: &Snapshot) -> HostFacts {
         notes,
     }
 }
+
+/// Whether this host's `::` sockets take IPv4 too unless they say otherwise
+/// (`net.ipv6.bindv6only` is 0): the default for a socket whose own
+/// [`v6only`](crate::model::Socket::v6only) flag is not known.
+pub fn v6_dual_stack() -> bool {
+    os::v6_dual_stack()
+}

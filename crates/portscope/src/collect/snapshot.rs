@@ -71,7 +71,14 @@ fn walk_stopped() -> Error {
 }
 
 fn dump_sockets(opts: &Options) -> Result<Dump> {
-    dump_sockets_with(opts, netlink_dump)
+    dump_sockets_with(opts, netlink_dump, None)
+}
+
+/// [`dump_sockets`] for a live view: the last walk's owners go to the
+/// /proc reader as a first try for its unix check (see
+/// [`ProcNet::collect_noting_with`]).
+fn dump_sockets_hinted(opts: &Options, hint: Option<&owners::OwnerMap>) -> Result<Dump> {
+    dump_sockets_with(opts, netlink_dump, hint)
 }
 
 /// [`dump_sockets`] with the netlink dump passed in, so the fallback can be
@@ -79,12 +86,14 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
 fn dump_sockets_with(
     opts: &Options,
     netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    hint: Option<&owners::OwnerMap>,
 ) -> Result<Dump> {
     let mut out = Vec::new();
     match opts.source {
         SourceChoice::Procfs => {
-            procnet(opts).collect(&opts.query, &mut out)?;
-            Ok((out, Source::Procfs, Vec::new()))
+            let mut notes = Vec::new();
+            procnet(opts).collect_noting_with(&opts.query, &mut out, &mut notes, hint)?;
+            Ok((out, Source::Procfs, notes))
         }
         SourceChoice::Netlink => {
             netlink_dump(&opts.query, opts.detail, &mut out)?;
@@ -96,9 +105,9 @@ fn dump_sockets_with(
                 Ok(()) => Ok((out, Source::Netlink, Vec::new())),
                 Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
                     out.clear();
-                    procnet(opts).collect(&opts.query, &mut out)?;
-                    let note = format!("{e}; read /proc/net instead");
-                    Ok((out, Source::Procfs, vec![note]))
+                    let mut notes = vec![format!("{e}; read /proc/net instead")];
+                    procnet(opts).collect_noting_with(&opts.query, &mut out, &mut notes, hint)?;
+                    Ok((out, Source::Procfs, notes))
                 }
                 Err(e) => Err(e),
             }
@@ -183,7 +192,8 @@ impl Refresher {
         if !self.opts.owners || self.cache.is_none() || stale {
             return self.take_walking();
         }
-        let (mut sockets, source, notes) = dump_sockets(&self.opts)?;
+        let hint = self.cache.as_ref().map(|c| &c.map);
+        let (mut sockets, source, notes) = dump_sockets_hinted(&self.opts, hint)?;
         sockets.retain(|s| self.opts.query.wants(s));
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
@@ -226,7 +236,7 @@ impl Refresher {
                 Some(prev) => owners::walk_since(prev),
                 None => owners::walk_counting(),
             });
-            let dump = dump_sockets(&self.opts);
+            let dump = dump_sockets_hinted(&self.opts, self.cache.as_ref().map(|c| &c.map));
             (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
         let (mut sockets, source, notes) = dump?;
@@ -293,12 +303,15 @@ fn join_owners_with(
         if s.inode != 0 {
             s.owners = map.owners_of(s.inode).to_vec();
         }
-        if s.owners.is_empty() && s.inode != 0 && hidden && s.uid != me {
+        if s.owners.is_empty() && s.inode != 0 && hidden && s.uid != Some(me) {
             s.owners_hidden = true;
             snap.hidden.sockets += 1;
         }
-        if s.owners.is_empty() && !snap.user_names.contains_key(&s.uid) {
-            snap.user_names.insert(s.uid, users.name(s.uid));
+        if let Some(uid) = s.uid
+            && s.owners.is_empty()
+            && !snap.user_names.contains_key(&uid)
+        {
+            snap.user_names.insert(uid, users.name(uid));
         }
         for o in &s.owners {
             if used.insert(o.pid) {
@@ -335,7 +348,7 @@ mod tests {
             )))
         };
         let opts = Options::default();
-        let (sockets, source, notes) = dump_sockets_with(&opts, refused).expect("fallback");
+        let (sockets, source, notes) = dump_sockets_with(&opts, refused, None).expect("fallback");
         assert_eq!(source, Source::Procfs);
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("/proc/net"), "{notes:?}");
@@ -352,7 +365,7 @@ mod tests {
             )))
         };
         assert!(matches!(
-            dump_sockets_with(&strict, refused_again),
+            dump_sockets_with(&strict, refused_again, None),
             Err(Error::NetlinkUnavailable(_))
         ));
     }
@@ -363,7 +376,7 @@ mod tests {
             Err(Error::NetlinkMalformed("test".into()))
         };
         assert!(matches!(
-            dump_sockets_with(&Options::default(), broken),
+            dump_sockets_with(&Options::default(), broken, None),
             Err(Error::NetlinkMalformed(_))
         ));
     }

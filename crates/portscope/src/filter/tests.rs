@@ -482,16 +482,9 @@ fn sock(proto: Proto, local: &str, remote: &str, state: TcpState) -> Socket {
         local,
         remote: endpoint(remote),
         state,
-        recv_q: 0,
-        send_q: 0,
-        uid: 1000,
+        uid: Some(1000),
         inode: 1,
-        unix_type: None,
-        bound_if: 0,
-        owners: Vec::new(),
-        owners_hidden: false,
-        cookie: 0,
-        extra: None,
+        ..Socket::default()
     }
 }
 
@@ -512,16 +505,9 @@ fn unix(path: Option<&str>, peer: Option<&str>) -> Socket {
             inode: 11,
         },
         state: TcpState::Established,
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
         inode: 10,
         unix_type: Some(crate::model::UnixType::Stream),
-        bound_if: 0,
-        owners: Vec::new(),
-        owners_hidden: false,
-        cookie: 0,
-        extra: None,
+        ..Socket::default()
     }
 }
 
@@ -691,7 +677,7 @@ fn unix_sockets() {
 fn owner_predicates() {
     let mut s = tcp("127.0.0.1:5432", "127.0.0.1:40000", TcpState::Established);
     s.owners = vec![Owner { pid: 10, fd: 3 }, Owner { pid: 11, fd: 4 }];
-    s.uid = 70;
+    s.uid = Some(70);
     let mut snap = Snapshot::default();
     snap.processes.insert(
         10,

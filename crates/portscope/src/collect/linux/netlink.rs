@@ -69,6 +69,9 @@ const UNIX_DIAG_REQ_LEN: usize = 24;
 const INET_DIAG_INFO: u16 = 2;
 const INET_DIAG_CONG: u16 = 4;
 const INET_DIAG_SKMEMINFO: u16 = 7;
+/// `INET_DIAG_SKV6ONLY`: a u8, sent unasked for AF_INET6 sockets in LISTEN
+/// or CLOSE (`inet_diag_msg_attrs_fill`).
+const INET_DIAG_SKV6ONLY: u16 = 11;
 
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_PEER: u16 = 2;
@@ -839,9 +842,10 @@ fn read_16(b: &[u8], at: usize) -> Option<[u8; 16]> {
 /// Parses one `inet_diag_msg` (the payload of a SOCK_DIAG_BY_FAMILY reply
 /// message) into a [`Socket`] of protocol `proto`.
 ///
-/// `Ok(None)` for a socket in a state the model does not know. Attributes
-/// after the fixed header are not needed here and not read, so a short or
-/// odd optional attribute never costs a socket.
+/// `Ok(None)` for a socket in a state the model does not know. Of the
+/// attributes after the fixed header only `INET_DIAG_SKV6ONLY` is read
+/// here (for IPv6 sockets); a short or odd optional attribute never costs a
+/// socket, it only leaves [`Socket::v6only`] unknown.
 pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
     if payload.len() < INET_DIAG_MSG_LEN {
         return Err(malformed(format!(
@@ -890,6 +894,11 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
     let Some(state) = TcpState::from_kernel(state) else {
         return Ok(None);
     };
+    let v6only = if family == Family::Inet6 {
+        inet_v6only(payload)
+    } else {
+        None
+    };
     Ok(Some(Socket {
         proto,
         family,
@@ -898,15 +907,24 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
         state,
         recv_q: rqueue,
         send_q: wqueue,
-        uid,
+        uid: Some(uid),
         inode: u64::from(inode),
         unix_type: None,
         bound_if,
         owners: Vec::new(),
         owners_hidden: false,
         cookie,
+        v6only,
         extra: None,
     }))
+}
+
+/// The `INET_DIAG_SKV6ONLY` attribute of an `inet_diag_msg`, if sent and well formed.
+fn inet_v6only(payload: &[u8]) -> Option<bool> {
+    Attrs(payload.get(INET_DIAG_MSG_LEN..).unwrap_or_default())
+        .map_while(std::result::Result::ok)
+        .find(|(kind, _)| *kind == INET_DIAG_SKV6ONLY)
+        .and_then(|(_, data)| data.first().map(|&b| b != 0))
 }
 
 /// Parses one `unix_diag_msg` with its attributes into a [`Socket`].
@@ -914,7 +932,7 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
 /// The remote end carries the peer's inode only; [`resolve_unix_peers`]
 /// fills in its name when the peer is in the same dump. `Ok(None)` for an
 /// unknown socket type or state. Without `UNIX_DIAG_UID` (kernels before
-/// 5.3) the uid reads 0.
+/// 5.3) the uid is `None`.
 pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
     let head = payload
         .get(..UNIX_DIAG_MSG_LEN)
@@ -933,7 +951,7 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
     }
     let mut path = None;
     let mut peer = 0u32;
-    let (mut rq, mut wq, mut uid) = (0, 0, 0);
+    let (mut rq, mut wq, mut uid) = (0, 0, None);
     for attr in Attrs(payload.get(UNIX_DIAG_MSG_LEN..).unwrap_or_default()) {
         let (kind, data) = attr?;
         match kind {
@@ -943,7 +961,7 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
                 rq = read_u32(data, 0).unwrap_or(0);
                 wq = read_u32(data, 4).unwrap_or(0);
             }
-            UNIX_DIAG_UID => uid = read_u32(data, 0).unwrap_or(0),
+            UNIX_DIAG_UID => uid = read_u32(data, 0),
             _ => {}
         }
     }
@@ -974,6 +992,7 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
         owners: Vec::new(),
         owners_hidden: false,
         cookie,
+        v6only: None,
         extra: None,
     }))
 }
@@ -1345,6 +1364,50 @@ mod tests {
         assert!(checked >= 12, "known.txt has {checked} lines");
     }
 
+    /// The recorded IPv6 dumps carry INET_DIAG_SKV6ONLY for the listener
+    /// and the unbound UDP socket, both on `::1` (binding a specific IPv6
+    /// address makes a socket v6-only in the kernel), and not for connected
+    /// sockets; IPv4 sockets have no flag.
+    #[test]
+    fn fixture_v6only_flags() {
+        let tcp6 = parse_all(TCP6, DumpKind::Inet(Proto::Tcp));
+        let flag = |all: &[Socket], ino: u64| all.iter().find(|s| s.inode == ino).unwrap().v6only;
+        assert_eq!(flag(&tcp6, 27409), Some(true));
+        assert_eq!(flag(&tcp6, 27412), None);
+        let udp6 = parse_all(UDP6, DumpKind::Inet(Proto::Udp));
+        assert_eq!(flag(&udp6, 27415), Some(true));
+        for (bytes, proto) in [(TCP4, Proto::Tcp), (UDP4, Proto::Udp)] {
+            assert!(
+                parse_all(bytes, DumpKind::Inet(proto))
+                    .iter()
+                    .all(|s| s.v6only.is_none())
+            );
+        }
+        // The attribute set to 0 in the recorded bytes reads as dual-stack.
+        let listener = payloads(TCP6)
+            .into_iter()
+            .find(|p| read_u32(p, 68) == Some(27409))
+            .unwrap();
+        let mut at = INET_DIAG_MSG_LEN;
+        let mut patched = listener.to_vec();
+        while at + 4 < patched.len() {
+            let len = usize::from(read_u16(&patched, at).unwrap());
+            if read_u16(&patched, at + 2) == Some(INET_DIAG_SKV6ONLY) {
+                patched[at + 4] = 0;
+                break;
+            }
+            at += align4(len.max(4));
+        }
+        assert_ne!(patched, listener, "no INET_DIAG_SKV6ONLY in the recording");
+        let s = parse_inet_msg(&patched, Proto::Tcp).unwrap().unwrap();
+        assert_eq!(s.v6only, Some(false));
+        // Cut short before the attributes: the socket, flag unknown.
+        let s = parse_inet_msg(&listener[..INET_DIAG_MSG_LEN + 2], Proto::Tcp)
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.inode, s.v6only), (27409, None));
+    }
+
     #[test]
     fn fixture_sockets_are_sane() {
         for (name, bytes, kind) in fixtures() {
@@ -1657,16 +1720,9 @@ mod tests {
                 inode: peer,
             },
             state: TcpState::Established,
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
             inode: ino,
             unix_type: Some(UnixType::Stream),
-            bound_if: 0,
-            owners: Vec::new(),
-            owners_hidden: false,
-            cookie: 0,
-            extra: None,
+            ..Socket::default()
         };
         let mut v = vec![
             sock(1, None, 2),
@@ -2046,16 +2102,9 @@ mod destroy_tests {
             local: Endpoint::v4(Ipv4Addr::new(127, 0, 0, 1), 8080),
             remote: Endpoint::v4(Ipv4Addr::new(127, 0, 0, 2), 0x1234),
             state: TcpState::Established,
-            recv_q: 0,
-            send_q: 0,
-            uid: 0,
             inode: 1,
-            unix_type: None,
             bound_if: 3,
-            owners: vec![],
-            owners_hidden: false,
-            cookie: 0,
-            extra: None,
+            ..Socket::default()
         };
         let b = destroy_request(9, &s).expect("tcp");
         assert_eq!(read_u16(&b, 4), Some(SOCK_DESTROY));

@@ -22,9 +22,22 @@
 //! - **Bound interface.** `SO_BINDTODEVICE` and IPv6 scope ids are not in the
 //!   files: `bound_if` is always 0.
 //! - **Unix sockets** have no queues, no owner uid and no peer in
-//!   `/proc/net/unix`: `recv_q`, `send_q` and `uid` are 0 and the remote end
-//!   is `Endpoint::Unix { path: None, inode: 0 }`.
+//!   `/proc/net/unix`: `recv_q` and `send_q` are 0, `uid` is `None` and the
+//!   remote end is `Endpoint::Unix { path: None, inode: 0 }`.
+//! - **v6only.** `tcp6`, `udp6` and `raw6` have no per-socket
+//!   `IPV6_V6ONLY` flag. A listening or unbound IPv6 socket on one address
+//!   is v6-only (the kernel sets it on bind; false for a v4-mapped
+//!   address); on `::` it gets the system default (`net.ipv6.bindv6only`)
+//!   as [`Socket::v6only`], which a socket that set the option itself
+//!   contradicts.
+//! - **No cookie, no TCP internals, no memory**: `cookie` is 0 and only
+//!   timers are in [`Socket::extra`].
+//! - **Unix names with newlines are ambiguous.** The kernel writes names
+//!   byte for byte, so a name holding `\n` continues on the next line, and
+//!   can make that line look like a record of its own: a local user can
+//!   forge a socket. See [`parse_unix_checked`] for what is checked.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -53,20 +66,49 @@ use crate::text::Text;
 pub struct ProcNet {
     dir: PathBuf,
     detail: Detail,
+    bindv6only: Option<PathBuf>,
+    /// The socket inodes that vouch for an ambiguous unix record; `None`:
+    /// walk the fd tables of /proc to find them, when needed.
+    held: Option<std::sync::Arc<HashSet<u64>>>,
 }
+
+/// The sysctl giving the IPv6 wildcard's default: 1 when `::` is v6-only.
+const BINDV6ONLY: &str = "/proc/sys/net/ipv6/bindv6only";
 
 impl ProcNet {
     /// Reads `/proc/net` (the network namespace of the calling thread).
     pub fn new() -> ProcNet {
-        ProcNet::at("/proc/net")
+        ProcNet {
+            bindv6only: Some(PathBuf::from(BINDV6ONLY)),
+            ..ProcNet::at("/proc/net")
+        }
     }
 
     /// Reads the files of `dir` (a `/proc/<pid>/net` or a fixture folder).
+    /// The v6only default is not known there ([`Socket::v6only`] stays
+    /// `None`) unless [`ProcNet::with_bindv6only`] says where to read it.
     pub fn at(dir: impl Into<PathBuf>) -> ProcNet {
         ProcNet {
             dir: dir.into(),
             detail: Detail::default(),
+            bindv6only: None,
+            held: None,
         }
+    }
+
+    /// Checks ambiguous unix records (see [`parse_unix_checked`]) against
+    /// these socket inodes instead of the fd tables of the running system:
+    /// for a recorded folder, or a caller that has walked them already.
+    pub fn with_held_inodes(mut self, inodes: impl IntoIterator<Item = u64>) -> ProcNet {
+        self.held = Some(std::sync::Arc::new(inodes.into_iter().collect()));
+        self
+    }
+
+    /// Reads the v6only default of IPv6 listeners from `file` (a copy of
+    /// `net.ipv6.bindv6only`: `0` or `1`).
+    pub fn with_bindv6only(mut self, file: impl Into<PathBuf>) -> ProcNet {
+        self.bindv6only = Some(file.into());
+        self
     }
 
     /// Also fill in the details these files carry: timers (the `tr`,
@@ -102,8 +144,44 @@ impl Collector for ProcNet {
     /// machine). A table that can't be read is [`Error::PermissionDenied`] or
     /// [`Error::Io`]; a line that can't be parsed is [`Error::Parse`] (see
     /// [`parse`]). On error `out` is left as it was. Sockets the query does
-    /// not want are dropped.
+    /// not want are dropped. What [`ProcNet::collect_noting`] would note is
+    /// not reported.
     fn collect(&self, query: &Query, out: &mut Vec<Socket>) -> Result<()> {
+        self.collect_noting(query, out, &mut Vec::new())
+    }
+}
+
+impl ProcNet {
+    /// [`Collector::collect`], also saying in `notes` what was left out
+    /// and why: unix records that could be part of a name with a newline
+    /// and that the fd walk does not vouch for (see [`parse_unix_checked`]).
+    /// The walk is done only when the unix table has such a record.
+    pub fn collect_noting(
+        &self,
+        query: &Query,
+        out: &mut Vec<Socket>,
+        notes: &mut Vec<String>,
+    ) -> Result<()> {
+        self.collect_noting_with(query, out, notes, None)
+    }
+
+    /// [`ProcNet::collect_noting`], trying the owners of an earlier walk
+    /// first (`hint`, as a live view keeps one): each is checked afresh (the
+    /// fd is still that unix socket), and only an inode none of them
+    /// confirms costs a new walk.
+    pub fn collect_noting_with(
+        &self,
+        query: &Query,
+        out: &mut Vec<Socket>,
+        notes: &mut Vec<String>,
+        hint: Option<&super::owners::OwnerMap>,
+    ) -> Result<()> {
+        let v6only = self.v6only_default();
+        // Inodes of the IP sockets read before the unix table: a forged unix
+        // record copying one of them is not a unix socket.
+        let mut inet_inodes: HashSet<u64> = HashSet::new();
+        let mut walked: Option<super::owners::OwnerMap> = None;
+        let mut walk_failed: Option<String> = None;
         // One buffer for all tables: a busy host has megabytes of /proc/net/tcp,
         // and growing a fresh buffer per file would redo that work seven times.
         let mut buf = Vec::with_capacity(64 * 1024);
@@ -127,15 +205,102 @@ impl Collector for ProcNet {
                 continue;
             }
             let start = out.len();
-            if let Err(e) = parse_with(table, &buf, &path.to_string_lossy(), self.detail, out) {
+            let file = path.to_string_lossy();
+            let parsed = match table {
+                Table::Unix => {
+                    let mut held = |ino: u64| {
+                        !inet_inodes.contains(&ino)
+                            && match &self.held {
+                                Some(set) => set.contains(&ino),
+                                None => {
+                                    let confirms = |o: &crate::model::Owner| {
+                                        holds_unix_socket(o.pid, o.fd, ino)
+                                    };
+                                    hint.is_some_and(|h| h.owners_of(ino).iter().any(confirms))
+                                        || walked
+                                            .get_or_insert_with(|| {
+                                                // Nothing confirmed, then; the note says why.
+                                                super::owners::walk().unwrap_or_else(|e| {
+                                                    walk_failed = Some(e.to_string());
+                                                    super::owners::OwnerMap::default()
+                                                })
+                                            })
+                                            .owners_of(ino)
+                                            .iter()
+                                            .any(confirms)
+                                }
+                            }
+                    };
+                    let parsed = parse_unix_checked(&buf, &file, Some(&mut held), out);
+                    parsed.map(|dropped| {
+                        if let Some(note) = dropped_note(&file, &dropped) {
+                            notes.push(note);
+                        }
+                        if let Some(e) = walk_failed.take() {
+                            notes.push(format!(
+                                "{file}: could not check records against open sockets: {e}"
+                            ));
+                        }
+                    })
+                }
+                _ => parse_inet(&buf, table, &file, self.detail.timers, v6only, out),
+            };
+            if let Err(e) = parsed {
                 // Half a table is worse than none: leave `out` as it came.
                 out.truncate(entry_len);
                 return Err(e);
+            }
+            if table != Table::Unix && query.unix {
+                inet_inodes.extend(out[start..].iter().map(|s| s.inode).filter(|&i| i != 0));
             }
             retain_from(out, start, |s| query.wants(s));
         }
         Ok(())
     }
+
+    /// `net.ipv6.bindv6only` as a v6only default, if known.
+    fn v6only_default(&self) -> Option<bool> {
+        let text = std::fs::read(self.bindv6only.as_ref()?).ok()?;
+        match text.trim_ascii() {
+            b"0" => Some(false),
+            b"1" => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// Whether fd `fd` of process `pid` is, now, the unix socket with inode
+/// `ino`: the fd walk only says some socket has that inode, and a forged
+/// record could name the inode of the forger's own netlink or packet
+/// socket. sockfs names each socket's protocol in the
+/// `system.sockprotoname` attribute (`UNIX`, `UNIX-STREAM`, `TCP`,
+/// `NETLINK`, ...), readable through the fd's /proc link like the link
+/// itself.
+fn holds_unix_socket(pid: u32, fd: u32, ino: u64) -> bool {
+    let link = format!("/proc/{pid}/fd/{fd}");
+    let mut proto = [0u8; 32];
+    let same = rustix::fs::stat(link.as_str()).is_ok_and(|st| st.st_ino == ino);
+    same && rustix::fs::getxattr(link.as_str(), "system.sockprotoname", &mut proto[..])
+        .is_ok_and(|n| proto.get(..n).is_some_and(|name| name.starts_with(b"UNIX")))
+}
+
+/// The note for the records [`parse_unix_checked`] left out, if any: how
+/// many, and their inodes (the first few).
+fn dropped_note(file: &str, dropped: &[u64]) -> Option<String> {
+    const SHOWN: usize = 8;
+    if dropped.is_empty() {
+        return None;
+    }
+    let mut inodes: Vec<String> = dropped.iter().take(SHOWN).map(u64::to_string).collect();
+    if dropped.len() > SHOWN {
+        inodes.push(format!("and {} more", dropped.len() - SHOWN));
+    }
+    Some(format!(
+        "{file}: left out {} record(s) that may be part of a socket name holding a newline \
+         and that no open unix socket confirms (inode {})",
+        dropped.len(),
+        inodes.join(", ")
+    ))
 }
 
 /// Reads a whole file into `buf` (cleared first); `Ok(false)` if it does not exist.
@@ -259,9 +424,12 @@ impl Table {
 ///
 /// One exception, in `unix`: the kernel writes socket names byte for byte, so
 /// a name holding a newline continues on the next line(s). A line that does
-/// not parse as a record, right after a record that has a name, is taken as
-/// the rest of that name. (A name can therefore also forge a whole record —
-/// as it can for `ss` and `netstat`; only the netlink source is immune.)
+/// not parse as a record, right after a record that has a name and short
+/// enough to fit in one, is taken as the rest of that name. A line that does
+/// parse as a record there can be either; this function cannot check which
+/// and keeps it unless it repeats another record's inode or has inode 0
+/// (so a name can forge a socket, as it can for `ss` and `netstat`):
+/// [`parse_unix_checked`] with a `held` check is what [`ProcNet`] uses.
 ///
 /// Names that are not UTF-8 are kept with U+FFFD in place of the bad bytes.
 ///
@@ -276,7 +444,7 @@ impl Table {
 /// parse(Table::Tcp, text, "tcp", &mut out)?;
 /// assert_eq!(out[0].local, Endpoint::v4(Ipv4Addr::LOCALHOST, 8080));
 /// assert_eq!(out[0].state, TcpState::Listen);
-/// assert_eq!((out[0].recv_q, out[0].uid, out[0].inode), (2, 1000, 4242));
+/// assert_eq!((out[0].recv_q, out[0].uid, out[0].inode), (2, Some(1000), 4242));
 /// # Ok::<(), portscope::Error>(())
 /// ```
 pub fn parse(table: Table, text: &[u8], file: &str, out: &mut Vec<Socket>) -> Result<()> {
@@ -293,8 +461,8 @@ pub fn parse_with(
     out: &mut Vec<Socket>,
 ) -> Result<()> {
     match table {
-        Table::Unix => parse_unix(text, file, out),
-        _ => parse_inet(text, table, file, detail.timers, out),
+        Table::Unix => parse_unix_checked(text, file, None, out).map(drop),
+        _ => parse_inet(text, table, file, detail.timers, None, out),
     }
 }
 
@@ -303,13 +471,24 @@ pub fn parse_with(
 /// Exactly one trailing newline ends the last line; an empty line before it
 /// is a real (empty) line, which matters for unix names ending in a newline.
 fn body_lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    body_lines_at(text).map(|(n, _, l)| (n, l))
+}
+
+/// [`body_lines`] with each line's offset in `text`.
+fn body_lines_at(text: &[u8]) -> impl Iterator<Item = (usize, usize, &[u8])> {
     let text = text.strip_suffix(b"\n").unwrap_or(text);
     let empty = text.is_empty();
+    let mut at = 0;
     text.split(|&b| b == b'\n')
+        .map(move |l| {
+            let start = at;
+            at += l.len() + 1;
+            (start, l)
+        })
         .enumerate()
         .skip(1)
         .filter(move |_| !empty)
-        .map(|(i, l)| (i + 1, l))
+        .map(|(i, (start, l))| (i + 1, start, l))
 }
 
 fn parse_error(file: &str, line: usize, what: &str, text: &[u8]) -> Error {
@@ -322,16 +501,31 @@ fn parse_error(file: &str, line: usize, what: &str, text: &[u8]) -> Error {
     }
 }
 
+/// `v6only` is the system default given to IPv6 sockets listening or
+/// unbound on `::` (the states netlink reports the flag for), `None` if
+/// unknown; on a specific address the kernel's rule decides.
 fn parse_inet(
     text: &[u8],
     table: Table,
     file: &str,
     timers: bool,
+    v6only: Option<bool>,
     out: &mut Vec<Socket>,
 ) -> Result<()> {
     for (n, line) in body_lines(text) {
-        let sock = parse_inet_line(line, table, timers)
+        let mut sock = parse_inet_line(line, table, timers)
             .map_err(|what| parse_error(file, n, what, line))?;
+        if sock.family == Family::Inet6 && matches!(sock.state, TcpState::Listen | TcpState::Close)
+        {
+            // The kernel makes a socket bound to one IPv6 address v6-only
+            // and refuses a v4-mapped bind to a v6-only one; only `::`
+            // keeps the default or what the socket set.
+            sock.v6only = match sock.local.addr() {
+                Some(IpAddr::V6(a)) if a.is_unspecified() => v6only,
+                Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some() => Some(false),
+                _ => Some(true),
+            };
+        }
         out.push(sock);
     }
     Ok(())
@@ -413,13 +607,14 @@ fn parse_inet_line(
         // backlog netlink reports (see the module comment).
         recv_q: rx_queue,
         send_q: tx_queue,
-        uid,
+        uid: Some(uid),
         inode,
         unix_type: None,
         bound_if: 0,
         owners: Vec::new(),
         owners_hidden: false,
         cookie: 0,
+        v6only: None,
         extra: timer_extra(timers, tr, when, retrnsmt),
     })
 }
@@ -472,32 +667,143 @@ fn parse_inet_addr(field: &[u8], family: Family) -> Option<(IpAddr, u16)> {
 /// `__SO_ACCEPTCON` in the Flags column: the socket is listening.
 const SO_ACCEPTCON: u32 = 1 << 16;
 
-fn parse_unix(text: &[u8], file: &str, out: &mut Vec<Socket>) -> Result<()> {
-    // Index in `out` of the last record that has a name: a line that is not a
-    // record may be the rest of that name (see `parse`).
-    let mut named: Option<usize> = None;
-    for (n, line) in body_lines(text) {
-        match parse_unix_line(line) {
-            Ok(sock) => {
-                named =
-                    matches!(sock.local, Endpoint::Unix { path: Some(_), .. }).then_some(out.len());
-                out.push(sock);
+/// The longest name `/proc/net/unix` prints: `sun_path` is 108 bytes, and
+/// the kernel prints a path up to its NUL, an abstract name as `@` and the
+/// rest (so at most 108 bytes either way).
+const UNIX_NAME_MAX: usize = 108;
+
+/// Parses `/proc/net/unix`, appending one [`Socket`] per record, and
+/// returns the inodes of the records it left out as possibly forged.
+///
+/// A socket name may hold newlines, and the kernel writes it byte for byte:
+/// the name's tail is then the next line(s). A line that does not parse as a
+/// record is such a tail when it follows a named record and the name, with
+/// it, still fits in 108 bytes; otherwise it is [`Error::Parse`]. A line
+/// that *does* parse as a record in that place is ambiguous: a local user
+/// can bind a name like `x\n0000…: 00000002 … 99999 /run/fake` and make it
+/// look like a socket. It is taken as a record only when
+/// - its inode is not 0 and no other line of the table has the same inode
+///   (a forged copy of a real record shares its inode), and
+/// - `held` (when given) confirms the inode: [`ProcNet`] checks it is held
+///   by an open file descriptor that is a unix socket (by the protocol
+///   sockfs names for it) and is not an IP socket's.
+///
+/// Otherwise it is taken as the rest of the name (the reading under which
+/// no socket is invented) and its inode is returned. A real socket is lost
+/// this way only if it is in that place and no process holds it (a queued
+/// connection, a socket created after the fd walk or in flight over
+/// SCM_RIGHTS); [`ProcNet::collect_noting`] says so in a note. Without
+/// `held`, a forged record with a fresh inode is kept.
+///
+/// ```
+/// use portscope::collect::linux::procnet::parse_unix_checked;
+/// let text = b"Num       RefCount Protocol Flags    Type St Inode Path\n\
+/// 0000000000000000: 00000002 00000000 00000000 0002 01 11016 @x\n\
+/// 0000000000000000: 00000002 00000000 00010000 0001 01 99999 /run/fake\n";
+/// let mut out = Vec::new();
+/// let dropped = parse_unix_checked(text, "unix", Some(&mut |ino| ino == 11016), &mut out)?;
+/// assert_eq!((out.len(), dropped), (1, vec![99999]));
+/// assert_eq!(out[0].inode, 11016);
+/// # Ok::<(), portscope::Error>(())
+/// ```
+pub fn parse_unix_checked(
+    text: &[u8],
+    file: &str,
+    mut held: Option<&mut dyn FnMut(u64) -> bool>,
+    out: &mut Vec<Socket>,
+) -> Result<Vec<u64>> {
+    // How many lines carry each inode, counting every line that parses as a
+    // record, tails included: a real socket appears once. Counted the first
+    // time a line is ambiguous.
+    let mut seen: Option<HashMap<u64, u32>> = None;
+    let count = || {
+        let mut m: HashMap<u64, u32> = HashMap::new();
+        for (_, _, line) in body_lines_at(text) {
+            if let Ok(r) = unix_record(line) {
+                *m.entry(r.inode).or_default() += 1;
             }
-            Err(what) => {
-                let Some(Endpoint::Unix {
-                    path: Some(path), ..
-                }) = named.and_then(|i| out.get_mut(i)).map(|s| &mut s.local)
-                else {
+        }
+        m
+    };
+    let mut dropped = Vec::new();
+    // The last record, while its name may still continue: its index in
+    // `out` and where its raw name (newlines included) starts and ends in
+    // `text` (a name and its tails are one stretch of the file).
+    let mut open: Option<(usize, usize, usize)> = None;
+    for (n, at, line) in body_lines_at(text) {
+        let fits = open.is_some_and(|(_, from, to)| to - from + 1 + line.len() <= UNIX_NAME_MAX);
+        let record = unix_record(line);
+        let as_record = match &record {
+            Ok(r) if fits => {
+                r.inode != 0
+                    && seen.get_or_insert_with(count).get(&r.inode) == Some(&1)
+                    && held.as_mut().is_none_or(|h| h(r.inode))
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        };
+        match record {
+            Ok(r) if as_record => {
+                let end = at + line.len();
+                open = r.name.map(|name| (out.len(), end - name.len(), end));
+                out.push(r.socket());
+            }
+            other => {
+                let Some((i, from, to)) = open.as_mut().filter(|_| fits) else {
+                    let what = other.err().unwrap_or("bad record");
                     return Err(parse_error(file, n, what, line));
                 };
-                let mut full = std::mem::take(path).as_bytes().to_vec();
-                full.push(b'\n');
-                full.extend_from_slice(line);
-                *path = Text::from(full);
+                if let Ok(r) = other {
+                    dropped.push(r.inode);
+                }
+                *to = at + line.len();
+                let name = text.get(*from..*to).unwrap_or_default();
+                if let Some(Endpoint::Unix { path, .. }) = out.get_mut(*i).map(|s| &mut s.local) {
+                    *path = Some(Text::from(name));
+                }
             }
         }
     }
-    Ok(())
+    Ok(dropped)
+}
+
+/// The fields of one `/proc/net/unix` record, borrowed from its line.
+struct UnixRecord<'a> {
+    state: TcpState,
+    unix_type: UnixType,
+    inode: u64,
+    /// The name's raw bytes on this line; `None` for no name.
+    name: Option<&'a [u8]>,
+}
+
+impl UnixRecord<'_> {
+    fn socket(&self) -> Socket {
+        let path = self.name.map(Text::from);
+        Socket {
+            proto: Proto::Unix,
+            family: Family::Unix,
+            local: Endpoint::Unix {
+                path,
+                inode: self.inode,
+            },
+            remote: Endpoint::Unix {
+                path: None,
+                inode: 0,
+            },
+            state: self.state,
+            recv_q: 0,
+            send_q: 0,
+            uid: None,
+            inode: self.inode,
+            unix_type: Some(self.unix_type),
+            bound_if: 0,
+            owners: Vec::new(),
+            owners_hidden: false,
+            cookie: 0,
+            v6only: None,
+            extra: None,
+        }
+    }
 }
 
 /// One record of `/proc/net/unix`:
@@ -522,7 +828,7 @@ fn parse_unix(text: &[u8], file: &str, out: &mut Vec<Socket>) -> Result<()> {
 /// Unlike `ss`'s reader, a dgram socket in state 01 stays UNCONN: `ss` calls it
 /// ESTAB whenever the Num column (a kernel pointer) is non-zero, which says
 /// nothing about a peer.
-fn parse_unix_line(line: &[u8]) -> std::result::Result<Socket, &'static str> {
+fn unix_record(line: &[u8]) -> std::result::Result<UnixRecord<'_>, &'static str> {
     let mut f = Fields(line);
     let num = f.next().ok_or("empty line")?;
     match num.split_last() {
@@ -555,30 +861,16 @@ fn parse_unix_line(line: &[u8]) -> std::result::Result<Socket, &'static str> {
     // the line, spaces and all (a relative path may even start with one).
     // The name is empty here only when it starts with a newline: the rest
     // follows on the next line.
-    let path = match f.0 {
+    let name = match f.0 {
         [] => None,
-        [b' ', name @ ..] => Some(Text::from(name)),
+        [b' ', name @ ..] => Some(name),
         _ => return Err("bad Path"),
     };
-    Ok(Socket {
-        proto: Proto::Unix,
-        family: Family::Unix,
-        local: Endpoint::Unix { path, inode },
-        remote: Endpoint::Unix {
-            path: None,
-            inode: 0,
-        },
+    Ok(UnixRecord {
         state,
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
+        unix_type,
         inode,
-        unix_type: Some(unix_type),
-        bound_if: 0,
-        owners: Vec::new(),
-        owners_hidden: false,
-        cookie: 0,
-        extra: None,
+        name,
     })
 }
 
@@ -787,7 +1079,7 @@ mod tests {
         assert_eq!(l.local, v4([127, 0, 0, 1], 34775));
         assert_eq!(l.remote, v4([0, 0, 0, 0], 0));
         assert_eq!(l.state, TcpState::Listen);
-        assert_eq!((l.recv_q, l.send_q, l.uid), (1, 0, 0));
+        assert_eq!((l.recv_q, l.send_q, l.uid), (1, 0, Some(0)));
 
         // The accepted end with 5 unread bytes.
         let a = by_inode(&t, 10988);
@@ -799,7 +1091,7 @@ mod tests {
         // Made by uid 65534.
         let n = by_inode(&t, 10206);
         assert_eq!(n.local, v4([127, 0, 0, 5], 54105));
-        assert_eq!((n.state, n.uid), (TcpState::Listen, 65534));
+        assert_eq!((n.state, n.uid), (TcpState::Listen, Some(65534)));
 
         // TIME_WAIT: no file, so inode 0.
         let tw: Vec<_> = t.iter().filter(|s| s.state == TcpState::TimeWait).collect();
@@ -842,6 +1134,24 @@ mod tests {
             (any.local.clone(), any.state),
             (v6("::", 56759), TcpState::Listen)
         );
+        // Bound to ::1: v6-only, as the kernel makes it; on ::, the system
+        // default, unknown without the sysctl.
+        assert_eq!((l.v6only, any.v6only), (Some(true), None));
+        let mut with_default = Vec::new();
+        let text = fixture("tcp6");
+        parse_inet(
+            &text,
+            Table::Tcp6,
+            "tcp6",
+            false,
+            Some(false),
+            &mut with_default,
+        )
+        .unwrap();
+        assert_eq!(by_inode(&with_default, 10996).v6only, Some(false));
+        assert_eq!(by_inode(&with_default, 10993).v6only, Some(true));
+        // Connected sockets: the kernel reports no flag for them either.
+        assert_eq!(by_inode(&with_default, 10998).v6only, None);
         // A v4 client accepted by a dual-stack listener: v4-mapped, as the kernel keeps it.
         let m = by_inode(&t, 10998);
         assert_eq!(m.local, v6("::ffff:127.0.0.1", 56759));
@@ -1081,7 +1391,12 @@ mod tests {
     #[test]
     fn fixture_dir_through_the_collector() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/procnet");
-        let pn = ProcNet::at(&dir);
+        // Every unix socket recorded there was held by the recording script.
+        let held = parsed(Table::Unix)
+            .iter()
+            .map(|s| s.inode)
+            .collect::<Vec<_>>();
+        let pn = ProcNet::at(&dir).with_held_inodes(held);
         assert_eq!(pn.source(), Source::Procfs);
         let mut all = Vec::new();
         pn.collect(&Query::default(), &mut all).unwrap();
@@ -1238,6 +1553,121 @@ mod tests {
         assert_eq!(parse_err(Table::Unix, &fixture("tcp")).0, 2);
     }
 
+    /// `unix_forged` (made by `record_forged.py`): three sockets whose
+    /// abstract names are `psf-x` + newline + a record line the kernel then
+    /// prints as if it were one: a listener with an inode no socket has, a
+    /// copy of a real listener (its inode), and a connection queued on it
+    /// (inode 0). None of them may come out as a socket.
+    #[test]
+    fn forged_unix_records_are_names_not_sockets() {
+        let text = fixture("unix_forged");
+        let info: serde_json::Value = serde_json::from_slice(&fixture("unix_forged.json")).unwrap();
+        let ino = |k: &str| info[k].as_u64().unwrap();
+        let (real, forged) = (ino("real"), ino("forged_inode"));
+        // What the fd walk of the recording would have seen: every socket
+        // of the table (the recorder held its own), the forged ones aside.
+        let mut all = Vec::new();
+        parse(Table::Unix, &text, "unix_forged", &mut all).unwrap();
+        let held: HashSet<u64> = all
+            .iter()
+            .map(|s| s.inode)
+            .filter(|&i| i != forged)
+            .collect();
+
+        let mut out = Vec::new();
+        let dropped = parse_unix_checked(
+            &text,
+            "unix_forged",
+            Some(&mut |i| held.contains(&i)),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        for d in [real, 0, forged] {
+            assert!(dropped.contains(&d), "{dropped:?}");
+        }
+        assert!(out.iter().all(|s| s.inode != forged));
+        assert_eq!(by_inode(&out, real).state, TcpState::Listen);
+        let name = |s: &Socket| match &s.local {
+            Endpoint::Unix { path, .. } => path
+                .as_ref()
+                .map(|t| t.to_str_lossy().into_owned())
+                .unwrap_or_default(),
+            Endpoint::Inet { .. } => String::new(),
+        };
+        assert_eq!(name(by_inode(&out, real)), "@psf-real");
+        assert!(
+            !out.iter().any(|s| s.inode == 0 && name(s) == "@psf-real"),
+            "a forged queued connection"
+        );
+        // Each forged line is kept as the rest of the name it came from.
+        let a = name(by_inode(&out, ino("fresh")));
+        assert!(
+            a.starts_with("@psf-a\n0000000000000000: ") && a.ends_with(" 999999 /run/forged.sock"),
+            "{a:?}"
+        );
+        let c = name(by_inode(&out, ino("copy")));
+        assert!(
+            c.starts_with("@psf-c\n") && c.ends_with("@psf-copy"),
+            "{c:?}"
+        );
+        let d = name(by_inode(&out, ino("queued")));
+        assert!(
+            d.starts_with("@psf-d\n") && d.ends_with("@psf-real"),
+            "{d:?}"
+        );
+        // Every line is either a socket or part of a name.
+        assert_eq!(out.len() + dropped.len(), body_lines(&text).count());
+
+        // Without the fd check, a copied inode and inode 0 are still caught,
+        // but a fresh inode cannot be told from a socket (as documented).
+        let mut unchecked = Vec::new();
+        let dropped = parse_unix_checked(&text, "unix_forged", None, &mut unchecked).unwrap();
+        assert_eq!(dropped.len(), 2, "{dropped:?}");
+        assert!(unchecked.iter().any(|s| s.inode == forged));
+    }
+
+    #[test]
+    fn unix_tails_fit_in_a_name() {
+        const H: &[u8] = b"Num       RefCount Protocol Flags    Type St Inode Path\n";
+        let rec = b"0000000000000000: 00000002 00000000 00000000 0002 01  9 @";
+        // A tail that would make the name longer than sun_path holds is not one.
+        let long = [H, rec, b"\n", &[b'x'; 107], b"\n"].concat();
+        let mut out = Vec::new();
+        assert!(parse(Table::Unix, &long, "f", &mut out).is_err());
+        let fits = [H, rec, b"\n", &[b'x'; 106], b"\n"].concat();
+        out.clear();
+        parse(Table::Unix, &fits, "f", &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+        // A record after a name too long to continue is a record, checked or not.
+        let name = [b'n'; 60];
+        let two = [
+            H,
+            rec,
+            &name[..],
+            b"\n",
+            b"0000000000000000: 00000002 00000000 00000000 0002 01  10\n",
+        ]
+        .concat();
+        out.clear();
+        let dropped = parse_unix_checked(&two, "f", Some(&mut |_| false), &mut out).unwrap();
+        assert_eq!((out.len(), dropped.len()), (2, 0));
+        // The same record after a short name is ambiguous, and unconfirmed.
+        let short = [
+            H,
+            rec,
+            b"\n",
+            b"0000000000000000: 00000002 00000000 00000000 0002 01  10\n",
+        ]
+        .concat();
+        out.clear();
+        let dropped = parse_unix_checked(&short, "f", Some(&mut |_| false), &mut out).unwrap();
+        assert_eq!((out.len(), dropped), (1, vec![10]));
+        out.clear();
+        let dropped = parse_unix_checked(&short, "f", Some(&mut |i| i == 10), &mut out).unwrap();
+        assert_eq!((out.len(), dropped.len()), (2, 0));
+    }
+
     #[test]
     fn unix_garbage_is_an_error_unless_it_continues_a_name() {
         const H: &[u8] = b"Num       RefCount Protocol Flags    Type St Inode Path\n";
@@ -1317,6 +1747,8 @@ mod tests {
             let mut out = Vec::new();
             let _ = parse(table, text, "f", &mut out);
         }
+        // The checked unix path, with a check that says yes to some inodes.
+        let _ = parse_unix_checked(text, "f", Some(&mut |i| i % 2 == 0), &mut Vec::new());
     }
 
     fn kernel_words(bytes: &[u8]) -> String {
@@ -1396,7 +1828,7 @@ mod tests {
             prop_assert_eq!(&s.local, &Endpoint::Inet { addr: ip(&local), port: ports.0 });
             prop_assert_eq!(&s.remote, &Endpoint::Inet { addr: ip(&remote), port: ports.1 });
             prop_assert_eq!(s.state.kernel(), st);
-            prop_assert_eq!((s.send_q, s.recv_q, s.uid, s.inode), (queues.0, queues.1, uid, inode));
+            prop_assert_eq!((s.send_q, s.recv_q, s.uid, s.inode), (queues.0, queues.1, Some(uid), inode));
             prop_assert_eq!((s.proto, s.family), (table.proto(), table.family()));
         }
 
@@ -1409,7 +1841,7 @@ mod tests {
             st in 1u8..=4,
             inode in any::<u64>(),
             name in prop::option::of(prop::collection::vec(
-                prop_oneof![20 => any::<u8>(), 1 => Just(b'\n')], 1..120)),
+                prop_oneof![20 => any::<u8>(), 1 => Just(b'\n')], 1..=UNIX_NAME_MAX)),
         ) {
             let mut line = format!(
                 "{ptr:016x}: {refs:08X} 00000000 {:08X} {ty:04X} {st:02X} {inode:5}",
