@@ -143,9 +143,22 @@ impl Targets {
     }
 }
 
-/// Expands and resolves the targets; errors are one line for the user.
+/// Expands and resolves the targets, host names through the system
+/// resolver (/etc/hosts, then DNS); errors are one line for the user.
 /// Blocks are not expanded: the result is as small as the target list.
 pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, TargetError> {
+    resolve_with(targets, max_hosts, system_lookup)
+}
+
+/// [`resolve`] with host names (already checked to be valid names, and not
+/// under `.invalid`) looked up by `lookup` instead of the system resolver:
+/// for callers with their own resolver, and fuzzers, which must send no
+/// DNS queries.
+pub fn resolve_with(
+    targets: &[String],
+    max_hosts: u64,
+    lookup: impl Fn(&str) -> Result<IpAddr, TargetError>,
+) -> Result<Targets, TargetError> {
     let max_hosts = max_hosts.min(MAX_HOSTS_CAP);
     let mut out = Targets::default();
     for t in targets {
@@ -199,7 +212,7 @@ pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, TargetErro
             Host {
                 target: t.to_string(),
                 name: Some(t.to_string()),
-                addr: lookup(t)?,
+                addr: checked_name(t).and_then(|()| lookup(t))?,
             }
         };
         if out.len() >= max_hosts {
@@ -221,12 +234,8 @@ fn host_count(net: &IpNet) -> u128 {
     }
 }
 
-/// Resolves a host name through the system resolver (/etc/hosts, then DNS).
-fn lookup(name: &str) -> Result<IpAddr, TargetError> {
-    let unresolved = |reason: String| TargetError::Unresolved {
-        name: name.to_string(),
-        reason,
-    };
+/// Refuses what is not a host name, and names that cannot resolve.
+fn checked_name(name: &str) -> Result<(), TargetError> {
     if !valid_host_name(name) {
         return Err(TargetError::NotAHost {
             target: name.to_string(),
@@ -235,8 +244,20 @@ fn lookup(name: &str) -> Result<IpAddr, TargetError> {
     // RFC 6761: names under .invalid never resolve; say so without asking.
     let lower = name.trim_end_matches('.').to_ascii_lowercase();
     if lower == "invalid" || lower.ends_with(".invalid") {
-        return Err(unresolved("no such host".into()));
+        return Err(TargetError::Unresolved {
+            name: name.to_string(),
+            reason: "no such host".into(),
+        });
     }
+    Ok(())
+}
+
+/// Resolves a host name through the system resolver (/etc/hosts, then DNS).
+fn system_lookup(name: &str) -> Result<IpAddr, TargetError> {
+    let unresolved = |reason: String| TargetError::Unresolved {
+        name: name.to_string(),
+        reason,
+    };
     let addrs = (name, 0u16)
         .to_socket_addrs()
         .map_err(|e| unresolved(e.to_string()))?;
@@ -361,6 +382,39 @@ mod tests {
         assert!(resolve(&strs(&["bad..name"]), 256).is_err());
         assert!(resolve(&strs(&["-x"]), 256).is_err());
         assert!(resolve(&strs(&["127.0.0.1", "127.0.0.2"]), 1).is_err());
+    }
+
+    #[test]
+    fn the_lookup_sees_only_valid_names() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |n: &str| {
+            asked.borrow_mut().push(n.to_string());
+            Ok(IpAddr::from([127, 0, 0, 9]))
+        };
+        let t = strs(&["db.example", "127.0.0.1", "[::1]"]);
+        let hosts = resolve_with(&t, 8, lookup).unwrap();
+        let first = hosts.get(0).unwrap();
+        assert_eq!(first.addr, IpAddr::from([127, 0, 0, 9]));
+        assert_eq!(first.name.as_deref(), Some("db.example"));
+        assert_eq!(hosts.len(), 3);
+        for bad in ["bad..name", "x.invalid", "-x", "a b"] {
+            assert!(resolve_with(&strs(&[bad]), 8, lookup).is_err(), "{bad}");
+        }
+        assert_eq!(*asked.borrow(), ["db.example"]);
+        // What the lookup says goes to the caller as it said it.
+        let refuse = |n: &str| {
+            Err(TargetError::Unresolved {
+                name: n.to_string(),
+                reason: "refused".into(),
+            })
+        };
+        assert_eq!(
+            resolve_with(&strs(&["db.example"]), 8, refuse).unwrap_err(),
+            TargetError::Unresolved {
+                name: "db.example".into(),
+                reason: "refused".into()
+            }
+        );
     }
 
     #[test]
