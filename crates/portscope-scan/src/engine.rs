@@ -186,7 +186,11 @@ impl Pacer {
 
     /// Takes a slot now, or says how long until one is free.
     fn take(&self) -> Result<(), Duration> {
-        let now = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.take_at(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// [`take`](Self::take) at `now`, in ns since `start`.
+    fn take_at(&self, now: u64) -> Result<(), Duration> {
         let mut cur = self.next_ns.load(Ordering::Relaxed);
         loop {
             // Slots may be taken up to a millisecond early: waits are timed in
@@ -565,5 +569,59 @@ fn refused_or_filtered(e: Errno) -> u8 {
         CLOSED
     } else {
         FILTERED
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes `n` slots on a simulated clock that waits exactly as long as
+    /// the pacer says; the times each slot was granted.
+    fn granted(rate: u32, n: usize) -> Vec<u64> {
+        let p = Pacer::new(rate);
+        let mut now = 0u64;
+        let mut out = Vec::new();
+        while out.len() < n {
+            match p.take_at(now) {
+                Ok(()) => out.push(now),
+                Err(wait) => now += u64::try_from(wait.as_nanos()).expect("short wait"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_pacer_spaces_slots_by_the_interval() {
+        // 100 per second: a slot every 10 ms, each at most 1 ms early.
+        let t = granted(100, 11);
+        assert_eq!(t[0], 0);
+        for w in t.windows(2) {
+            assert!(w[1] > w[0], "{t:?}");
+        }
+        for (i, &at) in t.iter().enumerate() {
+            let due = i as u64 * 10_000_000;
+            assert!(
+                at + SLACK_NS >= due && at <= due,
+                "slot {i} at {at}, due {due}"
+            );
+        }
+        // Ten intervals for eleven attempts, less the slack at most.
+        assert!(t[10] >= 100_000_000 - SLACK_NS, "{t:?}");
+    }
+
+    #[test]
+    fn an_idle_pacer_does_not_bank_slots() {
+        // 100 per second, idle for a second: one slot carries over (the
+        // pacer counts from one interval back), not the hundred unused.
+        let p = Pacer::new(100);
+        assert_eq!(p.take_at(0), Ok(()));
+        let later = 1_000_000_000;
+        assert_eq!(p.take_at(later), Ok(()));
+        assert_eq!(p.take_at(later), Ok(()));
+        assert_eq!(
+            p.take_at(later),
+            Err(Duration::from_nanos(10_000_000 - SLACK_NS))
+        );
     }
 }
