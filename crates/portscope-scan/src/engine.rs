@@ -154,7 +154,8 @@ impl Shared<'_> {
         } else {
             ""
         };
-        let err = Error::system(format!("{what}{hint}"), std::io::Error::from(e));
+        let os = std::io::Error::from(e);
+        let err = Error::system(what, std::io::Error::new(os.kind(), format!("{os}{hint}")));
         if let Ok(mut f) = self.failed.lock()
             && f.is_none()
         {
