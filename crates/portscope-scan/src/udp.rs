@@ -158,7 +158,8 @@ pub struct UdpFinding {
 }
 
 /// Sends each probe for the port (again after `wait`, `retries` times) and
-/// reports the first answer.
+/// reports the first answer. Runs on a tokio runtime with I/O and time
+/// enabled ([`scanner::run`](crate::scanner::run) makes its own).
 ///
 /// An error only when no socket can be had for want of fds or memory: the
 /// port's state is then unknown, not filtered.
