@@ -71,9 +71,6 @@ pub struct WatchArgs {
     /// Where sockets come from.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
-    /// Time N refreshes without a terminal and print the costs (for bench/).
-    #[arg(long, value_name = "N", hide = true)]
-    pub bench: Option<u32>,
     /// The initial filter, in the listing's language (edit it with `/`).
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,

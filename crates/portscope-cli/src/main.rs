@@ -12,7 +12,6 @@
 
 mod args;
 mod argv;
-mod change;
 mod cmd;
 mod config;
 mod input;

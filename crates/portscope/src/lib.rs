@@ -19,8 +19,10 @@ pub mod error;
 pub mod exposure;
 pub mod filter;
 pub mod model;
+pub mod order;
 pub mod services;
 pub mod text;
+pub mod track;
 
 pub use error::{Error, Result};
 pub use model::{Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, TcpState};

@@ -709,3 +709,77 @@ fn record_fixtures() {
     std::fs::write(dir.join("known.txt"), known).unwrap();
     drop(p);
 }
+
+/// Exact-match tcp_info reads: each socket asked about gets its own
+/// counters (the bytes it sent), a socket that closed gets none, and a
+/// socket on the same ports with another cookie is not taken for it.
+#[test]
+fn tcp_info_by_cookie_reads_just_those_sockets() {
+    use portscope::collect::InfoReader;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let l6 = TcpListener::bind("[::1]:0").unwrap();
+    let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (mut a, _) = l.accept().unwrap();
+    let mut c6 = TcpStream::connect(l6.local_addr().unwrap()).unwrap();
+    let (_a6, _) = l6.accept().unwrap();
+    c.write_all(&[7u8; 3000]).unwrap();
+    c6.write_all(&[7u8; 500]).unwrap();
+    a.write_all(&[1u8; 20]).unwrap();
+    let gone = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (gone_peer, _) = l.accept().unwrap();
+    let gone_ino = inode(&gone);
+    // The kernel acknowledges what loopback delivered; wait for it.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+
+    let all = dump(&Query {
+        udp: false,
+        raw: false,
+        unix: false,
+        ..Query::default()
+    });
+    let mut c_s = by_inode(&all, inode(&c)).clone();
+    let mut c6_s = by_inode(&all, inode(&c6)).clone();
+    let mut a_s = by_inode(&all, inode(&a)).clone();
+    let mut gone_s = by_inode(&all, gone_ino).clone();
+    let mut forged = c_s.clone();
+    forged.cookie ^= 1 << 40;
+    // As /proc gives it: no cookie, so the ends alone pick the socket.
+    let mut no_cookie = a_s.clone();
+    no_cookie.cookie = 0;
+    assert!(c_s.extra.is_none(), "a plain dump carries no tcp_info");
+    drop(gone);
+    drop(gone_peer);
+
+    let r = InfoReader::open().unwrap();
+    r.read(&mut [
+        &mut c_s,
+        &mut c6_s,
+        &mut a_s,
+        &mut gone_s,
+        &mut forged,
+        &mut no_cookie,
+    ])
+    .unwrap();
+    let info = |s: &Socket| s.extra.as_ref().and_then(|x| x.tcp_info);
+    let ci = info(&c_s).expect("tcp_info of the v4 client");
+    assert!(ci.bytes_acked >= 3000, "{ci:?}");
+    assert_eq!(ci.bytes_received, 20);
+    let c6i = info(&c6_s).expect("tcp_info of the v6 client");
+    assert!(c6i.bytes_acked >= 500 && c6i.bytes_acked < 3000, "{c6i:?}");
+    assert_eq!(
+        info(&a_s)
+            .expect("tcp_info of the accepted end")
+            .bytes_received,
+        3000
+    );
+    assert!(c_s.extra.as_ref().unwrap().congestion.is_some());
+    // Closed: now TIME_WAIT or gone, either way no tcp_info.
+    assert_eq!(info(&gone_s), None);
+    assert_eq!(info(&forged), None, "another cookie is another socket");
+    assert_eq!(
+        info(&no_cookie)
+            .expect("matched by its ends")
+            .bytes_received,
+        3000
+    );
+}

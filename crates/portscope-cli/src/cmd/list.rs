@@ -10,10 +10,10 @@ use portscope::model::Snapshot;
 
 use crate::Failure;
 use crate::args::Format;
-use crate::change::{Differ, Mark};
 use crate::cmd::shown_path;
 use crate::config::ListConfig;
 use crate::render;
+use portscope::track::{Differ, Mark};
 
 /// Lists sockets as configured.
 pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {

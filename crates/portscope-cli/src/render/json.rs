@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 
 use super::Context;
 use super::detail::{MemoryJson, TcpInfoJson, TimerJson};
-use crate::change::Mark;
+use portscope::track::Mark;
 
 #[derive(Serialize)]
 struct SocketJson<'a> {

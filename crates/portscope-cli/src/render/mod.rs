@@ -1,7 +1,6 @@
 //! Renderers: every output format consumes the same [`Snapshot`], and none of
 //! them touches /proc or sockets.
 
-use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -10,8 +9,8 @@ use portscope::model::{Snapshot, Socket};
 use portscope::services::EphemeralRange;
 
 use crate::args::{Format, SortKey};
-use crate::change::Mark;
 use crate::config::ListConfig;
+use portscope::track::Mark;
 
 pub mod csv;
 pub mod detail;
@@ -140,52 +139,26 @@ pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
     }
 }
 
-type Compare<'a> = dyn Fn(&Socket, &Socket) -> Ordering + 'a;
-
-/// Sorts the sockets in place by `key`; ties keep collector order.
+/// Sorts the sockets in place by `key` ([`portscope::order`]); ties keep
+/// collector order.
 pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
-    let eph = portscope::services::ephemeral_range();
-    let procs = &snap.processes;
-    let first_pid = |s: &Socket| s.owners.first().map(|o| o.pid);
-    let pname = |s: &Socket| {
-        first_pid(s)
-            .and_then(|p| procs.get(&p))
-            .map(|p| p.name.as_bytes())
+    use portscope::order::{Key, Order};
+    let key = match key {
+        SortKey::Proto => Key::Proto,
+        SortKey::Local => Key::Local,
+        SortKey::Remote => Key::Remote,
+        SortKey::Port => Key::Port,
+        SortKey::Rport => Key::RemotePort,
+        SortKey::State => Key::State,
+        SortKey::Service => Key::Service,
+        SortKey::Pid => Key::Pid,
+        SortKey::Process => Key::Process,
+        SortKey::User => Key::User,
+        SortKey::RecvQ => Key::RecvQ,
+        SortKey::SendQ => Key::SendQ,
+        SortKey::Inode => Key::Inode,
     };
-    let svc = |s: &Socket| annotate::service_of(s, eph).and_then(|i| i.service.map(|x| x.name));
-    let cmp: Box<Compare<'_>> = match key {
-        SortKey::Proto => Box::new(|a, b| {
-            (a.proto, a.family)
-                .cmp(&(b.proto, b.family))
-                .then_with(|| a.local.sort_key().cmp(&b.local.sort_key()))
-        }),
-        SortKey::Local => Box::new(|a, b| a.local.sort_key().cmp(&b.local.sort_key())),
-        SortKey::Remote => Box::new(|a, b| a.remote.sort_key().cmp(&b.remote.sort_key())),
-        SortKey::Port => Box::new(|a, b| a.local.port().cmp(&b.local.port())),
-        SortKey::Rport => Box::new(|a, b| a.remote.port().cmp(&b.remote.port())),
-        SortKey::State => Box::new(|a, b| a.state.cmp(&b.state)),
-        SortKey::Service => {
-            // A registry lookup per socket, not per comparison.
-            if reverse {
-                snap.sockets
-                    .sort_by_cached_key(|s| std::cmp::Reverse(svc(s)));
-            } else {
-                snap.sockets.sort_by_cached_key(|s| svc(s));
-            }
-            return;
-        }
-        SortKey::Pid => Box::new(move |a, b| first_pid(a).cmp(&first_pid(b))),
-        SortKey::Process => Box::new(move |a, b| pname(a).cmp(&pname(b))),
-        SortKey::User => Box::new(|a, b| a.uid.cmp(&b.uid)),
-        SortKey::RecvQ => Box::new(|a, b| a.recv_q.cmp(&b.recv_q)),
-        SortKey::SendQ => Box::new(|a, b| a.send_q.cmp(&b.send_q)),
-        SortKey::Inode => Box::new(|a, b| a.inode.cmp(&b.inode)),
-    };
-    if reverse {
-        snap.sockets.sort_by(|a, b| cmp(b, a));
-    } else {
-        snap.sockets.sort_by(|a, b| cmp(a, b));
-    }
+    Order::new(key).reversed(reverse).sort(snap);
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use portscope::services::EphemeralRange;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::draw::{Look, Screen, ScreenRow, StatusKind, body_height};
-use super::state::Tracker;
 use super::view::{self, GroupCol, Line, Settings, SockCol, group_spec, sock_spec};
-use crate::change::SocketKey;
+use portscope::track::SocketKey;
+use portscope::track::tracker::Tracker;
 
 /// How long an outcome stays in the status line.
 const STATUS_FOR: Duration = Duration::from_secs(6);
@@ -116,18 +116,39 @@ impl App {
         self.status = Some((text, kind, now));
     }
 
-    /// The lines currently shown (for tests and the benchmark).
+    /// The lines currently shown.
+    #[cfg(test)]
     pub fn lines(&self) -> &[Line] {
         &self.lines
     }
 
     fn rebuild(&mut self, now: Instant) {
         self.lines = view::build(&self.tracker, &self.settings, now);
-        let found = self.selected_key.as_ref().and_then(|k| {
-            self.lines
+        if !self.settings.grouped {
+            let order: Vec<usize> = self
+                .lines
                 .iter()
-                .position(|l| self.key_of(l).as_ref() == Some(k))
-        });
+                .filter_map(|l| match l {
+                    Line::Socket(i) => Some(*i),
+                    Line::Group(_) => None,
+                })
+                .collect();
+            self.tracker.set_ranks(&order);
+        }
+        // Find the selected row again: a socket by its tracker index (one
+        // hash lookup), not by comparing every line's key.
+        let found = match self.selected_key.as_ref() {
+            Some(Selected::Socket(k)) => self.tracker.position(k).and_then(|row| {
+                self.lines
+                    .iter()
+                    .position(|l| matches!(l, Line::Socket(i) if *i == row))
+            }),
+            Some(Selected::Group(pid)) => self
+                .lines
+                .iter()
+                .position(|l| matches!(l, Line::Group(g) if g.pid == *pid)),
+            None => None,
+        };
         match found {
             Some(i) => self.selected = i,
             // The selected row went (or there was none): stay at the same
@@ -360,6 +381,63 @@ impl App {
         }
     }
 
+    /// Keeps the selection within the `body` lines shown.
+    fn scroll(&mut self, body: usize) {
+        let n = self.lines.len();
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        }
+        if body > 0 && self.selected >= self.offset + body {
+            self.offset = self.selected + 1 - body;
+        }
+        self.offset = self.offset.min(n.saturating_sub(body));
+    }
+
+    /// Whether the view needs tcp_info for every socket: its sort reads
+    /// it, or its groups add up rates. Otherwise it reads tcp_info only
+    /// for the rows it shows ([`App::read_info`]), and snapshots can come
+    /// without it.
+    pub fn needs_all_info(&self) -> bool {
+        self.settings.grouped || view::order_key(self.settings.sort).needs_tcp_info()
+    }
+
+    /// Indices into the tracker's rows of the sockets a screen `height`
+    /// lines tall shows, scrolled as [`App::screen`] scrolls.
+    pub fn shown_rows(&mut self, height: u16) -> Vec<usize> {
+        let body = body_height(height);
+        self.scroll(body);
+        self.lines
+            .iter()
+            .skip(self.offset)
+            .take(body)
+            .filter_map(|l| match l {
+                Line::Socket(i) => Some(*i),
+                Line::Group(_) => None,
+            })
+            .collect()
+    }
+
+    /// Reads tcp_info at `at`, through `read`, for the sockets a screen
+    /// `height` lines tall shows (only those without it, if `missing`),
+    /// with their rates since their counters were last read.
+    pub fn read_info<E>(
+        &mut self,
+        height: u16,
+        at: Instant,
+        missing: bool,
+        read: impl FnOnce(&mut [&mut portscope::Socket]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut rows = self.shown_rows(height);
+        if missing {
+            let all = self.tracker.rows();
+            rows.retain(|&i| {
+                all.get(i)
+                    .is_some_and(|t| t.socket.extra.as_ref().is_none_or(|x| x.tcp_info.is_none()))
+            });
+        }
+        self.tracker.read_info(&rows, at, read)
+    }
+
     fn filter_label(&self) -> String {
         if self.filter_text.is_empty() {
             "(none)".into()
@@ -373,14 +451,8 @@ impl App {
     /// stays where it was.
     pub fn screen(&mut self, height: u16, now: Instant) -> Screen {
         let body = body_height(height);
+        self.scroll(body);
         let n = self.lines.len();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        }
-        if body > 0 && self.selected >= self.offset + body {
-            self.offset = self.selected + 1 - body;
-        }
-        self.offset = self.offset.min(n.saturating_sub(body));
         let visible = self.lines.get(self.offset..).unwrap_or_default();
         let ctx = &self.tracker.context;
         let arrow = if self.settings.reverse { "▼" } else { "▲" };

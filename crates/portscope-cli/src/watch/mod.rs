@@ -9,9 +9,7 @@
 
 pub mod app;
 pub mod draw;
-pub mod rate;
 pub mod run;
-pub mod state;
 pub mod view;
 
 #[cfg(test)]

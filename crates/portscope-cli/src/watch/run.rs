@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use portscope::collect::{Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome};
+use portscope::collect::{
+    InfoReader, Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome,
+};
+use portscope::model::Detail;
 use portscope::model::Snapshot;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent};
@@ -61,11 +64,16 @@ fn event_loop(
     let (tx, rx) = mpsc::channel::<Event>();
     let (ctl_tx, ctl_rx) = mpsc::channel::<Control>();
     let stop = Arc::new(AtomicBool::new(false));
+    // Whether snapshots carry tcp_info for every socket; when not, the rows
+    // shown get theirs by exact match (`info`).
+    let all_info = Arc::new(AtomicBool::new(app.needs_all_info()));
+    let info = InfoReader::open().ok();
     {
         let tx = tx.clone();
+        let all_info = Arc::clone(&all_info);
         std::thread::Builder::new()
             .name("collect".into())
-            .spawn(move || collector(&opts, every, &tx, &ctl_rx))?;
+            .spawn(move || collector(&opts, every, &tx, &ctl_rx, &all_info))?;
     }
     {
         let stop = Arc::clone(&stop);
@@ -102,6 +110,10 @@ fn event_loop(
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             };
             let now = Instant::now();
+            let (at, missing) = match &ev {
+                Event::Refresh(_, at) => (*at, false),
+                _ => (now, true),
+            };
             match ev {
                 Event::Refresh(snap, at) => app.ingest(*snap, at),
                 Event::CollectFailed(e) => app.say(e, StatusKind::Error, now),
@@ -124,6 +136,15 @@ fn event_loop(
                         let _ = ctl_tx.send(Control::Now);
                     }
                 },
+            }
+            // tcp_info for the rows now shown: after a refresh all of them,
+            // after a key or a resize those that have none yet.
+            let all = app.needs_all_info();
+            all_info.store(all, Ordering::Relaxed);
+            if let (false, Some(r)) = (all, &info)
+                && let Err(e) = app.read_info(height, at, missing, |s| r.read(s))
+            {
+                app.say(format!("reading tcp_info: {e}"), StatusKind::Error, now);
             }
         }
     })();
@@ -168,9 +189,19 @@ fn terminate(
     }
 }
 
-fn collector(opts: &Options, every: Duration, tx: &Sender<Event>, ctl: &Receiver<Control>) {
+fn collector(
+    opts: &Options,
+    every: Duration,
+    tx: &Sender<Event>,
+    ctl: &Receiver<Control>,
+    all_info: &AtomicBool,
+) {
     let mut refresher = Refresher::new(*opts);
     loop {
+        refresher.set_detail(Detail {
+            info: all_info.load(Ordering::Relaxed),
+            ..opts.detail
+        });
         let at = Instant::now();
         let ev = match refresher.take() {
             Ok(snap) => Event::Refresh(Box::new(snap), at),

@@ -466,3 +466,90 @@ fn kill_is_not_offered_on_a_closed_row() {
     assert_eq!(app.key(key('k'), t1, 10), Action::None);
     assert!(!app.screen(24, t1).status.contains("y/n"));
 }
+
+#[test]
+fn tcp_info_is_read_for_the_rows_shown_unless_the_view_needs_every_row() {
+    let t0 = Instant::now();
+    let mut app = App::new(Settings::default(), String::new(), Duration::from_secs(1));
+    // Snapshots without tcp_info, as they come when the order does not read it.
+    let bare: Vec<Socket> = (0..100u16)
+        .map(|i| Socket {
+            extra: None,
+            ..sock(
+                1000 + i,
+                40000 + i,
+                TcpState::Established,
+                None,
+                10 + u64::from(i),
+            )
+        })
+        .collect();
+    assert!(!app.needs_all_info());
+    app.ingest(snapshot(bare.clone()), t0);
+    let height = 20;
+    let body = draw::body_height(height);
+    let on_screen = |app: &App| -> Vec<u64> {
+        app.lines()
+            .iter()
+            .take(body)
+            .map(|l| match l {
+                Line::Socket(i) => app.tracker.rows()[*i].socket.cookie,
+                Line::Group(_) => panic!("no groups"),
+            })
+            .collect()
+    };
+    // The reader is asked about exactly the rows on screen; what it reads
+    // is what they then carry.
+    let read = |sent: u64| {
+        move |socks: &mut [&mut Socket]| -> Result<Vec<u64>, ()> {
+            let mut asked = Vec::new();
+            for s in socks.iter_mut() {
+                asked.push(s.cookie);
+                s.extra = Some(Box::new(SocketExtra {
+                    tcp_info: Some(TcpInfo {
+                        rtt_us: 250,
+                        bytes_acked: s.cookie * sent,
+                        ..TcpInfo::default()
+                    }),
+                    ..SocketExtra::default()
+                }));
+            }
+            Ok(asked)
+        }
+    };
+    let mut asked = Vec::new();
+    app.read_info(height, t0, false, |s| read(1000)(s).map(|a| asked = a))
+        .unwrap();
+    assert_eq!(asked.len(), body);
+    asked.sort_unstable();
+    let mut shown = on_screen(&app);
+    shown.sort_unstable();
+    assert_eq!(asked, shown);
+    // Rows with tcp_info are not asked about again after a key.
+    app.read_info(height, t0, true, |s| {
+        assert!(s.is_empty());
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    // The next refresh: rates over the second between the two readings.
+    let t1 = t0 + Duration::from_secs(1);
+    app.ingest(snapshot(bare), t1);
+    app.read_info(height, t1, false, |s| read(3000)(s).map(drop))
+        .unwrap();
+    for t in app.tracker.rows() {
+        let shown = on_screen(&app).contains(&t.socket.cookie);
+        let rate = t.rate.map(|r| r.outbound);
+        if shown {
+            assert_eq!(rate, Some(2000.0 * t.socket.cookie as f64));
+        } else {
+            assert_eq!(rate, None, "cookie {}", t.socket.cookie);
+            assert!(t.socket.extra.is_none());
+        }
+    }
+    // Ordered by a tcp_info column or grouped, every row needs it.
+    app.settings.sort = SockCol::Rtt;
+    assert!(app.needs_all_info());
+    app.settings.sort = SockCol::Local;
+    app.settings.grouped = true;
+    assert!(app.needs_all_info());
+}

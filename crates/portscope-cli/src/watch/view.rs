@@ -13,11 +13,12 @@ use std::time::Instant;
 use portscope::annotate;
 use portscope::filter::Filter;
 use portscope::model::{Proto, Snapshot, Socket, TcpState};
+use portscope::order::{Key, Order, Row, Ties};
 use portscope::services::EphemeralRange;
 
-use super::rate::{Rate, human};
-use super::state::{Tracked, Tracker};
 use crate::render::table::proto_label;
+use portscope::track::rate::{Rate, human};
+use portscope::track::tracker::{Tracked, Tracker};
 
 /// Columns of the socket table, in display order (also the order in which
 /// they give way when the terminal is narrow: the last ones first).
@@ -250,6 +251,7 @@ pub fn build(tracker: &Tracker, settings: &Settings, now: Instant) -> Vec<Line> 
         sort_groups(&mut groups, settings.group_sort, settings.reverse);
         return groups.into_iter().map(Line::Group).collect();
     }
+    tracker.in_last_order(&mut idx);
     sort_sockets(tracker, &mut idx, settings.sort, settings.reverse);
     idx.into_iter().map(Line::Socket).collect()
 }
@@ -258,72 +260,55 @@ fn first_pid(s: &Socket) -> Option<u32> {
     s.owners.first().map(|o| o.pid)
 }
 
-fn process_name<'a>(s: &Socket, ctx: &'a Snapshot) -> Option<&'a [u8]> {
-    first_pid(s)
-        .and_then(|p| ctx.processes.get(&p))
-        .map(|p| p.name.as_bytes())
-}
-
 fn info(s: &Socket) -> Option<&portscope::model::TcpInfo> {
     s.extra.as_ref().and_then(|x| x.tcp_info.as_ref())
 }
 
-fn cmp_f64(a: Option<f64>, b: Option<f64>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.total_cmp(&b),
-        (a, b) => a.is_some().cmp(&b.is_some()),
+/// The library's sort key for a column.
+pub const fn order_key(col: SockCol) -> Key {
+    match col {
+        SockCol::Mark => Key::Closed,
+        SockCol::Proto => Key::Proto,
+        SockCol::Local => Key::Local,
+        SockCol::Remote => Key::Remote,
+        SockCol::State => Key::State,
+        SockCol::Process => Key::Process,
+        SockCol::In => Key::In,
+        SockCol::Out => Key::Out,
+        SockCol::Rtt => Key::Rtt,
+        SockCol::Retr => Key::Retransmits,
+        SockCol::Cwnd => Key::Cwnd,
+        SockCol::RecvQ => Key::RecvQ,
+        SockCol::SendQ => Key::SendQ,
+        SockCol::Service => Key::Service,
+        SockCol::Uid => Key::User,
     }
 }
 
-/// Sorts row indices by `col`; ties fall back to the local then remote
-/// address and the socket's id, so equal rows do not swap between refreshes.
+/// Sorts row indices by `col` ([`portscope::order`], keys computed once per
+/// row); ties fall back to the local then remote address and the socket's
+/// id, so equal rows do not swap between refreshes.
 pub fn sort_sockets(tracker: &Tracker, idx: &mut Vec<usize>, col: SockCol, reverse: bool) {
-    let rows = tracker.rows();
-    let ctx = &tracker.context;
-    let eph = portscope::services::ephemeral_range();
-    let tie = |a: &Tracked, b: &Tracked| {
-        a.socket
-            .local
-            .sort_key()
-            .cmp(&b.socket.local.sort_key())
-            .then_with(|| a.socket.remote.sort_key().cmp(&b.socket.remote.sort_key()))
-            .then_with(|| a.socket.cookie.cmp(&b.socket.cookie))
-            .then_with(|| a.socket.inode.cmp(&b.socket.inode))
-    };
-    let primary = |a: &Tracked, b: &Tracked| -> Ordering {
-        let (x, y) = (&a.socket, &b.socket);
-        match col {
-            SockCol::Mark => a.gone.is_some().cmp(&b.gone.is_some()),
-            SockCol::Proto => (x.proto, x.family).cmp(&(y.proto, y.family)),
-            SockCol::Local => Ordering::Equal,
-            SockCol::Remote => x.remote.sort_key().cmp(&y.remote.sort_key()),
-            SockCol::State => x.state.cmp(&y.state),
-            SockCol::Process => process_name(x, ctx).cmp(&process_name(y, ctx)),
-            SockCol::In => cmp_f64(a.rate.map(|r| r.inbound), b.rate.map(|r| r.inbound)),
-            SockCol::Out => cmp_f64(a.rate.map(|r| r.outbound), b.rate.map(|r| r.outbound)),
-            SockCol::Rtt => info(x).map(|i| i.rtt_us).cmp(&info(y).map(|i| i.rtt_us)),
-            SockCol::Retr => info(x)
-                .map(|i| i.total_retrans)
-                .cmp(&info(y).map(|i| i.total_retrans)),
-            SockCol::Cwnd => info(x)
-                .map(|i| i.snd_cwnd)
-                .cmp(&info(y).map(|i| i.snd_cwnd)),
-            SockCol::RecvQ => x.recv_q.cmp(&y.recv_q),
-            SockCol::SendQ => x.send_q.cmp(&y.send_q),
-            SockCol::Service => service_name(x, eph).cmp(&service_name(y, eph)),
-            SockCol::Uid => x.uid.cmp(&y.uid),
-        }
-    };
-    let mut pairs: Vec<(usize, &Tracked)> = idx
+    let all = tracker.rows();
+    let (kept, rows): (Vec<usize>, Vec<Row<'_>>) = idx
         .iter()
-        .filter_map(|&i| rows.get(i).map(|t| (i, t)))
-        .collect();
-    pairs.sort_by(|(_, a), (_, b)| {
-        let o = primary(a, b).then_with(|| tie(a, b));
-        if reverse { o.reverse() } else { o }
-    });
+        .filter_map(|&i| {
+            all.get(i).map(|t| {
+                let row = Row {
+                    socket: &t.socket,
+                    rate: t.rate,
+                    gone: t.gone.is_some(),
+                };
+                (i, row)
+            })
+        })
+        .unzip();
+    let order = Order::new(order_key(col))
+        .reversed(reverse)
+        .ties(Ties::Address);
+    let perm = order.permutation(&rows, &tracker.context);
     idx.clear();
-    idx.extend(pairs.into_iter().map(|(i, _)| i));
+    idx.extend(perm.into_iter().filter_map(|k| kept.get(k).copied()));
 }
 
 fn service_name(s: &Socket, eph: Option<EphemeralRange>) -> Option<&'static str> {

@@ -77,8 +77,14 @@ fn dump_sockets(opts: &Options) -> Result<Dump> {
 /// [`dump_sockets`] for a live view: the last walk's owners go to the
 /// /proc reader as a first try for its unix check (see
 /// [`ProcNet::collect_noting_with`]).
-fn dump_sockets_hinted(opts: &Options, hint: Option<&owners::OwnerMap>) -> Result<Dump> {
-    dump_sockets_with(opts, netlink_dump, hint)
+/// Its vector has room for `capacity` sockets (the last count), so 100k
+/// sockets are not copied while it grows.
+fn dump_sockets_hinted(
+    opts: &Options,
+    hint: Option<&owners::OwnerMap>,
+    capacity: usize,
+) -> Result<Dump> {
+    dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))
 }
 
 /// [`dump_sockets`] with the netlink dump passed in, so the fallback can be
@@ -88,7 +94,15 @@ fn dump_sockets_with(
     netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
     hint: Option<&owners::OwnerMap>,
 ) -> Result<Dump> {
-    let mut out = Vec::new();
+    dump_into(opts, netlink_dump, hint, Vec::new())
+}
+
+fn dump_into(
+    opts: &Options,
+    netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    hint: Option<&owners::OwnerMap>,
+    mut out: Vec<Socket>,
+) -> Result<Dump> {
     match opts.source {
         SourceChoice::Procfs => {
             let mut notes = Vec::new();
@@ -149,6 +163,8 @@ pub struct Refresher {
     since_walk: u32,
     walks_since_full: u32,
     walked: bool,
+    /// Sockets in the last dump, to size the next one's vector.
+    last_len: usize,
     /// Walk again after this many snapshots even if no socket is new.
     pub rewalk_every: u32,
     /// Of those walks, every this many reads every fd table; the others read
@@ -174,9 +190,16 @@ impl Refresher {
             since_walk: 0,
             walks_since_full: 0,
             walked: false,
+            last_len: 0,
             rewalk_every: 5,
             full_walk_every: 6,
         }
+    }
+
+    /// Asks for `detail` from the next snapshot on (a live view asks for
+    /// tcp_info of every socket only when its order or grouping needs it).
+    pub fn set_detail(&mut self, detail: Detail) {
+        self.opts.detail = detail;
     }
 
     /// Whether the latest [`Refresher::take`] walked the fd tables.
@@ -193,7 +216,9 @@ impl Refresher {
             return self.take_walking();
         }
         let hint = self.cache.as_ref().map(|c| &c.map);
-        let (mut sockets, source, notes) = dump_sockets_hinted(&self.opts, hint)?;
+        let room = self.last_len + self.last_len / 8;
+        let (mut sockets, source, notes) = dump_sockets_hinted(&self.opts, hint, room)?;
+        self.last_len = sockets.len();
         sockets.retain(|s| self.opts.query.wants(s));
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
@@ -236,10 +261,12 @@ impl Refresher {
                 Some(prev) => owners::walk_since(prev),
                 None => owners::walk_counting(),
             });
-            let dump = dump_sockets_hinted(&self.opts, self.cache.as_ref().map(|c| &c.map));
+            let room = self.last_len + self.last_len / 8;
+            let dump = dump_sockets_hinted(&self.opts, self.cache.as_ref().map(|c| &c.map), room);
             (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
         let (mut sockets, source, notes) = dump?;
+        self.last_len = sockets.len();
         let map = map?;
         sockets.retain(|s| self.opts.query.wants(s));
         self.finish(sockets, source, notes, map, false)

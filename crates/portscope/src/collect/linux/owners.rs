@@ -43,8 +43,11 @@ impl OwnerMap {
     /// Every (pid, fd) holding the socket with this inode, in pid then fd order.
     pub fn owners_of(&self, inode: u64) -> &[Owner] {
         let start = self.inodes.partition_point(|i| *i < inode);
-        let end = start + self.inodes[start..].partition_point(|i| *i == inode);
-        &self.owners[start..end]
+        // A socket has a few holders at most: step over them rather than
+        // binary-search the rest of the table again (a cache miss a step).
+        let rest = self.inodes.get(start..).unwrap_or_default();
+        let end = start + rest.iter().take_while(|&&i| i == inode).count();
+        self.owners.get(start..end).unwrap_or_default()
     }
 
     /// Number of (socket, fd) links found.

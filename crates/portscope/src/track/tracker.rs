@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use portscope::model::{HiddenOwners, Snapshot, Socket, Source};
+use crate::model::{HiddenOwners, Snapshot, Socket, Source};
 
+use super::SocketKey;
 use super::rate::{Counters, Rate};
-use crate::change::SocketKey;
 
 /// How long a new socket stays highlighted.
 pub const NEW_FOR: Duration = Duration::from_secs(3);
@@ -31,8 +31,11 @@ pub struct Tracked {
     pub gone: Option<Instant>,
     /// Its byte counters at the latest refresh.
     counters: Option<Counters>,
-    /// Throughput between the last two refreshes that saw it.
+    /// Throughput between the last two readings of its counters.
     pub rate: Option<Rate>,
+    /// Where the view last placed it ([`Tracker::set_ranks`]), so the next
+    /// sort starts from the last order; `u32::MAX` when not placed.
+    pub rank: u32,
 }
 
 impl Tracked {
@@ -67,9 +70,13 @@ impl Tracker {
     }
 
     /// The row with this key.
-    #[cfg(test)]
     pub fn get(&self, key: &SocketKey) -> Option<&Tracked> {
         self.index.get(key).and_then(|&i| self.rows.get(i))
+    }
+
+    /// The index in [`Tracker::rows`] of the row with this key.
+    pub fn position(&self, key: &SocketKey) -> Option<usize> {
+        self.index.get(key).copied()
     }
 
     /// Takes a snapshot taken at `at`: sockets not seen before are new
@@ -88,10 +95,22 @@ impl Tracker {
             source,
             notes,
         } = snap;
+        // The kernel dumps sockets in the same order every time (its hash
+        // table's), and rows keep the order they were first seen in: try
+        // the row after the last one matched before the index, which at
+        // 100k rows is a cache miss per socket.
+        let mut next = 0;
         for s in sockets {
             let key = SocketKey::of(&s);
             let counters = Counters::of(&s, at);
-            match self.index.get(&key).copied() {
+            let found = match self.rows.get(next) {
+                Some(t) if t.key == key => Some(next),
+                _ => self.index.get(&key).copied(),
+            };
+            if let Some(i) = found {
+                next = i + 1;
+            }
+            match found {
                 Some(i) => {
                     if let Some(t) = self.rows.get_mut(i) {
                         if let Some(flag) = seen.get_mut(i) {
@@ -101,7 +120,11 @@ impl Tracker {
                             (Some(a), Some(b)) => Rate::between(a, b),
                             _ => None,
                         };
-                        t.counters = counters;
+                        // A snapshot without tcp_info keeps the last
+                        // counters, for the next reading of this socket.
+                        if counters.is_some() {
+                            t.counters = counters;
+                        }
                         t.socket = s;
                         // Back from the dead (a dump raced a change): alive again.
                         t.gone = None;
@@ -116,6 +139,7 @@ impl Tracker {
                         gone: None,
                         counters,
                         rate: None,
+                        rank: u32::MAX,
                     });
                 }
             }
@@ -129,6 +153,80 @@ impl Tracker {
         self.prune(at);
         self.merge_processes(processes, hidden, user_names, source, notes);
         self.last = Some(at);
+    }
+
+    /// Records the order rows were shown in: `order` holds indices into
+    /// [`Tracker::rows`]; rows not in it are unplaced.
+    pub fn set_ranks(&mut self, order: &[usize]) {
+        for t in &mut self.rows {
+            t.rank = u32::MAX;
+        }
+        for (k, &i) in order.iter().enumerate() {
+            if let Some(t) = self.rows.get_mut(i) {
+                t.rank = u32::try_from(k).unwrap_or(u32::MAX);
+            }
+        }
+    }
+
+    /// Puts row indices in the order last recorded by
+    /// [`Tracker::set_ranks`], unplaced ones last in the order given, in
+    /// linear time: the start a sort that changed little needs.
+    pub fn in_last_order(&self, idx: &mut Vec<usize>) {
+        let mut slots = vec![usize::MAX; self.rows.len()];
+        let mut rest = Vec::new();
+        for &i in idx.iter() {
+            let rank = self.rows.get(i).map_or(u32::MAX, |t| t.rank) as usize;
+            match slots.get_mut(rank) {
+                Some(s) if *s == usize::MAX => *s = i,
+                _ => rest.push(i),
+            }
+        }
+        idx.clear();
+        idx.extend(slots.into_iter().filter(|&i| i != usize::MAX));
+        idx.extend(rest);
+    }
+
+    /// Reads tcp_info for the open rows at `idx` (indices into
+    /// [`Tracker::rows`]) at `at`, through `read` (which fills each
+    /// socket's `extra`, as [`crate::collect::InfoReader::read`] does), and
+    /// gives each its rate since its counters were last read. A live view
+    /// whose snapshots come without tcp_info reads it this way for the
+    /// rows it shows only.
+    pub fn read_info<E>(
+        &mut self,
+        idx: &[usize],
+        at: Instant,
+        read: impl FnOnce(&mut [&mut Socket]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut want = vec![false; self.rows.len()];
+        for &i in idx {
+            if let Some(w) = want.get_mut(i) {
+                *w = true;
+            }
+        }
+        let mut socks: Vec<&mut Socket> = self
+            .rows
+            .iter_mut()
+            .zip(&want)
+            .filter(|(t, w)| **w && t.gone.is_none())
+            .map(|(t, _)| &mut t.socket)
+            .collect();
+        read(&mut socks)?;
+        for (t, _) in self
+            .rows
+            .iter_mut()
+            .zip(&want)
+            .filter(|(t, w)| **w && t.gone.is_none())
+        {
+            let counters = Counters::of(&t.socket, at);
+            if let (Some(a), Some(b)) = (t.counters, counters) {
+                t.rate = Rate::between(a, b);
+            }
+            if counters.is_some() {
+                t.counters = counters;
+            }
+        }
+        Ok(())
     }
 
     /// Forgets closed sockets that have been shown long enough.
@@ -150,9 +248,9 @@ impl Tracker {
 
     fn merge_processes(
         &mut self,
-        mut processes: HashMap<u32, portscope::model::Process>,
+        mut processes: HashMap<u32, crate::model::Process>,
         hidden: HiddenOwners,
-        user_names: HashMap<u32, portscope::Text>,
+        user_names: HashMap<u32, crate::Text>,
         source: Source,
         notes: Vec<String>,
     ) {
@@ -179,7 +277,7 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portscope::model::{Endpoint, Family, Proto, SocketExtra, TcpInfo, TcpState};
+    use crate::model::{Endpoint, Family, Proto, SocketExtra, TcpInfo, TcpState};
 
     pub(crate) fn tcp(port: u16, cookie: u64, acked: u64, received: u64) -> Socket {
         Socket {
@@ -239,6 +337,72 @@ mod tests {
         for t in tr.rows() {
             assert_eq!(tr.get(&t.key).unwrap().socket.local, t.socket.local);
         }
+    }
+
+    #[test]
+    fn last_order_survives_pruning_and_puts_new_rows_last() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        tr.ingest(
+            snap(vec![tcp(1, 1, 0, 0), tcp(2, 2, 0, 0), tcp(3, 3, 0, 0)]),
+            t0,
+        );
+        let pos =
+            |tr: &Tracker, c: u64| tr.rows().iter().position(|t| t.socket.cookie == c).unwrap();
+        // Shown as 3, 1, 2.
+        let shown = [pos(&tr, 3), pos(&tr, 1), pos(&tr, 2)];
+        tr.set_ranks(&shown);
+        // 2 closes and is forgotten; 4 is new.
+        tr.ingest(
+            snap(vec![tcp(1, 1, 0, 0), tcp(3, 3, 0, 0), tcp(4, 4, 0, 0)]),
+            t0 + GONE_FOR,
+        );
+        tr.ingest(
+            snap(vec![tcp(1, 1, 0, 0), tcp(3, 3, 0, 0), tcp(4, 4, 0, 0)]),
+            t0 + GONE_FOR * 2,
+        );
+        let mut idx: Vec<usize> = (0..tr.rows().len()).collect();
+        tr.in_last_order(&mut idx);
+        let cookies: Vec<u64> = idx.iter().map(|&i| tr.rows()[i].socket.cookie).collect();
+        assert_eq!(cookies, [3, 1, 4]);
+    }
+
+    #[test]
+    fn rates_of_rows_read_apart_span_the_readings() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        let bare = |port, cookie| Socket {
+            extra: None,
+            ..tcp(port, cookie, 0, 0)
+        };
+        tr.ingest(snap(vec![bare(1, 1), bare(2, 2)]), t0);
+        let by_cookie =
+            |tr: &Tracker, c: u64| tr.rows().iter().position(|t| t.socket.cookie == c).unwrap();
+        let first = by_cookie(&tr, 1);
+        // The reader is handed only the rows asked for, and what it fills
+        // in is what the rows then carry.
+        let mut acked = 1000;
+        let mut read = |socks: &mut [&mut Socket]| -> Result<(), ()> {
+            assert_eq!(socks.len(), 1);
+            assert_eq!(socks[0].cookie, 1);
+            socks[0].extra = tcp(1, 1, acked, 0).extra;
+            acked += 4000;
+            Ok(())
+        };
+        tr.read_info(&[first], t0, &mut read).unwrap();
+        assert!(tr.rows()[first].rate.is_none());
+        // A snapshot without tcp_info in between: the counters stay.
+        let t1 = t0 + Duration::from_secs(1);
+        tr.ingest(snap(vec![bare(1, 1), bare(2, 2)]), t1);
+        assert!(tr.rows()[by_cookie(&tr, 1)].rate.is_none());
+        let t2 = t0 + Duration::from_secs(2);
+        tr.read_info(&[by_cookie(&tr, 1)], t2, &mut read).unwrap();
+        let r = tr.rows()[by_cookie(&tr, 1)].rate.unwrap();
+        // 4000 bytes over the two seconds since the last reading.
+        assert_eq!(r.outbound, 2000.0);
+        assert!(tr.rows()[by_cookie(&tr, 2)].rate.is_none());
+        // A reader's failure is handed back.
+        assert_eq!(tr.read_info(&[0], t2, |_| Err(())), Err(()));
     }
 
     #[test]

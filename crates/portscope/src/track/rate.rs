@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use portscope::model::Socket;
+use crate::model::Socket;
 
 /// The byte counters of one socket at one moment.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,35 +1,81 @@
-//! Telling sockets apart across two snapshots: the identity a socket keeps
-//! from one refresh to the next, and what changed between two listings
-//! (for `-c --changes` and the live view).
+//! Sockets over time: the identity a socket keeps from one snapshot to the
+//! next ([`SocketKey`], its cookie), what changed between two listings
+//! ([`Differ`], for `-c --changes`), every socket seen lately with new and
+//! gone marks that linger ([`tracker::Tracker`], for `watch`), and
+//! throughput from tcp_info counters between readings ([`rate`]).
 //!
-//! Pure: no collection, no output.
+//! Pure: snapshots and the instants they were taken come in; nothing here
+//! collects, prints or reads the clock.
+//!
+//! ```
+//! # use portscope::model::*;
+//! use portscope::track::{Differ, Mark};
+//! let at = |port, cookie| Socket {
+//!     local: Endpoint::v4([127, 0, 0, 1].into(), port),
+//!     cookie,
+//!     ..Socket::default()
+//! };
+//! let mut d = Differ::default();
+//! assert_eq!(d.next(&[at(22, 1)]).len(), 1); // everything is new at first
+//! let changes = d.next(&[at(22, 1), at(80, 2)]);
+//! assert_eq!(changes.len(), 1);
+//! assert_eq!(changes[0].1, Mark::Added);
+//! ```
 
 use std::collections::HashSet;
 
-use portscope::model::{Endpoint, Family, Proto, Socket, TcpState};
+use crate::model::{Endpoint, Family, Proto, Socket, TcpState};
 
-/// What identifies one socket across refreshes: protocol, family, both ends,
-/// and the kernel's cookie (or the inode when no cookie is known, as from
-/// /proc). The cookie survives the move to TIME_WAIT, where the inode
-/// becomes 0; two sockets on the same ports one after the other differ in it.
+pub mod rate;
+pub mod tracker;
+
+/// What identifies one socket across refreshes: the kernel's cookie, a
+/// number no other socket gets while the machine runs; it survives the move
+/// to TIME_WAIT, where the inode becomes 0. Without a cookie (sockets read
+/// from /proc), protocol, family, both ends and the inode.
+///
+/// ```
+/// # use portscope::model::*;
+/// # let s = Socket { proto: Proto::Tcp, family: Family::Inet,
+/// #     local: Endpoint::v4([127, 0, 0, 1].into(), 80), remote: Endpoint::v4([127, 0, 0, 1].into(), 9),
+/// #     state: TcpState::Established, recv_q: 0, send_q: 0, uid: Some(0), inode: 5, unix_type: None,
+/// #     bound_if: 0, owners: vec![], owners_hidden: false, cookie: 77, v6only: None,
+/// #     extra: None };
+/// use portscope::track::SocketKey;
+/// let tw = Socket { state: TcpState::TimeWait, inode: 0, ..s.clone() };
+/// assert_eq!(SocketKey::of(&s), SocketKey::of(&tw));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SocketKey {
-    proto: Proto,
-    family: Family,
-    local: Endpoint,
-    remote: Endpoint,
-    id: u64,
+pub enum SocketKey {
+    /// The kernel's socket cookie.
+    Cookie(u64),
+    /// A socket without a cookie.
+    Ends {
+        /// Its protocol.
+        proto: Proto,
+        /// Its family.
+        family: Family,
+        /// Local end.
+        local: Endpoint,
+        /// Remote end.
+        remote: Endpoint,
+        /// Its inode.
+        inode: u64,
+    },
 }
 
 impl SocketKey {
     /// The key of `s`.
     pub fn of(s: &Socket) -> SocketKey {
-        SocketKey {
+        if s.cookie != 0 {
+            return SocketKey::Cookie(s.cookie);
+        }
+        SocketKey::Ends {
             proto: s.proto,
             family: s.family,
             local: s.local.clone(),
             remote: s.remote.clone(),
-            id: if s.cookie != 0 { s.cookie } else { s.inode },
+            inode: s.inode,
         }
     }
 }

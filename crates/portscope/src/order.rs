@@ -1,0 +1,421 @@
+//! Putting sockets in order: one sort for the listing (`--sort`) and the
+//! live view, with each row's key computed once before sorting (the service
+//! of a port and the name of a process are looked up once per row, never
+//! per comparison).
+//!
+//! Pure: rows and the snapshot they belong to come in, a permutation goes out.
+//!
+//! ```
+//! use portscope::model::{Endpoint, Snapshot, Socket, TcpState};
+//! use portscope::order::{Key, Order, Row};
+//!
+//! let at = |port| Socket {
+//!     local: Endpoint::v4([127, 0, 0, 1].into(), port),
+//!     state: TcpState::Listen,
+//!     ..Socket::default()
+//! };
+//! let socks = [at(8080), at(22), at(443)];
+//! let ctx = Snapshot::default();
+//! let rows: Vec<Row<'_>> = socks.iter().map(Row::of).collect();
+//! let perm = Order::new(Key::Port).permutation(&rows, &ctx);
+//! assert_eq!(perm, [1, 2, 0]);
+//! ```
+
+use std::net::IpAddr;
+
+use crate::annotate;
+use crate::model::{Family, Proto, Snapshot, Socket, TcpState};
+use crate::services::EphemeralRange;
+use crate::track::rate::Rate;
+
+/// What to order by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// Protocol and family, then the local address.
+    Proto,
+    /// Local address (family, address, port; unix ends by path).
+    Local,
+    /// Remote address.
+    Remote,
+    /// Local port.
+    Port,
+    /// Remote port.
+    RemotePort,
+    /// State, in kernel order.
+    State,
+    /// Service name of the port; sockets without a known service first.
+    Service,
+    /// First owning process id.
+    Pid,
+    /// First owning process's name, as bytes.
+    Process,
+    /// Owning user id.
+    User,
+    /// Receive queue.
+    RecvQ,
+    /// Send queue.
+    SendQ,
+    /// Inode.
+    Inode,
+    /// Closed rows after open ones ([`Row::gone`]).
+    Closed,
+    /// Received bytes per second ([`Row::rate`]); rows without a rate first.
+    In,
+    /// Sent bytes per second.
+    Out,
+    /// Smoothed round-trip time (tcp_info); rows without tcp_info first.
+    Rtt,
+    /// Retransmitted segments (tcp_info).
+    Retransmits,
+    /// Congestion window (tcp_info).
+    Cwnd,
+}
+
+impl Key {
+    /// Whether the key reads tcp_info (a socket's `extra`), so rows must
+    /// carry it for the order to mean anything.
+    pub const fn needs_tcp_info(self) -> bool {
+        matches!(
+            self,
+            Key::In | Key::Out | Key::Rtt | Key::Retransmits | Key::Cwnd
+        )
+    }
+}
+
+/// How rows equal under the key are ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ties {
+    /// As they came (a stable sort; `reverse` does not reverse ties). The listing's.
+    Input,
+    /// By local then remote address, cookie and inode, reversed with the
+    /// key, so equal rows do not swap between refreshes. The live view's.
+    Address,
+}
+
+/// One row to order: a socket and what the live view knows about it.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// The socket.
+    pub socket: &'a Socket,
+    /// Its throughput, if known.
+    pub rate: Option<Rate>,
+    /// Whether it has closed.
+    pub gone: bool,
+}
+
+impl<'a> Row<'a> {
+    /// A row for a socket with no rate, open.
+    pub const fn of(socket: &'a Socket) -> Row<'a> {
+        Row {
+            socket,
+            rate: None,
+            gone: false,
+        }
+    }
+}
+
+/// A sort: the key, the direction and how ties go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Order {
+    /// What to order by.
+    pub key: Key,
+    /// Descending instead of ascending.
+    pub reverse: bool,
+    /// How equal rows are ordered.
+    pub ties: Ties,
+}
+
+type EndKey<'a> = (u8, IpAddr, u16, Option<&'a [u8]>);
+
+/// A row's key value; all rows of one sort hold the same variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Value<'a> {
+    Proto(Proto, Family, EndKey<'a>),
+    End(EndKey<'a>),
+    Num(Option<u64>),
+    Float(Option<i64>),
+    Bytes(Option<&'a [u8]>),
+    State(TcpState),
+    Flag(bool),
+}
+
+/// A float as an integer with the same total order ([`f64::total_cmp`]).
+fn float_key(f: f64) -> i64 {
+    let bits = f.to_bits().cast_signed();
+    bits ^ ((bits >> 63).cast_unsigned() >> 1).cast_signed()
+}
+
+impl Order {
+    /// Ascending by `key`, ties as they came.
+    pub const fn new(key: Key) -> Order {
+        Order {
+            key,
+            reverse: false,
+            ties: Ties::Input,
+        }
+    }
+
+    /// The same order, descending if `reverse`.
+    #[must_use]
+    pub const fn reversed(mut self, reverse: bool) -> Order {
+        self.reverse = reverse;
+        self
+    }
+
+    /// The same order with ties broken as `ties` says.
+    #[must_use]
+    pub const fn ties(mut self, ties: Ties) -> Order {
+        self.ties = ties;
+        self
+    }
+
+    fn value<'a>(&self, r: &Row<'a>, ctx: &'a Snapshot, eph: Option<EphemeralRange>) -> Value<'a> {
+        let s = r.socket;
+        let info = s.extra.as_ref().and_then(|x| x.tcp_info.as_ref());
+        let first_pid = s.owners.first().map(|o| o.pid);
+        let rate = |f: fn(&Rate) -> f64| Value::Float(r.rate.as_ref().map(|x| float_key(f(x))));
+        let num = |n: Option<u64>| Value::Num(n);
+        match self.key {
+            Key::Proto => Value::Proto(s.proto, s.family, s.local.sort_key()),
+            Key::Local => Value::End(s.local.sort_key()),
+            Key::Remote => Value::End(s.remote.sort_key()),
+            Key::Port => num(s.local.port().map(u64::from)),
+            Key::RemotePort => num(s.remote.port().map(u64::from)),
+            Key::State => Value::State(s.state),
+            Key::Service => Value::Bytes(
+                annotate::service_of(s, eph)
+                    .and_then(|i| i.service)
+                    .map(|x| x.name.as_bytes()),
+            ),
+            Key::Pid => num(first_pid.map(u64::from)),
+            Key::Process => Value::Bytes(
+                first_pid
+                    .and_then(|p| ctx.processes.get(&p))
+                    .map(|p| p.name.as_bytes()),
+            ),
+            Key::User => num(s.uid.map(u64::from)),
+            Key::RecvQ => num(Some(u64::from(s.recv_q))),
+            Key::SendQ => num(Some(u64::from(s.send_q))),
+            Key::Inode => num(Some(s.inode)),
+            Key::Closed => Value::Flag(r.gone),
+            Key::In => rate(|x| x.inbound),
+            Key::Out => rate(|x| x.outbound),
+            Key::Rtt => num(info.map(|i| u64::from(i.rtt_us))),
+            Key::Retransmits => num(info.map(|i| u64::from(i.total_retrans))),
+            Key::Cwnd => num(info.map(|i| u64::from(i.snd_cwnd))),
+        }
+    }
+
+    /// The order of `rows`: position `k` of the result is the index in
+    /// `rows` of the row that goes `k`th. `ctx` holds the processes
+    /// (for [`Key::Process`]).
+    pub fn permutation<'a>(&self, rows: &[Row<'a>], ctx: &'a Snapshot) -> Vec<usize> {
+        let eph = crate::services::ephemeral_range();
+        self.permutation_with(rows, ctx, eph)
+    }
+
+    /// [`Order::permutation`] with the ephemeral port range given, for
+    /// callers that read it once.
+    ///
+    /// The sort is stable and adaptive: rows that come already in order
+    /// (a live view handing them over in the order it last showed) cost
+    /// one comparison each.
+    pub fn permutation_with<'a>(
+        &self,
+        rows: &[Row<'a>],
+        ctx: &'a Snapshot,
+        eph: Option<EphemeralRange>,
+    ) -> Vec<usize> {
+        match self.ties {
+            Ties::Input => self.sorted(rows, ctx, eph, |_| ()),
+            Ties::Address => self.sorted(rows, ctx, eph, |r| {
+                let s = r.socket;
+                (s.local.sort_key(), s.remote.sort_key(), s.cookie, s.inode)
+            }),
+        }
+    }
+
+    fn sorted<'a, T: Ord>(
+        &self,
+        rows: &[Row<'a>],
+        ctx: &'a Snapshot,
+        eph: Option<EphemeralRange>,
+        tie: impl Fn(&Row<'a>) -> T,
+    ) -> Vec<usize> {
+        let mut keyed: Vec<(Value<'a>, T, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (self.value(r, ctx, eph), tie(r), i))
+            .collect();
+        if self.reverse {
+            keyed.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+        } else {
+            keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        }
+        keyed.into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    /// Sorts the snapshot's sockets in place.
+    pub fn sort(&self, snap: &mut Snapshot) {
+        let perm = {
+            let rows: Vec<Row<'_>> = snap.sockets.iter().map(Row::of).collect();
+            self.permutation(&rows, snap)
+        };
+        let mut slots: Vec<Option<Socket>> = std::mem::take(&mut snap.sockets)
+            .into_iter()
+            .map(Some)
+            .collect();
+        snap.sockets = perm
+            .into_iter()
+            .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Endpoint, Owner, Process, SocketExtra, TcpInfo};
+
+    fn sock(port: u16, rport: u16, cookie: u64) -> Socket {
+        Socket {
+            proto: Proto::Tcp,
+            family: Family::Inet,
+            local: Endpoint::v4([127, 0, 0, 1].into(), port),
+            remote: Endpoint::v4([127, 0, 0, 2].into(), rport),
+            state: TcpState::Established,
+            recv_q: 0,
+            send_q: 0,
+            uid: Some(0),
+            inode: cookie,
+            unix_type: None,
+            bound_if: 0,
+            owners: vec![],
+            owners_hidden: false,
+            cookie,
+            v6only: None,
+            extra: None,
+        }
+    }
+
+    fn ports(socks: &[Socket], perm: &[usize]) -> Vec<u16> {
+        perm.iter()
+            .map(|&i| socks[i].local.port().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn input_ties_stay_in_input_order_both_ways() {
+        let mut socks = vec![
+            sock(80, 1, 1),
+            sock(22, 2, 2),
+            sock(80, 3, 3),
+            sock(443, 4, 4),
+        ];
+        socks[1].state = TcpState::Listen;
+        let ctx = Snapshot::default();
+        let rows: Vec<Row<'_>> = socks.iter().map(Row::of).collect();
+        let up = Order::new(Key::Port).permutation(&rows, &ctx);
+        assert_eq!(up, [1, 0, 2, 3]);
+        let down = Order::new(Key::Port)
+            .reversed(true)
+            .permutation(&rows, &ctx);
+        // Descending ports, the two 80s still in input order.
+        assert_eq!(down, [3, 0, 2, 1]);
+        let by_state = Order::new(Key::State).permutation(&rows, &ctx);
+        assert_eq!(ports(&socks, &by_state), [80, 80, 443, 22]);
+    }
+
+    #[test]
+    fn address_ties_reverse_with_the_key() {
+        let socks = [sock(80, 9, 1), sock(80, 5, 2), sock(22, 7, 3)];
+        let ctx = Snapshot::default();
+        let rows: Vec<Row<'_>> = socks.iter().map(Row::of).collect();
+        let o = Order::new(Key::State).ties(Ties::Address);
+        // All established: local then remote decide.
+        assert_eq!(o.permutation(&rows, &ctx), [2, 1, 0]);
+        assert_eq!(o.reversed(true).permutation(&rows, &ctx), [0, 1, 2]);
+    }
+
+    #[test]
+    fn process_service_rate_and_tcp_info_keys() {
+        let mut ctx = Snapshot::default();
+        for (pid, name) in [(10, "zeta"), (11, "alpha")] {
+            ctx.processes.insert(
+                pid,
+                Process {
+                    pid,
+                    name: name.into(),
+                    ..Process::default()
+                },
+            );
+        }
+        let mut socks = vec![sock(443, 50000, 1), sock(22, 50001, 2), sock(9, 50002, 3)];
+        socks[0].owners = vec![Owner { pid: 10, fd: 3 }];
+        socks[1].owners = vec![Owner { pid: 11, fd: 3 }];
+        for (s, rtt) in socks.iter_mut().zip([300u32, 100, 200]) {
+            s.extra = Some(Box::new(SocketExtra {
+                tcp_info: Some(TcpInfo {
+                    rtt_us: rtt,
+                    ..TcpInfo::default()
+                }),
+                ..SocketExtra::default()
+            }));
+        }
+        let mut rows: Vec<Row<'_>> = socks.iter().map(Row::of).collect();
+        rows[0].rate = Some(Rate {
+            inbound: 5.0,
+            outbound: 0.0,
+        });
+        rows[2].rate = Some(Rate {
+            inbound: -0.0,
+            outbound: 1e9,
+        });
+        let p = |k| ports(&socks, &Order::new(k).permutation(&rows, &ctx));
+        // No owner first, then by name bytes.
+        assert_eq!(p(Key::Process), [9, 22, 443]);
+        assert_eq!(p(Key::Pid), [9, 443, 22]);
+        // No rate first; -0.0 before 5.0.
+        assert_eq!(p(Key::In), [22, 9, 443]);
+        assert_eq!(p(Key::Out), [22, 443, 9]);
+        assert_eq!(p(Key::Rtt), [22, 9, 443]);
+        // ssh and https are registered, port 9 (discard) too; by name.
+        let svc: Vec<Option<&str>> = Order::new(Key::Service)
+            .permutation(&rows, &ctx)
+            .iter()
+            .map(|&i| {
+                annotate::service_of(&socks[i], None)
+                    .and_then(|x| x.service)
+                    .map(|x| x.name)
+            })
+            .collect();
+        assert!(svc.windows(2).all(|w| w[0] <= w[1]), "{svc:?}");
+    }
+
+    #[test]
+    fn float_keys_order_as_total_cmp() {
+        let v = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            f64::INFINITY,
+        ];
+        for w in v.windows(2) {
+            assert!(float_key(w[0]) < float_key(w[1]), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn sort_moves_every_socket_once() {
+        let mut snap = Snapshot {
+            sockets: vec![sock(3, 1, 1), sock(1, 1, 2), sock(2, 1, 3)],
+            ..Snapshot::default()
+        };
+        Order::new(Key::Local).reversed(true).sort(&mut snap);
+        let got: Vec<u64> = snap.sockets.iter().map(|s| s.cookie).collect();
+        assert_eq!(got, [1, 3, 2]);
+    }
+}
