@@ -4,26 +4,23 @@
 //! `bindv6only` default.
 //!
 //! All of it is per network namespace: what the calling process sees. The
-//! parsers are pure functions over bytes and text. Not here: sockets
-//! (`netlink.rs`, `procnet.rs`) and judging them (`crate::audit`).
+//! parsers are pure functions over bytes and text; the rtnetlink dump goes
+//! through the sock_diag collector's netlink transport and attribute
+//! reader (`netlink/transport.rs`, `netlink/wire.rs`). Not here: sockets
+//! (`netlink/`, `procnet/`) and judging them (`crate::audit`).
 
 use std::collections::HashMap;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::ffi::OsStrExt;
-
-use rustix::io::Errno;
-use rustix::net::netlink::SocketAddrNetlink;
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use crate::collect::host::HostAddr;
 use crate::error::{Error, Result};
 
-// The netlink header, its flags and the byte readers are the sock_diag
-// collector's.
-use super::netlink::{
-    AF_INET, AF_INET6, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, align4,
-    read_u16, read_u32,
+// One netlink loop in the crate: the sock_diag collector's.
+use super::netlink::Progress;
+use super::netlink::transport::{Dump, Transport, walk_messages};
+use super::netlink::wire::{
+    AF_INET, AF_INET6, Attrs, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN, nl_header, read_u32,
 };
 
 // rtnetlink ABI (linux/rtnetlink.h, linux/if_addr.h).
@@ -76,42 +73,15 @@ pub fn is_loopback(a: IpAddr) -> bool {
 }
 
 fn netlink_addresses() -> Result<Vec<HostAddr>> {
-    let unavailable = |e: Errno| Error::NetlinkUnavailable(e.into());
     // NETLINK_ROUTE is protocol 0, which rustix spells `None`.
-    let fd = rustix::net::socket_with(
-        AddressFamily::NETLINK,
-        SocketType::RAW,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .map_err(unavailable)?;
-    rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 0)).map_err(unavailable)?;
-    let seq = 1;
-    let req = addr_request(seq);
-    loop {
-        match rustix::net::sendto(&fd, &req, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)) {
-            Ok(_) => break,
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(Error::Netlink(e.into())),
-        }
-    }
-    let mut buf = vec![0u8; RECV_BUF];
-    let mut out = Vec::new();
-    loop {
-        let n = match rustix::net::recv(&fd, buf.as_mut_slice(), RecvFlags::TRUNC) {
-            Ok((n, full)) if full > n => {
-                return Err(Error::NetlinkMalformed(format!(
-                    "address dump message of {full} bytes truncated"
-                )));
-            }
-            Ok((n, _)) => n,
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(Error::Netlink(e.into())),
-        };
-        if parse_addr_dump(buf.get(..n).unwrap_or_default(), seq, &mut out)? {
-            break;
-        }
-    }
+    let nl = Transport::open(None, RECV_BUF)?;
+    let mut dump = AddrDump {
+        seq: 0,
+        out: Vec::new(),
+        interrupted: false,
+    };
+    nl.dump(&mut nl.lock_buf(), |seq| Ok(addr_request(seq)), &mut dump)?;
+    let mut out = dump.out;
     let names = interface_names(&out);
     for a in &mut out {
         if a.interface.is_empty()
@@ -145,14 +115,40 @@ fn interface_names(addrs: &[HostAddr]) -> HashMap<u32, String> {
     names
 }
 
+/// An `RTM_GETADDR` dump being read (see [`Transport::dump`]).
+struct AddrDump {
+    seq: u32,
+    out: Vec<HostAddr>,
+    interrupted: bool,
+}
+
+impl Dump for AddrDump {
+    fn begin(&mut self, seq: u32) {
+        self.seq = seq;
+        self.interrupted = false;
+    }
+    fn feed(&mut self, buf: &[u8]) -> Result<Progress> {
+        let seq = Some(self.seq);
+        walk_messages(buf, seq, &mut self.interrupted, |kind, payload| {
+            if kind == RTM_NEWADDR {
+                self.out.extend(parse_ifaddr(payload));
+            }
+            Ok(())
+        })
+    }
+    fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+    fn abandon(&mut self) {
+        self.out.clear();
+    }
+}
+
 /// An `RTM_GETADDR` dump request for every family.
 fn addr_request(seq: u32) -> [u8; NLMSG_HDRLEN + IFADDRMSG_LEN] {
     let mut b = [0u8; NLMSG_HDRLEN + IFADDRMSG_LEN];
-    let len = b.len() as u32;
-    b[0..4].copy_from_slice(&len.to_ne_bytes());
-    b[4..6].copy_from_slice(&RTM_GETADDR.to_ne_bytes());
-    b[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    b[8..12].copy_from_slice(&seq.to_ne_bytes());
+    let len = b.len();
+    nl_header(&mut b, len, RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, seq);
     // ifaddrmsg all zero: AF_UNSPEC, every interface.
     b
 }
@@ -161,44 +157,14 @@ fn addr_request(seq: u32) -> [u8; NLMSG_HDRLEN + IFADDRMSG_LEN] {
 /// address (loopback included) to `out`. Returns `true` once the dump is
 /// done. Messages of another sequence number are skipped.
 pub fn parse_addr_dump(buf: &[u8], seq: u32, out: &mut Vec<HostAddr>) -> Result<bool> {
-    let mut at = 0usize;
-    while at < buf.len() {
-        let rest = buf.get(at..).unwrap_or_default();
-        let (Some(len), Some(kind), Some(mseq)) =
-            (read_u32(rest, 0), read_u16(rest, 4), read_u32(rest, 8))
-        else {
-            return Err(Error::NetlinkMalformed(format!(
-                "{} stray bytes in address dump",
-                rest.len()
-            )));
-        };
-        let len = len as usize;
-        if len < NLMSG_HDRLEN || len > rest.len() {
-            return Err(Error::NetlinkMalformed(format!(
-                "address message length {len} with {} bytes left",
-                rest.len()
-            )));
-        }
-        let payload = rest.get(NLMSG_HDRLEN..len).unwrap_or_default();
-        at = at.saturating_add(align4(len));
-        if mseq != seq {
-            continue;
-        }
-        match kind {
-            NLMSG_DONE => return Ok(true),
-            NLMSG_ERROR => {
-                let err = read_u32(payload, 0).map_or(0, |e| e as i32);
-                if err != 0 {
-                    return Err(Error::Netlink(io::Error::from_raw_os_error(
-                        err.saturating_neg(),
-                    )));
-                }
-            }
-            RTM_NEWADDR => out.extend(parse_ifaddr(payload)),
-            _ => {}
-        }
-    }
-    Ok(false)
+    let mut dump = AddrDump {
+        seq,
+        out: std::mem::take(out),
+        interrupted: false,
+    };
+    let res = dump.feed(buf);
+    *out = dump.out;
+    Ok(res? == Progress::Done)
 }
 
 /// One `ifaddrmsg` and its attributes. For IPv4, `IFA_LOCAL` is the
@@ -210,15 +176,8 @@ fn parse_ifaddr(p: &[u8]) -> Option<HostAddr> {
     let mut address = None;
     let mut local = None;
     let mut label = String::new();
-    let mut at = IFADDRMSG_LEN;
-    while let (Some(len), Some(kind)) = (read_u16(p, at), read_u16(p, at + 2)) {
-        let len = usize::from(len);
-        if len < 4 {
-            break;
-        }
-        let Some(data) = p.get(at + 4..at + len) else {
-            break;
-        };
+    for attr in Attrs(p.get(IFADDRMSG_LEN..).unwrap_or_default()) {
+        let Ok((kind, data)) = attr else { break };
         match kind {
             IFA_ADDRESS => address = ip_of(family, data),
             IFA_LOCAL => local = ip_of(family, data),
@@ -228,7 +187,6 @@ fn parse_ifaddr(p: &[u8]) -> Option<HostAddr> {
             }
             _ => {}
         }
-        at = at.saturating_add(align4(len));
     }
     Some(HostAddr {
         addr: local.or(address)?,
@@ -364,6 +322,7 @@ pub fn v6_dual_stack() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::linux::netlink::wire::{NLMSG_DONE, NLMSG_ERROR};
 
     fn nlmsg(kind: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
         let len = NLMSG_HDRLEN + payload.len();

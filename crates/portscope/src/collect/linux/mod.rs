@@ -1,4 +1,4 @@
-//! Linux: sockets from NETLINK_SOCK_DIAG or /proc/net, owners from /proc/<pid>/fd.
+//! Linux: sockets from NETLINK_SOCK_DIAG or /proc/net, owners from `/proc/<pid>/fd`.
 
 pub mod host;
 pub mod netlink;
