@@ -53,21 +53,24 @@ fn only_host(r: &scanner::ScanResult) -> HostResult {
 
 /// This machine's TCP sockets with their processes.
 fn listeners() -> portscope::model::Snapshot {
-    use portscope::collect::{Options, take};
+    use portscope::collect::{Native, Options, take};
     use portscope::model::{Query, StateSet};
-    take(&Options {
-        query: Query {
-            tcp: true,
-            udp: false,
-            raw: false,
-            unix: false,
-            ipv4: true,
-            ipv6: true,
-            states: StateSet::ALL,
+    take(
+        &Native::new(),
+        &Options {
+            query: Query {
+                tcp: true,
+                udp: false,
+                raw: false,
+                unix: false,
+                ipv4: true,
+                ipv6: true,
+                states: StateSet::ALL,
+            },
+            owners: true,
+            ..Options::default()
         },
-        owners: true,
-        ..Options::default()
-    })
+    )
     .expect("snapshot")
 }
 

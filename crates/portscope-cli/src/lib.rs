@@ -2,7 +2,7 @@
 //! one line on stderr and an exit code.
 //!
 //! Exit codes: 0 success; 1 nothing found, where a command says so; 2 bad
-//! usage or input; 3 system error (the kernel or /proc refused).
+//! usage or input; 3 system error (the kernel refused).
 //!
 //! Nothing here prints with `println!`/`eprintln!`: they panic on a closed
 //! pipe. Output goes through writers whose errors are handled, and lines
@@ -18,6 +18,7 @@ mod input;
 mod render;
 mod report;
 mod snapshot_file;
+mod system;
 mod watch;
 
 use std::io::{self, Write};
@@ -75,7 +76,9 @@ pub fn stdout_gone() -> bool {
             .any(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP))
 }
 
-fn main() -> ExitCode {
+/// Runs the `portscope` command on this process's arguments (the binary,
+/// `src/bin/portscope.rs`, is only this).
+pub fn main() -> ExitCode {
     let args = match argv::parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
@@ -155,5 +158,26 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
             say(format_args!("{first}{} (see --help)", clap_hints(e)));
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+/// The parsers of files, flags and network replies in this crate, for the
+/// fuzz targets under `fuzz/` (which build against this library). Not a
+/// stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::cmd::audit::baseline_findings;
+    pub use crate::snapshot_file::parse as snapshot_file;
+
+    /// Runs the command line `argv` (without the program name) as the binary
+    /// would, output and all; `None` when clap refuses it. For rendering
+    /// fuzzed `--from-snapshot` files through every layout.
+    pub fn run(argv: &[&str]) -> Option<Result<std::process::ExitCode, crate::Failure>> {
+        use clap::Parser;
+        let args = crate::args::Args::try_parse_from(
+            std::iter::once("portscope").chain(argv.iter().copied()),
+        )
+        .ok()?;
+        Some(crate::cmd::run(&args))
     }
 }
