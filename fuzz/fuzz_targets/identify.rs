@@ -5,7 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portscope_cli::fuzzing as f;
+use portscope_scan::identify as f;
+use portscope_scan::tls;
 
 fuzz_target!(|data: &[u8]| {
     if let Some(id) = f::from_tcp(data) {
@@ -20,6 +21,6 @@ fuzz_target!(|data: &[u8]| {
         !shown.chars().any(|c| c.is_control()),
         "printable() let a control character through: {shown:?}"
     );
-    let mut info = f::TlsInfo::default();
-    f::read_certificate(data, &mut info);
+    let mut info = tls::TlsInfo::default();
+    tls::read_certificate(data, &mut info);
 });

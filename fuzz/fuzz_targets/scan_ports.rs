@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     for transport in [Transport::Tcp, Transport::Udp] {
-        if let Ok(ports) = portscope_cli::fuzzing::port_spec(spec, transport) {
+        if let Ok(ports) = portscope_scan::ports::parse(spec, transport) {
             assert!(ports.len() <= 65535);
             assert!(!ports.contains(&0));
             let mut seen = vec![false; 65536];

@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let targets: Vec<String> = text.split('\0').map(String::from).collect();
     let local = |_: &str| Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    if let Ok(hosts) = portscope_cli::fuzzing::targets(&targets, CAP, local) {
+    if let Ok(hosts) = portscope_scan::targets::resolve_with(&targets, CAP, local) {
         let n = hosts.len();
         assert!(n <= CAP, "{n} hosts over the cap");
         for i in [0, n / 2, n.saturating_sub(1)] {

@@ -48,6 +48,7 @@ pub enum Command {
     /// identification, `scan 127.0.0.1`, `scan host -p top100`,
     /// `scan 10.0.0.0/28 -p 22,443`, `scan localhost --udp`. Exit 0 if some
     /// port is open, 1 if none.
+    #[cfg_attr(not(feature = "scan"), command(hide = true))]
     Scan(ScanArgs),
     /// A live view in the terminal: sockets refreshing every second, new ones
     /// highlighted, closed ones greyed, throughput per connection; sort,

@@ -17,7 +17,6 @@ mod config;
 mod input;
 mod render;
 mod report;
-mod scan;
 mod snapshot_file;
 mod system;
 mod watch;
@@ -168,10 +167,6 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
 #[doc(hidden)]
 pub mod fuzzing {
     pub use crate::cmd::audit::baseline_findings;
-    pub use crate::scan::identify::{from_tcp, header, is_tls_record, printable};
-    pub use crate::scan::ports::parse as port_spec;
-    pub use crate::scan::targets::{Host, resolve_with as targets};
-    pub use crate::scan::tls::{TlsInfo, read_certificate};
     pub use crate::snapshot_file::parse as snapshot_file;
 
     /// Runs the command line `argv` (without the program name) as the binary

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod close;
 pub mod explain;
 pub mod list;
+#[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;
 pub mod watch;
@@ -41,7 +42,13 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Explain(e)) => explain::run(e),
         Some(Command::Close(c)) => close::run(c),
         Some(Command::Audit(a)) => audit::run(a),
+        #[cfg(feature = "scan")]
         Some(Command::Scan(s)) => scan::run(s),
+        #[cfg(not(feature = "scan"))]
+        Some(Command::Scan(_)) => Err(Failure::Usage(
+            "scan: this build of portscope has no scanner (built without the cargo feature `scan`)"
+                .into(),
+        )),
         Some(Command::Watch(w)) => watch::run(w),
     }
 }

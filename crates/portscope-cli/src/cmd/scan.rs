@@ -1,9 +1,11 @@
 //! `portscope scan TARGET…`: what answers from the outside. Validates the
-//! flags, runs `crate::scan::scanner`, prints a table or JSON. The scanning
-//! itself lives in `crate::scan`.
+//! flags, runs `portscope_scan::scanner` with a progress bar on a terminal,
+//! prints a table or JSON. The scanning itself lives in the `portscope-scan`
+//! crate; everything shown to people is made here.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use portscope::Text;
@@ -15,11 +17,11 @@ use serde::Serialize;
 
 use crate::Failure;
 use crate::args::ScanArgs;
-use crate::scan::engine::SweepConfig;
-use crate::scan::probe::ProbeConfig;
-use crate::scan::scanner::{self, HostResult, PortResult, ScanConfig, ScanResult};
-use crate::scan::tls::TlsInfo;
-use crate::scan::{PortState, ports, targets, udp};
+use portscope_scan::engine::SweepConfig;
+use portscope_scan::probe::ProbeConfig;
+use portscope_scan::scanner::{self, HostResult, PortResult, ScanConfig, ScanResult};
+use portscope_scan::tls::TlsInfo;
+use portscope_scan::{PortState, Progress, TargetError, ports, targets, udp};
 
 /// File descriptors kept free for everything but connection attempts:
 /// stdio, the snapshot's owner walk, the runtime, probe connections.
@@ -32,15 +34,20 @@ const PROBE_CONCURRENCY: usize = 64;
 /// Runs `scan`.
 pub fn run(args: &ScanArgs) -> Result<ExitCode, Failure> {
     let cfg = config(args)?;
-    let result = match scanner::run(&cfg) {
+    let identifies = !cfg.udp && cfg.probe.is_some();
+    let mut result = match with_progress(identifies, |p| scanner::run(&cfg, p)) {
         Ok(r) => r,
         Err(e) => {
             crate::say(format_args!("scan: {e}"));
             return Ok(ExitCode::from(3));
         }
     };
-    if let Some(e) = &result.owners_error {
-        crate::say(format_args!("cannot link ports to processes: {e}"));
+    // Local targets: which process holds each open port.
+    if result.wants_owners() {
+        match snapshot(result.proto) {
+            Ok(snap) => result.link_owners(&snap),
+            Err(e) => crate::say(format_args!("cannot link ports to processes: {e}")),
+        }
     }
     let mut out = io::BufWriter::new(io::stdout().lock());
     if args.json {
@@ -87,11 +94,14 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
     };
     // Ports before names: a bad spec is reported without a DNS lookup.
     let ports = match &args.ports {
-        Some(spec) => ports::parse(spec, transport).map_err(Failure::Usage)?,
+        Some(spec) => {
+            ports::parse(spec, transport).map_err(|e| Failure::Usage(format!("--ports {e}")))?
+        }
         None if args.udp => udp::DEFAULT_PORTS.to_vec(),
-        None => crate::scan::top::top(ports::DEFAULT_TOP),
+        None => portscope_scan::top::top(ports::DEFAULT_TOP),
     };
-    let hosts = targets::resolve(&args.targets, max_hosts).map_err(Failure::Usage)?;
+    let hosts = targets::resolve(&args.targets, max_hosts)
+        .map_err(|e| Failure::Usage(target_message(&e)))?;
     let budget = fd_budget();
     let concurrency = args
         .concurrency
@@ -117,8 +127,108 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
             reply_timeout: timeout.max(Duration::from_millis(500)),
         }),
         probe_concurrency: PROBE_CONCURRENCY.min(budget).max(1),
-        progress: true,
     })
+}
+
+/// This machine's listeners of `proto`, with their processes.
+fn snapshot(proto: Proto) -> portscope::Result<portscope::model::Snapshot> {
+    use portscope::collect::{self, Options, SourceChoice};
+    use portscope::model::{Query, StateSet};
+    let query = Query {
+        tcp: proto == Proto::Tcp,
+        udp: proto == Proto::Udp,
+        raw: false,
+        unix: false,
+        ipv4: true,
+        ipv6: true,
+        states: StateSet::ALL,
+    };
+    collect::take(
+        &collect::Native::new(),
+        &Options {
+            query,
+            owners: true,
+            source: SourceChoice::Auto,
+            ..Options::default()
+        },
+    )
+}
+
+/// A target error as one line, with how to raise the cap when that helps.
+fn target_message(e: &TargetError) -> String {
+    match (e, e.cap()) {
+        (TargetError::BlockTooLarge { .. }, Some(cap)) if cap < targets::MAX_HOSTS_CAP => {
+            format!("{e} (raise it with --max-hosts)")
+        }
+        (TargetError::BlockTooLarge { .. }, _) => format!("{e}, the most one scan covers"),
+        (TargetError::TooManyHosts { .. }, _) => {
+            format!("{e}; --max-hosts sets it, up to {}", targets::MAX_HOSTS_CAP)
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// The scan's progress for the bar: an atomic count the engine adds to, and
+/// the total, read by a thread that redraws a few times a second.
+#[derive(Default)]
+struct Bar {
+    total: AtomicU64,
+    done: AtomicU64,
+    /// Open ports found once the sweep is over (`u64::MAX` before).
+    swept: AtomicU64,
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+    fn swept(&self, open: u64) {
+        self.swept.store(open, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` with a progress bar on stderr when stderr is a terminal;
+/// `identifies`: the sweep is followed by identification of the open ports,
+/// which the bar says while it runs.
+fn with_progress<T: Send>(identifies: bool, work: impl FnOnce(&dyn Progress) -> T + Send) -> T {
+    if !io::stderr().is_terminal() {
+        return work(&portscope_scan::NoProgress);
+    }
+    let progress = Bar {
+        swept: AtomicU64::new(u64::MAX),
+        ..Bar::default()
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} ports  {per_sec}  {eta}  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let finished = AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        let (p, b, f) = (&progress, &bar, &finished);
+        s.spawn(move || {
+            while !f.load(Ordering::Relaxed) {
+                b.set_length(p.total.load(Ordering::Relaxed));
+                b.set_position(p.done.load(Ordering::Relaxed));
+                let open = p.swept.load(Ordering::Relaxed);
+                if identifies && open != u64::MAX && open > 0 {
+                    let s = if open == 1 { "" } else { "s" };
+                    b.set_message(format!("identifying {open} open port{s}"));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let out = work(&progress);
+        finished.store(true, Ordering::Relaxed);
+        out
+    });
+    bar.finish_and_clear();
+    out
 }
 
 /// How many connection attempts may be in flight: the open-file soft limit

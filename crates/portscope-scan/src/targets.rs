@@ -1,11 +1,22 @@
-//! What `scan` aims at: host names, addresses and CIDR blocks turned into a
-//! sequence of addresses made as the scan asks for them, and whether an address belongs to this host. No
-//! connecting here.
+//! What a scan aims at: host names, addresses and CIDR blocks turned into a
+//! sequence of addresses made as the scan asks for them, and whether an
+//! address belongs to this host. No connecting here.
+//!
+//! ```
+//! use portscope_scan::targets;
+//!
+//! let t = targets::resolve(&["127.0.0.1".into(), "10.9.8.0/30".into()], 256)?;
+//! assert_eq!(t.len(), 3); // a /30 holds two hosts
+//! assert_eq!(t.addr(2), Some([10, 9, 8, 2].into()));
+//! # Ok::<(), portscope_scan::TargetError>(())
+//! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs, UdpSocket};
 use std::str::FromStr;
 
 use ipnet::IpNet;
+
+use crate::error::TargetError;
 
 /// One host to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +29,8 @@ pub struct Host {
     pub addr: IpAddr,
 }
 
-/// The most hosts one scan may cover (`--max-hosts` at most this): all of
+/// The most hosts one scan may cover (the highest `max_hosts` [`resolve`]
+/// honours; `portscope scan --max-hosts` at most this): all of
 /// IPv4. Hosts are generated as the scan goes, never held in a list, so this
 /// bounds the job count (hosts x ports fits 64 bits), not memory.
 pub const MAX_HOSTS_CAP: u64 = 1 << 32;
@@ -131,30 +143,33 @@ impl Targets {
     }
 }
 
-/// Expands and resolves the targets; errors are one line for the user.
+/// Expands and resolves the targets, host names through the system
+/// resolver (/etc/hosts, then DNS); errors are one line for the user.
 /// Blocks are not expanded: the result is as small as the target list.
-pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
+pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, TargetError> {
     resolve_with(targets, max_hosts, system_lookup)
 }
 
-/// [`resolve`] with host names (already checked to be valid names) looked up
-/// by `lookup` instead of the system resolver: the fuzz target must not send
+/// [`resolve`] with host names (already checked to be valid names, and not
+/// under `.invalid`) looked up by `lookup` instead of the system resolver:
+/// for callers with their own resolver, and fuzzers, which must send no
 /// DNS queries.
 pub fn resolve_with(
     targets: &[String],
     max_hosts: u64,
-    lookup: impl Fn(&str) -> Result<IpAddr, String>,
-) -> Result<Targets, String> {
+    lookup: impl Fn(&str) -> Result<IpAddr, TargetError>,
+) -> Result<Targets, TargetError> {
     let max_hosts = max_hosts.min(MAX_HOSTS_CAP);
     let mut out = Targets::default();
     for t in targets {
         let t = t.trim();
         if t.is_empty() {
-            return Err("empty target".into());
+            return Err(TargetError::Empty);
         }
         if t.contains('/') {
-            let net = IpNet::from_str(t)
-                .map_err(|_| format!("'{t}' is not a CIDR block (as 10.0.0.0/24 or fd00::/120)"))?;
+            let net = IpNet::from_str(t).map_err(|_| TargetError::NotABlock {
+                target: t.to_string(),
+            })?;
             let room = max_hosts.saturating_sub(out.len());
             let count = host_count(&net);
             if count > u128::from(room) {
@@ -163,14 +178,11 @@ pub fn resolve_with(
                 } else {
                     count.to_string()
                 };
-                let raise = if max_hosts < MAX_HOSTS_CAP {
-                    " (raise it with --max-hosts)"
-                } else {
-                    ", the most one scan covers"
-                };
-                return Err(format!(
-                    "'{t}' holds {count} hosts, over the cap of {max_hosts}{raise}"
-                ));
+                return Err(TargetError::BlockTooLarge {
+                    target: t.to_string(),
+                    count,
+                    cap: max_hosts,
+                });
             }
             let (first, v6) = match net {
                 IpNet::V4(n) => {
@@ -184,7 +196,8 @@ pub fn resolve_with(
                 target: t.to_string(),
                 first,
                 v6,
-                count: u64::try_from(count).map_err(|_| "too many hosts".to_string())?,
+                count: u64::try_from(count)
+                    .map_err(|_| TargetError::TooManyHosts { cap: max_hosts })?,
             });
             continue;
         }
@@ -203,9 +216,7 @@ pub fn resolve_with(
             }
         };
         if out.len() >= max_hosts {
-            return Err(format!(
-                "more than {max_hosts} hosts (the cap; --max-hosts sets it, up to {MAX_HOSTS_CAP})"
-            ));
+            return Err(TargetError::TooManyHosts { cap: max_hosts });
         }
         out.push(Part::One(host));
     }
@@ -224,25 +235,32 @@ fn host_count(net: &IpNet) -> u128 {
 }
 
 /// Refuses what is not a host name, and names that cannot resolve.
-fn checked_name(name: &str) -> Result<(), String> {
+fn checked_name(name: &str) -> Result<(), TargetError> {
     if !valid_host_name(name) {
-        return Err(format!(
-            "'{name}' is not a host name, address or CIDR block"
-        ));
+        return Err(TargetError::NotAHost {
+            target: name.to_string(),
+        });
     }
     // RFC 6761: names under .invalid never resolve; say so without asking.
     let lower = name.trim_end_matches('.').to_ascii_lowercase();
     if lower == "invalid" || lower.ends_with(".invalid") {
-        return Err(format!("cannot resolve '{name}': no such host"));
+        return Err(TargetError::Unresolved {
+            name: name.to_string(),
+            reason: "no such host".into(),
+        });
     }
     Ok(())
 }
 
 /// Resolves a host name through the system resolver (/etc/hosts, then DNS).
-fn system_lookup(name: &str) -> Result<IpAddr, String> {
+fn system_lookup(name: &str) -> Result<IpAddr, TargetError> {
+    let unresolved = |reason: String| TargetError::Unresolved {
+        name: name.to_string(),
+        reason,
+    };
     let addrs = (name, 0u16)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve '{name}': {e}"))?;
+        .map_err(|e| unresolved(e.to_string()))?;
     let addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
     // Prefer IPv4 when a name has both, as most scanners do.
     addrs
@@ -250,7 +268,7 @@ fn system_lookup(name: &str) -> Result<IpAddr, String> {
         .find(|a| a.is_ipv4())
         .or_else(|| addrs.first())
         .copied()
-        .ok_or_else(|| format!("cannot resolve '{name}': no address"))
+        .ok_or_else(|| unresolved("no address".into()))
 }
 
 /// RFC 1123 host name syntax: dot-separated labels of letters, digits and
@@ -331,7 +349,7 @@ mod tests {
             ("0.0.0.0/0", 1 << 31),
             ("127.0.0.0/8", 1000),
         ] {
-            let e = resolve(&strs(&[spec]), cap).unwrap_err();
+            let e = resolve(&strs(&[spec]), cap).unwrap_err().to_string();
             assert!(
                 e.contains("over the cap") && !e.contains('\n'),
                 "{spec}: {e}"
@@ -353,10 +371,11 @@ mod tests {
     #[test]
     fn bad_targets() {
         let e = resolve(&strs(&["10.0.0.0/8"]), 256).unwrap_err();
-        assert!(
-            e.contains("16777214 hosts") && e.contains("--max-hosts"),
-            "{e}"
-        );
+        assert_eq!(e.cap(), Some(256));
+        assert!(e.to_string().contains("16777214 hosts"), "{e}");
+        // What the user wrote is escaped in the message.
+        let e = resolve(&strs(&["a\nb/8"]), 256).unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
         assert!(resolve(&strs(&["::/0"]), 256).is_err());
         assert!(resolve(&strs(&["127.0.0.1/33"]), 256).is_err());
         assert!(resolve(&strs(&["no-such-host.invalid"]), 256).is_err());
@@ -382,6 +401,20 @@ mod tests {
             assert!(resolve_with(&strs(&[bad]), 8, lookup).is_err(), "{bad}");
         }
         assert_eq!(*asked.borrow(), ["db.example"]);
+        // What the lookup says goes to the caller as it said it.
+        let refuse = |n: &str| {
+            Err(TargetError::Unresolved {
+                name: n.to_string(),
+                reason: "refused".into(),
+            })
+        };
+        assert_eq!(
+            resolve_with(&strs(&["db.example"]), 8, refuse).unwrap_err(),
+            TargetError::Unresolved {
+                name: "db.example".into(),
+                reason: "refused".into()
+            }
+        );
     }
 
     #[test]

@@ -1,26 +1,28 @@
 //! One scan from start to finish: the connect sweep, then identification of
-//! the open ports, then the link to local processes. Returns the results as
-//! data; printing them is the command's job.
+//! the open ports. Returns the results as data; printing them is the
+//! caller's job, and so is showing progress (a [`Progress`] passed in hears
+//! of every settled port). Which local process holds an open port is a join
+//! with a [`Snapshot`] the caller takes ([`ScanResult::link_owners`]): the
+//! scanner itself walks no processes.
 //!
 //! Memory does not grow with hosts x ports: jobs are made by number as the
 //! sweep claims them, and only ports that did not end closed are kept.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portscope::collect::{self, Options, SourceChoice};
-use portscope::model::{Proto, Query, Snapshot, Socket, StateSet};
+use portscope::model::{Proto, Snapshot, Socket};
 use tokio::sync::Semaphore;
 
 use super::PortState;
-use super::engine::{self, Jobs, Progress, SweepConfig};
+use super::engine::{self, Jobs, SweepConfig};
 use super::probe::{self, Finding, ProbeConfig};
 use super::targets::{self, Host, Targets};
 use super::udp;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Everything a scan needs, validated.
 #[derive(Clone, Debug)]
@@ -37,8 +39,33 @@ pub struct ScanConfig {
     pub probe: Option<ProbeConfig>,
     /// Open ports probed at once.
     pub probe_concurrency: usize,
-    /// Draw a progress bar (stderr is a terminal).
-    pub progress: bool,
+}
+
+impl ScanConfig {
+    /// A TCP scan of `ports` on `hosts` with everyday settings: 1 s per
+    /// attempt and one retry, no rate cap, 1024 attempts in flight on two
+    /// threads, open ports identified 64 at a time.
+    pub fn tcp(hosts: Targets, ports: Vec<u16>) -> ScanConfig {
+        let timeout = Duration::from_secs(1);
+        ScanConfig {
+            hosts,
+            ports,
+            udp: false,
+            sweep: SweepConfig {
+                timeout,
+                retries: 1,
+                rate: None,
+                concurrency: 1024,
+                threads: 2,
+            },
+            probe: Some(ProbeConfig {
+                connect_timeout: timeout,
+                banner_wait: Duration::from_millis(1500),
+                reply_timeout: timeout,
+            }),
+            probe_concurrency: 64,
+        }
+    }
 }
 
 /// A local process holding a scanned port.
@@ -59,7 +86,8 @@ pub struct PortResult {
     pub state: PortState,
     /// What identification found (open ports only).
     pub finding: Finding,
-    /// Local processes holding the port (local targets only).
+    /// Local processes holding the port: local targets, once
+    /// [`ScanResult::link_owners`] has run.
     pub owners: Vec<OwnerRef>,
 }
 
@@ -101,17 +129,54 @@ pub struct ScanResult {
     notable: Runs,
     findings: HashMap<u64, Finding>,
     owners: HashMap<u64, Vec<OwnerRef>>,
+    /// For each host with an open port, whether it is this machine.
+    locals: HashMap<u64, bool>,
     /// Counts over every port of every host.
     pub totals: Totals,
     /// Wall time of the whole scan.
     pub elapsed: Duration,
     /// Wall time of the connect sweep alone (TCP).
     pub sweep_elapsed: Duration,
-    /// Why processes could not be linked, when a snapshot failed.
-    pub owners_error: Option<String>,
 }
 
 impl ScanResult {
+    /// Whether some open port is on an address of this machine, so that
+    /// [`link_owners`](Self::link_owners) has something to do: take the
+    /// snapshot only then.
+    pub fn wants_owners(&self) -> bool {
+        self.locals.values().any(|l| *l)
+    }
+
+    /// Links each open port on an address of this machine to the processes
+    /// holding it in `snap` (a snapshot of this machine's listeners of the
+    /// scan's protocol, with owners), as [`owners_of`] finds them.
+    pub fn link_owners(&mut self, snap: &Snapshot) {
+        let grid = Grid {
+            hosts: &self.targets,
+            ports: &self.ports,
+        };
+        let open = self
+            .notable
+            .iter()
+            .filter(|&(_, _, s)| s == PortState::Open)
+            .flat_map(|(start, end, _)| start..end);
+        for job in open {
+            let Some((hi, port)) = grid.split(job) else {
+                continue;
+            };
+            if self.locals.get(&hi) == Some(&true)
+                && let Some(addr) = self.targets.addr(hi)
+            {
+                let o = owners_of(snap, addr, port, self.proto);
+                if o.is_empty() {
+                    self.owners.remove(&job);
+                } else {
+                    self.owners.insert(job, o);
+                }
+            }
+        }
+    }
+
     /// How many hosts were scanned.
     pub fn host_count(&self) -> u64 {
         self.targets.len()
@@ -225,8 +290,12 @@ impl Jobs for Grid<'_> {
     }
 }
 
-/// Runs the scan.
-pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
+/// Runs the scan, telling `progress` how far it got.
+///
+/// An error when the system would not let it run (no runtime, no epoll set,
+/// no socket while none is in flight). Ports that refuse or stay silent are
+/// results, not errors.
+pub fn run(cfg: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
     let started = Instant::now();
     let grid = Grid {
         hosts: &cfg.hosts,
@@ -236,16 +305,16 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.sweep.threads.max(1))
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(|e| Error::system("cannot start the async runtime", e))?;
 
     let mut sweep_elapsed = Duration::ZERO;
     // Whatever did not end closed, from any thread.
     let notable: Mutex<Runs> = Mutex::new(Runs::default());
     let mut findings: HashMap<u64, Finding> = HashMap::new();
     if cfg.udp {
-        findings = with_progress(cfg.progress, total, |progress| {
-            runtime.block_on(udp_all(&grid, cfg, progress, &notable))
-        })?;
+        progress.start(total);
+        findings = runtime.block_on(udp_all(&grid, cfg, progress, &notable))?;
     } else {
         let keep = |job: u64, state: PortState| {
             if state != PortState::Closed
@@ -254,19 +323,21 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
                 n.insert(job, state);
             }
         };
-        with_progress(cfg.progress, total, |progress| {
-            engine::sweep(&grid, &cfg.sweep, progress, &keep)
-        })?;
+        engine::sweep(&grid, &cfg.sweep, progress, &keep)?;
         sweep_elapsed = started.elapsed();
     }
-    let notable = notable
-        .into_inner()
-        .map_err(|_| std::io::Error::other("a scan thread stopped unexpectedly"))?;
+    let notable = notable.into_inner().map_err(|_| {
+        Error::system(
+            "scan",
+            std::io::Error::other("a scan thread stopped unexpectedly"),
+        )
+    })?;
     let open: Vec<u64> = notable
         .iter()
         .filter(|&(_, _, s)| s == PortState::Open)
         .flat_map(|(start, end, _)| start..end)
         .collect();
+    progress.swept(open.len() as u64);
     if !cfg.udp
         && let Some(pc) = cfg.probe
     {
@@ -284,28 +355,6 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
                 .or_insert_with(|| cfg.hosts.addr(hi).is_some_and(targets::is_local));
         }
     }
-    let mut owners_error = None;
-    let mut owners: HashMap<u64, Vec<OwnerRef>> = HashMap::new();
-    if locals.values().any(|l| *l) {
-        match snapshot(proto) {
-            Ok(snap) => {
-                for &job in &open {
-                    let Some((hi, port)) = grid.split(job) else {
-                        continue;
-                    };
-                    if locals.get(&hi) == Some(&true)
-                        && let Some(addr) = cfg.hosts.addr(hi)
-                    {
-                        let o = owners_of(&snap, addr, port, proto);
-                        if !o.is_empty() {
-                            owners.insert(job, o);
-                        }
-                    }
-                }
-            }
-            Err(e) => owners_error = Some(e.to_string()),
-        }
-    }
     let open_count = open.len() as u64;
     let filtered = notable.count(PortState::Filtered);
     Ok(ScanResult {
@@ -314,7 +363,8 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
         ports: cfg.ports.clone(),
         notable,
         findings,
-        owners,
+        owners: HashMap::new(),
+        locals,
         totals: Totals {
             open: open_count,
             closed: total.saturating_sub(open_count + filtered),
@@ -322,39 +372,7 @@ pub fn run(cfg: &ScanConfig) -> std::io::Result<ScanResult> {
         },
         elapsed: started.elapsed(),
         sweep_elapsed,
-        owners_error,
     })
-}
-
-/// Runs `work` with a progress bar on stderr when asked for.
-fn with_progress<T>(show: bool, total: u64, work: impl FnOnce(&Progress) -> T + Send) -> T
-where
-    T: Send,
-{
-    let progress = Progress::default();
-    if !show || !std::io::stderr().is_terminal() {
-        return work(&progress);
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ports  {per_sec}  {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let out = std::thread::scope(|s| {
-        let (p, b, d) = (&progress, &bar, &done);
-        s.spawn(move || {
-            while !d.load(Ordering::Relaxed) {
-                b.set_position(p.done.load(Ordering::Relaxed) as u64);
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        let out = work(&progress);
-        done.store(true, Ordering::Relaxed);
-        out
-    });
-    bar.finish_and_clear();
-    out
 }
 
 /// Identifies the open ports, `concurrency` at a time; a task is made only
@@ -401,22 +419,20 @@ async fn probe_all(
 async fn udp_all(
     grid: &Grid<'_>,
     cfg: &ScanConfig,
-    progress: &Progress,
+    progress: &dyn Progress,
     notable: &Mutex<Runs>,
-) -> std::io::Result<HashMap<u64, Finding>> {
+) -> Result<HashMap<u64, Finding>> {
     let sem = Arc::new(Semaphore::new(cfg.sweep.concurrency.max(1)));
     let wait = cfg.sweep.timeout;
     let retries = cfg.sweep.retries;
     let mut set = tokio::task::JoinSet::new();
     let mut found = HashMap::new();
-    let mut keep = |r: Result<(u64, std::io::Result<udp::UdpFinding>), tokio::task::JoinError>| {
-        progress.done.fetch_add(1, Ordering::Relaxed);
+    let mut keep = |r: Result<(u64, Result<udp::UdpFinding>), tokio::task::JoinError>| {
+        progress.advance(1);
         let Ok((job, u)) = r else {
             return Ok(());
         };
-        let u = u.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("no socket for a UDP probe: {e}"))
-        })?;
+        let u = u?;
         if u.state != PortState::Closed
             && let Ok(mut n) = notable.lock()
         {
@@ -425,7 +441,7 @@ async fn udp_all(
         if u.state == PortState::Open {
             found.insert(job, udp_finding(u));
         }
-        Ok::<(), std::io::Error>(())
+        Ok::<(), Error>(())
     };
     for job in 0..grid.len() {
         let Some(addr) = grid.addr(job) else { continue };
@@ -462,27 +478,6 @@ fn udp_finding(u: udp::UdpFinding) -> Finding {
     }
 }
 
-fn snapshot(proto: Proto) -> portscope::Result<Snapshot> {
-    let query = Query {
-        tcp: proto == Proto::Tcp,
-        udp: proto == Proto::Udp,
-        raw: false,
-        unix: false,
-        ipv4: true,
-        ipv6: true,
-        states: StateSet::ALL,
-    };
-    collect::take(
-        &collect::Native::new(),
-        &Options {
-            query,
-            owners: true,
-            source: SourceChoice::Auto,
-            ..Options::default()
-        },
-    )
-}
-
 /// The processes holding `port` on `addr`: sockets listening on that address
 /// or on the wildcard of its family, or, for an IPv4 address, on the IPv6
 /// wildcard of a socket that is not v6-only (by its own flag; the system
@@ -494,7 +489,8 @@ pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<
         .iter()
         .filter(|s| s.proto == proto && s.local.port() == Some(port) && s.is_listening())
         .collect();
-    let dual_stack_default = portscope::collect::System::v6_dual_stack(&collect::Native::new());
+    let dual_stack_default =
+        portscope::collect::System::v6_dual_stack(&portscope::collect::Native::new());
     let rank = |s: &Socket| -> Option<u8> {
         let a = s.local.addr()?;
         if a == addr || (to_v4(a).is_some() && to_v4(a) == to_v4(addr)) {

@@ -140,7 +140,8 @@ pub fn probes_for(port: u16) -> Vec<UdpProbe> {
     }
 }
 
-/// The ports `--udp` scans when `--ports` is not given.
+/// The ports a UDP scan covers when no list is given (`portscope scan
+/// --udp` without `--ports`).
 pub const DEFAULT_PORTS: &[u16] = &[53, 123, 161, 1900, 5353, 11211];
 
 /// What a UDP port did.
@@ -157,18 +158,19 @@ pub struct UdpFinding {
 }
 
 /// Sends each probe for the port (again after `wait`, `retries` times) and
-/// reports the first answer.
+/// reports the first answer. Runs on a tokio runtime with I/O and time
+/// enabled ([`scanner::run`](crate::scanner::run) makes its own).
 ///
 /// An error only when no socket can be had for want of fds or memory: the
 /// port's state is then unknown, not filtered.
-pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> std::io::Result<UdpFinding> {
+pub async fn probe(addr: SocketAddr, wait: Duration, retries: u32) -> crate::Result<UdpFinding> {
     let bind: SocketAddr = match addr {
         SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     match UdpSocket::bind(bind).await {
         Ok(sock) => Ok(ask(sock, addr, wait, retries).await),
-        Err(e) if is_resource(&e) => Err(e),
+        Err(e) if is_resource(&e) => Err(crate::Error::system("no socket for a UDP probe", e)),
         Err(_) => Ok(UdpFinding {
             state: PortState::Filtered,
             protocol: None,

@@ -96,7 +96,8 @@ impl Finding {
 const READ_MAX: usize = 4096;
 
 /// Probes one open TCP port. `server_name` is the host name the user gave,
-/// sent as TLS SNI and HTTP Host.
+/// sent as TLS SNI and HTTP Host. Runs on a tokio runtime with I/O and time
+/// enabled ([`scanner::run`](crate::scanner::run) makes its own).
 pub async fn tcp(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfig) -> Finding {
     let mut f = Finding::default();
     let Some(mut stream) = connect(addr, cfg).await else {

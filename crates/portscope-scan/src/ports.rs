@@ -1,17 +1,29 @@
-//! `--ports` for `scan`: `22,80,443`, `1-1024`, `top100`, `top1000`,
-//! `all`, service names (`ssh`, `https`), and mixes of them. Parsing only.
+//! Port lists as people write them (`portscope scan --ports`): `22,80,443`,
+//! `1-1024`, `top100`, `top1000`, `all`, service names (`ssh`, `https`),
+//! and mixes of them. Parsing only.
+//!
+//! ```
+//! use portscope::services::Transport;
+//! use portscope_scan::ports;
+//!
+//! assert_eq!(ports::parse("ssh,80-82,443", Transport::Tcp)?, [22, 80, 81, 82, 443]);
+//! assert!(ports::parse("10-5", Transport::Tcp).is_err());
+//! # Ok::<(), portscope_scan::PortsError>(())
+//! ```
 
 use portscope::services::{self, Transport};
 
 use super::top;
+use crate::error::PortsError;
 
-/// The ports scanned when `--ports` is not given.
+/// How many of the most common ports a scan covers when no list is given
+/// (`portscope scan` without `--ports`).
 pub const DEFAULT_TOP: usize = 1000;
 
 /// Parses a port list; the result keeps the order given (so `top100` stays
 /// in frequency order) with repeats removed. Service names are looked up for
 /// `transport`.
-pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, String> {
+pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, PortsError> {
     let mut seen = vec![false; 65536];
     let mut out = Vec::new();
     let mut add = |p: u16, out: &mut Vec<u16>| {
@@ -22,7 +34,9 @@ pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, String> {
     };
     for item in spec.split(',').map(str::trim) {
         if item.is_empty() {
-            return Err(format!("--ports '{spec}': empty item"));
+            return Err(PortsError::EmptyItem {
+                spec: spec.to_string(),
+            });
         }
         for p in parse_item(item, transport)? {
             add(p, &mut out);
@@ -31,26 +45,28 @@ pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, String> {
     Ok(out)
 }
 
-fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, String> {
+fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, PortsError> {
+    let it = || item.to_string();
     let lower = item.to_ascii_lowercase();
     if lower == "all" || lower == "-" {
         return Ok((1..=65535).collect());
     }
     if let Some(n) = lower.strip_prefix("top") {
         let n = n.trim_start_matches('-');
-        let count: usize = n
-            .parse()
-            .map_err(|_| format!("--ports '{item}': expected topN, as top100 or top1000"))?;
+        let count: usize = n.parse().map_err(|_| PortsError::BadTop { item: it() })?;
         if count == 0 || count > 65535 {
-            return Err(format!("--ports '{item}': N must be 1 to 65535"));
+            return Err(PortsError::TopOutOfRange { item: it() });
         }
         return Ok(top::top(count));
     }
-    let port = |t: &str| -> Result<u16, String> {
+    let port = |t: &str| -> Result<u16, PortsError> {
         match t.parse::<u16>() {
-            Ok(0) => Err(format!("--ports '{item}': port 0 cannot be scanned")),
+            Ok(0) => Err(PortsError::PortZero { item: it() }),
             Ok(p) => Ok(p),
-            Err(_) => Err(format!("--ports '{item}': '{t}' is not a port (1-65535)")),
+            Err(_) => Err(PortsError::NotAPort {
+                item: it(),
+                token: t.to_string(),
+            }),
         }
     };
     if item.starts_with(|c: char| c.is_ascii_digit()) {
@@ -59,7 +75,7 @@ fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, String> {
                 let low = port(a)?;
                 let high = if b.is_empty() { 65535 } else { port(b)? };
                 if low > high {
-                    return Err(format!("--ports '{item}': the range runs backwards"));
+                    return Err(PortsError::Backwards { item: it() });
                 }
                 Ok((low..=high).collect())
             }
@@ -73,9 +89,10 @@ fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, String> {
         .collect();
     ports.dedup();
     if ports.is_empty() {
-        return Err(format!(
-            "--ports '{item}': not a port, range, topN, 'all' or known {transport} service name"
-        ));
+        return Err(PortsError::Unknown {
+            item: it(),
+            transport: transport.to_string(),
+        });
     }
     Ok(ports)
 }
@@ -117,8 +134,8 @@ mod tests {
             "1-99999",
             "nosuchservicexyz",
         ] {
-            let e = parse(bad, Transport::Tcp).unwrap_err();
-            assert!(e.starts_with("--ports"), "{bad}: {e}");
+            let e = parse(bad, Transport::Tcp).unwrap_err().to_string();
+            assert!(e.starts_with('\''), "{bad}: {e}");
             assert!(!e.contains('\n'));
         }
     }

@@ -28,7 +28,9 @@ use rustix::event::epoll;
 use rustix::io::Errno;
 use rustix::net::{self, AddressFamily, SocketFlags, SocketType, sockopt};
 
-use super::PortState;
+use crate::PortState;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// How the sweep runs.
 #[derive(Clone, Debug)]
@@ -45,13 +47,6 @@ pub struct SweepConfig {
     pub threads: usize,
 }
 
-/// Sweep progress, readable from another thread while the sweep runs.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Attempts settled (open, closed or given up on).
-    pub done: AtomicUsize,
-}
-
 const OPEN: u8 = 1;
 const CLOSED: u8 = 2;
 const FILTERED: u8 = 3;
@@ -60,6 +55,10 @@ const FILTERED: u8 = 3;
 pub trait Jobs: Sync {
     /// How many.
     fn len(&self) -> u64;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// The address of job `job`; `None` past the end.
     fn addr(&self, job: u64) -> Option<SocketAddr>;
 }
@@ -82,10 +81,11 @@ impl Jobs for [SocketAddr] {
 pub fn sweep<J: Jobs + ?Sized>(
     jobs: &J,
     cfg: &SweepConfig,
-    progress: &Progress,
+    progress: &dyn Progress,
     report: &(dyn Fn(u64, PortState) + Sync),
-) -> std::io::Result<()> {
+) -> Result<()> {
     let total = jobs.len();
+    progress.start(total);
     let shared = Shared {
         jobs: &JobsRef(jobs),
         report,
@@ -113,7 +113,10 @@ pub fn sweep<J: Jobs + ?Sized>(
     match shared.failed.into_inner() {
         Ok(Some(e)) => Err(e),
         Ok(None) => Ok(()),
-        Err(_) => Err(std::io::Error::other("a sweep thread stopped unexpectedly")),
+        Err(_) => Err(Error::system(
+            "sweep",
+            std::io::Error::other("a sweep thread stopped unexpectedly"),
+        )),
     }
 }
 
@@ -134,13 +137,13 @@ struct Shared<'a> {
     jobs: &'a dyn Jobs,
     report: &'a (dyn Fn(u64, PortState) + Sync),
     next: AtomicU64,
-    progress: &'a Progress,
+    progress: &'a dyn Progress,
     pacer: Option<Pacer>,
     /// Attempts in flight, all workers together.
     in_flight: AtomicUsize,
     /// Set when the sweep must end (see `failed`).
     stop: AtomicBool,
-    failed: Mutex<Option<std::io::Error>>,
+    failed: Mutex<Option<Error>>,
 }
 
 impl Shared<'_> {
@@ -151,10 +154,8 @@ impl Shared<'_> {
         } else {
             ""
         };
-        let err = std::io::Error::new(
-            std::io::Error::from(e).kind(),
-            format!("{what}: {}{hint}", std::io::Error::from(e)),
-        );
+        let os = std::io::Error::from(e);
+        let err = Error::system(what, std::io::Error::new(os.kind(), format!("{os}{hint}")));
         if let Ok(mut f) = self.failed.lock()
             && f.is_none()
         {
@@ -167,7 +168,7 @@ impl Shared<'_> {
 /// How far ahead of time a rate slot may be used.
 const SLACK_NS: u64 = 1_000_000;
 
-/// Spaces connection attempts evenly to honour `--rate`.
+/// Spaces connection attempts evenly to honour [`SweepConfig::rate`].
 struct Pacer {
     start: Instant,
     interval_ns: u64,
@@ -186,7 +187,11 @@ impl Pacer {
 
     /// Takes a slot now, or says how long until one is free.
     fn take(&self) -> Result<(), Duration> {
-        let now = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.take_at(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// [`take`](Self::take) at `now`, in ns since `start`.
+    fn take_at(&self, now: u64) -> Result<(), Duration> {
         let mut cur = self.next_ns.load(Ordering::Relaxed);
         loop {
             // Slots may be taken up to a millisecond early: waits are timed in
@@ -286,7 +291,7 @@ impl<'a, 'c> Worker<'a, 'c> {
             _ => PortState::Filtered,
         };
         (self.shared.report)(job, state);
-        self.shared.progress.done.fetch_add(1, Ordering::Relaxed);
+        self.shared.progress.advance(1);
     }
 
     fn run(mut self) {
@@ -571,71 +576,53 @@ fn refused_or_filtered(e: Errno) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
 
-    /// Each job's state, in job order.
-    fn states(jobs: &[SocketAddr], cfg: &SweepConfig, p: &Progress) -> Vec<PortState> {
-        let got = Mutex::new(vec![None; jobs.len()]);
-        sweep(jobs, cfg, p, &|job, state| {
-            let mut g = got.lock().expect("lock");
-            let slot = g
-                .get_mut(usize::try_from(job).expect("job"))
-                .expect("in range");
-            assert!(slot.is_none(), "job {job} reported twice");
-            *slot = Some(state);
-        })
-        .expect("sweep");
-        got.into_inner()
-            .expect("lock")
-            .into_iter()
-            .map(|s| s.expect("every job reported"))
-            .collect()
-    }
-
-    fn cfg() -> SweepConfig {
-        SweepConfig {
-            timeout: Duration::from_millis(500),
-            retries: 1,
-            rate: None,
-            concurrency: 64,
-            threads: 2,
+    /// Takes `n` slots on a simulated clock that waits exactly as long as
+    /// the pacer says; the times each slot was granted.
+    fn granted(rate: u32, n: usize) -> Vec<u64> {
+        let p = Pacer::new(rate);
+        let mut now = 0u64;
+        let mut out = Vec::new();
+        while out.len() < n {
+            match p.take_at(now) {
+                Ok(()) => out.push(now),
+                Err(wait) => now += u64::try_from(wait.as_nanos()).expect("short wait"),
+            }
         }
+        out
     }
 
     #[test]
-    fn open_and_closed_on_loopback() {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let open = l.local_addr().unwrap();
-        // A port known to be free: bind, read the port, close.
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let p = Progress::default();
-        let got = states(&[open, closed, open], &cfg(), &p);
+    fn the_pacer_spaces_slots_by_the_interval() {
+        // 100 per second: a slot every 10 ms, each at most 1 ms early.
+        let t = granted(100, 11);
+        assert_eq!(t[0], 0);
+        for w in t.windows(2) {
+            assert!(w[1] > w[0], "{t:?}");
+        }
+        for (i, &at) in t.iter().enumerate() {
+            let due = i as u64 * 10_000_000;
+            assert!(
+                at + SLACK_NS >= due && at <= due,
+                "slot {i} at {at}, due {due}"
+            );
+        }
+        // Ten intervals for eleven attempts, less the slack at most.
+        assert!(t[10] >= 100_000_000 - SLACK_NS, "{t:?}");
+    }
+
+    #[test]
+    fn an_idle_pacer_does_not_bank_slots() {
+        // 100 per second, idle for a second: one slot carries over (the
+        // pacer counts from one interval back), not the hundred unused.
+        let p = Pacer::new(100);
+        assert_eq!(p.take_at(0), Ok(()));
+        let later = 1_000_000_000;
+        assert_eq!(p.take_at(later), Ok(()));
+        assert_eq!(p.take_at(later), Ok(()));
         assert_eq!(
-            got,
-            vec![PortState::Open, PortState::Closed, PortState::Open]
-        );
-        assert_eq!(p.done.load(Ordering::Relaxed), 3);
-    }
-
-    #[test]
-    fn rate_cap_spaces_attempts() {
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let mut c = cfg();
-        c.rate = Some(100);
-        let t = Instant::now();
-        let got = states(&[closed; 11], &c, &Progress::default());
-        assert!(got.iter().all(|s| *s == PortState::Closed));
-        // 11 attempts at 100/s: at least 10 intervals of 10 ms.
-        assert!(
-            t.elapsed() >= Duration::from_millis(95),
-            "{:?}",
-            t.elapsed()
+            p.take_at(later),
+            Err(Duration::from_nanos(10_000_000 - SLACK_NS))
         );
     }
 }
