@@ -325,6 +325,7 @@ fn join_owners_with(
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
     let mut users = owners::UserNames::default();
     let mut used = std::collections::HashSet::new();
+    let mut last_pid = None;
     let proc_root = std::path::Path::new("/proc");
     for s in sockets.iter_mut() {
         if s.inode != 0 {
@@ -341,6 +342,12 @@ fn join_owners_with(
             snap.user_names.insert(uid, users.name(uid));
         }
         for o in &s.owners {
+            // Sockets of one process mostly come together: skip the set
+            // for the pid just seen.
+            if last_pid == Some(o.pid) {
+                continue;
+            }
+            last_pid = Some(o.pid);
             if used.insert(o.pid) {
                 let p = match known.get(&o.pid) {
                     Some(p) => Some(p.clone()),
