@@ -109,7 +109,7 @@ head = [
     "and with owners (the /proc fd walk, on its own thread, when due),",
     "tracking against the previous refresh, the default order started from",
     "the last one, and tcp_info with rates for the 46 rows of a 50-line",
-    "screen, read by cookie (`collect::InfoReader`). Drawing the frame (about",
+    "screen, read by cookie (`collect::System::tcp_info`). Drawing the frame (about",
     "1 ms at 200x50) is not included. CPU is user + system of the whole",
     "process, both threads.",
     "",

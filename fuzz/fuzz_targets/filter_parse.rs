@@ -2,72 +2,27 @@
 //! word may hold blanks and several tokens, as a quoted shell argument can),
 //! must parse or fail with an error whose column lies within the text, and a
 //! parsed filter must judge sockets without panicking.
+//!
+//! The sockets judged come from the recorded listing the CLI tests use, read
+//! through the JSON schema (a public interface), so new model fields cannot
+//! break this target's build.
 
 #![no_main]
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use portscope::filter::Filter;
-use portscope::model::{Endpoint, Family, Owner, Process, Proto, Snapshot, Socket, TcpState};
+use portscope::model::Snapshot;
 
-fn socket(proto: Proto, local: Endpoint, remote: Endpoint, state: TcpState) -> Socket {
-    let family = match (&local, proto) {
-        (_, Proto::Unix) => Family::Unix,
-        (Endpoint::Inet { addr, .. }, _) if addr.is_ipv4() => Family::Inet,
-        _ => Family::Inet6,
-    };
-    Socket {
-        proto,
-        family,
-        local,
-        remote,
-        state,
-        recv_q: 0,
-        send_q: 0,
-        uid: 0,
-        inode: 1,
-        unix_type: None,
-        bound_if: 1,
-        owners: vec![Owner { pid: 1, fd: 3 }],
-        owners_hidden: false,
-    }
-}
-
-fn sockets() -> Vec<Socket> {
-    let mapped = Ipv4Addr::LOCALHOST.to_ipv6_mapped();
-    vec![
-        socket(
-            Proto::Tcp,
-            Endpoint::v4(Ipv4Addr::LOCALHOST, 22),
-            Endpoint::v4(Ipv4Addr::new(10, 0, 0, 1), 50000),
-            TcpState::Established,
-        ),
-        socket(
-            Proto::Tcp,
-            Endpoint::v6(Ipv6Addr::UNSPECIFIED, 80),
-            Endpoint::v6(Ipv6Addr::UNSPECIFIED, 0),
-            TcpState::Listen,
-        ),
-        socket(
-            Proto::Udp,
-            Endpoint::v6(mapped, 53),
-            Endpoint::v6(mapped, 40000),
-            TcpState::Established,
-        ),
-        socket(
-            Proto::Unix,
-            Endpoint::Unix {
-                path: Some("/run/x.sock".into()),
-                inode: 7,
-            },
-            Endpoint::Unix {
-                path: None,
-                inode: 8,
-            },
-            TcpState::Listen,
-        ),
-    ]
+fn snapshot() -> &'static Snapshot {
+    static SNAP: OnceLock<Snapshot> = OnceLock::new();
+    SNAP.get_or_init(|| {
+        portscope_cli::fuzzing::snapshot_file(include_str!(
+            "../../crates/portscope-cli/tests/fixtures/listing.json"
+        ))
+        .expect("the recorded listing parses")
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -75,20 +30,10 @@ fuzz_target!(|data: &[u8]| {
     let words: Vec<String> = text.split('\0').map(String::from).collect();
     match Filter::parse(&words) {
         Ok(filter) => {
-            let mut snap = Snapshot::default();
-            snap.processes.insert(
-                1,
-                Process {
-                    pid: 1,
-                    name: "sshd".into(),
-                    user: Some("root".into()),
-                    uid: Some(0),
-                    ..Process::default()
-                },
-            );
+            let snap = snapshot();
             let _ = filter.query_hint();
-            for s in sockets() {
-                let _ = filter.matches(&s, &snap);
+            for s in &snap.sockets {
+                let _ = filter.matches(s, snap);
             }
         }
         Err(e) => {

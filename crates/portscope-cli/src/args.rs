@@ -70,6 +70,9 @@ pub struct WatchArgs {
     /// Where sockets come from.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
+    /// Replay a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
     /// The initial filter, in the listing's language (edit it with `/`).
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
@@ -92,6 +95,13 @@ pub struct CloseArgs {
     /// alone is not enough).
     #[arg(long)]
     pub all: bool,
+    /// Show the connections the filter selects and close nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Select from a saved `--json` listing instead of this machine's
+    /// sockets (nothing can be closed there).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
     /// Which connections, in the filter language of the listing. Required.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
@@ -190,6 +200,9 @@ pub struct ExplainArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Explain from a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
 }
 
 /// `portscope who` options.
@@ -221,6 +234,10 @@ pub struct WhoArgs {
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Answer from a saved `--json` listing instead of this machine's
+    /// sockets (nothing can be signalled there).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
 }
 
 /// Which sockets: the protocol and family flags the listing and the live

@@ -102,6 +102,8 @@ fn word<'a>(words: &'a [(String, String)], key: &str) -> &'a str {
 
 #[test]
 fn info_matches_ss() {
+    // Alone in a namespace: no other socket on the machine can share a port with ours.
+    let _ns = netns();
     let (_l, c, _a) = pair_with_transfer(300_000);
     let port = c.local_addr().unwrap().port();
     let s = settled(port, &["-i"]);
@@ -146,6 +148,8 @@ fn info_matches_ss() {
 
 #[test]
 fn memory_and_timers_match_ss() {
+    // Alone in a namespace: no other socket on the machine can share a port with ours.
+    let _ns = netns();
     let (_l, c, _a) = pair_with_transfer(1000);
     rustix::net::sockopt::set_socket_keepalive(&c, true).unwrap();
     let port = c.local_addr().unwrap().port();

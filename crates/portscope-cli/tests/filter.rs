@@ -186,6 +186,8 @@ const EXPRESSIONS: &[&str] = &[
 
 #[test]
 fn filters_select_what_ss_selects() {
+    // Alone in a namespace: no other socket on the machine can share a port with ours.
+    let _ns = netns();
     let pop = populate();
     let mut failures = Vec::new();
     for template in EXPRESSIONS {
@@ -208,6 +210,8 @@ fn filters_select_what_ss_selects() {
 
 #[test]
 fn parenthesis_words_and_quoted_groups() {
+    // Alone in a namespace: no other socket on the machine can share a port with ours.
+    let _ns = netns();
     let pop = populate();
     let l4 = pop.vars["L4"];
     // As separate shell words, and as one quoted word.
@@ -224,6 +228,8 @@ fn parenthesis_words_and_quoted_groups() {
 
 #[test]
 fn extensions_select_by_owner_service_and_class() {
+    // Alone in a namespace: ss's rows on our ports are ours.
+    let _ns = netns();
     let pop = populate();
     let me = std::process::id().to_string();
     let l4 = pop.vars["L4"];

@@ -263,6 +263,8 @@ fn finds_and_identifies_local_services() {
 
 #[test]
 fn sweep_agrees_with_ss_on_a_port_range() {
+    // Alone in a namespace: the range holds our listeners and nothing else.
+    let _ns = common::netns();
     // Several listeners inside one range scanned without probes: every one
     // found, everything else in the range closed, as `ss` and bind agree.
     let listeners: Vec<TcpListener> = (0..5)
@@ -314,6 +316,17 @@ fn sweep_agrees_with_ss_on_a_port_range() {
         .filter(|p| p["state"] == "open")
         .map(|p| p["port"].as_u64().unwrap())
         .collect();
+    let mut ours: Vec<u64> = ports.iter().map(|p| u64::from(*p)).collect();
+    ours.sort_unstable();
+    ours.retain(|p| (u64::from(lo)..=u64::from(hi)).contains(p));
+    assert_eq!(before, ours, "ss sees exactly our listeners");
+    assert_eq!(after, ours, "ss sees exactly our listeners");
+    let mut open_sorted = open.clone();
+    open_sorted.sort_unstable();
+    assert_eq!(
+        open_sorted, ours,
+        "the scan finds exactly our listeners open"
+    );
     for p in before.iter().filter(|p| after.contains(p)) {
         assert!(
             open.contains(p),

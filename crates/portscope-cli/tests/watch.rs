@@ -119,6 +119,10 @@ fn position(screen: &str, local: &str) -> usize {
 
 #[test]
 fn watch_in_a_real_terminal() {
+    // Alone in a namespace (the tmux server, started from this thread, and
+    // so the watch in it, live there too): a busy host's sockets would slow
+    // each refresh until a mark that lasts a few refreshes is missed.
+    let _ns = common::netns();
     let l1 = TcpListener::bind("127.0.0.1:0").unwrap();
     let l2 = TcpListener::bind("127.0.0.1:0").unwrap();
     let p1 = l1.local_addr().unwrap().port();

@@ -14,7 +14,7 @@ use std::io::{self, Write as _};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::collect::{InfoReader, Options, Refresher};
+use portscope::collect::{Native, Options, Refresher, System};
 use portscope::model::Detail;
 use portscope::order::{Key, Order, Row, Ties};
 use portscope::track::tracker::Tracker;
@@ -55,8 +55,8 @@ fn run(rounds: u32, all_info: bool) -> Result<(), Box<dyn std::error::Error>> {
         },
         ..Options::default()
     };
-    let mut refresher = Refresher::new(opts);
-    let info = InfoReader::open()?;
+    let sys = Native::new();
+    let mut refresher = Refresher::new(&sys, opts);
     let mut tracker = Tracker::default();
     let order = Order::new(Key::Proto).ties(Ties::Address);
     let mut out = io::stdout().lock();
@@ -87,7 +87,7 @@ fn run(rounds: u32, all_info: bool) -> Result<(), Box<dyn std::error::Error>> {
         tracker.set_ranks(&shown);
         if !all_info {
             let page = shown.get(..PAGE.min(shown.len())).unwrap_or_default();
-            tracker.read_info(page, t0, |s| info.read(s))?;
+            tracker.read_info(page, t0, |s| sys.tcp_info(s))?;
         }
         let (cpu2, t2) = (cpu_time(), Instant::now());
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;

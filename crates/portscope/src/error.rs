@@ -24,7 +24,7 @@ pub enum Error {
     /// Permission denied reading a file or acting on a process.
     #[error("permission denied: {}", shown(path))]
     PermissionDenied {
-        /// The path (or `/proc/<pid>`) that was refused.
+        /// The path (or process directory) that was refused.
         path: PathBuf,
     },
     /// A file could not be read.
@@ -36,24 +36,25 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The walk over `/proc` that finds each socket's processes failed for
-    /// want of resources (EMFILE, ENFILE, ENOMEM…) or because /proc could
+    /// The walk over the process table that finds each socket's processes
+    /// failed for want of resources (EMFILE, ENFILE, ENOMEM…) or because it could
     /// not be read at all: owners would be missing, so nothing is reported
     /// rather than a listing with silently empty owners. (Processes that
     /// exit during the walk, and fd tables not readable for lack of
     /// permission, are not errors.)
-    #[error("cannot walk /proc to find socket owners: {}: {source}", path.display())]
+    #[error("cannot walk the processes to find socket owners: {}: {source}", path.display())]
     ProcWalk {
-        /// What could not be opened or read (`/proc`, `/proc/<pid>/fd`).
+        /// What could not be opened or read (the process table, one
+        /// process's fd table).
         path: PathBuf,
         /// The underlying error.
         #[source]
         source: io::Error,
     },
-    /// A line of a /proc/net file could not be parsed.
+    /// A line of a kernel's socket table file could not be parsed.
     #[error("{file}: line {line}: {msg}")]
     Parse {
-        /// Which file (e.g. `/proc/net/tcp`).
+        /// Which file.
         file: String,
         /// 1-based line number.
         line: usize,

@@ -5,7 +5,8 @@
 //! [`collect`] → [`model`] → [`filter`] → (the binary renders).
 //!
 //! ```no_run
-//! let snap = portscope::collect::take(&portscope::collect::Options::default())?;
+//! let sys = portscope::collect::Native::new();
+//! let snap = portscope::collect::take(&sys, &portscope::collect::Options::default())?;
 //! for s in &snap.sockets {
 //!     println!("{} {} -> {}", s.proto, s.local, s.remote);
 //! }

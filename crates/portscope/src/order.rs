@@ -123,6 +123,10 @@ pub struct Order {
     pub reverse: bool,
     /// How equal rows are ordered.
     pub ties: Ties,
+    /// The ephemeral port range of the system the rows come from (see
+    /// [`System::ephemeral_range`](crate::collect::System::ephemeral_range)),
+    /// which decides the service of a port in it; none by default.
+    pub ephemeral: Option<EphemeralRange>,
 }
 
 type EndKey<'a> = (u8, IpAddr, u16, Option<&'a [u8]>);
@@ -152,7 +156,15 @@ impl Order {
             key,
             reverse: false,
             ties: Ties::Input,
+            ephemeral: None,
         }
+    }
+
+    /// The same order, with the system's ephemeral port range.
+    #[must_use]
+    pub const fn ephemeral(mut self, range: Option<EphemeralRange>) -> Order {
+        self.ephemeral = range;
+        self
     }
 
     /// The same order, descending if `reverse`.
@@ -210,8 +222,7 @@ impl Order {
     /// `rows` of the row that goes `k`th. `ctx` holds the processes
     /// (for [`Key::Process`]).
     pub fn permutation<'a>(&self, rows: &[Row<'a>], ctx: &'a Snapshot) -> Vec<usize> {
-        let eph = crate::services::ephemeral_range();
-        self.permutation_with(rows, ctx, eph)
+        self.permutation_with(rows, ctx, self.ephemeral)
     }
 
     /// [`Order::permutation`] with the ephemeral port range given, for

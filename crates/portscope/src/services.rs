@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use crate::model::Proto;
 
-pub use class::{EphemeralRange, PortClass, ephemeral_range, parse_port_range};
+pub use class::{EphemeralRange, PortClass, parse_port_range};
 pub use etc_services::parse_etc_services;
 
 /// Transport of a registry entry.

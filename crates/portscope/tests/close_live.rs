@@ -11,7 +11,7 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use portscope::collect::linux::netlink::Netlink;
-use portscope::collect::{CloseOutcome, Closer, Collector};
+use portscope::collect::{CloseOutcome, Collector, Native, System};
 use portscope::model::{Query, Socket, StateSet, TcpState};
 use rustix::net::{AddressFamily, SocketType, sockopt};
 
@@ -87,7 +87,7 @@ fn a_replacement_on_the_same_ports_is_not_closed_in_its_place() {
 
     // Closing what was listed: the kernel finds the replacement on those
     // addresses, but not with that cookie.
-    let closer = Closer::open().unwrap();
+    let closer = Native::new();
     assert_eq!(closer.close(&old).unwrap(), CloseOutcome::Gone);
     assert_eq!(listed(inode(&second)).state, TcpState::Established);
     second_peer.set_nonblocking(true).unwrap();

@@ -15,8 +15,9 @@ use std::os::fd::AsFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+mod common;
 
 use portscope::collect::Collector;
 use portscope::collect::linux::netlink::{EXT_CONG, EXT_INFO, Netlink};
@@ -411,20 +412,10 @@ struct SsRow {
     ino: u64,
 }
 
-fn ss(args: &[&str]) -> String {
-    let out = Command::new("ss")
-        .args(args)
-        .output()
-        .expect("ss (iproute2) is needed as the oracle");
-    assert!(
-        out.status.success(),
-        "ss {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Other processes' socket names may be any bytes (and hold newlines,
-    // which split ss's rows): read lossily, and skip rows that don't parse.
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+// Other processes' socket names may be any bytes (and hold newlines, which
+// split ss's rows): common::ss reads lossily, and rows that don't parse are
+// skipped.
+use common::ss;
 
 /// `ss -tuaneH`: `netid state rq sq local peer ... ino:N ...`.
 fn ss_inet() -> HashMap<u64, SsRow> {
@@ -521,6 +512,8 @@ fn ss_endpoint(e: &Endpoint) -> String {
 
 #[test]
 fn matches_ss_for_our_sockets() {
+    // Alone in a namespace: ss's rows are ours, read at the same instant.
+    let _ns = common::netns();
     let p = Population::new();
     let all = dump(&Query::default());
     let inet_rows = ss_inet();
@@ -715,7 +708,7 @@ fn record_fixtures() {
 /// socket on the same ports with another cookie is not taken for it.
 #[test]
 fn tcp_info_by_cookie_reads_just_those_sockets() {
-    use portscope::collect::InfoReader;
+    use portscope::collect::{Native, System};
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let l6 = TcpListener::bind("[::1]:0").unwrap();
     let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
@@ -750,8 +743,8 @@ fn tcp_info_by_cookie_reads_just_those_sockets() {
     drop(gone);
     drop(gone_peer);
 
-    let r = InfoReader::open().unwrap();
-    r.read(&mut [
+    let r = Native::new();
+    r.tcp_info(&mut [
         &mut c_s,
         &mut c6_s,
         &mut a_s,

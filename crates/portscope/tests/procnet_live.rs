@@ -13,7 +13,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, U
 use std::os::fd::AsFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram, UnixListener, UnixStream};
-use std::process::Command;
 
 use portscope::collect::Collector;
 use portscope::collect::linux::procnet::ProcNet;
@@ -220,13 +219,11 @@ fn raw_sockets_show_their_protocol_as_the_port() {
 /// `parse_unix_checked` rightly reads as the rest of the listener's name.
 #[test]
 fn unix_sockets_are_seen() {
-    let Some(ns) = common::netns("unix") else {
-        return;
-    };
-    ns.enter(unix_sockets_are_seen_here);
-}
-
-fn unix_sockets_are_seen_here() {
+    // Alone in a namespace: on the host, another process's unix path holding
+    // a newline can make /proc/net/unix ambiguous next to ours (with
+    // bench/churn.py running, this test's path once came back with the next
+    // record glued on; reported, not fixed here).
+    let _ns = common::netns();
     let dir = std::env::temp_dir().join(format!("portscope procnet live {}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("a listener.sock");
@@ -361,13 +358,8 @@ fn ss_endpoint(s: &str) -> Endpoint {
 }
 
 fn ss_table() -> HashMap<Key, usize> {
-    let out = Command::new("ss")
-        .args(["-tuanH"])
-        .output()
-        .expect("`ss` (iproute2) is needed as the oracle for this test");
-    assert!(out.status.success(), "ss failed: {out:?}");
     let mut keys = HashMap::new();
-    for line in String::from_utf8(out.stdout).unwrap().lines() {
+    for line in common::ss(&["-tuanH"]).lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         let proto = match f[0] {
             "tcp" => Proto::Tcp,
@@ -400,6 +392,9 @@ fn proc_table() -> HashMap<Key, usize> {
 
 #[test]
 fn tcp_and_udp_tables_agree_with_ss() {
+    // Alone in a namespace (read through /proc/thread-self/net), the tables
+    // hold our sockets only and must equal ss's exactly.
+    let _ns = common::netns();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let (client, _server) = tcp_pair(&listener);
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -424,11 +419,24 @@ fn tcp_and_udp_tables_agree_with_ss() {
         ),
     ];
 
-    // Other processes open and close sockets meanwhile. Read /proc, then ss,
-    // then /proc again: what ss shows must be in one of the two reads, and
-    // what both reads show must be in ss. A few tries absorb sockets that
-    // live for less than the gap between two reads; a parser bug shows in
-    // every try.
+    let exact = proc_table();
+    let mut expected: HashMap<Key, usize> = mine.iter().map(|k| (k.clone(), 1)).collect();
+    // The accepted end of the connection.
+    expected.insert(
+        (
+            Proto::Tcp,
+            ep(listener.local_addr().unwrap()),
+            ep(client.local_addr().unwrap()),
+            TcpState::Established,
+        ),
+        1,
+    );
+    assert_eq!(exact, expected);
+    assert_eq!(ss_table(), expected);
+
+    // The comparison as it was written for a busy host, kept because it
+    // must also hold here: what ss shows must be in one of two reads, and
+    // what both reads show must be in ss.
     let mut last = Vec::new();
     for attempt in 1..=5 {
         let before = proc_table();

@@ -34,7 +34,8 @@ fn owners_are_right_with_and_without_a_walk() {
     let me = std::process::id();
     let a = TcpListener::bind("127.0.0.1:0").unwrap();
     let pa = a.local_addr().unwrap().port();
-    let mut r = Refresher::new(opts());
+    let sys = portscope::collect::Native::new();
+    let mut r = Refresher::new(&sys, opts());
     r.rewalk_every = 1000;
     let first = r.take().unwrap();
     assert!(r.walked(), "the first snapshot walks");
@@ -57,14 +58,15 @@ fn owners_are_right_with_and_without_a_walk() {
     assert_eq!(owner_of(&fourth, pa), None);
     assert_eq!(owner_of(&fourth, pb), Some(me));
     // The same sockets and owners as a plain snapshot.
-    let plain = collect::take(&opts()).unwrap();
+    let plain = collect::take(&sys, &opts()).unwrap();
     assert_eq!(owner_of(&plain, pb), owner_of(&fourth, pb));
 }
 
 #[test]
 fn a_rewalk_comes_on_schedule() {
     let _l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut r = Refresher::new(opts());
+    let sys = portscope::collect::Native::new();
+    let mut r = Refresher::new(&sys, opts());
     r.rewalk_every = 1;
     for _ in 0..3 {
         r.take().unwrap();

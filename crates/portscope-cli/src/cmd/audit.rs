@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use anstyle::{AnsiColor, Style};
 use portscope::Text;
 use portscope::audit::{self, Finding, FindingKey, RULES, Report, Severity};
-use portscope::collect::host::{self, HostFacts};
-use portscope::collect::{self, Options, SourceChoice};
+use portscope::collect::host::HostFacts;
+use portscope::collect::{self, Options, SourceChoice, System};
 use portscope::model::{Proto, Query, Snapshot, StateSet, TcpState};
 use serde::{Deserialize, Serialize};
 
@@ -213,18 +213,15 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let (snap, facts, owners_known) = match &args.from_snapshot {
+    let (sys, owners_known): (Box<dyn System>, bool) = match &args.from_snapshot {
         Some(path) => {
-            let (snap, owners_known) = read_listing(path, None)?;
-            let facts = HostFacts::from_snapshot(&snap);
-            (snap, facts, owners_known)
+            let (rec, owners_known) = crate::system::recorded(path)?;
+            (Box::new(rec), owners_known)
         }
-        None => {
-            let snap = collect::take(&options())?;
-            let facts = host::host_facts(&snap);
-            (snap, facts, true)
-        }
+        None => (crate::system::open(None)?, true),
     };
+    let snap = collect::take(&*sys, &options())?;
+    let facts = sys.host_facts(&snap);
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
         crate::say(format_args!(
@@ -360,11 +357,33 @@ fn read_listing(path: &Path, text: Option<&str>) -> Result<(Snapshot, bool), Fai
 fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<FindingOut>, Failure> {
     let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
     let text = crate::input::read_json_text(path).map_err(bad)?;
+    baseline_from_text(path, &text, now, skip)
+}
+
+/// A baseline file's content as `--baseline` reads it, for the fuzz target:
+/// how many findings it holds, or the one line the user would see.
+#[doc(hidden)]
+pub fn baseline_findings(text: &str) -> Result<usize, String> {
+    let now = HostFacts::from_snapshot(&Snapshot::default());
+    match baseline_from_text(Path::new("baseline.json"), text, &now, &[]) {
+        Ok(f) => Ok(f.len()),
+        Err(Failure::Usage(m)) => Err(m),
+        Err(other) => Err(format!("{other:?}")),
+    }
+}
+
+fn baseline_from_text(
+    path: &Path,
+    text: &str,
+    now: &HostFacts,
+    skip: &[&str],
+) -> Result<Vec<FindingOut>, Failure> {
+    let bad = |e: String| Failure::Usage(format!("--baseline {}: {e}", shown_path(path)));
     // An object is a saved audit, an array a listing; each is parsed into
     // its own types (never a generic JSON tree, which takes many times the
     // text's size).
     if text.trim_start().starts_with('{') {
-        let saved: AuditOut = serde_json::from_str(&text)
+        let saved: AuditOut = serde_json::from_str(text)
             .map_err(|e| bad(format!("not a saved `audit --json`: {e}")))?;
         if saved.baseline.is_some() {
             return Err(bad(
@@ -373,7 +392,7 @@ fn read_baseline(path: &Path, now: &HostFacts, skip: &[&str]) -> Result<Vec<Find
         }
         return Ok(saved.findings);
     }
-    let (snap, owners_known) = read_listing(path, Some(&text))
+    let (snap, owners_known) = read_listing(path, Some(text))
         .map_err(|_| bad("neither a saved `audit --json` nor a `--json` listing".into()))?;
     let mut facts = HostFacts::from_snapshot(&snap);
     facts.ephemeral = now.ephemeral;

@@ -7,7 +7,7 @@
 use std::io::{self, BufRead, IsTerminal};
 use std::process::ExitCode;
 
-use portscope::collect::{self, CloseOutcome, Closer, Options, SourceChoice};
+use portscope::collect::{self, CloseOutcome, Options, SourceChoice};
 use portscope::filter::Filter;
 use portscope::model::{Query, StateSet};
 
@@ -49,7 +49,8 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         source: SourceChoice::Netlink,
         ..Options::default()
     };
-    let mut snap = collect::take(&cfg.collect)?;
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    let mut snap = collect::take(&*sys, &cfg.collect)?;
     let sockets = std::mem::take(&mut snap.sockets);
     snap.sockets = sockets
         .into_iter()
@@ -72,6 +73,13 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         report.write(|out| render::table::write(out, &ctx))?;
     }
     let n = snap.sockets.len();
+    if args.dry_run {
+        report.line(format_args!(
+            "{n} connection(s) would be closed; nothing closed (--dry-run)"
+        ))?;
+        report.finish()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let count_confirmed = match args.count {
         Some(c) if c != n => {
             return Err(Failure::Usage(format!(
@@ -114,13 +122,13 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         )));
     }
 
-    let closer = Closer::open()?;
     let mut failed = false;
     for s in &snap.sockets {
-        let outcome = closer.close(s)?;
+        let outcome = sys.close(s)?;
         let word = match outcome {
             CloseOutcome::Closed => "closed",
             CloseOutcome::Gone => "gone",
+            CloseOutcome::Recorded => "recorded: nothing to close",
             CloseOutcome::NotPermitted => {
                 failed = true;
                 "not permitted (needs CAP_NET_ADMIN)"

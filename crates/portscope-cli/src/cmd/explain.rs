@@ -90,7 +90,8 @@ struct ExplainJson<S: Serialize> {
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, Failure> {
     let targets = parse_target(&args.target).map_err(Failure::Usage)?;
     let cfg = ListConfig::with_owners();
-    let mut snap = collect::take(&cfg.collect)?;
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    let mut snap = collect::take(&*sys, &cfg.collect)?;
     snap.sockets.retain(|s| {
         s.local
             .port()
@@ -188,7 +189,10 @@ fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<
             "  ephemeral  no (this host's ephemeral range is {}-{})",
             r.low, r.high
         )?,
-        None => writeln!(out, "  ephemeral  unknown (ip_local_port_range unreadable)")?,
+        None => writeln!(
+            out,
+            "  ephemeral  unknown (not readable here, or not recorded)"
+        )?,
     }
     let used = in_use(t, ctx.snap);
     if used.is_empty() {

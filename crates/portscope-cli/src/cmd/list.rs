@@ -10,7 +10,6 @@ use portscope::model::Snapshot;
 
 use crate::Failure;
 use crate::args::Format;
-use crate::cmd::shown_path;
 use crate::config::ListConfig;
 use crate::render;
 use portscope::track::{Differ, Mark};
@@ -36,17 +35,8 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
 /// The snapshot, or the saved file when `--from-snapshot` names one, with
 /// the sockets the query wants.
 pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
-    Ok(match &cfg.from_snapshot {
-        Some(path) => {
-            let text = crate::input::read_json_text(path)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", shown_path(path))))?;
-            let mut snap = crate::snapshot_file::parse(&text)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", shown_path(path))))?;
-            snap.sockets.retain(|s| cfg.collect.query.wants(s));
-            snap
-        }
-        None => collect::take(&cfg.collect)?,
-    })
+    let sys = crate::system::open(cfg.from_snapshot.as_deref())?;
+    Ok(collect::take(&*sys, &cfg.collect)?)
 }
 
 /// One listing: the snapshot (or the saved file), filtered and sorted.

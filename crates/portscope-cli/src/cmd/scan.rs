@@ -22,7 +22,7 @@ use crate::scan::tls::TlsInfo;
 use crate::scan::{PortState, ports, targets, udp};
 
 /// File descriptors kept free for everything but connection attempts:
-/// stdio, the snapshot's /proc walk, the runtime, probe connections.
+/// stdio, the snapshot's owner walk, the runtime, probe connections.
 const FD_MARGIN: u64 = 128;
 /// Default cap on attempts in flight when the fd limit allows more.
 const DEFAULT_CONCURRENCY: usize = 4096;
@@ -140,7 +140,8 @@ fn fd_budget() -> usize {
     {
         soft = hard;
     }
-    let open = std::fs::read_dir("/proc/self/fd").map_or(16, |d| d.count() as u64);
+    let open =
+        portscope::collect::System::open_fds(&portscope::collect::Native::new()).unwrap_or(16);
     let free = soft.saturating_sub(open).saturating_sub(FD_MARGIN);
     usize::try_from(free).unwrap_or(usize::MAX).max(1)
 }

@@ -36,6 +36,8 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
         listening_only: a.listening,
         ..Settings::default()
     };
+    let sys: std::sync::Arc<dyn portscope::collect::System> =
+        crate::system::open(a.from_snapshot.as_deref())?.into();
     let app = App::new(settings, a.filter.join(" "), every);
     if !io::stdout().is_terminal() {
         return Err(Failure::Usage(
@@ -43,6 +45,6 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
                 .into(),
         ));
     }
-    run::run(app, opts, every)?;
+    run::run(sys, app, opts, every)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use portscope::Text;
-use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome};
+use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome, System};
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
 use serde::Serialize;
@@ -114,10 +114,12 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
         None
     };
     let cfg = ListConfig::with_owners();
-    let snap = holders(&cfg, &specs)?;
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    let sys = &*sys;
+    let snap = holders(sys, &cfg, &specs)?;
     // Pin the holders now, as they are shown: whatever happens to their pids
     // before the answer to the prompt, only these processes can be signalled.
-    let targets = signal.map(|_| Targets::pin(&snap, args.any_socket));
+    let targets = signal.map(|_| Targets::pin(sys, &snap, args.any_socket));
     let ctx = Context::new(&snap, &cfg);
     let groups = group(&snap);
 
@@ -135,7 +137,7 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(1));
     }
     match (signal, targets) {
-        (Some(sig), Some(targets)) => kill(args, sig, &snap, targets, &cfg, &specs, report),
+        (Some(sig), Some(targets)) => kill(sys, args, sig, &snap, targets, &cfg, &specs, report),
         _ => {
             report.finish()?;
             Ok(ExitCode::SUCCESS)
@@ -143,8 +145,8 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-fn holders(cfg: &ListConfig, specs: &[PortSpec]) -> Result<Snapshot, Failure> {
-    let mut snap = collect::take(&cfg.collect)?;
+fn holders(sys: &dyn System, cfg: &ListConfig, specs: &[PortSpec]) -> Result<Snapshot, Failure> {
+    let mut snap = collect::take(sys, &cfg.collect)?;
     snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
     Ok(snap)
 }
@@ -348,7 +350,7 @@ impl Targets {
     /// UDP socket, or a TCP connection on a port its process listens on. A
     /// client whose ephemeral port falls in a range asked about is not a
     /// holder of that port.
-    fn pin(snap: &Snapshot, any_socket: bool) -> Targets {
+    fn pin(sys: &dyn System, snap: &Snapshot, any_socket: bool) -> Targets {
         let mut listening: Vec<(u32, u16)> = snap
             .sockets
             .iter()
@@ -382,7 +384,7 @@ impl Targets {
                 clients_only.push(pid);
                 continue;
             }
-            let handle = ProcessHandle::pin(pid);
+            let handle = sys.pin(pid);
             chosen.push(Target {
                 pid,
                 inodes,
@@ -408,7 +410,9 @@ fn label(snap: &Snapshot, pid: u32) -> String {
 /// still the process listed and still holds the socket, then waits briefly
 /// for the ports to come free. Exit 0 when they did, 1 when something still
 /// holds them or nothing was signalled.
+#[allow(clippy::too_many_arguments)]
 fn kill(
+    sys: &dyn System,
     args: &WhoArgs,
     sig: Signal,
     snap: &Snapshot,
@@ -488,7 +492,7 @@ fn kill(
     // Give the processes a moment to exit and release the ports.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let now = holders(cfg, specs)?;
+        let now = holders(sys, cfg, specs)?;
         let still: Vec<&Socket> = now
             .sockets
             .iter()

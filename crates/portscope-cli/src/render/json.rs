@@ -28,7 +28,7 @@ struct SocketJson<'a> {
     state: &'static str,
     recv_q: u32,
     send_q: u32,
-    /// Null where the source does not say (unix sockets from /proc).
+    /// Null where the source does not say (unix sockets from procfs).
     uid: Option<u32>,
     inode: u64,
     /// Inet6 sockets only: whether `::` takes IPv6 alone (null when the

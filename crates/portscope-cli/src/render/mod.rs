@@ -1,5 +1,5 @@
 //! Renderers: every output format consumes the same [`Snapshot`], and none of
-//! them touches /proc or sockets.
+//! them touches the OS or sockets.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -72,7 +72,7 @@ impl<'a> Context<'a> {
         Context {
             snap,
             cfg,
-            ephemeral: portscope::services::ephemeral_range(),
+            ephemeral: crate::system::ephemeral_range(),
             color: colour_wanted(cfg.color),
             terminal_width: terminal_width(),
             marks: None,
@@ -158,7 +158,10 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
         SortKey::SendQ => Key::SendQ,
         SortKey::Inode => Key::Inode,
     };
-    Order::new(key).reversed(reverse).sort(snap);
+    Order::new(key)
+        .reversed(reverse)
+        .ephemeral(crate::system::ephemeral_range())
+        .sort(snap);
 }
 
 #[cfg(test)]

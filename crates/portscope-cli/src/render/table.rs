@@ -207,7 +207,7 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
                 Some(uid) => {
                     let _ = write!(buf, "{uid}");
                 }
-                // The source does not say (unix sockets from /proc).
+                // The source does not say (unix sockets from procfs).
                 None => buf.push('-'),
             },
         },

@@ -472,12 +472,15 @@ fn snapshot(proto: Proto) -> portscope::Result<Snapshot> {
         ipv6: true,
         states: StateSet::ALL,
     };
-    collect::take(&Options {
-        query,
-        owners: true,
-        source: SourceChoice::Auto,
-        ..Options::default()
-    })
+    collect::take(
+        &collect::Native::new(),
+        &Options {
+            query,
+            owners: true,
+            source: SourceChoice::Auto,
+            ..Options::default()
+        },
+    )
 }
 
 /// The processes holding `port` on `addr`: sockets listening on that address
@@ -491,7 +494,7 @@ pub fn owners_of(snap: &Snapshot, addr: IpAddr, port: u16, proto: Proto) -> Vec<
         .iter()
         .filter(|s| s.proto == proto && s.local.port() == Some(port) && s.is_listening())
         .collect();
-    let dual_stack_default = portscope::collect::host::v6_dual_stack();
+    let dual_stack_default = portscope::collect::System::v6_dual_stack(&collect::Native::new());
     let rank = |s: &Socket| -> Option<u8> {
         let a = s.local.addr()?;
         if a == addr || (to_v4(a).is_some() && to_v4(a) == to_v4(addr)) {

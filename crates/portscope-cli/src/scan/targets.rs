@@ -134,6 +134,17 @@ impl Targets {
 /// Expands and resolves the targets; errors are one line for the user.
 /// Blocks are not expanded: the result is as small as the target list.
 pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
+    resolve_with(targets, max_hosts, system_lookup)
+}
+
+/// [`resolve`] with host names (already checked to be valid names) looked up
+/// by `lookup` instead of the system resolver: the fuzz target must not send
+/// DNS queries.
+pub fn resolve_with(
+    targets: &[String],
+    max_hosts: u64,
+    lookup: impl Fn(&str) -> Result<IpAddr, String>,
+) -> Result<Targets, String> {
     let max_hosts = max_hosts.min(MAX_HOSTS_CAP);
     let mut out = Targets::default();
     for t in targets {
@@ -188,7 +199,7 @@ pub fn resolve(targets: &[String], max_hosts: u64) -> Result<Targets, String> {
             Host {
                 target: t.to_string(),
                 name: Some(t.to_string()),
-                addr: lookup(t)?,
+                addr: checked_name(t).and_then(|()| lookup(t))?,
             }
         };
         if out.len() >= max_hosts {
@@ -212,8 +223,8 @@ fn host_count(net: &IpNet) -> u128 {
     }
 }
 
-/// Resolves a host name through the system resolver (/etc/hosts, then DNS).
-fn lookup(name: &str) -> Result<IpAddr, String> {
+/// Refuses what is not a host name, and names that cannot resolve.
+fn checked_name(name: &str) -> Result<(), String> {
     if !valid_host_name(name) {
         return Err(format!(
             "'{name}' is not a host name, address or CIDR block"
@@ -224,6 +235,11 @@ fn lookup(name: &str) -> Result<IpAddr, String> {
     if lower == "invalid" || lower.ends_with(".invalid") {
         return Err(format!("cannot resolve '{name}': no such host"));
     }
+    Ok(())
+}
+
+/// Resolves a host name through the system resolver (/etc/hosts, then DNS).
+fn system_lookup(name: &str) -> Result<IpAddr, String> {
     let addrs = (name, 0u16)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve '{name}': {e}"))?;
@@ -347,6 +363,25 @@ mod tests {
         assert!(resolve(&strs(&["bad..name"]), 256).is_err());
         assert!(resolve(&strs(&["-x"]), 256).is_err());
         assert!(resolve(&strs(&["127.0.0.1", "127.0.0.2"]), 1).is_err());
+    }
+
+    #[test]
+    fn the_lookup_sees_only_valid_names() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |n: &str| {
+            asked.borrow_mut().push(n.to_string());
+            Ok(IpAddr::from([127, 0, 0, 9]))
+        };
+        let t = strs(&["db.example", "127.0.0.1", "[::1]"]);
+        let hosts = resolve_with(&t, 8, lookup).unwrap();
+        let first = hosts.get(0).unwrap();
+        assert_eq!(first.addr, IpAddr::from([127, 0, 0, 9]));
+        assert_eq!(first.name.as_deref(), Some("db.example"));
+        assert_eq!(hosts.len(), 3);
+        for bad in ["bad..name", "x.invalid", "-x", "a b"] {
+            assert!(resolve_with(&strs(&[bad]), 8, lookup).is_err(), "{bad}");
+        }
+        assert_eq!(*asked.borrow(), ["db.example"]);
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl App {
             status: None,
             filter_text,
             interval,
-            ephemeral: portscope::services::ephemeral_range(),
+            ephemeral: crate::system::ephemeral_range(),
             me: std::process::id(),
         }
     }

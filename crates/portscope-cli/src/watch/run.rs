@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use portscope::collect::{
-    InfoReader, Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome,
+    Options, PinError, ProcessHandle, Refresher, Signal, SignalOutcome, System,
 };
 use portscope::model::Detail;
 use portscope::model::Snapshot;
@@ -48,15 +48,16 @@ const TICK: Duration = Duration::from_millis(250);
 
 /// Runs the view until the user quits. Takes over the terminal and gives
 /// it back on every way out.
-pub fn run(app: App, opts: Options, every: Duration) -> io::Result<()> {
+pub fn run(sys: Arc<dyn System>, app: App, opts: Options, every: Duration) -> io::Result<()> {
     let mut terminal = ratatui::try_init()?;
-    let res = event_loop(&mut terminal, app, opts, every);
+    let res = event_loop(&mut terminal, sys, app, opts, every);
     ratatui::restore();
     res
 }
 
 fn event_loop(
     terminal: &mut DefaultTerminal,
+    sys: Arc<dyn System>,
     mut app: App,
     opts: Options,
     every: Duration,
@@ -67,13 +68,16 @@ fn event_loop(
     // Whether snapshots carry tcp_info for every socket; when not, the rows
     // shown get theirs by exact match (`info`).
     let all_info = Arc::new(AtomicBool::new(app.needs_all_info()));
-    let info = InfoReader::open().ok();
+    // Whether the system can read tcp_info by exact match at all (netlink
+    // refused: no); an empty request opens what it needs.
+    let info = sys.tcp_info(&mut []).is_ok();
     {
         let tx = tx.clone();
         let all_info = Arc::clone(&all_info);
+        let sys = Arc::clone(&sys);
         std::thread::Builder::new()
             .name("collect".into())
-            .spawn(move || collector(&opts, every, &tx, &ctl_rx, &all_info))?;
+            .spawn(move || collector(&*sys, &opts, every, &tx, &ctl_rx, &all_info))?;
     }
     {
         let stop = Arc::clone(&stop);
@@ -122,7 +126,7 @@ fn event_loop(
                 Event::Key(k) => match app.key(k, now, draw::body_height(height)) {
                     Action::None => {}
                     Action::Quit => return Ok(()),
-                    Action::Pin { pid } => pinned = Some((pid, ProcessHandle::pin(pid))),
+                    Action::Pin { pid } => pinned = Some((pid, sys.pin(pid))),
                     Action::Kill { pid, label, inodes } => {
                         let (text, kind) = match pinned.take() {
                             Some((p, handle)) if p == pid => terminate(&handle, &label, &inodes),
@@ -141,8 +145,9 @@ fn event_loop(
             // after a key or a resize those that have none yet.
             let all = app.needs_all_info();
             all_info.store(all, Ordering::Relaxed);
-            if let (false, Some(r)) = (all, &info)
-                && let Err(e) = app.read_info(height, at, missing, |s| r.read(s))
+            if !all
+                && info
+                && let Err(e) = app.read_info(height, at, missing, |s| sys.tcp_info(s))
             {
                 app.say(format!("reading tcp_info: {e}"), StatusKind::Error, now);
             }
@@ -185,18 +190,23 @@ fn terminate(
             format!("not permitted to signal {label} (another user's process?)"),
             StatusKind::Error,
         ),
+        SignalOutcome::Recorded => (
+            format!("{label} is recorded: nothing to signal"),
+            StatusKind::Info,
+        ),
         SignalOutcome::Failed(e) => (format!("signalling {label} failed: {e}"), StatusKind::Error),
     }
 }
 
 fn collector(
+    sys: &dyn System,
     opts: &Options,
     every: Duration,
     tx: &Sender<Event>,
     ctl: &Receiver<Control>,
     all_info: &AtomicBool,
 ) {
-    let mut refresher = Refresher::new(*opts);
+    let mut refresher = Refresher::new(sys, *opts);
     loop {
         refresher.set_detail(Detail {
             info: all_info.load(Ordering::Relaxed),

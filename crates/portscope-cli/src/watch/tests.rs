@@ -401,7 +401,10 @@ fn throughput_matches_a_known_transfer() {
     };
     let mut app = App::new(Settings::default(), String::new(), Duration::from_secs(1));
     let t0 = Instant::now();
-    app.ingest(portscope::collect::take(&opts).unwrap(), t0);
+    app.ingest(
+        portscope::collect::take(&portscope::collect::Native::new(), &opts).unwrap(),
+        t0,
+    );
     let reader = std::thread::spawn(move || {
         let mut buf = vec![0u8; 1 << 16];
         let mut got = 0;
@@ -415,7 +418,10 @@ fn throughput_matches_a_known_transfer() {
     // Let the last ACKs arrive.
     std::thread::sleep(Duration::from_millis(100));
     let t1 = Instant::now();
-    app.ingest(portscope::collect::take(&opts).unwrap(), t1);
+    app.ingest(
+        portscope::collect::take(&portscope::collect::Native::new(), &opts).unwrap(),
+        t1,
+    );
     let secs = (t1 - t0).as_secs_f64();
     let find = |local: u16, remote: u16| {
         app.tracker

@@ -305,7 +305,8 @@ pub fn sort_sockets(tracker: &Tracker, idx: &mut Vec<usize>, col: SockCol, rever
         .unzip();
     let order = Order::new(order_key(col))
         .reversed(reverse)
-        .ties(Ties::Address);
+        .ties(Ties::Address)
+        .ephemeral(crate::system::ephemeral_range());
     let perm = order.permutation(&rows, &tracker.context);
     idx.clear();
     idx.extend(perm.into_iter().filter_map(|k| kept.get(k).copied()));

@@ -1,7 +1,13 @@
 //! Shared helpers for the end-to-end tests: run the binary, read its JSON,
+//! run ss as an oracle, put a test in a network namespace of its own.
 #![allow(clippy::unwrap_used)]
-//! run ss as an oracle.
 #![allow(dead_code)]
+
+// One implementation for both crates' suites.
+#[path = "../../../portscope/tests/common/netns.rs"]
+mod netns;
+#[allow(unused_imports)]
+pub use netns::{NetNs, current_netns_inode, netns};
 
 use std::os::fd::AsFd;
 use std::process::{Command, Output};
@@ -116,7 +122,11 @@ pub fn ss_state(s: &str) -> String {
 /// its tcp/udp/raw lines.
 pub fn ss_keys(args: &[&str]) -> Vec<Key> {
     let out = Command::new("ss").args(args).output().expect("run ss");
-    assert!(out.status.success(), "ss failed");
+    assert!(
+        out.status.success(),
+        "ss {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .filter_map(|l| {

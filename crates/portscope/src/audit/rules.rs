@@ -50,8 +50,8 @@ pub static RULES: &[Rule] = &[
         id: "deleted-exe",
         severity: Severity::High,
         title: "Listener whose executable was deleted or replaced",
-        test: "a process holding a listening socket runs a file that no longer exists (/proc/<pid>/exe ends in \" (deleted)\")",
-        advice: "If the program was upgraded, restart it so the new version runs. Otherwise treat it as suspect: malware often deletes its own binary. Inspect /proc/<pid>/exe and the process tree before killing it.",
+        test: "a process holding a listening socket runs a file that no longer exists (the kernel marks its executable link \" (deleted)\")",
+        advice: "If the program was upgraded, restart it so the new version runs. Otherwise treat it as suspect: malware often deletes its own binary. Inspect its executable link and the process tree before killing it.",
         check: deleted_exe,
     },
     Rule {

@@ -2,13 +2,13 @@
 //! needs: the addresses a stranger could reach it on, and what each socket
 //! owner is running.
 //!
-//! The types are portable; the reading is done by the OS folder. Not here:
+//! The types are portable; the reading is done by the OS folder, through
+//! [`System::host_facts`](super::System::host_facts). Not here:
 //! deciding what is risky (that is [`crate::audit`]).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::collect::linux::host as os;
 use crate::model::Snapshot;
 use crate::services::EphemeralRange;
 use crate::text::Text;
@@ -43,7 +43,8 @@ pub struct ExeFacts {
 const DELETED_MARK: &[u8] = b" (deleted)";
 
 impl ExeFacts {
-    /// Reads the bytes of a `/proc/<pid>/exe` link.
+    /// Reads the bytes of a process's executable link (the kernel marks a
+    /// deleted file with ` (deleted)`).
     ///
     /// ```
     /// use portscope::collect::host::ExeFacts;
@@ -133,46 +134,4 @@ fn executables_of(snap: &Snapshot) -> HashMap<u32, ExeFacts> {
                 .map(|e| (pid, ExeFacts::from_link(e.as_bytes())))
         })
         .collect()
-}
-
-/// Gathers the facts for a snapshot just taken on this host: interface
-/// addresses, the owners' executables (checked again on the live process, so
-/// a file whose name merely ends in ` (deleted)` is not mistaken), the
-/// dual-stack default and the ephemeral range.
-///
-/// Never fails: what cannot be read is left out and said in `notes`.
-pub fn host_facts(snap: &Snapshot) -> HostFacts {
-    let mut notes = Vec::new();
-    let addresses = match os::addresses() {
-        Ok((addrs, note)) => {
-            notes.extend(note);
-            addrs
-        }
-        Err(e) => {
-            notes.push(format!("interface addresses unknown: {e}"));
-            Vec::new()
-        }
-    };
-    let mut executables = executables_of(snap);
-    for (pid, exe) in &mut executables {
-        let link = snap.processes.get(pid).and_then(|p| p.exe.as_ref());
-        if let Some(deleted) = link.and_then(|l| os::exe_deleted(*pid, l.as_bytes())) {
-            exe.deleted = deleted;
-        }
-        exe.world_writable_dir = os::world_writable_dir(*pid, exe.path.as_bytes());
-    }
-    HostFacts {
-        addresses,
-        executables,
-        v6_dual_stack: os::v6_dual_stack(),
-        ephemeral: crate::services::ephemeral_range(),
-        notes,
-    }
-}
-
-/// Whether this host's `::` sockets take IPv4 too unless they say otherwise
-/// (`net.ipv6.bindv6only` is 0): the default for a socket whose own
-/// [`v6only`](crate::model::Socket::v6only) flag is not known.
-pub fn v6_dual_stack() -> bool {
-    os::v6_dual_stack()
 }

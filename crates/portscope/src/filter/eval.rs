@@ -97,7 +97,7 @@ fn test(atom: &Atom, s: &Socket, snap: &Snapshot, mode: Mode) -> bool {
         Atom::Process { glob } => owners(s, snap).any(|p| glob.matches(&p.name.to_str_lossy())),
         Atom::Pid { pid } => s.owners.iter().any(|o| o.pid == *pid),
         Atom::User { uid, name } => {
-            // A socket whose uid the source does not know (unix from /proc)
+            // A socket whose uid the source does not know (unix from procfs)
             // matches by its owners' user only.
             uid.is_some_and(|u| Some(u) == s.uid)
                 || name.as_deref().is_some_and(|n| {

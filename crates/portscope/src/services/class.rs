@@ -1,4 +1,5 @@
-//! Port classes (RFC 6335) and this host's ephemeral port range.
+//! Port classes (RFC 6335) and ephemeral port ranges (a host's own comes
+//! from [`System::ephemeral_range`](crate::collect::System::ephemeral_range)).
 //!
 //! Answers "what kind of port is this?" from the number alone, and whether
 //! the kernel would hand the port out as a local port for outgoing
@@ -6,7 +7,6 @@
 //! registry in [`crate::services`].
 
 use std::fmt;
-use std::sync::OnceLock;
 
 /// The three ranges RFC 6335 divides the port space into.
 ///
@@ -89,22 +89,6 @@ impl EphemeralRange {
     pub const fn contains(self, port: u16) -> bool {
         self.low <= port && port <= self.high
     }
-}
-
-const PORT_RANGE_PATH: &str = "/proc/sys/net/ipv4/ip_local_port_range";
-
-/// This host's ephemeral range, read once from
-/// `/proc/sys/net/ipv4/ip_local_port_range` and cached for the life of the
-/// process. `None` if the file cannot be read or makes no sense.
-///
-/// The value is that of the network namespace the process runs in.
-pub fn ephemeral_range() -> Option<EphemeralRange> {
-    static RANGE: OnceLock<Option<EphemeralRange>> = OnceLock::new();
-    *RANGE.get_or_init(|| {
-        std::fs::read_to_string(PORT_RANGE_PATH)
-            .ok()
-            .and_then(|text| parse_port_range(&text))
-    })
 }
 
 /// Parses the content of `ip_local_port_range`: two port numbers separated
@@ -201,28 +185,5 @@ mod tests {
         assert!(r.contains(15));
         assert!(r.contains(20));
         assert!(!r.contains(21));
-    }
-
-    #[test]
-    fn ephemeral_range_matches_sysctl() {
-        // Oracle: sysctl(8) reads the same knob through its own code path.
-        let out = std::process::Command::new("sysctl")
-            .args(["-n", "net.ipv4.ip_local_port_range"])
-            .output();
-        let Some(out) = out.ok().filter(|o| o.status.success()) else {
-            // No usable sysctl binary: fall back to the kernel file itself.
-            let text = std::fs::read_to_string(PORT_RANGE_PATH).ok();
-            assert_eq!(ephemeral_range(), text.and_then(|t| parse_port_range(&t)));
-            return;
-        };
-        let text = String::from_utf8(out.stdout).unwrap();
-        let mut it = text.split_whitespace().map(|f| f.parse::<u16>().unwrap());
-        let want = EphemeralRange {
-            low: it.next().unwrap(),
-            high: it.next().unwrap(),
-        };
-        assert_eq!(ephemeral_range(), Some(want));
-        // Cached: a second call gives the same answer.
-        assert_eq!(ephemeral_range(), Some(want));
     }
 }

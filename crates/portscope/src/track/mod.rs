@@ -32,7 +32,7 @@ pub mod tracker;
 /// What identifies one socket across refreshes: the kernel's cookie, a
 /// number no other socket gets while the machine runs; it survives the move
 /// to TIME_WAIT, where the inode becomes 0. Without a cookie (sockets read
-/// from /proc), protocol, family, both ends and the inode.
+/// from procfs), protocol, family, both ends and the inode.
 ///
 /// ```
 /// # use portscope::model::*;
@@ -163,7 +163,7 @@ mod tests {
             SocketKey::of(&est),
             SocketKey::of(&tcp(1, 78, 501, est.state))
         );
-        // Without cookies (/proc), the inode tells them apart.
+        // Without cookies (procfs), the inode tells them apart.
         assert_ne!(
             SocketKey::of(&tcp(1, 0, 500, est.state)),
             SocketKey::of(&tcp(1, 0, 501, est.state))

@@ -188,7 +188,7 @@ impl Tracker {
 
     /// Reads tcp_info for the open rows at `idx` (indices into
     /// [`Tracker::rows`]) at `at`, through `read` (which fills each
-    /// socket's `extra`, as [`crate::collect::InfoReader::read`] does), and
+    /// socket's `extra`, as [`crate::collect::System::tcp_info`] does), and
     /// gives each its rate since its counters were last read. A live view
     /// whose snapshots come without tcp_info reads it this way for the
     /// rows it shows only.

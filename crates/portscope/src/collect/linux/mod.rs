@@ -1,7 +1,10 @@
-//! Linux: sockets from NETLINK_SOCK_DIAG or /proc/net, owners from `/proc/<pid>/fd`.
+//! Linux: sockets from NETLINK_SOCK_DIAG or `/proc/net`, owners from
+//! `/proc/<pid>/fd`; [`system::Linux`] puts them behind
+//! [`System`](crate::collect::System).
 
 pub mod host;
 pub mod netlink;
 pub mod owners;
 pub mod pidfd;
 pub mod procnet;
+pub mod system;

@@ -24,62 +24,7 @@ use crate::error::{Error, Result};
 use crate::model::{Owner, Process};
 use crate::text::Text;
 
-/// Socket inode -> holders, from one walk over `/proc/<pid>/fd`.
-#[derive(Debug, Default)]
-pub struct OwnerMap {
-    /// Inodes, sorted; `owners[i]` holds `inodes[i]`.
-    inodes: Vec<u64>,
-    /// Holders, parallel to `inodes` (sorted by inode, then pid, then fd).
-    owners: Vec<Owner>,
-    /// Processes whose fd table could not be read for lack of permission.
-    pub denied: Vec<u32>,
-    /// Open-fd count of every process whose table was read, as `stat` of
-    /// `/proc/<pid>/fd` reports it (Linux 6.2+; 0 on older kernels), so a
-    /// later [`walk_since`] can skip the tables that did not change.
-    fd_counts: HashMap<u32, u64>,
-}
-
-impl OwnerMap {
-    /// Every (pid, fd) holding the socket with this inode, in pid then fd order.
-    pub fn owners_of(&self, inode: u64) -> &[Owner] {
-        let start = self.inodes.partition_point(|i| *i < inode);
-        // A socket has a few holders at most: step over them rather than
-        // binary-search the rest of the table again (a cache miss a step).
-        let rest = self.inodes.get(start..).unwrap_or_default();
-        let end = start + rest.iter().take_while(|&&i| i == inode).count();
-        self.owners.get(start..end).unwrap_or_default()
-    }
-
-    /// Number of (socket, fd) links found.
-    pub fn len(&self) -> usize {
-        self.inodes.len()
-    }
-
-    /// True when no socket link was found.
-    pub fn is_empty(&self) -> bool {
-        self.inodes.is_empty()
-    }
-
-    /// Builds a map from unsorted pairs (used by the walk and by tests).
-    pub fn from_pairs(pairs: Vec<(u64, Owner)>, denied: Vec<u32>) -> OwnerMap {
-        OwnerMap::with_counts(pairs, denied, HashMap::new())
-    }
-
-    fn with_counts(
-        mut pairs: Vec<(u64, Owner)>,
-        denied: Vec<u32>,
-        fd_counts: HashMap<u32, u64>,
-    ) -> OwnerMap {
-        pairs.sort_unstable();
-        let (inodes, owners) = pairs.into_iter().unzip();
-        OwnerMap {
-            inodes,
-            owners,
-            denied,
-            fd_counts,
-        }
-    }
-}
+pub use crate::collect::owner_map::OwnerMap;
 
 /// Walks every process's fd table under `/proc`, on up to two threads.
 ///
@@ -132,7 +77,7 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Resul
         let me = std::process::id();
         todo.retain(|&pid| {
             let count = fd_count(&root, pid).unwrap_or(0);
-            if pid != me && count > 0 && prev.fd_counts.get(&pid) == Some(&count) {
+            if pid != me && count > 0 && prev.fd_counts().get(&pid) == Some(&count) {
                 kept.insert(pid, count);
                 false
             } else {
@@ -193,11 +138,9 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Resul
     let mut fd_counts = kept;
     if let Some(prev) = prev {
         pairs.extend(
-            prev.inodes
-                .iter()
-                .zip(&prev.owners)
+            prev.pairs()
                 .filter(|(_, o)| fd_counts.contains_key(&o.pid))
-                .map(|(i, o)| (*i, *o)),
+                .map(|(i, o)| (i, *o)),
         );
     }
     for p in parts {

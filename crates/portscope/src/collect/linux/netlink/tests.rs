@@ -648,7 +648,9 @@ fn live_details_for_a_loopback_connection() {
     c.write_all(&[7u8; 10_000]).unwrap();
     let mut got = vec![0u8; 10_000];
     a.read_exact(&mut got).unwrap();
-    let port = c.local_addr().unwrap().port();
+    // By inode: on a busy host another socket may share the port number
+    // on another loopback address.
+    let ino = rustix::fs::fstat(&c).unwrap().st_ino;
     let query = Query {
         udp: false,
         raw: false,
@@ -670,7 +672,7 @@ fn live_details_for_a_loopback_connection() {
         nl.collect_with(&query, all, &mut out).unwrap();
         let s = out
             .into_iter()
-            .find(|s| s.proto == Proto::Tcp && s.local.port() == Some(port))
+            .find(|s| s.proto == Proto::Tcp && s.inode == ino)
             .unwrap();
         let acked = s
             .extra

@@ -78,11 +78,13 @@ pub struct ProcNet {
 const BINDV6ONLY: &str = "/proc/sys/net/ipv6/bindv6only";
 
 impl ProcNet {
-    /// Reads `/proc/net` (the network namespace of the calling thread).
+    /// Reads `/proc/thread-self/net`: the network namespace of the calling
+    /// thread, where its netlink sockets also look. (`/proc/net` is the
+    /// process's main thread's, which differs once a thread has `setns`.)
     pub fn new() -> ProcNet {
         ProcNet {
             bindv6only: Some(PathBuf::from(BINDV6ONLY)),
-            ..ProcNet::at("/proc/net")
+            ..ProcNet::at("/proc/thread-self/net")
         }
     }
 

@@ -2,7 +2,7 @@
 //! one line on stderr and an exit code.
 //!
 //! Exit codes: 0 success; 1 nothing found, where a command says so; 2 bad
-//! usage or input; 3 system error (the kernel or /proc refused).
+//! usage or input; 3 system error (the kernel refused).
 //!
 //! Nothing here prints with `println!`/`eprintln!`: they panic on a closed
 //! pipe. Output goes through writers whose errors are handled, and lines
@@ -19,6 +19,7 @@ mod render;
 mod report;
 mod scan;
 mod snapshot_file;
+mod system;
 mod watch;
 
 use std::io::{self, Write};
@@ -76,7 +77,9 @@ pub fn stdout_gone() -> bool {
             .any(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP))
 }
 
-fn main() -> ExitCode {
+/// Runs the `portscope` command on this process's arguments (the binary,
+/// `src/bin/portscope.rs`, is only this).
+pub fn main() -> ExitCode {
     let args = match argv::parse() {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
@@ -156,5 +159,30 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
             say(format_args!("{first}{} (see --help)", clap_hints(e)));
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+/// The parsers of files, flags and network replies in this crate, for the
+/// fuzz targets under `fuzz/` (which build against this library). Not a
+/// stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::cmd::audit::baseline_findings;
+    pub use crate::scan::identify::{from_tcp, header, is_tls_record, printable};
+    pub use crate::scan::ports::parse as port_spec;
+    pub use crate::scan::targets::{Host, resolve_with as targets};
+    pub use crate::scan::tls::{TlsInfo, read_certificate};
+    pub use crate::snapshot_file::parse as snapshot_file;
+
+    /// Runs the command line `argv` (without the program name) as the binary
+    /// would, output and all; `None` when clap refuses it. For rendering
+    /// fuzzed `--from-snapshot` files through every layout.
+    pub fn run(argv: &[&str]) -> Option<Result<std::process::ExitCode, crate::Failure>> {
+        use clap::Parser;
+        let args = crate::args::Args::try_parse_from(
+            std::iter::once("portscope").chain(argv.iter().copied()),
+        )
+        .ok()?;
+        Some(crate::cmd::run(&args))
     }
 }

@@ -1,0 +1,6 @@
+//! The `portscope` binary: all of it lives in the library target, which the
+//! fuzz targets also link.
+
+fn main() -> std::process::ExitCode {
+    portscope_cli::main()
+}

@@ -1,0 +1,411 @@
+//! [`Linux`]: the [`System`] of the machine portscope runs on, by calling the
+//! readers of this folder (netlink, /proc/net, the /proc fd walk, pidfds).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use crate::collect::Collector;
+use crate::collect::host::{self, HostFacts};
+use crate::collect::owner_map::OwnerMap;
+use crate::collect::signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
+use crate::collect::system::{CloseOutcome, Dump, System, Walk};
+use crate::collect::{Options, SourceChoice};
+use crate::error::{Error, Result};
+use crate::model::{Detail, Process, Query, Snapshot, Socket, Source};
+use crate::services::EphemeralRange;
+use crate::text::Text;
+
+use super::netlink::{DestroyOutcome, Netlink};
+use super::owners::{self, UserNames};
+use super::pidfd::{Holds, OpenError, Pidfd};
+use super::procnet::ProcNet;
+
+/// This machine, as Linux shows it.
+#[derive(Default)]
+pub struct Linux {
+    /// User names looked up so far.
+    users: Mutex<UserNames>,
+    /// The netlink socket closing and tcp_info reads go through, opened on
+    /// first use.
+    netlink: Mutex<Option<Netlink>>,
+}
+
+impl std::fmt::Debug for Linux {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Linux")
+    }
+}
+
+impl Linux {
+    /// This machine.
+    pub fn new() -> Linux {
+        Linux::default()
+    }
+
+    /// Runs `f` on the netlink socket kept for requests, opening it first.
+    fn with_netlink<T>(&self, f: impl FnOnce(&Netlink) -> Result<T>) -> Result<T> {
+        let mut nl = self.netlink.lock().unwrap_or_else(|p| p.into_inner());
+        let nl = match nl.take() {
+            Some(open) => nl.insert(open),
+            None => nl.insert(Netlink::open()?),
+        };
+        f(nl)
+    }
+}
+
+impl System for Linux {
+    fn dump(&self, opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump> {
+        dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))
+    }
+
+    fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()> {
+        self.with_netlink(|nl| nl.tcp_info_of(sockets))
+    }
+
+    fn owners(&self, walk: Walk<'_>) -> Result<OwnerMap> {
+        match walk {
+            Walk::Full => owners::walk(),
+            Walk::Counting => owners::walk_counting(),
+            Walk::Since(prev) => owners::walk_since(prev),
+        }
+    }
+
+    fn process(&self, pid: u32) -> Result<Option<Process>> {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        owners::process_checked(Path::new("/proc"), pid, &mut users)
+    }
+
+    fn user_name(&self, uid: u32) -> Text {
+        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        users.name(uid)
+    }
+
+    fn euid(&self) -> u32 {
+        rustix::process::geteuid().as_raw()
+    }
+
+    fn host_facts(&self, snap: &Snapshot) -> HostFacts {
+        host_facts(snap)
+    }
+
+    fn v6_dual_stack(&self) -> bool {
+        super::host::v6_dual_stack()
+    }
+
+    fn ephemeral_range(&self) -> Option<EphemeralRange> {
+        ephemeral_range()
+    }
+
+    fn close(&self, s: &Socket) -> Result<CloseOutcome> {
+        Ok(match self.with_netlink(|nl| nl.destroy(s))? {
+            DestroyOutcome::Closed => CloseOutcome::Closed,
+            DestroyOutcome::NotPermitted => CloseOutcome::NotPermitted,
+            DestroyOutcome::Gone => CloseOutcome::Gone,
+            DestroyOutcome::Unsupported => CloseOutcome::Unsupported,
+        })
+    }
+
+    fn open_fds(&self) -> Option<u64> {
+        std::fs::read_dir("/proc/self/fd")
+            .ok()
+            .map(|d| d.count() as u64)
+    }
+
+    fn pin(&self, pid: u32) -> std::result::Result<ProcessHandle, PinError> {
+        match Pidfd::open(pid) {
+            Ok(pidfd) => Ok(ProcessHandle::new(Pin(pidfd))),
+            Err(OpenError::Gone) => Err(PinError::Gone),
+            Err(OpenError::Refused(e)) => Err(PinError::Unsupported(e.to_string())),
+        }
+    }
+}
+
+/// A process pinned by a pidfd.
+#[derive(Debug)]
+struct Pin(Pidfd);
+
+impl Pinned for Pin {
+    fn pid(&self) -> u32 {
+        self.0.pid()
+    }
+
+    fn exited(&self) -> bool {
+        self.0.exited()
+    }
+
+    fn signal_if_holding(&self, inodes: &[u64], sig: Signal) -> SignalOutcome {
+        if self.0.exited() {
+            return SignalOutcome::ExitedMeanwhile;
+        }
+        let holds = self.0.holds_any(inodes);
+        // The fd table read above belongs to the pinned process only if it
+        // had not exited by the end of the read: until it exits (and is
+        // reaped) its pid cannot name another process.
+        if self.0.exited() {
+            return SignalOutcome::ExitedMeanwhile;
+        }
+        if holds == Holds::No {
+            return SignalOutcome::NoLongerHolds;
+        }
+        match self.0.signal(sig) {
+            Ok(()) => SignalOutcome::Sent,
+            Err(rustix::io::Errno::SRCH) => SignalOutcome::ExitedMeanwhile,
+            Err(rustix::io::Errno::PERM) => SignalOutcome::NotPermitted,
+            Err(e) => SignalOutcome::Failed(e.to_string()),
+        }
+    }
+}
+
+/// [`Linux::dump`] with the netlink dump passed in, so the fallback can be
+/// tested without a kernel that refuses netlink.
+#[cfg(test)]
+fn dump_sockets_with(
+    opts: &Options,
+    netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    hint: Option<&OwnerMap>,
+) -> Result<Dump> {
+    dump_into(opts, netlink_dump, hint, Vec::new())
+}
+
+/// The dump into `out` (sized by the caller). `hint` (the last walk's
+/// owners) goes to the /proc reader as a first try for its unix check (see
+/// [`ProcNet::collect_noting_with`]).
+fn dump_into(
+    opts: &Options,
+    netlink_dump: impl FnOnce(&Query, Detail, &mut Vec<Socket>) -> Result<()>,
+    hint: Option<&OwnerMap>,
+    mut out: Vec<Socket>,
+) -> Result<Dump> {
+    let dump = |sockets, source, notes| Dump {
+        sockets,
+        source,
+        notes,
+    };
+    match opts.source {
+        SourceChoice::Procfs => {
+            let mut notes = Vec::new();
+            procnet(opts).collect_noting_with(&opts.query, &mut out, &mut notes, hint)?;
+            Ok(dump(out, Source::Procfs, notes))
+        }
+        SourceChoice::Netlink => {
+            netlink_dump(&opts.query, opts.detail, &mut out)?;
+            Ok(dump(out, Source::Netlink, Vec::new()))
+        }
+        SourceChoice::Auto => {
+            let netlink = netlink_dump(&opts.query, opts.detail, &mut out);
+            match netlink {
+                Ok(()) => Ok(dump(out, Source::Netlink, Vec::new())),
+                Err(e @ (Error::NetlinkUnavailable(_) | Error::Netlink(_))) => {
+                    out.clear();
+                    let mut notes = vec![format!("{e}; read /proc/net instead")];
+                    procnet(opts).collect_noting_with(&opts.query, &mut out, &mut notes, hint)?;
+                    Ok(dump(out, Source::Procfs, notes))
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// The netlink dump, with raw sockets from /proc/net/raw{,6} when the kernel
+/// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
+fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
+    let nl = Netlink::open()?;
+    nl.collect_with(query, detail, out)?;
+    if query.raw && !nl.raw_supported() {
+        let raw_only = Query {
+            tcp: false,
+            udp: false,
+            unix: false,
+            ..*query
+        };
+        ProcNet::new().with_detail(detail).collect(&raw_only, out)?;
+    }
+    Ok(())
+}
+
+fn procnet(opts: &Options) -> ProcNet {
+    ProcNet::new().with_detail(opts.detail)
+}
+
+/// Gathers the facts for a snapshot just taken on this host: interface
+/// addresses, the owners' executables (checked again on the live process, so
+/// a file whose name merely ends in ` (deleted)` is not mistaken), the
+/// dual-stack default and the ephemeral range.
+fn host_facts(snap: &Snapshot) -> HostFacts {
+    let mut notes = Vec::new();
+    let addresses = match super::host::addresses() {
+        Ok((addrs, note)) => {
+            notes.extend(note);
+            addrs
+        }
+        Err(e) => {
+            notes.push(format!("interface addresses unknown: {e}"));
+            Vec::new()
+        }
+    };
+    let mut executables = HostFacts::from_snapshot(snap).executables;
+    for (pid, exe) in &mut executables {
+        let link = snap.processes.get(pid).and_then(|p| p.exe.as_ref());
+        if let Some(deleted) = link.and_then(|l| super::host::exe_deleted(*pid, l.as_bytes())) {
+            exe.deleted = deleted;
+        }
+        exe.world_writable_dir = super::host::world_writable_dir(*pid, exe.path.as_bytes());
+    }
+    host::HostFacts {
+        addresses,
+        executables,
+        v6_dual_stack: super::host::v6_dual_stack(),
+        ephemeral: ephemeral_range(),
+        notes,
+    }
+}
+
+const PORT_RANGE_PATH: &str = "/proc/sys/net/ipv4/ip_local_port_range";
+
+/// This host's ephemeral range, read once from
+/// `/proc/sys/net/ipv4/ip_local_port_range` and cached for the life of the
+/// process. `None` if the file cannot be read or makes no sense.
+///
+/// The value is that of the network namespace the process runs in.
+fn ephemeral_range() -> Option<EphemeralRange> {
+    static RANGE: std::sync::OnceLock<Option<EphemeralRange>> = std::sync::OnceLock::new();
+    *RANGE.get_or_init(|| {
+        std::fs::read_to_string(PORT_RANGE_PATH)
+            .ok()
+            .and_then(|text| crate::services::parse_port_range(&text))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::os::fd::AsRawFd;
+    use std::process::Command;
+
+    #[test]
+    fn refused_netlink_falls_back_to_procfs_with_a_note() {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let ino = rustix::fs::fstat(&l).expect("fstat").st_ino;
+        let refused = |_: &Query, _: Detail, _: &mut Vec<Socket>| -> Result<()> {
+            Err(Error::NetlinkUnavailable(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied,
+            )))
+        };
+        let opts = Options::default();
+        let d = dump_sockets_with(&opts, refused, None).expect("fallback");
+        assert_eq!(d.source, Source::Procfs);
+        // The fallback's note comes first; the unix reader may add its own
+        // when other processes churn unix sockets meanwhile.
+        assert!(
+            d.notes
+                .first()
+                .is_some_and(|n| n.contains("read /proc/net instead")),
+            "{:?}",
+            d.notes
+        );
+        assert!(d.sockets.iter().any(|s| s.inode == ino));
+
+        // Asked for netlink only, the refusal is the caller's error.
+        let strict = Options {
+            source: SourceChoice::Netlink,
+            ..Options::default()
+        };
+        let refused_again = |_: &Query, _: Detail, _: &mut Vec<Socket>| -> Result<()> {
+            Err(Error::NetlinkUnavailable(std::io::Error::from(
+                std::io::ErrorKind::PermissionDenied,
+            )))
+        };
+        assert!(matches!(
+            dump_sockets_with(&strict, refused_again, None),
+            Err(Error::NetlinkUnavailable(_))
+        ));
+    }
+
+    #[test]
+    fn other_errors_are_not_hidden_by_the_fallback() {
+        let broken = |_: &Query, _: Detail, _: &mut Vec<Socket>| -> Result<()> {
+            Err(Error::NetlinkMalformed("test".into()))
+        };
+        assert!(matches!(
+            dump_sockets_with(&Options::default(), broken, None),
+            Err(Error::NetlinkMalformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_child_that_exited_is_not_signalled() {
+        let mut child = Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .expect("spawn sleep");
+        let h = Linux::new().pin(child.id()).expect("pin");
+        assert!(!h.exited());
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        assert!(h.exited());
+        assert_eq!(
+            h.signal_if_holding(&[1], Signal::TERM),
+            SignalOutcome::ExitedMeanwhile
+        );
+    }
+
+    #[test]
+    fn holding_is_read_from_the_fd_table() {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", l.as_raw_fd())).expect("link");
+        let inode = owners::socket_inode(link.as_os_str().as_encoded_bytes()).expect("inode");
+        let me = Pidfd::open(std::process::id()).expect("pin self");
+        assert_eq!(me.holds_any(&[inode]), Holds::Yes);
+        drop(l);
+        assert_eq!(me.holds_any(&[inode]), Holds::No);
+        // Not holding it: not signalled (SIGTERM would end this test).
+        assert_eq!(
+            Pin(me).signal_if_holding(&[inode], Signal::TERM),
+            SignalOutcome::NoLongerHolds
+        );
+    }
+
+    #[test]
+    fn a_holder_is_signalled() {
+        let mut child = Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .expect("spawn sleep");
+        let p = Pidfd::open(child.id()).expect("pin");
+        // sleep holds no socket; its stdin is ours. Signal through the
+        // pidfd without the fd check to see the signal lands.
+        p.signal(Signal::KILL).expect("signal");
+        let status = child.wait().expect("wait");
+        assert!(!status.success());
+    }
+
+    #[test]
+    fn ephemeral_range_matches_sysctl() {
+        // Oracle: sysctl(8) reads the same knob through its own code path.
+        let out = std::process::Command::new("sysctl")
+            .args(["-n", "net.ipv4.ip_local_port_range"])
+            .output();
+        let Some(out) = out.ok().filter(|o| o.status.success()) else {
+            // No usable sysctl binary: fall back to the kernel file itself.
+            let text = std::fs::read_to_string(PORT_RANGE_PATH).ok();
+            assert_eq!(
+                ephemeral_range(),
+                text.and_then(|t| crate::services::parse_port_range(&t))
+            );
+            return;
+        };
+        let text = String::from_utf8(out.stdout).expect("sysctl output");
+        let mut it = text
+            .split_whitespace()
+            .map(|f| f.parse::<u16>().expect("sysctl output"));
+        let want = EphemeralRange {
+            low: it.next().expect("sysctl output"),
+            high: it.next().expect("sysctl output"),
+        };
+        assert_eq!(ephemeral_range(), Some(want));
+        // Cached: a second call gives the same answer.
+        assert_eq!(ephemeral_range(), Some(want));
+    }
+}

@@ -1,0 +1,112 @@
+//! The one seam to the OS: everything the layers above need from the
+//! machine, as one trait. The OS folder (`linux/`) implements it for the
+//! machine portscope runs on; [`Recorded`](super::Recorded) implements it from
+//! a saved listing, so every command runs the same code on either.
+
+use crate::error::Result;
+use crate::model::{Process, Snapshot, Socket, Source};
+use crate::services::EphemeralRange;
+use crate::text::Text;
+
+use super::host::HostFacts;
+use super::owner_map::OwnerMap;
+use super::signal::{PinError, ProcessHandle};
+use super::snapshot::Options;
+
+/// What a socket dump gives: the sockets (those the query wants, and
+/// possibly more), where they came from, and notes for the user.
+#[derive(Debug, Default)]
+pub struct Dump {
+    /// The sockets.
+    pub sockets: Vec<Socket>,
+    /// Which source answered.
+    pub source: Source,
+    /// What the user should know (a fallback taken, a part unreadable).
+    pub notes: Vec<String>,
+}
+
+/// Which owner walk to make.
+#[derive(Clone, Copy, Debug)]
+pub enum Walk<'a> {
+    /// Every process's fd table, once (a one-shot listing).
+    Full,
+    /// Every table, noting what a later [`Walk::Since`] needs to skip the
+    /// unchanged ones (the first walk of a live view).
+    Counting,
+    /// Only the tables that changed since this earlier walk; the others'
+    /// entries are taken from it.
+    Since(&'a OwnerMap),
+}
+
+/// What became of a request to close a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// The kernel closed it; the peer got a reset.
+    Closed,
+    /// Not permitted (closing a socket needs CAP_NET_ADMIN).
+    NotPermitted,
+    /// No such socket any more.
+    Gone,
+    /// The OS cannot close sockets, or not sockets of this kind.
+    Unsupported,
+    /// The socket is one of a recorded snapshot: there is nothing to close.
+    Recorded,
+}
+
+/// Everything portscope asks of the OS. Implementations must be shareable
+/// between threads: a snapshot dumps sockets and walks owners at once.
+pub trait System: Send + Sync {
+    /// Dumps the sockets `opts.query` wants, with the details
+    /// `opts.detail` asks for, from the source `opts.source` names.
+    /// `hint` is the last owner walk of a live view, which a source may use
+    /// to spare a walk of its own; `capacity` the number of sockets the
+    /// last dump had, so a large dump is not copied while it grows.
+    fn dump(&self, opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump>;
+
+    /// Replaces the `extra` of each TCP socket in `sockets` with its
+    /// tcp_info and congestion algorithm now, by exact match (addresses,
+    /// ports and cookie), not by a dump: what a live view showing a page of
+    /// 100k sockets asks for the rows it shows. A socket that closed
+    /// meanwhile is left with none; other sockets are left alone.
+    fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()>;
+
+    /// Finds which processes hold which sockets. Processes that vanish are
+    /// skipped; those that may not be read are counted in
+    /// [`OwnerMap::denied`].
+    fn owners(&self, walk: Walk<'_>) -> Result<OwnerMap>;
+
+    /// The details of one process; `None` when it has gone.
+    fn process(&self, pid: u32) -> Result<Option<Process>>;
+
+    /// The name of user `uid`, or the number as text when it has none.
+    fn user_name(&self, uid: u32) -> Text;
+
+    /// The effective uid of the caller (whose own sockets' owners are
+    /// always visible to it).
+    fn euid(&self) -> u32;
+
+    /// Facts about the host beyond its sockets, for a snapshot it gave:
+    /// addresses, the owners' executables, the dual-stack default, the
+    /// ephemeral range. Never fails: what cannot be known is said in notes.
+    fn host_facts(&self, snap: &Snapshot) -> HostFacts;
+
+    /// Whether a socket bound to `::` takes IPv4 too unless it asked not to.
+    fn v6_dual_stack(&self) -> bool;
+
+    /// The host's ephemeral port range, if known.
+    fn ephemeral_range(&self) -> Option<EphemeralRange>;
+
+    /// Closes one live TCP connection without touching the processes that
+    /// hold it (the kernel's SOCK_DESTROY on Linux).
+    fn close(&self, s: &Socket) -> Result<CloseOutcome>;
+
+    /// How many fds this process has open, where the OS says; `None` when
+    /// unknown (a recording).
+    fn open_fds(&self) -> Option<u64> {
+        None
+    }
+
+    /// Pins process `pid` as it is now, so that a later signal reaches it
+    /// and never a process that got its pid after it exited.
+    fn pin(&self, pid: u32) -> std::result::Result<ProcessHandle, PinError>;
+}

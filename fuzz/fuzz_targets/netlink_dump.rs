@@ -1,0 +1,48 @@
+//! Fuzzes the sock_diag dump reader: the first byte picks the dump (TCP,
+//! UDP, raw or unix) and the details asked for; the rest is fed as the
+//! kernel's reply. Any bytes must give sockets or an error, never a panic,
+//! and never more sockets than the reply could hold.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portscope::collect::linux::netlink::{self, DumpKind, DumpReader};
+use portscope::model::{Detail, Proto};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&head, reply)) = data.split_first() else {
+        return;
+    };
+    let kind = match head & 3 {
+        0 => DumpKind::Inet(Proto::Tcp),
+        1 => DumpKind::Inet(Proto::Udp),
+        2 => DumpKind::Inet(Proto::Raw),
+        _ => DumpKind::Unix,
+    };
+    let detail = Detail {
+        info: head & 4 != 0,
+        memory: head & 8 != 0,
+        timers: head & 16 != 0,
+    };
+    let mut reader = DumpReader::new(kind).with_detail(detail);
+    if head & 32 != 0 {
+        reader = reader.with_seq(u32::from(head));
+    }
+    let mut out = Vec::new();
+    let _ = reader.feed(reply, &mut out);
+    // A netlink message header alone is 16 bytes.
+    assert!(out.len() <= reply.len() / 16 + 1);
+    netlink::resolve_unix_peers(&mut out);
+
+    let mut detailed = Vec::new();
+    let _ = DumpReader::new(kind).feed_detail(reply, &mut detailed);
+
+    // The pieces on their own, on the same bytes.
+    let _ = netlink::parse_inet_msg(reply, Proto::Tcp);
+    let _ = netlink::parse_unix_msg(reply);
+    let _ = netlink::parse_inet_detail(reply);
+    let _ = netlink::parse_tcp_info(reply);
+    let _ = netlink::parse_skmeminfo(reply);
+    let _ = netlink::unix_name(reply);
+    let _ = netlink::ack_errno(reply, u32::from(head));
+});
