@@ -281,6 +281,7 @@ fn join_owners_with<S: System + ?Sized>(
     snap.hidden.processes = u32::try_from(map.denied.len()).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
     let mut used = std::collections::HashSet::new();
+    let mut last_pid = None;
     for s in sockets.iter_mut() {
         if s.inode != 0 {
             s.owners = map.owners_of(s.inode).to_vec();
@@ -299,6 +300,12 @@ fn join_owners_with<S: System + ?Sized>(
             snap.user_names.insert(uid, sys.user_name(uid));
         }
         for o in &s.owners {
+            // Sockets of one process mostly come together: skip the set
+            // for the pid just seen.
+            if last_pid == Some(o.pid) {
+                continue;
+            }
+            last_pid = Some(o.pid);
             if used.insert(o.pid) {
                 let p = match known.get(&o.pid) {
                     Some(p) => Some(p.clone()),
