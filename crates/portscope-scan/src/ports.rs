@@ -26,30 +26,38 @@ pub const DEFAULT_TOP: usize = 1000;
 pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, PortsError> {
     let mut seen = vec![false; 65536];
     let mut out = Vec::new();
-    let mut add = |p: u16, out: &mut Vec<u16>| {
-        if !seen[usize::from(p)] {
-            seen[usize::from(p)] = true;
-            out.push(p);
-        }
-    };
+    // Every `topN` is a prefix of one ordering: worked out once, however
+    // many `top` items the spec holds (a long spec costs its length, not its
+    // length times the ordering).
+    let mut ranking: Option<Vec<u16>> = None;
     for item in spec.split(',').map(str::trim) {
         if item.is_empty() {
             return Err(PortsError::EmptyItem {
                 spec: spec.to_string(),
             });
         }
-        for p in parse_item(item, transport)? {
-            add(p, &mut out);
-        }
+        let mut add = |p: u16| {
+            if !seen[usize::from(p)] {
+                seen[usize::from(p)] = true;
+                out.push(p);
+            }
+        };
+        parse_item(item, transport, &mut ranking, &mut add)?;
     }
     Ok(out)
 }
 
-fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, PortsError> {
+fn parse_item(
+    item: &str,
+    transport: Transport,
+    ranking: &mut Option<Vec<u16>>,
+    add: &mut dyn FnMut(u16),
+) -> Result<(), PortsError> {
     let it = || item.to_string();
     let lower = item.to_ascii_lowercase();
     if lower == "all" || lower == "-" {
-        return Ok((1..=65535).collect());
+        (1..=65535).for_each(add);
+        return Ok(());
     }
     if let Some(n) = lower.strip_prefix("top") {
         let n = n.trim_start_matches('-');
@@ -57,7 +65,9 @@ fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, PortsError> 
         if count == 0 || count > 65535 {
             return Err(PortsError::TopOutOfRange { item: it() });
         }
-        return Ok(top::top(count));
+        let order = ranking.get_or_insert_with(|| top::top(65535));
+        order.iter().take(count).copied().for_each(add);
+        return Ok(());
     }
     let port = |t: &str| -> Result<u16, PortsError> {
         match t.parse::<u16>() {
@@ -70,17 +80,18 @@ fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, PortsError> 
         }
     };
     if item.starts_with(|c: char| c.is_ascii_digit()) {
-        return match item.split_once('-') {
+        match item.split_once('-') {
             Some((a, b)) => {
                 let low = port(a)?;
                 let high = if b.is_empty() { 65535 } else { port(b)? };
                 if low > high {
                     return Err(PortsError::Backwards { item: it() });
                 }
-                Ok((low..=high).collect())
+                (low..=high).for_each(add);
             }
-            None => Ok(vec![port(item)?]),
-        };
+            None => add(port(item)?),
+        }
+        return Ok(());
     }
     let mut ports: Vec<u16> = services::by_name(item)
         .iter()
@@ -94,7 +105,8 @@ fn parse_item(item: &str, transport: Transport) -> Result<Vec<u16>, PortsError> 
             transport: transport.to_string(),
         });
     }
-    Ok(ports)
+    ports.into_iter().for_each(add);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -117,6 +129,19 @@ mod tests {
             [443, 80, 22]
         );
         assert_eq!(parse("domain", Transport::Udp).unwrap(), [53]);
+    }
+
+    #[test]
+    fn top_items_are_prefixes_of_one_ranking() {
+        for n in [1, 100, 1000, 4321, 65535] {
+            let spec = format!("top{n}");
+            assert_eq!(parse(&spec, Transport::Tcp).unwrap(), top::top(n));
+        }
+        // A long spec of big items costs its length, and repeats add nothing.
+        let long = vec!["top65535", "all", "top-65534", "1-"]
+            .repeat(500)
+            .join(",");
+        assert_eq!(parse(&long, Transport::Tcp).unwrap(), top::top(65535));
     }
 
     #[test]
