@@ -138,9 +138,7 @@ mod tests {
             assert_eq!(parse(&spec, Transport::Tcp).unwrap(), top::top(n));
         }
         // A long spec of big items costs its length, and repeats add nothing.
-        let long = vec!["top65535", "all", "top-65534", "1-"]
-            .repeat(500)
-            .join(",");
+        let long = ["top65535", "all", "top-65534", "1-"].repeat(500).join(",");
         assert_eq!(parse(&long, Transport::Tcp).unwrap(), top::top(65535));
     }
 
