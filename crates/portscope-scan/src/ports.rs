@@ -36,13 +36,15 @@ pub fn parse(spec: &str, transport: Transport) -> Result<Vec<u16>, PortsError> {
                 spec: spec.to_string(),
             });
         }
+        // Once every port is in, later items are only checked, not expanded.
+        let full = out.len() == 65535;
         let mut add = |p: u16| {
             if !seen[usize::from(p)] {
                 seen[usize::from(p)] = true;
                 out.push(p);
             }
         };
-        parse_item(item, transport, &mut ranking, &mut add)?;
+        parse_item(item, transport, &mut ranking, full, &mut add)?;
     }
     Ok(out)
 }
@@ -51,12 +53,15 @@ fn parse_item(
     item: &str,
     transport: Transport,
     ranking: &mut Option<Vec<u16>>,
+    full: bool,
     add: &mut dyn FnMut(u16),
 ) -> Result<(), PortsError> {
     let it = || item.to_string();
     let lower = item.to_ascii_lowercase();
     if lower == "all" || lower == "-" {
-        (1..=65535).for_each(add);
+        if !full {
+            (1..=65535).for_each(add);
+        }
         return Ok(());
     }
     if let Some(n) = lower.strip_prefix("top") {
@@ -65,8 +70,10 @@ fn parse_item(
         if count == 0 || count > 65535 {
             return Err(PortsError::TopOutOfRange { item: it() });
         }
-        let order = ranking.get_or_insert_with(|| top::top(65535));
-        order.iter().take(count).copied().for_each(add);
+        if !full {
+            let order = ranking.get_or_insert_with(|| top::top(65535));
+            order.iter().take(count).copied().for_each(add);
+        }
         return Ok(());
     }
     let port = |t: &str| -> Result<u16, PortsError> {
@@ -87,7 +94,9 @@ fn parse_item(
                 if low > high {
                     return Err(PortsError::Backwards { item: it() });
                 }
-                (low..=high).for_each(add);
+                if !full {
+                    (low..=high).for_each(add);
+                }
             }
             None => add(port(item)?),
         }
