@@ -58,6 +58,20 @@ pub fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "portscope: {line}");
 }
 
+/// Asks a question on stderr and reads one line of answer from stdin (the
+/// confirmations of `close` and `who --kill`). A closed stderr only loses
+/// the question; the answer is still read.
+pub fn ask(question: std::fmt::Arguments<'_>) -> io::Result<String> {
+    {
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "{question}");
+        let _ = err.flush();
+    }
+    let mut answer = String::new();
+    io::BufRead::read_line(&mut io::stdin().lock(), &mut answer)?;
+    Ok(answer)
+}
+
 /// Whether stdout is a pipe or socket whose reader has gone. A command that
 /// may run for long without writing (`-c --changes` with nothing changing)
 /// asks this between rounds, so `portscope … | head -1` ends instead of

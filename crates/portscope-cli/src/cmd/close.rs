@@ -4,7 +4,7 @@
 //! meanwhile and was replaced by another on the same ports is left alone
 //! ("gone").
 
-use std::io::{self, BufRead, IsTerminal};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use portscope::collect::{self, CloseOutcome, Options, SourceChoice};
@@ -99,20 +99,20 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
                     .into(),
             ));
         }
-        if needs_count {
-            eprint!("Close these {n} connections? Type {n} to confirm: ");
+        let answer = if needs_count {
+            crate::ask(format_args!(
+                "Close these {n} connections? Type {n} to confirm: "
+            ))?
         } else {
-            eprint!("Close these {n} connection(s)? [y/N] ");
-        }
-        let mut answer = String::new();
-        io::stdin().lock().read_line(&mut answer)?;
+            crate::ask(format_args!("Close these {n} connection(s)? [y/N] "))?
+        };
         let yes = if needs_count {
             answer.trim() == n.to_string()
         } else {
             matches!(answer.trim(), "y" | "Y" | "yes" | "YES")
         };
         if !yes {
-            eprintln!("portscope: nothing closed");
+            crate::say(format_args!("nothing closed"));
             report.finish()?;
             return Ok(ExitCode::from(1));
         }

@@ -6,8 +6,6 @@ use crate::Failure;
 use crate::args::{Args, Command};
 
 pub mod audit;
-// The confirmation prompts of `close` and `who --kill` still print directly.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod close;
 pub mod explain;
 pub mod list;
@@ -15,7 +13,6 @@ pub mod list;
 pub mod scan;
 pub mod summary;
 pub mod watch;
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod who;
 
 /// Runs the command the flags ask for.

@@ -2,7 +2,7 @@
 //! process; optionally signal the holders and check the ports come free.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -423,26 +423,26 @@ fn kill(
 ) -> Result<ExitCode, Failure> {
     let me = std::process::id();
     for &pid in &targets.clients_only {
-        eprintln!(
-            "portscope: not signalling {}: it holds only client connections on these ports (--any-socket to include them)",
+        crate::say(format_args!(
+            "not signalling {}: it holds only client connections on these ports (--any-socket to include them)",
             label(snap, pid)
-        );
+        ));
     }
     let mut chosen = Vec::new();
     for t in targets.chosen {
         if t.pid == 1 {
-            eprintln!(
-                "portscope: refusing to signal {} (init)",
+            crate::say(format_args!(
+                "refusing to signal {} (init)",
                 label(snap, t.pid)
-            );
+            ));
         } else if t.pid == me {
-            eprintln!("portscope: refusing to signal portscope itself");
+            crate::say(format_args!("refusing to signal portscope itself"));
         } else {
             chosen.push(t);
         }
     }
     if chosen.is_empty() {
-        eprintln!("portscope: no process to signal");
+        crate::say(format_args!("no process to signal"));
         report.finish()?;
         return Ok(ExitCode::from(1));
     }
@@ -455,11 +455,12 @@ fn kill(
             ));
         }
         let list: Vec<String> = chosen.iter().map(|t| label(snap, t.pid)).collect();
-        eprint!("Send {sig_name} to {}? [y/N] ", list.join(", "));
-        let mut answer = String::new();
-        io::stdin().lock().read_line(&mut answer)?;
+        let answer = crate::ask(format_args!(
+            "Send {sig_name} to {}? [y/N] ",
+            list.join(", ")
+        ))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
-            eprintln!("portscope: nothing signalled");
+            crate::say(format_args!("nothing signalled"));
             report.finish()?;
             return Ok(ExitCode::from(1));
         }
