@@ -8,15 +8,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::is_root;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -151,70 +148,11 @@ fn pinned_audit_report_matches_the_schema_and_names_every_field() {
     assert_eq!(top, want);
 }
 
-/// A network namespace made for one test, deleted on drop.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    /// `None` (and the test skips) when not root or `ip netns` is refused.
-    fn new() -> Option<Netns> {
-        if !is_root() {
-            eprintln!("skipped: network namespaces need root");
-            return None;
-        }
-        let name = format!("psschema-{}", std::process::id());
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("skipped: ip netns add refused");
-            return None;
-        }
-        let ns = Netns { name };
-        let st = Command::new("ip")
-            .args(["-n", &ns.name, "link", "set", "lo", "up"])
-            .status()
-            .expect("ip");
-        assert!(st.success(), "lo up");
-        Some(ns)
-    }
-
-    /// Runs `f` on a thread that has entered the namespace, so the sockets
-    /// it makes live there.
-    fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = File::open(&path).expect("netns file");
-                rustix::thread::move_into_link_name_space(
-                    ns.as_fd(),
-                    Some(rustix::thread::LinkNameSpaceType::Network),
-                )
-                .expect("setns");
-                f()
-            })
-            .join()
-            .expect("namespace thread")
-        })
-    }
-
-    fn portscope(&self, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_portscope")])
-            .args(args)
-            .output()
-            .expect("ip netns exec")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
+fn portscope(args: &[&str]) -> Output {
+    common::portscope()
+        .args(args)
+        .output()
+        .expect("run portscope")
 }
 
 fn stdout_json(out: &Output, what: &str) -> Value {
@@ -228,13 +166,14 @@ fn stdout_json(out: &Output, what: &str) -> Value {
 
 #[test]
 fn real_output_in_a_namespace_matches_the_schemas() {
-    let Some(ns) = Netns::new() else { return };
+    // The test's thread (and the binary it runs) in a namespace of its own.
+    let _ns = common::netns();
     let dir = std::env::temp_dir().join(format!("psschema-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     // Sockets of every kind: TCP listeners on both families and a
     // connection with data on it, UDP, and a unix listener whose name is
     // not UTF-8 (unix sockets are per namespace too).
-    let (listener, v6, client, mut server, udp, unix) = ns.enter(|| {
+    let (listener, v6, client, mut server, udp, unix) = {
         use std::os::unix::ffi::OsStrExt;
         let listener = TcpListener::bind("127.0.0.1:0").expect("tcp");
         let v6 = TcpListener::bind("[::1]:0").ok();
@@ -245,12 +184,12 @@ fn real_output_in_a_namespace_matches_the_schemas() {
         let name = std::ffi::OsStr::from_bytes(b"caf\xff.sock");
         let unix = UnixListener::bind(dir.join(name)).expect("unix");
         (listener, v6, client, server, udp, unix)
-    });
+    };
     let mut got = [0u8; 5];
     server.read_exact(&mut got).expect("read");
 
     let (_, v) = schema("listing.schema.json");
-    let out = ns.portscope(&["-a", "-t", "-u", "-x", "-p", "-i", "-m", "-O", "--json"]);
+    let out = portscope(&["-a", "-t", "-u", "-x", "-p", "-i", "-m", "-O", "--json"]);
     let listing = stdout_json(&out, "portscope --json -a -p -i -m -O");
     assert_valid(&v, &listing, "the namespace's listing");
     let list = listing.as_array().expect("array");
@@ -291,7 +230,7 @@ fn real_output_in_a_namespace_matches_the_schemas() {
     }
 
     let (_, av) = schema("audit.schema.json");
-    let out = ns.portscope(&["audit", "--json"]);
+    let out = portscope(&["audit", "--json"]);
     let report = stdout_json(&out, "portscope audit --json");
     assert_valid(&av, &report, "the namespace's audit");
     assert!(report["summary"]["listeners"].as_u64().expect("count") >= 2);
@@ -299,7 +238,7 @@ fn real_output_in_a_namespace_matches_the_schemas() {
     // A saved report as a baseline: the comparison's fields too.
     let saved = dir.join("audit.json");
     std::fs::write(&saved, &out.stdout).expect("save");
-    let out = ns.portscope(&[
+    let out = portscope(&[
         "audit",
         "--json",
         "--baseline",
