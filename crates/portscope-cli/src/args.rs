@@ -54,6 +54,43 @@ pub enum Command {
     /// highlighted, closed ones greyed, throughput per connection; sort,
     /// filter, group by process, SIGTERM an owner. `?` inside shows the keys.
     Watch(WatchArgs),
+    /// A long-running server: Prometheus metrics at /metrics, a read-only
+    /// JSON API under /api/v1/ and a live web page at /, refreshed every
+    /// --interval. Binds 127.0.0.1:9911 unless told otherwise.
+    #[cfg_attr(not(feature = "serve"), command(hide = true))]
+    Serve(ServeArgs),
+}
+
+/// `portscope serve` options.
+#[derive(Debug, ClapArgs)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Anything but a loopback address needs
+    /// --token-file or --allow-unauthenticated.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9911")]
+    pub listen: String,
+    /// Seconds between refreshes (requests never trigger one).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub interval: f64,
+    /// A file holding the bearer token that /metrics and /api/ require
+    /// (`Authorization: Bearer TOKEN`); surrounding whitespace is ignored.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Serve a non-loopback address without a token.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
+    /// How many processes get their own `portscope_process_sockets` series;
+    /// the rest are summed under process="other".
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Which sockets.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Where sockets come from.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
+    /// Serve a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
 }
 
 /// `portscope watch` options.

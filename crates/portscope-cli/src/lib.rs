@@ -17,6 +17,8 @@ mod config;
 mod input;
 mod render;
 mod report;
+#[cfg(feature = "serve")]
+mod serve;
 mod snapshot_file;
 mod system;
 mod watch;

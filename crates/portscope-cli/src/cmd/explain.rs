@@ -245,3 +245,30 @@ fn json_for<'a>(t: &Target, ctx: &Context<'a>) -> ExplainJson<impl Serialize + '
         }),
     }
 }
+
+/// `explain TARGET --json` on a snapshot already taken (the server's
+/// `/api/v1/explain/{port}`): the same array of objects, or the one-line
+/// complaint about the target.
+#[cfg(feature = "serve")]
+pub fn json_on(target: &str, snap: &Snapshot) -> Result<serde_json::Value, String> {
+    let targets = parse_target(target)?;
+    let cfg = ListConfig::with_owners();
+    let snap = Snapshot {
+        sockets: snap
+            .sockets
+            .iter()
+            .filter(|s| {
+                s.local
+                    .port()
+                    .is_some_and(|p| targets.iter().any(|t| t.port == p))
+            })
+            .cloned()
+            .collect(),
+        processes: snap.processes.clone(),
+        user_names: snap.user_names.clone(),
+        ..Snapshot::default()
+    };
+    let ctx = Context::new(&snap, &cfg);
+    let items: Vec<_> = targets.iter().map(|t| json_for(t, &ctx)).collect();
+    serde_json::to_value(&items).map_err(|e| e.to_string())
+}

@@ -11,6 +11,8 @@ pub mod explain;
 pub mod list;
 #[cfg(feature = "scan")]
 pub mod scan;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod summary;
 pub mod watch;
 pub mod who;
@@ -47,6 +49,13 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        #[cfg(feature = "serve")]
+        Some(Command::Serve(s)) => serve::run(s),
+        #[cfg(not(feature = "serve"))]
+        Some(Command::Serve(_)) => Err(Failure::Usage(
+            "serve: this build of portscope has no server (built without the cargo feature `serve`)"
+                .into(),
+        )),
     }
 }
 

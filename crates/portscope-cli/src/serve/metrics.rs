@@ -1,0 +1,461 @@
+//! `/metrics`: the exposition of one refresh, rendered once per refresh
+//! (a scrape only copies the bytes) in OpenMetrics by `prometheus-client`
+//! and turned into the Prometheus text format 0.0.4 for clients that ask
+//! for it ([`to_prometheus_text`]; the crate writes only OpenMetrics).
+//!
+//! Cardinality is bounded by listeners and processes, never by
+//! connections: a connection only ever adds to a count whose labels are a
+//! listener's, a state, or a process's.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
+
+use portscope::audit::{RULES, Report};
+use portscope::model::{Proto, Snapshot, Socket, TcpState};
+use portscope::services;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::events::Change;
+use super::labels;
+
+/// Label sets: (name, value already escaped for the exposition format).
+type Labels = Vec<(&'static str, String)>;
+
+/// Most process label sets the closed-connection counters keep; closes of
+/// processes beyond them count under process="other".
+const MAX_CLOSED_KEYS: usize = 1000;
+
+/// A listener's identity in the metrics: what `first_seen` is keyed by.
+pub type ListenerKey = Labels;
+
+/// Counters that only grow while the server runs.
+#[derive(Default)]
+pub struct Totals {
+    /// Closed connections, bytes sent and received, by (process, container, unit).
+    closed: HashMap<(String, String, String), [u64; 3]>,
+    /// Refreshes that failed.
+    pub refresh_errors: u64,
+    /// When each listener now open was first seen (Unix seconds).
+    first_seen: HashMap<ListenerKey, f64>,
+}
+
+impl Totals {
+    /// Counts the closed connections among `changes`.
+    pub fn add(&mut self, changes: &[Change], ctx: &Snapshot) {
+        for c in changes {
+            let Change::Closed(s) = c else { continue };
+            if s.proto != Proto::Tcp || s.is_listening() {
+                continue;
+            }
+            let p = labels::first_process(s, ctx);
+            let mut key = (process_label(p), labels::container(p), labels::unit(p));
+            if !self.closed.contains_key(&key) && self.closed.len() >= MAX_CLOSED_KEYS {
+                key = ("other".into(), String::new(), String::new());
+            }
+            let (sent, received) = s
+                .extra
+                .as_ref()
+                .and_then(|x| x.tcp_info)
+                .map_or((0, 0), |i| (i.bytes_acked, i.bytes_received));
+            let e = self.closed.entry(key).or_default();
+            e[0] += 1;
+            e[1] += sent;
+            e[2] += received;
+        }
+    }
+
+    /// Notes the listeners of `snap` seen at `now` (Unix seconds) and
+    /// forgets those gone.
+    pub fn see_listeners(&mut self, snap: &Snapshot, now: f64) {
+        let mut current = HashSet::new();
+        for s in snap.sockets.iter().filter(|s| is_listener(s)) {
+            let key = listener_key(s, snap);
+            self.first_seen.entry(key.clone()).or_insert(now);
+            current.insert(key);
+        }
+        self.first_seen.retain(|k, _| current.contains(k));
+    }
+}
+
+/// A TCP or UDP socket waiting for peers (UDP: unconnected).
+pub fn is_listener(s: &Socket) -> bool {
+    matches!(s.proto, Proto::Tcp | Proto::Udp) && s.is_listening() && s.local.port().is_some()
+}
+
+fn esc(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    labels::exposition(v, &mut out);
+    out
+}
+
+fn process_label(p: Option<&portscope::model::Process>) -> String {
+    match p {
+        Some(p) => labels::text(Some(&p.name)),
+        None => "-".into(),
+    }
+}
+
+fn listener_key(s: &Socket, snap: &Snapshot) -> ListenerKey {
+    let p = labels::first_process(s, snap);
+    vec![
+        ("proto", s.proto.as_str().into()),
+        ("family", s.family.as_str().into()),
+        (
+            "addr",
+            s.local.addr().map(|a| a.to_string()).unwrap_or_default(),
+        ),
+        ("port", s.local.port().unwrap_or(0).to_string()),
+        ("netns", labels::netns(s).into()),
+        ("process", esc(&process_label(p))),
+    ]
+}
+
+/// What one rendering needs besides the snapshot.
+pub struct Inputs<'a> {
+    /// The latest snapshot.
+    pub snap: &'a Snapshot,
+    /// The counters so far.
+    pub totals: &'a Totals,
+    /// The audit of the latest snapshot.
+    pub audit: &'a Report,
+    /// How many processes get their own `portscope_process_sockets`.
+    pub top: usize,
+    /// How long the latest refresh took.
+    pub refresh_seconds: f64,
+    /// When it was taken, Unix seconds.
+    pub refreshed_at: f64,
+}
+
+/// The OpenMetrics exposition of one refresh.
+pub fn render(inp: &Inputs<'_>) -> String {
+    let snap = inp.snap;
+    let mut reg = Registry::default();
+
+    let info = Family::<Labels, Gauge>::default();
+    let queue = Family::<Labels, Gauge>::default();
+    let queue_max = Family::<Labels, Gauge>::default();
+    let first_seen = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    // (proto, port) of listening TCP sockets → the listener's process label.
+    let mut tcp_ports: HashMap<u16, String> = HashMap::new();
+    for s in snap.sockets.iter().filter(|s| is_listener(s)) {
+        let key = listener_key(s, snap);
+        let p = labels::first_process(s, snap);
+        let port = s.local.port().unwrap_or(0);
+        let mut full = key.clone();
+        full.push((
+            "service",
+            services::lookup(port, s.proto)
+                .map(|x| esc(x.name))
+                .unwrap_or_default(),
+        ));
+        full.push(("container", esc(&labels::container(p))));
+        full.push(("unit", esc(&labels::unit(p))));
+        full.push(("exe", esc(&labels::text(p.and_then(|p| p.exe.as_ref())))));
+        full.push(("exposure", labels::exposure(s).into()));
+        info.get_or_create(&full).set(1);
+        if s.proto == Proto::Tcp {
+            // For a LISTEN socket inet_diag reports the accept queue's
+            // length as rqueue and its limit (the backlog) as wqueue.
+            queue.get_or_create(&key).inc_by(i64::from(s.recv_q));
+            queue_max.get_or_create(&key).inc_by(i64::from(s.send_q));
+            tcp_ports
+                .entry(port)
+                .or_insert_with(|| esc(&process_label(p)));
+        }
+        if let Some(t) = inp.totals.first_seen.get(&key) {
+            first_seen.get_or_create(&key).set(*t);
+        }
+    }
+
+    let conns = Family::<Labels, Gauge>::default();
+    let sockets = Family::<Labels, Gauge>::default();
+    let mut per_process: HashMap<(String, String, String), i64> = HashMap::new();
+    for s in &snap.sockets {
+        let state = s.state.name_for(s.proto);
+        sockets
+            .get_or_create(&vec![
+                ("proto", s.proto.as_str().into()),
+                ("state", state.into()),
+                ("netns", labels::netns(s).into()),
+            ])
+            .inc();
+        if s.proto == Proto::Tcp
+            && s.state != TcpState::Listen
+            && let Some(port) = s.local.port()
+            && let Some(process) = tcp_ports.get(&port)
+        {
+            conns
+                .get_or_create(&vec![
+                    ("proto", "tcp".into()),
+                    ("port", port.to_string()),
+                    ("process", process.clone()),
+                    ("state", state.into()),
+                ])
+                .inc();
+        }
+        let p = labels::first_process(s, snap);
+        *per_process
+            .entry((process_label(p), labels::container(p), labels::unit(p)))
+            .or_default() += 1;
+    }
+    let process_sockets = Family::<Labels, Gauge>::default();
+    let mut ranked: Vec<_> = per_process.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut other = 0i64;
+    for (i, ((process, container, unit), n)) in ranked.into_iter().enumerate() {
+        if i < inp.top {
+            process_sockets
+                .get_or_create(&vec![
+                    ("process", esc(&process)),
+                    ("container", esc(&container)),
+                    ("unit", esc(&unit)),
+                ])
+                .set(n);
+        } else {
+            other += n;
+        }
+    }
+    if other > 0 {
+        process_sockets
+            .get_or_create(&vec![
+                ("process", "other".into()),
+                ("container", String::new()),
+                ("unit", String::new()),
+            ])
+            .set(other);
+    }
+
+    let closed = Family::<Labels, Counter>::default();
+    let sent = Family::<Labels, Counter>::default();
+    let received = Family::<Labels, Counter>::default();
+    for ((process, container, unit), [n, tx, rx]) in &inp.totals.closed {
+        let l = vec![
+            ("process", esc(process)),
+            ("container", esc(container)),
+            ("unit", esc(unit)),
+        ];
+        closed.get_or_create(&l).inc_by(*n);
+        sent.get_or_create(&l).inc_by(*tx);
+        received.get_or_create(&l).inc_by(*rx);
+    }
+
+    let findings = Family::<Labels, Gauge>::default();
+    for r in RULES {
+        let _ = findings.get_or_create(&vec![
+            ("rule", r.id.into()),
+            ("severity", r.severity.as_str().into()),
+        ]);
+    }
+    for f in &inp.audit.findings {
+        findings
+            .get_or_create(&vec![
+                ("rule", f.rule.id.into()),
+                ("severity", f.severity().as_str().into()),
+            ])
+            .inc();
+    }
+
+    let duration = Gauge::<f64, AtomicU64>::default();
+    duration.set(inp.refresh_seconds);
+    let refreshed = Gauge::<f64, AtomicU64>::default();
+    refreshed.set(inp.refreshed_at);
+    let errors = Counter::<u64>::default();
+    errors.inc_by(inp.totals.refresh_errors);
+
+    reg.register(
+        "portscope_listener_info",
+        "A listening TCP socket or unconnected UDP socket, with who holds it and how exposed it is",
+        info,
+    );
+    reg.register(
+        "portscope_listener_accept_queue",
+        "Connections waiting in a TCP listener's accept queue",
+        queue,
+    );
+    reg.register(
+        "portscope_listener_accept_queue_max",
+        "The limit of a TCP listener's accept queue (its backlog)",
+        queue_max,
+    );
+    reg.register(
+        "portscope_listener_first_seen_timestamp_seconds",
+        "When this server first saw the listener, Unix time",
+        first_seen,
+    );
+    reg.register(
+        "portscope_listener_connections",
+        "TCP connections on a listener's port, by state",
+        conns,
+    );
+    reg.register(
+        "portscope_sockets",
+        "Sockets by protocol and state",
+        sockets,
+    );
+    reg.register(
+        "portscope_process_sockets",
+        "Sockets held per process, the top processes and the rest as process=\"other\"",
+        process_sockets,
+    );
+    reg.register(
+        "portscope_connections_closed",
+        "TCP connections seen closing",
+        closed,
+    );
+    reg.register(
+        "portscope_connections_closed_bytes_sent",
+        "Bytes sent (and acknowledged) by TCP connections seen closing",
+        sent,
+    );
+    reg.register(
+        "portscope_connections_closed_bytes_received",
+        "Bytes received by TCP connections seen closing",
+        received,
+    );
+    reg.register(
+        "portscope_audit_findings",
+        "Findings of the exposure audit, by rule",
+        findings,
+    );
+    reg.register(
+        "portscope_scrape_duration_seconds",
+        "How long the latest refresh of the sockets took",
+        duration,
+    );
+    reg.register(
+        "portscope_last_refresh_timestamp_seconds",
+        "When the latest refresh was taken, Unix time",
+        refreshed,
+    );
+    reg.register("portscope_refresh_errors", "Refreshes that failed", errors);
+    let mut out = String::new();
+    // Writing to a String cannot fail, and every label value was escaped.
+    let _ = encode(&mut out, &reg);
+    out
+}
+
+/// The Prometheus text format 0.0.4 of an OpenMetrics exposition as
+/// `render` writes it: counters are announced under their `_total` name,
+/// and there is no `# EOF` or `# UNIT`.
+pub fn to_prometheus_text(om: &str) -> String {
+    let mut counters: HashSet<&str> = HashSet::new();
+    for line in om.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some(name) = rest.strip_suffix(" counter")
+        {
+            counters.insert(name);
+        }
+    }
+    let mut out = String::with_capacity(om.len());
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# TYPE ", "# HELP "]
+            .into_iter()
+            .find(|p| line.starts_with(p));
+        match meta {
+            Some(prefix) => {
+                let rest = &line[prefix.len()..];
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                if counters.contains(name) {
+                    out.push_str(&format!("{prefix}{name}_total {tail}"));
+                } else {
+                    out.push_str(line);
+                }
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portscope::audit::Report;
+    use portscope::model::{Endpoint, Owner, Process};
+
+    fn listener(port: u16, pid: u32) -> Socket {
+        Socket {
+            local: Endpoint::v4([127, 0, 0, 1].into(), port),
+            state: TcpState::Listen,
+            recv_q: 3,
+            send_q: 128,
+            cookie: u64::from(port),
+            owners: vec![Owner { pid, fd: 3 }],
+            ..Socket::default()
+        }
+    }
+
+    fn conn(port: u16, peer: u16, pid: u32) -> Socket {
+        Socket {
+            local: Endpoint::v4([127, 0, 0, 1].into(), port),
+            remote: Endpoint::v4([127, 0, 0, 1].into(), peer),
+            state: TcpState::Established,
+            cookie: 100_000 + u64::from(peer),
+            owners: vec![Owner { pid, fd: 4 }],
+            ..Socket::default()
+        }
+    }
+
+    fn rendered(snap: &Snapshot) -> String {
+        let mut totals = Totals::default();
+        totals.see_listeners(snap, 1.0e9);
+        render(&Inputs {
+            snap,
+            totals: &totals,
+            audit: &Report::default(),
+            top: 5,
+            refresh_seconds: 0.01,
+            refreshed_at: 1.0e9,
+        })
+    }
+
+    fn series(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').map_or(l, |(k, _)| k))
+            .collect()
+    }
+
+    #[test]
+    fn connections_add_no_series_beyond_states() {
+        let mut snap = Snapshot::default();
+        snap.processes.insert(
+            7,
+            Process {
+                pid: 7,
+                name: "web\x1b".into(),
+                ..Process::default()
+            },
+        );
+        snap.sockets.push(listener(8080, 7));
+        snap.sockets.push(conn(8080, 40000, 7));
+        let few = rendered(&snap);
+        for peer in 40001..45000 {
+            snap.sockets.push(conn(8080, peer, 7));
+        }
+        let many = rendered(&snap);
+        assert_eq!(series(&few), series(&many));
+        assert!(many.contains(
+            "portscope_listener_connections{proto=\"tcp\",port=\"8080\",process=\"web\\\\x1b\",state=\"ESTAB\"} 5000"
+        ), "{many}");
+        assert!(many.contains("portscope_listener_accept_queue_max{"));
+        assert!(many.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn text_format_names_counters_with_total() {
+        let om = "# HELP a_b X.\n# TYPE a_b counter\na_b_total 3\n# TYPE g gauge\ng 1\n# EOF\n";
+        assert_eq!(
+            to_prometheus_text(om),
+            "# HELP a_b_total X.\n# TYPE a_b_total counter\na_b_total 3\n# TYPE g gauge\ng 1\n"
+        );
+    }
+}
