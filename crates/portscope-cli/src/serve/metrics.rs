@@ -207,7 +207,7 @@ pub fn render(inp: &Inputs<'_>) -> String {
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let mut other = 0i64;
     for (i, ((process, container, unit), n)) in ranked.into_iter().enumerate() {
-        if i < inp.top {
+        if i < inp.top && process != "-" {
             process_sockets
                 .get_or_create(&vec![
                     ("process", esc(&process)),
@@ -215,18 +215,29 @@ pub fn render(inp: &Inputs<'_>) -> String {
                     ("unit", esc(&unit)),
                 ])
                 .set(n);
+        } else if process == "-" {
+            // Sockets of no known process: always their own series.
+            process_sockets
+                .get_or_create(&vec![
+                    ("process", "-".into()),
+                    ("container", String::new()),
+                    ("unit", String::new()),
+                ])
+                .inc_by(n);
         } else {
             other += n;
         }
     }
-    if other > 0 {
+    // The rest and the sockets of no known process always have a series,
+    // so that which processes hold sockets never adds or drops one.
+    for (name, n) in [("other", other), ("-", 0)] {
         process_sockets
             .get_or_create(&vec![
-                ("process", "other".into()),
+                ("process", name.into()),
                 ("container", String::new()),
                 ("unit", String::new()),
             ])
-            .set(other);
+            .inc_by(n);
     }
 
     let closed = Family::<Labels, Counter>::default();
@@ -418,10 +429,13 @@ mod tests {
     }
 
     fn series(text: &str) -> Vec<&str> {
-        text.lines()
+        let mut v: Vec<&str> = text
+            .lines()
             .filter(|l| !l.starts_with('#'))
             .map(|l| l.rsplit_once(' ').map_or(l, |(k, _)| k))
-            .collect()
+            .collect();
+        v.sort_unstable();
+        v
     }
 
     #[test]
@@ -444,7 +458,7 @@ mod tests {
         let many = rendered(&snap);
         assert_eq!(series(&few), series(&many));
         assert!(many.contains(
-            "portscope_listener_connections{proto=\"tcp\",port=\"8080\",process=\"web\\\\x1b\",state=\"ESTAB\"} 5000"
+            "portscope_listener_connections{proto=\"tcp\",port=\"8080\",process=\"web\\\\x1b\",state=\"ESTABLISHED\"} 5000"
         ), "{many}");
         assert!(many.contains("portscope_listener_accept_queue_max{"));
         assert!(many.ends_with("# EOF\n"));

@@ -1,0 +1,362 @@
+//! `portscope serve` end to end: the real binary in a network namespace the
+//! test makes, real sockets, answers parsed. The suites needing Prometheus
+//! (`promtool`, the server) are slow and marked so; the browser's are in
+//! tests/serve_page.rs.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod serve_support;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+
+use serve_support::{Events, Server, get, need, own_comm, raw, series, wait_for};
+
+fn metrics_line<'a>(text: &'a str, name: &str, must: &[&str]) -> Option<&'a str> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| must.iter().all(|m| l.contains(m)))
+}
+
+#[test]
+fn metrics_name_a_listener_with_its_process_in_both_formats() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let srv = Server::start(&["--interval", "0.3"]);
+    let want_port = format!("port=\"{port}\"");
+    let want_proc = format!("process=\"{}\"", own_comm());
+    let text = wait_for("the listener in /metrics", || {
+        let r = srv.get("/metrics");
+        metrics_line(&r.text(), "portscope_listener_info", &[&want_port])
+            .is_some()
+            .then_some(r)
+    });
+    assert!(
+        text.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let body = text.text();
+    let info = metrics_line(&body, "portscope_listener_info", &[&want_port]).unwrap();
+    assert!(info.contains(&want_proc), "{info}");
+    assert!(info.contains("exposure=\"loopback\""), "{info}");
+    assert!(info.contains("proto=\"tcp\""), "{info}");
+    assert!(!body.contains("# EOF"));
+    assert!(body.contains("# TYPE portscope_refresh_errors_total counter"));
+    // The backlog of a listener is its accept queue's limit (std listens with 128).
+    let max = metrics_line(&body, "portscope_listener_accept_queue_max", &[&want_port]).unwrap();
+    assert!(max.ends_with(" 128"), "{max}");
+
+    let om = get(
+        srv.addr,
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )],
+    );
+    assert!(
+        om.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    assert!(om.text().ends_with("# EOF\n"));
+    assert!(
+        om.text()
+            .contains("# TYPE portscope_refresh_errors counter")
+    );
+    drop(l);
+    let (status, log) = srv.stop();
+    assert!(status.success(), "{status:?} {log}");
+    assert!(log.contains("serve: stopped (SIGTERM)"), "{log}");
+}
+
+#[test]
+fn accept_queue_counts_connections_not_accepted() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let _waiting: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let srv = Server::start(&["--interval", "0.3"]);
+    let port = format!("port=\"{}\"", addr.port());
+    wait_for("an accept queue of 3", || {
+        let body = srv.get("/metrics").text();
+        metrics_line(&body, "portscope_listener_accept_queue", &[&port])
+            .is_some_and(|l| l.ends_with(" 3"))
+            .then_some(())
+    });
+    let body = srv.get("/metrics").text();
+    let conns = metrics_line(
+        &body,
+        "portscope_listener_connections",
+        &[&port, "state=\"ESTABLISHED\""],
+    )
+    .unwrap();
+    assert!(conns.ends_with(" 3"), "{conns}");
+}
+
+#[test]
+fn five_thousand_connections_add_no_series_but_per_state_counts() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let port = format!("port=\"{}\"", addr.port());
+    // One connection first, so every per-listener series exists.
+    let c0 = TcpStream::connect(addr).unwrap();
+    let a0 = l.accept().unwrap();
+    let srv = Server::start(&["--interval", "0.3"]);
+    let before = wait_for("the listener's connection counted", || {
+        let body = srv.get("/metrics").text();
+        metrics_line(&body, "portscope_listener_connections", &[&port])
+            .is_some()
+            .then_some(body)
+    });
+    // The listener comes back from the thread: dropping it would close it.
+    let accept = std::thread::spawn(move || {
+        let accepted: Vec<TcpStream> = (0..5000).map(|_| l.accept().unwrap().0).collect();
+        (l, accepted)
+    });
+    let clients: Vec<TcpStream> = (0..5000)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let servers = accept.join().unwrap();
+    let after = wait_for("5001 connections counted", || {
+        let body = srv.get("/metrics").text();
+        metrics_line(
+            &body,
+            "portscope_listener_connections",
+            &[&port, "state=\"ESTABLISHED\""],
+        )
+        .is_some_and(|l| l.ends_with(" 5001"))
+        .then_some(body)
+    });
+    // Connections on a listener's port are its accepted ones; the clients'
+    // have an ephemeral local port and count only by state.
+    let per_state = |s: &String| {
+        s.starts_with("portscope_sockets{") || s.starts_with("portscope_listener_connections{")
+    };
+    let (b, a) = (series(&before), series(&after));
+    let mut fixed_b: Vec<&String> = b.iter().filter(|s| !per_state(s)).collect();
+    let mut fixed_a: Vec<&String> = a.iter().filter(|s| !per_state(s)).collect();
+    fixed_b.sort();
+    fixed_a.sort();
+    assert_eq!(fixed_b, fixed_a);
+    assert!(
+        a.len() <= b.len() + 12,
+        "{} series before, {} after",
+        b.len(),
+        a.len()
+    );
+    drop((clients, servers, c0, a0));
+}
+
+#[test]
+fn a_token_is_needed_off_loopback_and_checked() {
+    let out = common::portscope()
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--token-file"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let _ns = common::netns();
+    let dir = std::env::temp_dir().join(format!("portscope-serve-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = dir.join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let srv = Server::start(&["--token-file", token.to_str().unwrap(), "--interval", "0.5"]);
+    for path in [
+        "/metrics",
+        "/api/v1/snapshot",
+        "/api/v1/audit",
+        "/api/v1/explain/22",
+        "/api/v1/events",
+    ] {
+        let r = get(srv.addr, path, &[]);
+        assert_eq!(r.status, 401, "{path}");
+        assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+        let r = get(srv.addr, path, &[("Authorization", "Bearer wrong")]);
+        assert_eq!(r.status, 401, "{path}");
+    }
+    let ok = get(
+        srv.addr,
+        "/metrics",
+        &[("Authorization", "Bearer s3cret-token")],
+    );
+    assert_eq!(ok.status, 200);
+    assert!(ok.text().contains("portscope_sockets"));
+    // The page itself holds no data and loads without the token.
+    assert_eq!(srv.get("/").status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let empty = dir.with_extension("empty");
+    std::fs::write(&empty, "  \n").unwrap();
+    let out = common::portscope()
+        .args(["serve", "--token-file", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_file(&empty);
+}
+
+#[test]
+fn malformed_requests_are_refused_with_400() {
+    let _ns = common::netns();
+    let srv = Server::start(&["--interval", "0.5"]);
+    let r = srv.get("/api/v1/snapshot?filter=sport%20%3D%20%3A99999");
+    assert_eq!(r.status, 400);
+    let v = r.json();
+    assert_eq!(v["column"], 10);
+    assert!(v["caret"].as_str().unwrap().ends_with('^'));
+    assert_eq!(srv.get("/api/v1/snapshot?nonsense=1").status, 400);
+    assert_eq!(srv.get("/api/v1/events?filter=%28%28").status, 400);
+    assert_eq!(srv.get("/api/v1/explain/notaport99999").status, 400);
+    assert_eq!(srv.get("/api/v1/explain/70000").status, 400);
+    assert_eq!(srv.get("/api/v1/nothing").status, 404);
+    let r = raw(srv.addr, b"GARBAGE\r\n\r\n");
+    assert_eq!(r.status, 400);
+    let long = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let r = raw(srv.addr, long.as_bytes());
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    // Read-only: nothing but GET.
+    let r = raw(
+        srv.addr,
+        b"DELETE /api/v1/snapshot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 405);
+    // Still serving after all that.
+    assert_eq!(srv.get("/api/v1/audit").status, 200);
+}
+
+#[test]
+fn snapshot_filters_and_events_stream_new_and_gone() {
+    let _ns = common::netns();
+    let srv = Server::start(&["--interval", "0.3"]);
+    let mut events = Events::open(srv.addr, "/api/v1/events?filter=state%20listening");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let is_ours = |v: &serde_json::Value| v["local"]["port"] == port;
+    let new = events.wait("new", is_ours);
+    assert_eq!(new["state"], "LISTEN");
+    assert_eq!(new["owners"][0]["pid"], std::process::id());
+    let list = srv
+        .get(&format!("/api/v1/snapshot?filter=sport%20%3D%20%3A{port}"))
+        .json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["cookie"], new["cookie"]);
+    drop(l);
+    let gone = events.wait("gone", is_ours);
+    assert_eq!(gone["cookie"], new["cookie"]);
+}
+
+#[test]
+fn explain_and_audit_answer_as_the_commands_do() {
+    let _ns = common::netns();
+    let srv = Server::start(&["--interval", "0.5"]);
+    let v = srv.get("/api/v1/explain/22").json();
+    assert_eq!(v[0]["port"], 22);
+    assert_eq!(v[0]["class"], "system");
+    let cli = common::portscope()
+        .args(["explain", "22", "--json"])
+        .output()
+        .unwrap();
+    let cli: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(v[0]["registry"], cli[0]["registry"]);
+    let a = srv.get("/api/v1/audit").json();
+    assert!(a["findings"].is_array(), "{a}");
+    assert!(a["summary"].is_object(), "{a}");
+}
+
+#[test]
+fn the_openapi_document_matches_the_server() {
+    let _ns = common::netns();
+    let srv = Server::start(&["--interval", "0.5"]);
+    let doc = srv.get("/api/v1/openapi.json").json();
+    assert_eq!(
+        doc,
+        serde_json::from_str::<serde_json::Value>(include_str!("../src/serve/openapi.json"))
+            .unwrap()
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 6);
+    for (path, item) in paths {
+        let url = path.replace("{port}", "22");
+        let r = if url.ends_with("/events") {
+            // A stream does not end: read its head only.
+            let mut s = TcpStream::connect(srv.addr).unwrap();
+            write!(s, "GET {url} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut head = [0u8; 512];
+            let n = std::io::Read::read(&mut s, &mut head).unwrap();
+            let text = String::from_utf8_lossy(&head[..n]).into_owned();
+            assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+            assert!(
+                text.to_ascii_lowercase()
+                    .contains("content-type: text/event-stream"),
+                "{text}"
+            );
+            continue;
+        } else {
+            srv.get(&url)
+        };
+        let answers = &item["get"]["responses"][r.status.to_string()];
+        assert!(
+            answers.is_object(),
+            "{path}: status {} is not documented",
+            r.status
+        );
+        let ctype = r.header("content-type").unwrap();
+        let documented: Vec<&String> = answers["content"]
+            .as_object()
+            .map(|c| c.keys().collect())
+            .unwrap_or_default();
+        assert!(
+            documented.iter().any(|d| ctype.starts_with(d.as_str())),
+            "{path}: {ctype} not in {documented:?}"
+        );
+        if ctype.starts_with("application/json") {
+            let _ = r.json();
+        }
+    }
+    // Every route the server answers under /api/v1/ is documented.
+    for p in [
+        "/api/v1/snapshot",
+        "/api/v1/audit",
+        "/api/v1/events",
+        "/api/v1/explain/{port}",
+    ] {
+        assert!(paths.contains_key(p), "{p}");
+    }
+}
+
+#[test]
+#[ignore = "slow: promtool (Debian prometheus)"]
+fn promtool_accepts_the_metrics() {
+    let promtool = need("promtool", "prometheus");
+    let _ns = common::netns();
+    let _l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let srv = Server::start(&["--interval", "0.5"]);
+    let body = srv.get("/metrics").body;
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
