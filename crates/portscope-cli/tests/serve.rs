@@ -153,6 +153,46 @@ fn five_thousand_connections_add_no_series_but_per_state_counts() {
 }
 
 #[test]
+fn closed_connections_count_with_their_bytes_and_process() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let srv = Server::start(&["--interval", "0.3"]);
+    let me = format!("process=\"{}\"", own_comm());
+    let (c, a) = serve_support::exchange(&l, 100_000);
+    let port = format!("port=\"{}\"", l.local_addr().unwrap().port());
+    wait_for("the connection seen", || {
+        serve_support::value(
+            &srv.get("/metrics").text(),
+            "portscope_listener_connections{",
+            &[&port],
+        )
+    });
+    drop((c, a));
+    // Both ends close: the accepting end goes at once, the client's after
+    // TIME_WAIT (and is not waited for). Each moved 100,000 bytes each way.
+    let body = wait_for("a closed connection counted", || {
+        let t = srv.get("/metrics").text();
+        serve_support::value(&t, "portscope_connections_closed_total{", &[&me])
+            .is_some_and(|n| n >= 1.0)
+            .then_some(t)
+    });
+    let sent = serve_support::value(
+        &body,
+        "portscope_connections_closed_bytes_sent_total{",
+        &[&me],
+    )
+    .unwrap();
+    let received = serve_support::value(
+        &body,
+        "portscope_connections_closed_bytes_received_total{",
+        &[&me],
+    )
+    .unwrap();
+    assert!(sent >= 100_000.0, "{body}");
+    assert!(received >= 100_000.0, "{body}");
+}
+
+#[test]
 fn a_token_is_needed_off_loopback_and_checked() {
     let out = common::portscope()
         .args(["serve", "--listen", "0.0.0.0:0"])

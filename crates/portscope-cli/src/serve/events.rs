@@ -19,8 +19,10 @@ pub enum Change {
     /// A socket not seen before.
     Opened(Socket),
     /// A socket that went away, as last seen (its tcp_info counters are
-    /// the bytes it moved).
-    Closed(Socket),
+    /// the bytes it moved), and the process last seen holding it: a
+    /// connection closed by its process is orphaned (no owner) in its
+    /// last states.
+    Closed(Socket, Option<u32>),
     /// A socket now in another state.
     Changed(Socket),
 }
@@ -29,7 +31,7 @@ impl Change {
     /// The socket concerned.
     pub fn socket(&self) -> &Socket {
         match self {
-            Change::Opened(s) | Change::Closed(s) | Change::Changed(s) => s,
+            Change::Opened(s) | Change::Closed(s, _) | Change::Changed(s) => s,
         }
     }
 
@@ -37,38 +39,59 @@ impl Change {
     pub fn kind(&self) -> &'static str {
         match self {
             Change::Opened(_) => "new",
-            Change::Closed(_) => "gone",
+            Change::Closed(..) => "gone",
             Change::Changed(_) => "changed",
         }
     }
 }
 
+/// What is remembered of an open socket between refreshes.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    state: TcpState,
+    pid: Option<u32>,
+}
+
 /// The changes the refresh ingested at `at` brought, from the tracker's
-/// marks; `states` remembers each open socket's state to see changes.
-/// The first refresh opens nothing: what was there at start is no news.
+/// marks; `states` remembers each open socket's state (to see changes)
+/// and last owner. The first refresh opens nothing: what was there at
+/// start is no news.
 pub fn from_tracker(
     tracker: &Tracker,
     at: Instant,
-    states: &mut HashMap<SocketKey, TcpState>,
+    states: &mut HashMap<SocketKey, Seen>,
 ) -> Vec<Change> {
     let first = tracker.refreshes <= 1;
     let mut out = Vec::new();
     let mut next = HashMap::with_capacity(states.len());
     for row in tracker.rows() {
+        let before = states.get(&row.key);
         if row.gone == Some(at) {
-            out.push(Change::Closed(row.socket.clone()));
+            let pid = row
+                .socket
+                .owners
+                .first()
+                .map(|o| o.pid)
+                .or(before.and_then(|b| b.pid));
+            out.push(Change::Closed(row.socket.clone(), pid));
             continue;
         }
         if row.gone.is_some() {
             continue;
         }
         let state = row.socket.state;
-        match states.get(&row.key) {
+        match before {
             None if !first => out.push(Change::Opened(row.socket.clone())),
-            Some(before) if *before != state => out.push(Change::Changed(row.socket.clone())),
+            Some(b) if b.state != state => out.push(Change::Changed(row.socket.clone())),
             _ => {}
         }
-        next.insert(row.key.clone(), state);
+        let pid = row
+            .socket
+            .owners
+            .first()
+            .map(|o| o.pid)
+            .or(before.and_then(|b| b.pid));
+        next.insert(row.key.clone(), Seen { state, pid });
     }
     *states = next;
     out

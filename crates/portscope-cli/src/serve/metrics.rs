@@ -47,11 +47,12 @@ impl Totals {
     /// Counts the closed connections among `changes`.
     pub fn add(&mut self, changes: &[Change], ctx: &Snapshot) {
         for c in changes {
-            let Change::Closed(s) = c else { continue };
+            let Change::Closed(s, pid) = c else { continue };
             if s.proto != Proto::Tcp || s.is_listening() {
                 continue;
             }
-            let p = labels::first_process(s, ctx);
+            let p =
+                labels::first_process(s, ctx).or_else(|| pid.and_then(|p| ctx.processes.get(&p)));
             let mut key = (process_label(p), labels::container(p), labels::unit(p));
             if !self.closed.contains_key(&key) && self.closed.len() >= MAX_CLOSED_KEYS {
                 key = ("other".into(), String::new(), String::new());

@@ -206,7 +206,7 @@ fn publish(
     shared: &Shared,
     snap: Snapshot,
     tracker: &mut Tracker,
-    states: &mut HashMap<portscope::track::SocketKey, portscope::model::TcpState>,
+    states: &mut HashMap<portscope::track::SocketKey, events::Seen>,
     totals: &mut Totals,
     top: usize,
     took: f64,

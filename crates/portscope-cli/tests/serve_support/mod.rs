@@ -295,3 +295,26 @@ pub fn need(program: &str, package: &str) -> std::path::PathBuf {
     }
     panic!("{program} is missing: install the Debian package {package}");
 }
+
+/// Opens a connection to the listener `l`, moves `bytes` each way, and
+/// returns both ends (close them to make a closed connection).
+pub fn exchange(l: &std::net::TcpListener, bytes: usize) -> (TcpStream, TcpStream) {
+    let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (mut a, _) = l.accept().unwrap();
+    let data = vec![7u8; bytes];
+    let mut back = vec![0u8; bytes];
+    c.write_all(&data).unwrap();
+    a.read_exact(&mut back).unwrap();
+    a.write_all(&data).unwrap();
+    c.read_exact(&mut back).unwrap();
+    (c, a)
+}
+
+/// The value of the first sample line starting with `prefix`.
+pub fn value(text: &str, prefix: &str, must: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .find(|l| must.iter().all(|m| l.contains(m)))
+        .and_then(|l| l.rsplit_once(' '))
+        .and_then(|(_, v)| v.parse().ok())
+}
