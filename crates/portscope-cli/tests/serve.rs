@@ -400,3 +400,163 @@ fn promtool_accepts_the_metrics() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `program args` in the network namespace of this process's main
+/// thread (the machine's), whichever namespace the calling thread is in.
+fn on_host(program: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(need("nsenter", "util-linux"));
+    c.args(["-t", &std::process::id().to_string(), "-n", "--"])
+        .arg(program)
+        .args(args);
+    c
+}
+
+fn ip_on_host(args: &[&str]) {
+    let st = on_host(&need("ip", "iproute2"), args).status().unwrap();
+    assert!(st.success(), "ip {args:?}");
+}
+
+/// A free port on the host's loopback (bound and released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Prometheus, stopped by pid on drop.
+struct Prometheus(std::process::Child, std::path::PathBuf);
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let pid = rustix::process::Pid::from_child(&self.0);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+/// The veth pair from the host to the test's namespace, removed on drop.
+struct Veth(String);
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = on_host(std::path::Path::new("/usr/sbin/ip"), &["link", "del", &self.0]).status();
+    }
+}
+
+#[test]
+#[ignore = "slow: a Prometheus server (Debian prometheus)"]
+fn prometheus_scrapes_two_servers_one_in_a_namespace() {
+    let prometheus = need("prometheus", "prometheus");
+    let me = own_comm();
+    let dir = std::env::temp_dir().join(format!("portscope-prom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+
+    // One server on the machine's loopback, beside a listener of ours.
+    let host_l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let host_port = host_l.local_addr().unwrap().port();
+    let host_srv = Server::start(&["--interval", "0.5"]);
+
+    // One in a namespace, reached over a veth pair: off loopback, so with a token.
+    let ns = common::netns();
+    let n = std::process::id() % 200 + 20;
+    let (host_if, ns_if) = (format!("psh{n}"), format!("psn{n}"));
+    let (host_ip, ns_ip) = (format!("10.213.{n}.1"), format!("10.213.{n}.2"));
+    let ip = need("ip", "iproute2");
+    let run = |args: &[&str]| {
+        let st = Command::new(&ip).args(args).status().unwrap();
+        assert!(st.success(), "ip {args:?}");
+    };
+    run(&["link", "add", &host_if, "type", "veth", "peer", "name", &ns_if]);
+    run(&["link", "set", &host_if, "netns", &std::process::id().to_string()]);
+    let _veth = Veth(host_if.clone());
+    run(&["addr", "add", &format!("{ns_ip}/30"), "dev", &ns_if]);
+    run(&["link", "set", &ns_if, "up"]);
+    ip_on_host(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_if]);
+    ip_on_host(&["link", "set", &host_if, "up"]);
+    let ns_l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ns_port = ns_l.local_addr().unwrap().port();
+    let token = dir.join("token");
+    std::fs::write(&token, "fleet-token\n").unwrap();
+    let ns_srv = Server::start(&[
+        "--listen",
+        &format!("{ns_ip}:0"),
+        "--token-file",
+        token.to_str().unwrap(),
+        "--interval",
+        "0.5",
+    ]);
+    let _ = ns.name();
+
+    let prom_port = free_port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  \
+         - job_name: portscope-host\n    static_configs:\n      - targets: ['{}']\n  \
+         - job_name: portscope-ns\n    authorization:\n      type: Bearer\n      credentials_file: {}\n    \
+         static_configs:\n      - targets: ['{}']\n",
+        host_srv.addr,
+        token.display(),
+        ns_srv.addr
+    );
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    let child = on_host(
+        &prometheus,
+        &[
+            &format!("--config.file={}", dir.join("prometheus.yml").display()),
+            &format!("--storage.tsdb.path={}", dir.join("data").display()),
+            &format!("--web.listen-address=127.0.0.1:{prom_port}"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+    .spawn()
+    .unwrap();
+    let _prom = Prometheus(child, dir.clone());
+
+    // Query Prometheus (on the host's loopback) from a thread there.
+    let prom: std::net::SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
+    let query = |q: &str| -> serde_json::Value {
+        let q = q.to_string();
+        std::thread::spawn(move || {
+            let home = std::fs::File::open(format!("/proc/{}/ns/net", std::process::id())).unwrap();
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&home),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .unwrap();
+            let enc: String = q
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            if TcpStream::connect(prom).is_err() {
+                return serde_json::Value::Null; // not up yet
+            }
+            let r = serve_support::get(prom, &format!("/api/v1/query?query={enc}"), &[]);
+            if r.status == 200 { r.json() } else { serde_json::Value::Null }
+        })
+        .join()
+        .unwrap()
+    };
+    for (job, port) in [("portscope-host", host_port), ("portscope-ns", ns_port)] {
+        let q = format!("portscope_listener_info{{job=\"{job}\",port=\"{port}\"}}");
+        let found = wait_for(&format!("{job} in Prometheus"), || {
+            let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
+            assert!(!log.contains("level=error"), "prometheus failed:\n{log}");
+            let v = query(&q);
+            v["data"]["result"].as_array().filter(|r| !r.is_empty()).cloned()
+        });
+        let m = &found[0]["metric"];
+        assert_eq!(m["process"], me.as_str(), "{found:?}");
+        assert_eq!(m["proto"], "tcp");
+        assert_eq!(m["exposure"], "loopback");
+    }
+    let up = query("up{job=~\"portscope.*\"} == 1");
+    assert_eq!(up["data"]["result"].as_array().map(Vec::len), Some(2), "{up}");
+    drop((host_l, ns_l, ns_srv, host_srv));
+}
