@@ -442,7 +442,11 @@ struct Veth(String);
 
 impl Drop for Veth {
     fn drop(&mut self) {
-        let _ = on_host(std::path::Path::new("/usr/sbin/ip"), &["link", "del", &self.0]).status();
+        let _ = on_host(
+            std::path::Path::new("/usr/sbin/ip"),
+            &["link", "del", &self.0],
+        )
+        .status();
     }
 }
 
@@ -470,8 +474,16 @@ fn prometheus_scrapes_two_servers_one_in_a_namespace() {
         let st = Command::new(&ip).args(args).status().unwrap();
         assert!(st.success(), "ip {args:?}");
     };
-    run(&["link", "add", &host_if, "type", "veth", "peer", "name", &ns_if]);
-    run(&["link", "set", &host_if, "netns", &std::process::id().to_string()]);
+    run(&[
+        "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
+    ]);
+    run(&[
+        "link",
+        "set",
+        &host_if,
+        "netns",
+        &std::process::id().to_string(),
+    ]);
     let _veth = Veth(host_if.clone());
     run(&["addr", "add", &format!("{ns_ip}/30"), "dev", &ns_if]);
     run(&["link", "set", &ns_if, "up"]);
@@ -538,7 +550,11 @@ fn prometheus_scrapes_two_servers_one_in_a_namespace() {
                 return serde_json::Value::Null; // not up yet
             }
             let r = serve_support::get(prom, &format!("/api/v1/query?query={enc}"), &[]);
-            if r.status == 200 { r.json() } else { serde_json::Value::Null }
+            if r.status == 200 {
+                r.json()
+            } else {
+                serde_json::Value::Null
+            }
         })
         .join()
         .unwrap()
@@ -549,7 +565,10 @@ fn prometheus_scrapes_two_servers_one_in_a_namespace() {
             let log = std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default();
             assert!(!log.contains("level=error"), "prometheus failed:\n{log}");
             let v = query(&q);
-            v["data"]["result"].as_array().filter(|r| !r.is_empty()).cloned()
+            v["data"]["result"]
+                .as_array()
+                .filter(|r| !r.is_empty())
+                .cloned()
         });
         let m = &found[0]["metric"];
         assert_eq!(m["process"], me.as_str(), "{found:?}");
@@ -557,6 +576,10 @@ fn prometheus_scrapes_two_servers_one_in_a_namespace() {
         assert_eq!(m["exposure"], "loopback");
     }
     let up = query("up{job=~\"portscope.*\"} == 1");
-    assert_eq!(up["data"]["result"].as_array().map(Vec::len), Some(2), "{up}");
+    assert_eq!(
+        up["data"]["result"].as_array().map(Vec::len),
+        Some(2),
+        "{up}"
+    );
     drop((host_l, ns_l, ns_srv, host_srv));
 }

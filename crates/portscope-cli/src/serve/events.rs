@@ -23,7 +23,7 @@ pub enum Change {
     /// connection closed by its process is orphaned (no owner) in its
     /// last states.
     Closed(Socket, Option<u32>),
-    /// A socket now in another state.
+    /// A socket now in another state, or whose owner is now known.
     Changed(Socket),
 }
 
@@ -80,17 +80,17 @@ pub fn from_tracker(
             continue;
         }
         let state = row.socket.state;
+        let owner = row.socket.owners.first().map(|o| o.pid);
         match before {
             None if !first => out.push(Change::Opened(row.socket.clone())),
-            Some(b) if b.state != state => out.push(Change::Changed(row.socket.clone())),
+            // A new state, or an owner found after the socket was (the
+            // owner walk may come a refresh later than the socket).
+            Some(b) if b.state != state || (b.pid.is_none() && owner.is_some()) => {
+                out.push(Change::Changed(row.socket.clone()));
+            }
             _ => {}
         }
-        let pid = row
-            .socket
-            .owners
-            .first()
-            .map(|o| o.pid)
-            .or(before.and_then(|b| b.pid));
+        let pid = owner.or(before.and_then(|b| b.pid));
         next.insert(row.key.clone(), Seen { state, pid });
     }
     *states = next;
