@@ -204,8 +204,8 @@ fn the_page_follows_sockets_filters_and_escapes() {
     drop((c, a));
     wait_for("the closed connection greyed", || {
         rows(&b).into_iter().find(|r| {
-            r["cells"][1] == client.as_str() && r["cls"] == "gone"
-                || (r["cells"][2] == client.as_str() && r["cls"] == "gone")
+            r["cls"] == "gone"
+                && (r["cells"][1] == client.as_str() || r["cells"][2] == client.as_str())
         })
     });
 
