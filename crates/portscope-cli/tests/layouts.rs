@@ -86,6 +86,7 @@ fn help_texts() {
         ("audit", &["audit", "--help"]),
         ("scan", &["scan", "--help"]),
         ("watch", &["watch", "--help"]),
+        ("serve", &["serve", "--help"]),
     ] {
         let out = portscope()
             .args(args)
