@@ -380,10 +380,25 @@ fn the_openapi_document_matches_the_server() {
 #[ignore = "slow: promtool (Debian prometheus)"]
 fn promtool_accepts_the_metrics() {
     let promtool = need("promtool", "prometheus");
+    let python = need("python3", "python3");
     let _ns = common::netns();
     let _l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let srv = Server::start(&["--interval", "0.5"]);
-    let body = srv.get("/metrics").body;
+    // A listener whose process name holds a quote, a backslash, a line
+    // break and an escape: the exposition must stay valid.
+    let script = "import ctypes, socket, time\n\
+                  ctypes.CDLL(None).prctl(15, b'a\"b\\\\c\\nd\\x1b', 0, 0, 0)\n\
+                  s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+                  time.sleep(120)\n";
+    let mut hostile = Command::new(python).args(["-c", script]).spawn().unwrap();
+    let srv = Server::start(&["--interval", "0.3"]);
+    let want = r#"process="a\"b\\\\c\\nd\\x1b""#;
+    let body = wait_for("the hostile listener in /metrics", || {
+        let r = srv.get("/metrics");
+        r.text().contains(want).then_some(r.body)
+    });
+    let pid = rustix::process::Pid::from_child(&hostile);
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    let _ = hostile.wait();
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
