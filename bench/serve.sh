@@ -98,9 +98,12 @@ print(f"{statistics.median(t):.1f}")
 PY
 )
 
-python3 - "$ADDR" "$SCRAPES" "$OUT_FILE" "$SIZE" "$TOTAL" "$LOAD" "$APPEND" "$SS_MS" <<'PY'
+python3 - "$ADDR" "$SCRAPES" "$OUT_FILE" "$SIZE" "$TOTAL" "$LOAD" "$APPEND" "$SS_MS" "$SERVE_PID" <<'PY'
 import http.client, os, platform, statistics, subprocess, sys, time
-addr, scrapes, out_file, size, total, load, append, ss_ms = sys.argv[1:9]
+addr, scrapes, out_file, size, total, load, append, ss_ms, pid = sys.argv[1:10]
+def cpu_ms():
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 host, port = addr.rsplit(":", 1)
 def get(conn, path, accept="text/plain"):
     a = time.perf_counter()
@@ -121,14 +124,19 @@ def refresh_s():
     return vals
 seen = set()
 durations = []
+cpu_marks = []
 while len(durations) < 6 and time.time() < deadline:
     v = refresh_s()
     at = v.get("portscope_last_refresh_timestamp_seconds", 0)
     if at and at not in seen:
         seen.add(at)
         durations.append(v["portscope_scrape_duration_seconds"] * 1000)
+        cpu_marks.append(cpu_ms())
     time.sleep(0.5)
 steady = durations[1:] or durations
+# CPU of the whole server between the first and the last refresh seen,
+# per refresh (the polling scrapes in between cost microseconds).
+cpu_per = (cpu_marks[-1] - cpu_marks[0]) / max(1, len(cpu_marks) - 1)
 metrics = [get(conn, "/metrics")[0] for _ in range(int(scrapes))]
 om = [get(conn, "/metrics", "application/openmetrics-text;version=1.0.0")[0] for _ in range(int(scrapes))]
 snap = [get(conn, "/api/v1/snapshot") for _ in range(5)]
@@ -147,7 +155,8 @@ head = [
     "last refresh rendered; the refresh runs on its own thread every",
     "--interval (here 5 s) and is what `portscope_scrape_duration_seconds`",
     "reports (wall time: snapshot with owners and tcp_info, tracking, audit,",
-    "both expositions and the listing JSON). `ss -tanpi` on the same",
+    "both expositions; the listing JSON is written by the first request that",
+    "asks for it after a refresh). `ss -tanpi` on the same",
     "population is the peer for the refresh (processes and tcp_info too).",
     "Times are wall clock, one client, keep-alive, release build.",
     "",
@@ -165,7 +174,8 @@ lines = [
     f"| GET /metrics, OpenMetrics, {scrapes}x | {statistics.median(om):.2f} ms | {p(om, .99):.2f} ms | {max(om):.2f} ms |",
     f"| GET /api/v1/snapshot ({len(snap[0][2])} bytes), 5x | {statistics.median(t for t, _, _ in snap):.1f} ms | | {max(t for t, _, _ in snap):.1f} ms |",
     f"| GET /api/v1/snapshot?filter=state listening, 5x | {statistics.median(t for t, _, _ in filt):.1f} ms | | {max(t for t, _, _ in filt):.1f} ms |",
-    f"| one refresh (server thread), {len(steady)} steady | {med_ref:.0f} ms | | {max(steady):.0f} ms |",
+    f"| one refresh (server thread), wall, {len(steady)} steady | {med_ref:.0f} ms | | {max(steady):.0f} ms |",
+    f"| one refresh, CPU of the whole server (mean over {len(cpu_marks) - 1}) | {cpu_per:.0f} ms | | |",
     f"| `ss -tanpi` (peer), 5x | {float(ss_ms):.0f} ms | | |",
     "",
     f"Refresh / `ss -tanpi`: {med_ref / float(ss_ms):.2f}x.",
@@ -173,6 +183,7 @@ lines = [
     "| target | measured | status |",
     "|---|---|---|",
     f"| /metrics under 50 ms at {size} sockets | p99 {p(metrics, .99):.2f} ms | {'met' if p(metrics, .99) < 50 else 'missed'} |",
+    f"| a refresh within the live view's budget (100 ms CPU at 100k, bench/watch.sh) | {cpu_per:.0f} ms CPU | {'met' if cpu_per <= 100 else 'missed'} |",
     "",
 ]
 if append == "1" and os.path.exists(out_file):

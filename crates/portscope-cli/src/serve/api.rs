@@ -202,10 +202,30 @@ async fn snapshot(
         Err(r) => return r,
     };
     let latest = app.shared.latest();
-    let Some(filter) = filter else {
-        return (json_headers(), latest.listing.clone()).into_response();
-    };
     let ephemeral = app.shared.ephemeral;
+    let Some(filter) = filter else {
+        if let Some(done) = latest.listing.get() {
+            return (json_headers(), done.clone()).into_response();
+        }
+        let done = tokio::task::spawn_blocking(move || {
+            latest
+                .listing
+                .get_or_init(|| {
+                    let mut out = Vec::with_capacity(latest.snap.sockets.len() * 300);
+                    let _ = listing(&latest.snap, ephemeral).write(&mut out, |_| None);
+                    out.into()
+                })
+                .clone()
+        })
+        .await;
+        return match done {
+            Ok(body) => (json_headers(), body).into_response(),
+            Err(_) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "writing the listing failed",
+            ),
+        };
+    };
     let done = tokio::task::spawn_blocking(move || {
         let snap = &latest.snap;
         let part = Snapshot {

@@ -1,18 +1,19 @@
 //! The collector thread and what it publishes: one immutable [`Published`]
-//! per refresh (snapshot, audit, both metric expositions, the unfiltered
-//! listing already serialized) swapped in whole, so a request only reads
+//! per refresh (snapshot, audit, both metric expositions, and the
+//! unfiltered listing, serialized by the first request that wants it)
+//! swapped in whole, so a request only reads
 //! what the latest refresh left, and a [`Batch`] of changes broadcast to
 //! the events streams.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use portscope::audit::{self, Report};
 use portscope::collect::{Options, Refresher, System};
-use portscope::json::{AddrOut, AuditOut, FindingOut, Listing, SummaryOut};
+use portscope::json::{AddrOut, AuditOut, FindingOut, SummaryOut};
 use portscope::model::Snapshot;
 use portscope::services::EphemeralRange;
 use portscope::track::tracker::Tracker;
@@ -25,8 +26,9 @@ use super::metrics::{self, Inputs, Totals};
 pub struct Published {
     /// The snapshot, with owners.
     pub snap: Arc<Snapshot>,
-    /// `snap` as the listing's JSON array.
-    pub listing: Bytes,
+    /// `snap` as the listing's JSON array, once a request asked for it
+    /// (at 100k sockets it is ~60 MB: not worth writing every refresh).
+    pub listing: Arc<OnceLock<Bytes>>,
     /// The audit document, as `portscope audit --json` writes it.
     pub audit: Bytes,
     /// `/metrics` in OpenMetrics.
@@ -88,7 +90,7 @@ pub fn empty(ephemeral: Option<EphemeralRange>) -> Shared {
     let (tx, _) = broadcast::channel(64);
     Shared {
         latest: RwLock::new(Arc::new(Published {
-            listing: Bytes::from_static(b"[\n]\n"),
+            listing: Arc::new(OnceLock::from(Bytes::from_static(b"[\n]\n"))),
             audit: Bytes::from_static(b"{}"),
             text: metrics::to_prometheus_text(&om).into(),
             openmetrics: om.into(),
@@ -152,7 +154,7 @@ pub fn collector(
                 let om = render(&old.snap, &totals, top, started.elapsed().as_secs_f64());
                 shared.publish(Published {
                     snap: Arc::clone(&old.snap),
-                    listing: old.listing.clone(),
+                    listing: Arc::clone(&old.listing),
                     audit: old.audit.clone(),
                     text: metrics::to_prometheus_text(&om).into(),
                     openmetrics: om.into(),
@@ -244,18 +246,10 @@ fn publish(
         refresh_seconds: took,
         refreshed_at: unix_now(),
     });
-    let mut listing = Vec::with_capacity(snap.sockets.len() * 300);
-    let _ = Listing {
-        snap: &snap,
-        owners: true,
-        detail: portscope::model::Detail::default(),
-        ephemeral: shared.ephemeral,
-    }
-    .write(&mut listing, |_| None);
     let refreshes = shared.latest().refreshes + 1;
     shared.publish(Published {
         snap: Arc::new(snap),
-        listing: listing.into(),
+        listing: Arc::new(OnceLock::new()),
         audit: audit_json.into(),
         text: metrics::to_prometheus_text(&om).into(),
         openmetrics: om.into(),
