@@ -174,34 +174,57 @@ pub fn render(inp: &Inputs<'_>) -> String {
 
     let conns = Family::<Labels, Gauge>::default();
     let sockets = Family::<Labels, Gauge>::default();
-    let mut per_process: HashMap<(String, String, String), i64> = HashMap::new();
+    // The pass over every socket counts into maps keyed by static strings
+    // and numbers, and labels are made once per key afterwards: at 100k
+    // sockets, strings per socket would be most of a refresh.
+    let mut by_state: HashMap<(&'static str, &'static str, &'static str), i64> = HashMap::new();
+    let mut on_port: HashMap<(u16, &'static str), i64> = HashMap::new();
+    let mut by_pid: HashMap<Option<u32>, i64> = HashMap::new();
     for s in &snap.sockets {
         let state = s.state.name_for(s.proto);
-        sockets
-            .get_or_create(&vec![
-                ("proto", s.proto.as_str().into()),
-                ("state", state.into()),
-                ("netns", labels::netns(s).into()),
-            ])
-            .inc();
+        *by_state
+            .entry((s.proto.as_str(), state, labels::netns(s)))
+            .or_default() += 1;
         if s.proto == Proto::Tcp
             && s.state != TcpState::Listen
             && let Some(port) = s.local.port()
-            && let Some(process) = tcp_ports.get(&port)
+            && tcp_ports.contains_key(&port)
         {
-            conns
-                .get_or_create(&vec![
-                    ("proto", "tcp".into()),
-                    ("port", port.to_string()),
-                    ("process", process.clone()),
-                    ("state", state.into()),
-                ])
-                .inc();
+            *on_port.entry((port, state)).or_default() += 1;
         }
-        let p = labels::first_process(s, snap);
+        let pid = s
+            .owners
+            .iter()
+            .map(|o| o.pid)
+            .find(|p| snap.processes.contains_key(p));
+        *by_pid.entry(pid).or_default() += 1;
+    }
+    for ((proto, state, netns), n) in by_state {
+        sockets
+            .get_or_create(&vec![
+                ("proto", proto.into()),
+                ("state", state.into()),
+                ("netns", netns.into()),
+            ])
+            .set(n);
+    }
+    for ((port, state), n) in on_port {
+        let process = tcp_ports.get(&port).cloned().unwrap_or_default();
+        conns
+            .get_or_create(&vec![
+                ("proto", "tcp".into()),
+                ("port", port.to_string()),
+                ("process", process),
+                ("state", state.into()),
+            ])
+            .set(n);
+    }
+    let mut per_process: HashMap<(String, String, String), i64> = HashMap::new();
+    for (pid, n) in by_pid {
+        let p = pid.and_then(|pid| snap.processes.get(&pid));
         *per_process
             .entry((process_label(p), labels::container(p), labels::unit(p)))
-            .or_default() += 1;
+            .or_default() += n;
     }
     let process_sockets = Family::<Labels, Gauge>::default();
     let mut ranked: Vec<_> = per_process.into_iter().collect();
