@@ -24,8 +24,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use portscope::collect::{Options, System};
-use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::Failure;
 
@@ -82,7 +81,29 @@ pub fn run(sys: Arc<dyn System>, cfg: Config) -> Result<(), Failure> {
         }
     ));
     let app = api::App::new(Arc::clone(&shared), cfg.token);
-    let res = rt.block_on(accept_loop(listener, api::router(app)));
+    // SIGTERM and SIGINT through signal-hook on a thread of their own, not
+    // tokio's signal driver: enabling that feature would give every tokio
+    // runtime in the binary (the scanner's) a driver that needs spare fds.
+    let stop = Arc::new(Notify::new());
+    let which = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
+    let signals_handle = signals.handle();
+    {
+        let (stop, which) = (Arc::clone(&stop), Arc::clone(&which));
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    which.store(sig, std::sync::atomic::Ordering::Relaxed);
+                    stop.notify_one();
+                }
+            })?;
+    }
+    let res = rt.block_on(accept_loop(listener, api::router(app), &stop, &which));
+    signals_handle.close();
     let _ = stop_tx.send(());
     let _ = collector.join();
     // Streams still open end with the runtime.
@@ -94,27 +115,34 @@ pub fn run(sys: Arc<dyn System>, cfg: Config) -> Result<(), Failure> {
     res.map(|_| ()).map_err(Failure::from)
 }
 
+/// The name of the signal `which` holds.
+fn signal_name(which: &std::sync::atomic::AtomicI32) -> &'static str {
+    match which.load(std::sync::atomic::Ordering::Relaxed) {
+        signal_hook::consts::SIGTERM => "SIGTERM",
+        signal_hook::consts::SIGINT => "SIGINT",
+        _ => "signal",
+    }
+}
+
 async fn accept_loop(
     listener: std::net::TcpListener,
     router: axum::Router,
+    stop: &Notify,
+    which: &std::sync::atomic::AtomicI32,
 ) -> std::io::Result<&'static str> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut last_error: Option<std::io::ErrorKind> = None;
     loop {
         let permit = tokio::select! {
-            _ = term.recv() => return Ok("SIGTERM"),
-            _ = int.recv() => return Ok("SIGINT"),
+            () = stop.notified() => return Ok(signal_name(which)),
             p = Arc::clone(&slots).acquire_owned() => match p {
                 Ok(p) => p,
                 Err(_) => return Ok("closed"),
             },
         };
         let stream = tokio::select! {
-            _ = term.recv() => return Ok("SIGTERM"),
-            _ = int.recv() => return Ok("SIGINT"),
+            () = stop.notified() => return Ok(signal_name(which)),
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
                 Err(e) => {
