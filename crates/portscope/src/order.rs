@@ -306,6 +306,7 @@ mod tests {
             cookie,
             v6only: None,
             extra: None,
+            netns: None,
         }
     }
 

@@ -49,6 +49,7 @@ fn proc_(pid: u32, name: &str, uid: u32, exe: &str) -> Process {
         euid: Some(uid),
         euser: Some(uid.to_string().into()),
         exe: Some(exe.into()),
+        ..Process::default()
     }
 }
 

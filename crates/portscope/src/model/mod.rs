@@ -9,12 +9,14 @@
 
 use std::fmt;
 mod endpoint;
+mod netns;
 mod process;
 mod snapshot;
 mod socket;
 mod tcp_info;
 
 pub use endpoint::Endpoint;
+pub use netns::{Container, Netns, Runtime};
 pub use process::{Owner, Process};
 pub use snapshot::{HiddenOwners, Snapshot, Source};
 pub use socket::{Shown, Socket};

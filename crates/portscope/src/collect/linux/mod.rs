@@ -2,8 +2,10 @@
 //! `/proc/<pid>/fd`; [`system::Linux`] puts them behind
 //! [`System`](crate::collect::System).
 
+pub mod cgroup;
 pub mod host;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod pidfd;
 pub mod procnet;
