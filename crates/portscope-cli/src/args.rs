@@ -269,7 +269,8 @@ pub struct SelectArgs {
 #[derive(Debug, ClapArgs)]
 pub struct ListArgs {
     /// A filter in ss's language, e.g. `state established '( dport = :443 or sport = :443 )'`,
-    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`.
+    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`,
+    /// `netns NAME`, `container NAME`.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Which sockets.
@@ -317,6 +318,11 @@ pub struct ListArgs {
     /// Where sockets come from: netlink (sock_diag), or the /proc/net files.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
+    /// Which network namespaces: NAME (an `ip netns` name or a container's),
+    /// PID (the one that process runs in), `host` or `all`. Default: all of
+    /// them when run as root in the host's, otherwise this one.
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
+    pub netns: Option<String>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,

@@ -37,6 +37,8 @@ pub struct ListConfig {
     pub continuous: Option<f64>,
     /// With `continuous`: print only what changed.
     pub changes: bool,
+    /// `-N/--netns`, as given (resolved against the system in use).
+    pub netns: Option<String>,
 }
 
 /// The longest interval `-c` and `watch --interval` accept: a day.
@@ -91,6 +93,7 @@ impl ListConfig {
                 owners: true,
                 source: SourceChoice::Auto,
                 detail: Detail::default(),
+                ..Options::default()
             },
             listening_only: false,
             owners: true,
@@ -103,6 +106,7 @@ impl ListConfig {
             filter: Filter::default(),
             continuous: None,
             changes: false,
+            netns: None,
         }
     }
 
@@ -145,6 +149,7 @@ impl ListConfig {
                     memory: a.memory,
                     timers: a.timers,
                 },
+                ..Options::default()
             },
             listening_only: a.listening,
             owners,
@@ -161,6 +166,7 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
+            netns: a.netns.clone(),
         })
     }
 }

@@ -15,6 +15,7 @@ mod argv;
 mod cmd;
 mod config;
 mod input;
+mod netns_pick;
 mod render;
 mod report;
 mod snapshot_file;

@@ -36,7 +36,12 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
 /// the sockets the query wants.
 pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let sys = crate::system::open(cfg.from_snapshot.as_deref())?;
-    Ok(collect::take(&*sys, &cfg.collect)?)
+    let mut opts = cfg.collect;
+    let pick = crate::netns_pick::resolve(cfg.netns.as_deref(), &*sys)?;
+    opts.netns = pick.scope;
+    let mut snap = collect::take(&*sys, &opts)?;
+    pick.keep(&mut snap);
+    Ok(snap)
 }
 
 /// One listing: the snapshot (or the saved file), filtered and sorted.

@@ -41,7 +41,8 @@ use serde::ser::SerializeSeq;
 
 use crate::annotate;
 use crate::model::{
-    CongName, Detail, Endpoint, Family, SkMemInfo, Snapshot, Socket, TcpInfo, Timer,
+    CongName, Container, Detail, Endpoint, Family, Netns, SkMemInfo, Snapshot, Socket, TcpInfo,
+    Timer,
 };
 use crate::services::EphemeralRange;
 use crate::text::Text;
@@ -120,6 +121,7 @@ impl<'a> Listing<'a> {
             timer: detail
                 .timers
                 .then(|| x.and_then(|x| x.timer.as_ref().map(TimerOut))),
+            netns: s.netns.as_deref().map(NetnsOut),
             change: None,
         }
     }
@@ -181,6 +183,9 @@ pub struct SocketOut<'a> {
     memory: Option<Option<MemoryOut<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timer: Option<Option<TimerOut<'a>>>,
+    /// The network namespace (absent where the source did not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<NetnsOut<'a>>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -236,6 +241,42 @@ struct OwnerOut<'a> {
     euid: Option<u32>,
     cmdline: Option<&'a Text>,
     exe: Option<&'a Text>,
+    container: Option<ContainerOut<'a>>,
+    unit: Option<&'a Text>,
+}
+
+/// A socket's `netns` object.
+struct NetnsOut<'a>(&'a Netns);
+
+impl Serialize for NetnsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = self.0;
+        let mut o = ser.serialize_struct("Netns", 4)?;
+        o.serialize_field("inode", &n.inode)?;
+        o.serialize_field("name", &n.name)?;
+        o.serialize_field("host", &n.host)?;
+        o.serialize_field("container", &n.container.as_ref().map(ContainerOut))?;
+        o.end()
+    }
+}
+
+/// A `container` object (an owner's, or a namespace's).
+struct ContainerOut<'a>(&'a Container);
+
+impl Serialize for ContainerOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.0;
+        let mut o = ser.serialize_struct("Container", 6)?;
+        o.serialize_field("runtime", c.runtime.as_str())?;
+        o.serialize_field("id", &c.id)?;
+        o.serialize_field("name", &c.name)?;
+        o.serialize_field("image", &c.image)?;
+        o.serialize_field("pod", &c.pod)?;
+        o.serialize_field("pod_namespace", &c.pod_namespace)?;
+        o.end()
+    }
 }
 
 /// A socket's owners, serialized from the snapshot as they are written.
@@ -259,6 +300,8 @@ impl Serialize for OwnersOut<'_> {
                 euid: p.and_then(|p| p.euid),
                 cmdline: p.map(|p| &p.cmdline),
                 exe: p.and_then(|p| p.exe.as_ref()),
+                container: p.and_then(|p| p.container.as_ref()).map(ContainerOut),
+                unit: p.and_then(|p| p.unit.as_ref()),
             })?;
         }
         seq.end()

@@ -5,9 +5,11 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::model::{
-    CongName, Endpoint, Family, Owner, Process, Proto, SkMemInfo, Snapshot, Socket, SocketExtra,
-    Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
+    CongName, Container, Endpoint, Family, Netns, Owner, Process, Proto, Runtime, SkMemInfo,
+    Snapshot, Socket, SocketExtra, Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
 };
 use crate::text::Text;
 
@@ -37,6 +39,7 @@ pub fn read_listing(text: &str) -> Result<ReadListing, String> {
             ..Snapshot::default()
         },
         owners_known: false,
+        netns: Default::default(),
         bad: None,
     };
     let mut de = serde_json::Deserializer::from_str(text);
@@ -83,6 +86,8 @@ struct SocketIn {
     memory: Option<MemoryIn>,
     #[serde(default)]
     timer: Option<TimerIn>,
+    #[serde(default)]
+    netns: Option<NetnsIn>,
 }
 
 /// One holder as read. The process's details are kept only the first time
@@ -148,6 +153,48 @@ struct OwnerIn {
     euid: Option<u32>,
     cmdline: Option<Text>,
     exe: Option<Text>,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    unit: Option<Text>,
+}
+
+#[derive(Deserialize)]
+struct ContainerIn {
+    runtime: String,
+    id: Text,
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    image: Option<Text>,
+    #[serde(default)]
+    pod: Option<Text>,
+    #[serde(default)]
+    pod_namespace: Option<Text>,
+}
+
+impl ContainerIn {
+    fn into_model(self) -> Option<Container> {
+        Some(Container {
+            runtime: self.runtime.parse::<Runtime>().ok()?,
+            id: self.id,
+            name: self.name,
+            image: self.image,
+            pod: self.pod,
+            pod_namespace: self.pod_namespace,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct NetnsIn {
+    inode: u64,
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    host: bool,
+    #[serde(default)]
+    container: Option<ContainerIn>,
 }
 
 macro_rules! tcp_info_in {
@@ -210,6 +257,8 @@ struct TimerIn {
 struct Listing {
     snap: Snapshot,
     owners_known: bool,
+    /// The namespaces read so far, by inode.
+    netns: std::collections::HashMap<u64, Arc<Netns>>,
     /// A socket that parsed as JSON but not as a socket: the message.
     bad: Option<String>,
 }
@@ -292,6 +341,8 @@ impl Listing {
                     euid: d.euid,
                     euser: d.euser,
                     exe: d.exe,
+                    container: d.container.and_then(ContainerIn::into_model),
+                    unit: d.unit,
                 });
             }
         }
@@ -316,6 +367,20 @@ impl Listing {
                 None
             },
             extra: (extra != SocketExtra::default()).then(|| Box::new(extra)),
+            netns: s.netns.map(|n| {
+                // One shared value per namespace, as a live dump gives.
+                let inode = n.inode;
+                let ns = Netns {
+                    inode,
+                    name: n.name,
+                    host: n.host,
+                    container: n.container.and_then(ContainerIn::into_model),
+                };
+                match self.netns.get(&inode) {
+                    Some(known) if **known == ns => Arc::clone(known),
+                    _ => Arc::clone(self.netns.entry(inode).insert_entry(Arc::new(ns)).get()),
+                }
+            }),
         });
         Ok(())
     }

@@ -85,6 +85,11 @@ pub fn own_inode() -> Option<u64> {
     inode_of(Path::new("/proc/thread-self/ns/net"))
 }
 
+/// The namespace inode of process `pid`.
+pub fn of_pid(pid: u32) -> Option<u64> {
+    inode_of(Path::new(&format!("/proc/{pid}/ns/net")))
+}
+
 /// The host's namespace inode: that of process 1 (or the caller's when
 /// process 1's cannot be read).
 pub fn host_inode() -> Option<u64> {

@@ -106,6 +106,10 @@ impl System for Linux {
         })
     }
 
+    fn netns_of(&self, pid: u32) -> Option<u64> {
+        netns::of_pid(pid)
+    }
+
     fn open_fds(&self) -> Option<u64> {
         std::fs::read_dir("/proc/self/fd")
             .ok()
