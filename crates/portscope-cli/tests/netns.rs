@@ -111,7 +111,7 @@ impl Drop for Holder {
     }
 }
 
-fn in_ns<'a>(list: &'a [Value], inode: u64) -> Vec<&'a Value> {
+fn in_ns(list: &[Value], inode: u64) -> Vec<&Value> {
     list.iter()
         .filter(|s| s["netns"]["inode"].as_u64() == Some(inode))
         .collect()
