@@ -107,6 +107,12 @@ pub trait System: Send + Sync {
         None
     }
 
+    /// The ports published by NAT rules (DNAT), and why some could not be
+    /// read; none where the system has no such rules (a recording).
+    fn port_maps(&self) -> crate::model::PortMaps {
+        crate::model::PortMaps::default()
+    }
+
     /// How many fds this process has open, where the OS says; `None` when
     /// unknown (a recording).
     fn open_fds(&self) -> Option<u64> {

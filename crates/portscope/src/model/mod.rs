@@ -16,7 +16,7 @@ mod socket;
 mod tcp_info;
 
 pub use endpoint::Endpoint;
-pub use netns::{Container, Netns, Runtime};
+pub use netns::{Container, Netns, PortMap, PortMaps, Runtime};
 pub use process::{Owner, Process};
 pub use snapshot::{HiddenOwners, Snapshot, Source};
 pub use socket::{Shown, Socket};

@@ -123,3 +123,31 @@ impl Container {
         }
     }
 }
+
+/// A port published by a NAT rule (a DNAT in `iptables-save` or nftables):
+/// traffic to `host_port` (on `host_addr`, or any local address) goes to
+/// `to_addr:to_port`, typically a container's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PortMap {
+    /// TCP or UDP.
+    pub proto: super::Proto,
+    /// The host address the rule matches; `None` for any.
+    pub host_addr: Option<std::net::IpAddr>,
+    /// The host port.
+    pub host_port: u16,
+    /// Where it goes.
+    pub to_addr: std::net::IpAddr,
+    /// The port there.
+    pub to_port: u16,
+    /// The container id a rule's comment names (netavark writes one).
+    pub container_id: Option<Text>,
+}
+
+/// The NAT rules that publish ports, as far as they could be read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortMaps {
+    /// The mappings found.
+    pub maps: Vec<PortMap>,
+    /// Why some or all rules could not be read (no permission, no tool).
+    pub unreadable: Option<String>,
+}

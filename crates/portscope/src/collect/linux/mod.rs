@@ -4,6 +4,7 @@
 
 pub mod cgroup;
 pub mod host;
+pub mod nat;
 pub mod netlink;
 pub mod netns;
 pub mod owners;

@@ -106,6 +106,10 @@ impl System for Linux {
         })
     }
 
+    fn port_maps(&self) -> crate::model::PortMaps {
+        super::nat::read()
+    }
+
     fn netns_of(&self, pid: u32) -> Option<u64> {
         netns::of_pid(pid)
     }
