@@ -162,6 +162,36 @@ fn containers_listeners_are_listed_with_their_container() {
         .expect("published port");
     assert_eq!(host_end["netns"]["host"], true);
 
+    // who P names the container and the inner process, and the forwarder.
+    let web_pid = pid_of(web);
+    let out = common::portscope()
+        .args(["who", &port.to_string()])
+        .output()
+        .expect("run who");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("container {web} (podman, image {image})")),
+        "{text}"
+    );
+    assert!(first.contains(&format!("busybox[{web_pid}] ")), "{text}");
+    assert!(first.contains(":8080"), "{text}");
+    assert!(first.contains("forwarded by conmon["), "{text}");
+    let out = common::portscope()
+        .args(["who", &port.to_string(), "--json"])
+        .output()
+        .expect("run who --json");
+    let blocks: Value = serde_json::from_slice(&out.stdout).expect("who JSON");
+    let conmon = blocks
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["name"] == "conmon"))
+        .expect("conmon's block");
+    let fwd = &conmon["forwarded_to"];
+    assert_eq!(fwd["container"]["name"], web.as_str());
+    assert_eq!(fwd["inner"][0]["local"]["port"], 8080);
+    assert_eq!(common::owner_pids(&fwd["inner"][0]), vec![web_pid]);
+
     // -N NAME and the container filter select one container.
     for args in [
         vec!["-tl", "-N", web.as_str()],

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod close;
 pub mod explain;
 pub mod list;
+pub mod published;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;

@@ -116,7 +116,7 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     let cfg = ListConfig::with_owners();
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
-    let snap = holders(sys, &cfg, &specs)?;
+    let (snap, published) = holders(sys, &cfg, &specs)?;
     // Pin the holders now, as they are shown: whatever happens to their pids
     // before the answer to the prompt, only these processes can be signalled.
     let targets = signal.map(|_| Targets::pin(sys, &snap, args.any_socket));
@@ -126,13 +126,14 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     let mut report = Report::new();
     report.write(|out| {
         if args.json {
-            write_json(out, &ctx, &groups)
+            write_json(out, &ctx, &groups, &published)
         } else {
+            super::published::write_text(out, &published)?;
             write_text(out, &ctx, &groups)
         }
     })?;
 
-    if snap.sockets.is_empty() {
+    if snap.sockets.is_empty() && published.is_empty() {
         report.finish()?;
         return Ok(ExitCode::from(1));
     }
@@ -145,10 +146,32 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-fn holders(sys: &dyn System, cfg: &ListConfig, specs: &[PortSpec]) -> Result<Snapshot, Failure> {
+/// The sockets on the ports, and what answers those that are published
+/// (worked out on the whole snapshot: the listener inside a container is
+/// on another port than the host's).
+fn holders(
+    sys: &dyn System,
+    cfg: &ListConfig,
+    specs: &[PortSpec],
+) -> Result<(Snapshot, Vec<super::published::Published>), Failure> {
     let mut snap = collect::take(sys, &cfg.collect)?;
+    let wanted: Vec<&Socket> = snap
+        .sockets
+        .iter()
+        .filter(|s| specs.iter().any(|p| p.matches(s)))
+        .collect();
+    let maps = sys.port_maps();
+    let wants = |proto, port| {
+        specs
+            .iter()
+            .any(|p| (p.low..=p.high).contains(&port) && p.proto.is_none_or(|x| x == proto))
+    };
+    let (published, note) = super::published::find(&snap, &maps, &wanted, wants);
+    if let Some(note) = note {
+        crate::say(format_args!("note: {note}"));
+    }
     snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
-    Ok(snap)
+    Ok((snap, published))
 }
 
 /// Sockets by owning pid (`None`: no visible owner), in pid order.
@@ -190,7 +213,11 @@ fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io
                     p.pid,
                     user_label(p)
                 )?;
-                if !p.cmdline.is_empty() {
+                if portscope::forward::is_forwarder(&p.name) {
+                    // A forwarder's command line runs to kilobytes of ids
+                    // and paths: the line above says what it forwards.
+                    writeln!(out, "  command  {}", p.cmdline.bounded(160))?;
+                } else if !p.cmdline.is_empty() {
                     writeln!(out, "  command  {}", p.cmdline.escaped())?;
                 }
                 if let Some(exe) = &p.exe {
@@ -255,6 +282,25 @@ struct WhoJson<'a, S: Serialize> {
     cmdline: Option<&'a Text>,
     exe: Option<&'a Text>,
     sockets: Vec<S>,
+    /// For a forwarder: the container and the listeners it forwards to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forwarded_to: Option<ForwardJson<'a, S>>,
+}
+
+#[derive(Serialize)]
+struct ForwardJson<'a, S: Serialize> {
+    container: Option<ContainerJson<'a>>,
+    inner: Vec<S>,
+}
+
+#[derive(Serialize)]
+struct ContainerJson<'a> {
+    runtime: &'static str,
+    id: &'a Text,
+    name: Option<&'a Text>,
+    image: Option<&'a Text>,
+    pod: Option<&'a Text>,
+    pod_namespace: Option<&'a Text>,
 }
 
 /// The user a process runs as, for people: the effective user, with the
@@ -269,12 +315,33 @@ fn user_label(p: &portscope::Process) -> String {
     }
 }
 
-fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
+fn write_json(
+    out: &mut dyn Write,
+    ctx: &Context<'_>,
+    groups: &Groups<'_>,
+    published: &[super::published::Published],
+) -> io::Result<()> {
     let blocks: Vec<_> = groups
         .iter()
         .map(|(pid, sockets)| {
             let p = pid.and_then(|p| ctx.snap.processes.get(&p));
+            let fwd = pid.and_then(|pid| published.iter().find(|f| f.by.contains(&pid)));
             WhoJson {
+                forwarded_to: fwd.map(|f| ForwardJson {
+                    container: f.container.as_ref().map(|c| ContainerJson {
+                        runtime: c.runtime.as_str(),
+                        id: &c.id,
+                        name: c.name.as_ref(),
+                        image: c.image.as_ref(),
+                        pod: c.pod.as_ref(),
+                        pod_namespace: c.pod_namespace.as_ref(),
+                    }),
+                    inner: f
+                        .inner
+                        .iter()
+                        .map(|s| render::json::socket_json(s, ctx, true))
+                        .collect(),
+                }),
                 pid: *pid,
                 name: p.map(|p| &p.name),
                 user: p.and_then(|p| p.user.as_ref()),
@@ -493,7 +560,8 @@ fn kill(
     // Give the processes a moment to exit and release the ports.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let now = holders(sys, cfg, specs)?;
+        let mut now = collect::take(sys, &cfg.collect)?;
+        now.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
         let still: Vec<&Socket> = now
             .sockets
             .iter()

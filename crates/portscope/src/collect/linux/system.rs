@@ -406,12 +406,51 @@ fn host_facts(snap: &Snapshot) -> HostFacts {
         }
         exe.world_writable_dir = super::host::world_writable_dir(*pid, exe.path.as_bytes());
     }
+    // Each other namespace's own addresses, read inside it.
+    let mut netns_addresses = std::collections::HashMap::new();
+    let others: Vec<u64> = {
+        let mut v: Vec<u64> = snap
+            .sockets
+            .iter()
+            .filter_map(|s| s.netns.as_deref().filter(|n| !n.host).map(|n| n.inode))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    if !others.is_empty() {
+        let spaces = netns::discover(true);
+        for inode in others {
+            let Some(found) = spaces.get(inode) else {
+                continue;
+            };
+            if let Ok(Ok((addrs, _))) = netns::run_in(&found.path, super::host::addresses) {
+                netns_addresses.insert(inode, addrs);
+            }
+        }
+    }
+    // Published ports matter when a forwarder or a container is in the
+    // snapshot; the rules' tools are not run otherwise.
+    let containers = snap
+        .processes
+        .values()
+        .any(|p| p.container.is_some() || crate::forward::is_forwarder(&p.name))
+        || !netns_addresses.is_empty();
+    let port_maps = if containers {
+        let maps = super::nat::read();
+        notes.extend(maps.unreadable);
+        maps.maps
+    } else {
+        Vec::new()
+    };
     host::HostFacts {
         addresses,
         executables,
         v6_dual_stack: super::host::v6_dual_stack(),
         ephemeral: ephemeral_range(),
         notes,
+        netns_addresses,
+        port_maps,
     }
 }
 
