@@ -135,7 +135,6 @@ fn every_kind() -> Snapshot {
             cookie: 12,
             v6only: Some(true),
             owners: vec![Owner { pid: 200, fd: 5 }, Owner { pid: 100, fd: 9 }],
-            netns: Some(std::sync::Arc::clone(&inner)),
             ..Socket::default()
         },
         Socket {
@@ -180,6 +179,8 @@ fn every_kind() -> Snapshot {
             state: TcpState::TimeWait,
             uid: Some(0),
             cookie: 14,
+            // A connection left in a container's namespace.
+            netns: Some(inner),
             extra: Some(Box::new(SocketExtra {
                 timer: Some(Timer {
                     kind: TimerKind::TimeWait,
@@ -200,7 +201,6 @@ fn every_kind() -> Snapshot {
             inode: 1005,
             cookie: 15,
             owners_hidden: true,
-            netns: Some(inner),
             ..Socket::default()
         },
         Socket {
