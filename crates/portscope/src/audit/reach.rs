@@ -57,13 +57,17 @@ pub(crate) struct Listener<'a> {
     /// Distinct owning processes, by pid.
     pub processes: Vec<&'a Process>,
     pub service: Option<&'static str>,
+    /// Whether the snapshot's listeners live in more than one namespace
+    /// (only then does a label name the namespace).
+    pub several: bool,
     /// For a host port a forwarder holds or a NAT rule publishes: the
     /// container behind it and its listeners inside, for people.
     pub published: Option<String>,
 }
 
 impl Listener<'_> {
-    /// `tcp 0.0.0.0:23 (telnet)`, with `in netns NAME` for a socket of
+    /// `tcp 0.0.0.0:23 (telnet)`, with `in netns NAME` (when the listeners
+    /// live in several namespaces) for a socket of
     /// another namespace than the host's.
     pub fn label(&self) -> String {
         let sa =
@@ -72,7 +76,12 @@ impl Listener<'_> {
             Some(s) => format!("{} {sa} ({s})", self.socket.proto),
             None => format!("{} {sa}", self.socket.proto),
         };
-        if let Some(n) = self.socket.netns.as_deref().filter(|n| !n.host) {
+        if let Some(n) = self
+            .socket
+            .netns
+            .as_deref()
+            .filter(|n| self.several && !n.host)
+        {
             match n
                 .container
                 .as_ref()
@@ -139,6 +148,11 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
                 && s.local == crate::model::Endpoint::v4(Ipv4Addr::UNSPECIFIED, port)
         })
     };
+    let mut first = None;
+    let several = snap.sockets.iter().any(|s| {
+        let ino = s.netns.as_ref().map(|n| n.inode);
+        *first.get_or_insert(ino) != ino
+    });
     let mut out = Vec::new();
     for s in &snap.sockets {
         if !matches!(s.proto, Proto::Tcp | Proto::Udp) || !s.is_listening() {
@@ -212,6 +226,7 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
             }
         });
         out.push(Listener {
+            several,
             published,
             socket: s,
             addr,

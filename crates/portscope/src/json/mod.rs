@@ -241,7 +241,11 @@ struct OwnerOut<'a> {
     euid: Option<u32>,
     cmdline: Option<&'a Text>,
     exe: Option<&'a Text>,
+    /// Absent when it runs in none (or it is unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
     container: Option<ContainerOut<'a>>,
+    /// Absent when none (or unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
     unit: Option<&'a Text>,
 }
 

@@ -90,10 +90,21 @@ pub fn of_pid(pid: u32) -> Option<u64> {
     inode_of(Path::new(&format!("/proc/{pid}/ns/net")))
 }
 
-/// The host's namespace inode: that of process 1 (or the caller's when
-/// process 1's cannot be read).
+/// The host's namespace inode: that of process 1, or, where process 1's
+/// cannot be read (a sandbox's init of another user namespace), that of
+/// the lowest-numbered process whose can (kernel threads such as
+/// kthreadd, pid 2, are in the host's). `None` when none can be read.
 pub fn host_inode() -> Option<u64> {
-    inode_of(Path::new("/proc/1/ns/net")).or_else(own_inode)
+    if let Some(ino) = of_pid(1) {
+        return Some(ino);
+    }
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+        .collect();
+    pids.sort_unstable();
+    pids.into_iter().find_map(of_pid)
 }
 
 /// Whether `path` is a namespace file (a bind mount of one), not an empty
