@@ -247,6 +247,54 @@ fn a_namespace_kept_only_by_its_bind_mount_is_listed() {
     assert!(mine.iter().all(|s| s["netns"]["name"] == ns.0.as_str()));
 }
 
+/// Without root no namespace can be entered: `-N all` reads the sockets of
+/// one where a process of the caller's own runs from that process's
+/// /proc/<pid>/net (a rootless container's case).
+#[test]
+fn unprivileged_all_reads_other_namespaces_through_proc() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    assert!(common::is_root(), "this suite needs root");
+    let ns = Named::new("unpriv");
+    // Its own user's process in the namespace, as a rootless container's:
+    // that process's namespace link is what tells which namespace it is.
+    let _h = Holder::start_as(&ns, 18_434, false, Some(65534));
+    // The build folder may sit under a home only root can enter.
+    let dir = std::env::temp_dir().join(format!("psnet-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bin = dir.join("portscope");
+    std::fs::copy(env!("CARGO_BIN_EXE_portscope"), &bin).expect("copy");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut tries = 0;
+    let out = loop {
+        let run = Command::new(&bin)
+            .args(["-tan", "-N", "all", "--json"])
+            .uid(65534)
+            .gid(65534)
+            .current_dir("/")
+            .output();
+        match run {
+            // ETXTBSY while another test thread forks with the copy's fd open.
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.expect("run as nobody"),
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = common::parse_json(&out);
+    let mine = in_ns(&list, ns.inode());
+    assert_eq!(tcp_ports(&mine), ss_ports(&ns.ss(&["-tan"])));
+    assert!(mine.iter().all(|s| s["netns"]["name"] == ns.0.as_str()));
+}
+
 #[test]
 fn a_pid_that_is_nowhere_is_a_usage_error() {
     let out = common::portscope()

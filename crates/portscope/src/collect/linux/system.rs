@@ -214,7 +214,11 @@ fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> 
             // Gone since it was found: nothing to list.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Ok(Err(_)) | Err(_) => {
-                refused += 1;
+                // Not allowed in (no CAP_SYS_ADMIN): a member's /proc/<pid>/net
+                // still shows the namespace's sockets, as far as it may be read.
+                if !procnet_of(&found, opts, &mut dump.sockets) {
+                    refused += 1;
+                }
                 continue;
             }
         };
@@ -261,6 +265,26 @@ fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> 
     }
     dump.notes = notes;
     Ok(dump)
+}
+
+/// The sockets of namespace `found` from a member's `/proc/<pid>/net`,
+/// tagged; false when no member's could be read.
+fn procnet_of(found: &netns::Found, opts: &Options, out: &mut Vec<Socket>) -> bool {
+    for pid in &found.pids {
+        let mut got = Vec::new();
+        let mut notes = Vec::new();
+        let read = ProcNet::at(format!("/proc/{pid}/net"))
+            .with_detail(opts.detail)
+            .collect_noting(&opts.query, &mut got, &mut notes);
+        if read.is_ok() {
+            for s in &mut got {
+                s.netns = Some(Arc::clone(&found.netns));
+            }
+            out.append(&mut got);
+            return true;
+        }
+    }
+    false
 }
 
 /// Which namespaces to dump for `scope`: whether the caller's own, the
