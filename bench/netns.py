@@ -6,12 +6,12 @@ of 1,000 TCP sockets each, against 100,000 TCP sockets in one namespace.
 
 Both populations are loopback connections (both ends held by processes of
 the benchmark) in namespaces this script makes with `ip netns add` and
-deletes at the end. The many-namespace listing is `portscope -tan -N all`
-run in the host's namespace (it also lists the host's own few sockets);
-the one-namespace listing is `portscope -tan` run inside the big
-namespace (`ip netns exec`, where the default is the own namespace). Each
-is also run with `-p` (owners: one fd walk over every process). Prints a
-Markdown section for bench/RESULTS.md: medians, ratios, load.
+deletes at the end; first the many, then the one. Both are listed with
+`portscope -tan -N all` from the host's namespace (so both include the
+host's own sockets), and with `-p` (owners: one fd walk over every
+process); the big one also from inside (`ip netns exec`, where the default
+is the own namespace) and with ss there. Prints a Markdown section for
+bench/RESULTS.md: medians, ratios, load.
 """
 
 import argparse
@@ -74,6 +74,24 @@ def timed(cmd, runs):
     return statistics.median(out), min(out), max(out), lines
 
 
+def paired(cmd, host_cmd, runs):
+    """Median of (cmd - host_cmd) over runs taken back to back: what the
+    other namespaces cost beyond the host's own sockets, which other work
+    on a shared machine changes from minute to minute."""
+    diffs, full, host = [], [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        a = time.perf_counter() - t
+        t = time.perf_counter()
+        subprocess.run(host_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        b = time.perf_counter() - t
+        diffs.append(a - b)
+        full.append(a)
+        host.append(b)
+    return statistics.median(diffs), statistics.median(full), statistics.median(host)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spaces", type=int, default=100)
@@ -104,11 +122,29 @@ def main():
             subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
 
     signal.signal(signal.SIGTERM, lambda *_: (cleanup(), sys.exit(1)))
+    ps = os.path.abspath(a.portscope)
+    load0 = open("/proc/loadavg").read().split()[:3]
+    rows = []
+    built = []
     try:
+        # Phase 1: many small namespaces.
         t0 = time.perf_counter()
         for n in names:
             make_ns(n)
             procs.append(hold(n, a.per // 2))
+        wait_ready(procs)
+        built.append(time.perf_counter() - t0)
+        many = f"{a.spaces} namespaces × {a.per}"
+        for label, cmd in [
+            (f"{many}: `portscope -tan -N all`", [ps, "-tan", "-N", "all"]),
+            (f"{many}: `portscope -tanp -N all`", [ps, "-tanp", "-N", "all"]),
+        ]:
+            rows.append((label, *timed(cmd, a.runs)))
+        pairs = [paired([ps, "-tan", "-N", "all"], [ps, "-tan", "-N", "host"], a.runs)]
+        cleanup()
+        procs.clear()
+        # Phase 2: one big namespace, the same number of sockets.
+        t0 = time.perf_counter()
         make_ns(big)
         left = total // 2
         while left > 0:
@@ -116,18 +152,17 @@ def main():
             procs.append(hold(big, k))
             left -= k
         wait_ready(procs)
-        built = time.perf_counter() - t0
-        ps = os.path.abspath(a.portscope)
-        load0 = open("/proc/loadavg").read().split()[:3]
-        rows = []
+        built.append(time.perf_counter() - t0)
+        one = f"1 namespace × {total}"
         for label, cmd in [
-            (f"{a.spaces} namespaces × {a.per}: `portscope -tan -N all`", [ps, "-tan", "-N", "all"]),
-            (f"1 namespace × {total}: `portscope -tan` inside it", ["ip", "netns", "exec", big, ps, "-tan"]),
-            (f"{a.spaces} namespaces × {a.per}: `portscope -tanp -N all`", [ps, "-tanp", "-N", "all"]),
-            (f"1 namespace × {total}: `portscope -tanp` inside it", ["ip", "netns", "exec", big, ps, "-tanp"]),
-            (f"1 namespace × {total}: `ss -tan` inside it", ["ip", "netns", "exec", big, "ss", "-tan"]),
+            (f"{one}: `portscope -tan -N all`", [ps, "-tan", "-N", "all"]),
+            (f"{one}: `portscope -tanp -N all`", [ps, "-tanp", "-N", "all"]),
+            (f"{one}: `portscope -tan` inside it", ["ip", "netns", "exec", big, ps, "-tan"]),
+            (f"{one}: `ss -tan` inside it", ["ip", "netns", "exec", big, "ss", "-tan"]),
         ]:
             rows.append((label, *timed(cmd, a.runs)))
+        pairs.append(paired([ps, "-tan", "-N", "all"], [ps, "-tan", "-N", "host"], a.runs))
+        holders_big = len(procs)
         load1 = open("/proc/loadavg").read().split()[:3]
     finally:
         cleanup()
@@ -136,15 +171,20 @@ def main():
     print("## Many namespaces against one (bench/netns.py)\n")
     print(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit}")
     print(f"- Machine: {os.cpu_count()} CPUs, kernel {os.uname().release}; load {' '.join(load0)} at the start, {' '.join(load1)} at the end (shared with other work)")
-    print(f"- Population: {a.spaces} namespaces of {a.per} TCP sockets ({a.per // 2} loopback connections, one holder process each) and one namespace of {total} ({total // 2} connections, {len(procs) - a.spaces} holders); built in {built:.1f} s")
+    print(f"- Population, one after the other: {a.spaces} namespaces of {a.per} TCP sockets ({a.per // 2} loopback connections, one holder process each; built in {built[0]:.1f} s), then one namespace of {total} ({total // 2} connections, {holders_big} holders; built in {built[1]:.1f} s). Both listings run from the host's namespace with `-N all`, so both include the host's own sockets (other work's too)")
     print(f"- Median of {a.runs} runs each, output to a pipe; lines = lines printed by the last run\n")
     print("| listing | median | min–max | lines |")
     print("|---|---:|---|---:|")
+    host_lines = subprocess.run([ps, "-tan", "-N", "host", "-H"], capture_output=True).stdout.count(b"\n")
     for label, med, lo, hi, lines in rows:
         print(f"| {label} | {med * 1000:.0f} ms | {lo * 1000:.0f}–{hi * 1000:.0f} ms | {lines} |")
-    r1 = rows[0][1] / rows[1][1]
-    r2 = rows[2][1] / rows[3][1]
-    print(f"\nRatio many/one: {r1:.2f}x without owners, {r2:.2f}x with owners (target ≤ 1.5x).")
+    r1 = rows[0][1] / rows[2][1]
+    r2 = rows[1][1] / rows[3][1]
+    print(f"\nThe host's own TCP sockets at the end: {host_lines}.")
+    print(f"\nRatio many/one: {r1:.2f}x without owners, {r2:.2f}x with owners, whole listings (target ≤ 1.5x).")
+    (dm, fm, hm), (do, fo, ho) = pairs
+    print(f"\nPaired runs (`-tan -N all` then `-tan -N host`, back to back; median of the differences, i.e. the cost of every namespace but the host's): "
+          f"many {dm * 1000:.0f} ms (whole {fm * 1000:.0f}, host alone {hm * 1000:.0f}), one {do * 1000:.0f} ms (whole {fo * 1000:.0f}, host alone {ho * 1000:.0f}); ratio {dm / do if do > 0 else float('nan'):.2f}x.")
 
 
 if __name__ == "__main__":
