@@ -490,9 +490,13 @@ fn kill(
         report.finish()?;
         return Ok(ExitCode::from(1));
     }
-    // Give the processes a moment to exit and release the ports.
+    // Give the processes a moment to exit and release the ports. Only a look
+    // begun after the deadline may report "still held": on a loaded machine
+    // one look (a whole owner walk) can outlast the deadline, and what it saw
+    // at its start says nothing about the time since.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
+        let looked_at = Instant::now();
         let now = holders(sys, cfg, specs)?;
         let still: Vec<&Socket> = now
             .sockets
@@ -504,7 +508,7 @@ fn kill(
             report.finish()?;
             return Ok(ExitCode::SUCCESS);
         }
-        if Instant::now() >= deadline {
+        if looked_at >= deadline {
             let mut who: Vec<String> = still
                 .iter()
                 .flat_map(|s| s.owners.iter().map(|o| o.pid))
@@ -512,7 +516,13 @@ fn kill(
                 .collect();
             who.sort();
             who.dedup();
-            report.line(format_args!("still held by {}", who.join(", ")))?;
+            if who.is_empty() {
+                report.line(format_args!(
+                    "still open, held by no process that can be seen"
+                ))?;
+            } else {
+                report.line(format_args!("still held by {}", who.join(", ")))?;
+            }
             report.finish()?;
             return Ok(ExitCode::from(1));
         }
