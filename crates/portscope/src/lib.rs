@@ -21,6 +21,7 @@ pub mod exposure;
 pub mod filter;
 #[cfg(feature = "serde")]
 pub mod json;
+pub mod map;
 pub mod model;
 pub mod order;
 pub mod services;
