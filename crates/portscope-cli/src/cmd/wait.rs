@@ -76,9 +76,34 @@ fn shown(spec: &PortSpec) -> String {
     }
 }
 
+/// What one word asks for: the ports a number or range gives, or every
+/// port and transport the registry gives a service name; it is listening
+/// when one of them is, free when all are.
+struct Want {
+    word: String,
+    specs: Vec<PortSpec>,
+}
+
+fn parse_wants(words: &[String]) -> Result<Vec<Want>, String> {
+    let mut out = Vec::new();
+    for word in words {
+        for item in word.split(',').filter(|i| !i.is_empty()) {
+            out.push(Want {
+                word: item.to_string(),
+                specs: who::parse_one(item)?,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err("no port given".into());
+    }
+    Ok(out)
+}
+
 /// Runs `wait`.
 pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
-    let specs = who::parse_specs(&args.ports).map_err(Failure::Usage)?;
+    let wants = parse_wants(&args.ports).map_err(Failure::Usage)?;
+    let specs: Vec<PortSpec> = wants.iter().flat_map(|w| w.specs.clone()).collect();
     let timeout =
         parse_duration(&args.timeout).map_err(|e| Failure::Usage(format!("--timeout {e}")))?;
     let interval = parse_duration(&args.interval)
@@ -102,14 +127,18 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
     let deadline = Instant::now() + timeout;
     loop {
         let snap = collect::take(sys, &opts)?;
-        let missing: Vec<&PortSpec> = match args.state {
-            WaitState::Listen => specs
+        let missing: Vec<&Want> = match args.state {
+            WaitState::Listen => wants
                 .iter()
-                .filter(|p| !listening(p, &snap.sockets))
+                .filter(|w| !w.specs.iter().any(|p| listening(p, &snap.sockets)))
                 .collect(),
-            WaitState::Free => specs
+            WaitState::Free => wants
                 .iter()
-                .filter(|p| snap.sockets.iter().any(|s| p.matches(s) && holds(s)))
+                .filter(|w| {
+                    w.specs
+                        .iter()
+                        .any(|p| snap.sockets.iter().any(|s| p.matches(s) && holds(s)))
+                })
                 .collect(),
         };
         if missing.is_empty() {
@@ -127,8 +156,19 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Says, at the timeout, which ports are not ready and who holds them.
-fn timed_out(sys: &dyn System, args: &WaitArgs, missing: &[&PortSpec]) -> Result<(), Failure> {
-    let list: Vec<String> = missing.iter().map(|p| shown(p)).collect();
+fn timed_out(sys: &dyn System, args: &WaitArgs, missing: &[&Want]) -> Result<(), Failure> {
+    let list: Vec<String> = missing
+        .iter()
+        .map(|w| {
+            let ports: Vec<String> = w.specs.iter().map(shown).collect();
+            let ports = ports.join("|");
+            if ports == w.word {
+                ports
+            } else {
+                format!("{} ({ports})", portscope::text::escape(w.word.as_bytes()))
+            }
+        })
+        .collect();
     let what = match args.state {
         WaitState::Listen => "not listening",
         WaitState::Free => "still held",
@@ -139,7 +179,7 @@ fn timed_out(sys: &dyn System, args: &WaitArgs, missing: &[&PortSpec]) -> Result
         list.join(", ")
     ));
     let cfg = ListConfig::with_owners();
-    let owned: Vec<PortSpec> = missing.iter().map(|p| (*p).clone()).collect();
+    let owned: Vec<PortSpec> = missing.iter().flat_map(|w| w.specs.clone()).collect();
     let mut snap = who::holders(sys, &cfg, &owned)?;
     snap.sockets.retain(holds);
     if snap.sockets.is_empty() {

@@ -52,7 +52,7 @@ pub fn parse_specs(words: &[String]) -> Result<Vec<PortSpec>, String> {
     Ok(specs)
 }
 
-fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
+pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
     let (body, proto) = match item.rsplit_once('/') {
         Some((b, "tcp")) => (b, Some(Proto::Tcp)),
         Some((b, "udp")) => (b, Some(Proto::Udp)),
