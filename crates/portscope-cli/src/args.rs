@@ -359,9 +359,20 @@ pub struct ListArgs {
     /// All states, listening and connected (the default; kept for ss/netstat habits).
     #[arg(short = 'a', long = "all")]
     pub all: bool,
-    /// Numeric output. Addresses are always numeric; services still get their column.
+    /// Numeric output (the default): addresses are not resolved; services
+    /// still get their column. Overrides -r.
     #[arg(short = 'n', long = "numeric")]
     pub numeric: bool,
+    /// Resolve addresses to host names (the hosts file, then DNS as the
+    /// system is configured), all at once with one deadline for the whole
+    /// listing: what has not answered by then stays numeric, marked `~`, and
+    /// the run says how many. Table and JSON (`"name"`); CSV and the netstat
+    /// layout stay numeric.
+    #[arg(short = 'r', long = "resolve")]
+    pub resolve: bool,
+    /// With -r: how long the whole listing may wait for names: `1s`, `300ms`.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration_arg)]
+    pub resolve_timeout: std::time::Duration,
     /// Show the processes holding each socket.
     #[arg(short = 'p', long = "processes")]
     pub processes: bool,
@@ -427,6 +438,11 @@ pub struct ListArgs {
     /// Render a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+}
+
+/// A `--resolve-timeout`-style duration (`1s`, `300ms`, `2m`).
+fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    crate::cmd::wait::parse_duration(text)
 }
 
 /// Output layouts.

@@ -24,6 +24,7 @@ pub mod json;
 pub mod map;
 pub mod model;
 pub mod order;
+pub mod resolve;
 pub mod services;
 pub mod text;
 pub mod track;
