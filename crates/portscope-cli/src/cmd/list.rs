@@ -37,7 +37,9 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
 /// the sockets the query wants.
 pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let sys = crate::system::open(cfg.from_snapshot.as_deref())?;
-    Ok(collect::take(&*sys, &cfg.collect)?)
+    let mut snap = collect::take(&*sys, &cfg.collect)?;
+    snap.resolved = sys.names();
+    Ok(snap)
 }
 
 /// One listing: the snapshot (or the saved file), filtered and sorted.

@@ -4,7 +4,7 @@
 //! a saved listing, so every command runs the same code on either.
 
 use crate::error::Result;
-use crate::model::{Process, ProcessDetails, Snapshot, Socket, Source};
+use crate::model::{Process, ProcessDetails, Resolved, Snapshot, Socket, Source};
 use crate::services::EphemeralRange;
 use crate::text::Text;
 
@@ -83,6 +83,12 @@ pub trait System: Send + Sync {
     /// or the system cannot say (a recording).
     fn process_details(&self, _pid: u32) -> Result<Option<ProcessDetails>> {
         Ok(None)
+    }
+
+    /// Host names a recording carries for its addresses (a listing saved
+    /// with `--resolve`); none for a live system, which looks names up.
+    fn names(&self) -> Resolved {
+        Resolved::default()
     }
 
     /// Every process id there is now, in order (a recording: those it has).
