@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use portscope::audit;
 use portscope::collect::{self, System};
 use portscope::json::FindingOut;
-use portscope::model::{Detail, Process, ProcessDetails, Proto, Query, Snapshot, Socket};
+use portscope::model::{Detail, Process, ProcessDetails, Proto, Query, Socket};
 use portscope::{Endpoint, Text};
 use serde::Serialize;
 
@@ -185,7 +185,7 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
                 if i > 0 {
                     writeln!(out)?;
                 }
-                write_text(out, r, &snap)?;
+                write_text(out, r)?;
             }
             Ok(())
         }
@@ -316,8 +316,7 @@ fn user(name: Option<&Text>, id: Option<u32>) -> String {
     }
 }
 
-fn write_text(out: &mut dyn Write, r: &ProcessReport, snap: &Snapshot) -> io::Result<()> {
-    let _ = snap;
+fn write_text(out: &mut dyn Write, r: &ProcessReport) -> io::Result<()> {
     writeln!(out, "{}[{}]", r.name.bounded(64), r.pid)?;
     if !r.parents.is_empty() {
         let chain: Vec<String> = r
