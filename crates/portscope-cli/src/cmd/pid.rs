@@ -3,6 +3,7 @@
 //! socket it holds (listening first), its connections' throughput (tcp_info
 //! counters read twice, `--interval` apart) and the audit's findings about it.
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -114,6 +115,28 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
     let facts = sys.host_facts(&snap);
     let findings = audit::audit(&snap, &facts, &[]);
 
+    // Throughput: every TCP socket of every process asked about, read again
+    // once, `--interval` after the snapshot.
+    let wanted: HashSet<u32> = procs.iter().map(|p| p.pid).collect();
+    let mut again: Vec<Socket> = snap
+        .sockets
+        .iter()
+        .filter(|s| s.proto == Proto::Tcp && s.owners.iter().any(|o| wanted.contains(&o.pid)))
+        .cloned()
+        .collect();
+    let started = Instant::now();
+    let measured = args.interval > 0 && again.iter().any(|s| counters(s).is_some());
+    if measured {
+        std::thread::sleep(Duration::from_millis(args.interval));
+        let mut refs: Vec<&mut Socket> = again.iter_mut().collect();
+        sys.tcp_info(&mut refs)?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let after: HashMap<(u64, u64), (u64, u64)> = again
+        .iter()
+        .filter_map(|s| Some(((s.cookie, s.inode), counters(s)?)))
+        .collect();
+
     let mut reports = Vec::new();
     for p in procs {
         let mut mine: Vec<Socket> = snap
@@ -130,21 +153,13 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
                 b.local.sort_key(),
             ))
         });
-        let before: Vec<Option<(u64, u64)>> = mine.iter().map(counters).collect();
-        let started = Instant::now();
-        let measured = args.interval > 0 && before.iter().any(Option::is_some);
-        if measured {
-            std::thread::sleep(Duration::from_millis(args.interval));
-            let mut tcp: Vec<&mut Socket> =
-                mine.iter_mut().filter(|s| s.proto == Proto::Tcp).collect();
-            sys.tcp_info(&mut tcp)?;
-        }
-        let secs = started.elapsed().as_secs_f64();
         let ctx = Context::new(&snap, &cfg);
         let sockets = mine
             .iter()
-            .zip(&before)
-            .map(|(s, b)| socket_out(s, p.pid, &ctx, measured.then_some((*b, secs))))
+            .map(|s| {
+                let later = after.get(&(s.cookie, s.inode)).copied();
+                socket_out(s, p.pid, &ctx, measured.then_some((later, secs)))
+            })
             .collect();
         let details = sys.process_details(p.pid)?.unwrap_or_default();
         let parents = parents(sys, &details)?;
@@ -214,18 +229,24 @@ fn counters(s: &Socket) -> Option<(u64, u64)> {
     Some((info.bytes_acked, info.bytes_received))
 }
 
+/// One socket's line; `measured` is its counters `secs` after the
+/// snapshot's (`None` inside: it closed meanwhile).
 fn socket_out(
     s: &Socket,
     pid: u32,
     ctx: &Context<'_>,
     measured: Option<(Option<(u64, u64)>, f64)>,
 ) -> SocketOut {
-    let now = counters(s);
+    let before = counters(s);
+    let now = match measured {
+        Some((later, _)) => later.or(before),
+        None => before,
+    };
     let rate = |pick: fn((u64, u64)) -> u64| -> Option<f64> {
-        let (Some(before), secs) = measured? else {
+        let (Some(after), secs) = measured? else {
             return None;
         };
-        let after = now?;
+        let before = before?;
         (secs > 0.0).then(|| pick(after).saturating_sub(pick(before)) as f64 / secs)
     };
     let path = match &s.local {
