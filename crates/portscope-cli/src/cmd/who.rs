@@ -30,7 +30,7 @@ pub struct PortSpec {
 }
 
 impl PortSpec {
-    fn matches(&self, s: &Socket) -> bool {
+    pub(crate) fn matches(&self, s: &Socket) -> bool {
         let Some(port) = s.local.port() else {
             return false;
         };
@@ -52,7 +52,7 @@ pub fn parse_specs(words: &[String]) -> Result<Vec<PortSpec>, String> {
     Ok(specs)
 }
 
-fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
+pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
     let (body, proto) = match item.rsplit_once('/') {
         Some((b, "tcp")) => (b, Some(Proto::Tcp)),
         Some((b, "udp")) => (b, Some(Proto::Udp)),
@@ -145,16 +145,20 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-fn holders(sys: &dyn System, cfg: &ListConfig, specs: &[PortSpec]) -> Result<Snapshot, Failure> {
+pub(crate) fn holders(
+    sys: &dyn System,
+    cfg: &ListConfig,
+    specs: &[PortSpec],
+) -> Result<Snapshot, Failure> {
     let mut snap = collect::take(sys, &cfg.collect)?;
     snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
     Ok(snap)
 }
 
 /// Sockets by owning pid (`None`: no visible owner), in pid order.
-type Groups<'a> = BTreeMap<Option<u32>, Vec<&'a Socket>>;
+pub(crate) type Groups<'a> = BTreeMap<Option<u32>, Vec<&'a Socket>>;
 
-fn group(snap: &Snapshot) -> Groups<'_> {
+pub(crate) fn group(snap: &Snapshot) -> Groups<'_> {
     let mut g: Groups<'_> = BTreeMap::new();
     for s in &snap.sockets {
         if s.owners.is_empty() {
@@ -171,7 +175,11 @@ fn group(snap: &Snapshot) -> Groups<'_> {
     g
 }
 
-fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
+pub(crate) fn write_text(
+    out: &mut dyn Write,
+    ctx: &Context<'_>,
+    groups: &Groups<'_>,
+) -> io::Result<()> {
     if groups.is_empty() {
         return writeln!(out, "nothing holds these ports");
     }
