@@ -39,6 +39,8 @@ pub struct ListConfig {
     pub changes: bool,
     /// `-N/--netns`, as given (resolved against the system in use).
     pub netns: Option<String>,
+    /// Resolve addresses to names, waiting at most this long for all of them.
+    pub resolve: Option<Duration>,
 }
 
 /// The longest interval `-c` and `watch --interval` accept: a day.
@@ -107,6 +109,7 @@ impl ListConfig {
             continuous: None,
             changes: false,
             netns: None,
+            resolve: None,
         }
     }
 
@@ -167,6 +170,7 @@ impl ListConfig {
             continuous: a.continuous,
             changes: a.changes,
             netns: a.netns.clone(),
+            resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }
 }

@@ -18,7 +18,10 @@ struct Named(String);
 impl Named {
     fn new(tag: &str) -> Named {
         let name = format!("psnet-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
         for args in [
             vec!["netns", "add", &name],
             vec!["-n", &name, "link", "set", "lo", "up"],
@@ -78,16 +81,23 @@ time.sleep(600)
 
 impl Holder {
     fn start(ns: &Named, port: u16, exit: bool) -> Holder {
+        Holder::start_as(ns, port, exit, None)
+    }
+
+    /// As `start`, the python process run by `user` (a uid) when given.
+    fn start_as(ns: &Named, port: u16, exit: bool, user: Option<u32>) -> Holder {
         let mut cmd = Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &ns.0,
-            "python3",
-            "-c",
-            HOLD,
-            &port.to_string(),
-        ]);
+        cmd.args(["netns", "exec", &ns.0]);
+        if let Some(uid) = user {
+            let id = uid.to_string();
+            cmd.args(["setpriv", "--reuid", &id, "--regid", &id, "--clear-groups"]);
+            // A system python: a version manager's shim under /root is not
+            // runnable by another user.
+            cmd.arg("/usr/bin/python3");
+        } else {
+            cmd.arg("python3");
+        }
+        cmd.args(["-c", HOLD, &port.to_string()]);
         if exit {
             cmd.arg("exit");
         }

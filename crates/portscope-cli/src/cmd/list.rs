@@ -29,6 +29,7 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     render::write(&mut out, &snap, cfg)?;
     out.flush()?;
     report_hidden(cfg, &snap);
+    crate::names::report_pending(cfg, &snap);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -41,6 +42,7 @@ pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     opts.netns = pick.scope;
     let mut snap = collect::take(&*sys, &opts)?;
     pick.keep(&mut snap);
+    snap.resolved = sys.names();
     Ok(snap)
 }
 
@@ -59,6 +61,9 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     }
     if let Some((key, reverse)) = cfg.sort {
         render::sort(&mut snap, key, reverse);
+    }
+    if let Some(limit) = cfg.resolve {
+        crate::names::resolve(&mut snap, limit);
     }
     Ok(snap)
 }
@@ -90,6 +95,7 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
                 crate::say(format_args!("note: {note}"));
             }
             report_hidden(cfg, &snap);
+            crate::names::report_pending(cfg, &snap);
         }
         let stdout = io::stdout().lock();
         let mut out = io::BufWriter::with_capacity(1 << 16, stdout);

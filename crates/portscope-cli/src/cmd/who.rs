@@ -30,7 +30,7 @@ pub struct PortSpec {
 }
 
 impl PortSpec {
-    fn matches(&self, s: &Socket) -> bool {
+    pub(crate) fn matches(&self, s: &Socket) -> bool {
         let Some(port) = s.local.port() else {
             return false;
         };
@@ -52,7 +52,7 @@ pub fn parse_specs(words: &[String]) -> Result<Vec<PortSpec>, String> {
     Ok(specs)
 }
 
-fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
+pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
     let (body, proto) = match item.rsplit_once('/') {
         Some((b, "tcp")) => (b, Some(Proto::Tcp)),
         Some((b, "udp")) => (b, Some(Proto::Udp)),
@@ -116,7 +116,7 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     let cfg = ListConfig::with_owners();
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
-    let (snap, published) = holders(sys, &cfg, &specs)?;
+    let (snap, published) = holders_published(sys, &cfg, &specs)?;
     // Pin the holders now, as they are shown: whatever happens to their pids
     // before the answer to the prompt, only these processes can be signalled.
     let targets = signal.map(|_| Targets::pin(sys, &snap, args.any_socket));
@@ -146,10 +146,20 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     }
 }
 
+pub(crate) fn holders(
+    sys: &dyn System,
+    cfg: &ListConfig,
+    specs: &[PortSpec],
+) -> Result<Snapshot, Failure> {
+    let mut snap = collect::take(sys, &cfg.collect)?;
+    snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
+    Ok(snap)
+}
+
 /// The sockets on the ports, and what answers those that are published
 /// (worked out on the whole snapshot: the listener inside a container is
 /// on another port than the host's).
-fn holders(
+fn holders_published(
     sys: &dyn System,
     cfg: &ListConfig,
     specs: &[PortSpec],
@@ -175,9 +185,9 @@ fn holders(
 }
 
 /// Sockets by owning pid (`None`: no visible owner), in pid order.
-type Groups<'a> = BTreeMap<Option<u32>, Vec<&'a Socket>>;
+pub(crate) type Groups<'a> = BTreeMap<Option<u32>, Vec<&'a Socket>>;
 
-fn group(snap: &Snapshot) -> Groups<'_> {
+pub(crate) fn group(snap: &Snapshot) -> Groups<'_> {
     let mut g: Groups<'_> = BTreeMap::new();
     for s in &snap.sockets {
         if s.owners.is_empty() {
@@ -194,7 +204,11 @@ fn group(snap: &Snapshot) -> Groups<'_> {
     g
 }
 
-fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
+pub(crate) fn write_text(
+    out: &mut dyn Write,
+    ctx: &Context<'_>,
+    groups: &Groups<'_>,
+) -> io::Result<()> {
     if groups.is_empty() {
         return writeln!(out, "nothing holds these ports");
     }
@@ -557,11 +571,14 @@ fn kill(
         report.finish()?;
         return Ok(ExitCode::from(1));
     }
-    // Give the processes a moment to exit and release the ports.
+    // Give the processes a moment to exit and release the ports. Only a look
+    // begun after the deadline may report "still held": on a loaded machine
+    // one look (a whole owner walk) can outlast the deadline, and what it saw
+    // at its start says nothing about the time since.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let mut now = collect::take(sys, &cfg.collect)?;
-        now.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
+        let looked_at = Instant::now();
+        let now = holders(sys, cfg, specs)?;
         let still: Vec<&Socket> = now
             .sockets
             .iter()
@@ -572,7 +589,7 @@ fn kill(
             report.finish()?;
             return Ok(ExitCode::SUCCESS);
         }
-        if Instant::now() >= deadline {
+        if looked_at >= deadline {
             let mut who: Vec<String> = still
                 .iter()
                 .flat_map(|s| s.owners.iter().map(|o| o.pid))
@@ -580,7 +597,13 @@ fn kill(
                 .collect();
             who.sort();
             who.dedup();
-            report.line(format_args!("still held by {}", who.join(", ")))?;
+            if who.is_empty() {
+                report.line(format_args!(
+                    "still open, held by no process that can be seen"
+                ))?;
+            } else {
+                report.line(format_args!("still held by {}", who.join(", ")))?;
+            }
             report.finish()?;
             return Ok(ExitCode::from(1));
         }

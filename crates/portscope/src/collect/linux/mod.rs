@@ -9,5 +9,6 @@ pub mod netlink;
 pub mod netns;
 pub mod owners;
 pub mod pidfd;
+pub mod process;
 pub mod procnet;
 pub mod system;
