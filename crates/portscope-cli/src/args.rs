@@ -2,6 +2,7 @@
 //! `config.rs` turns them into validated settings for the layers below.
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use portscope::order::Key;
 
 /// Every network endpoint on this machine: protocol, addresses, state, the
 /// processes behind it, and what its port means.
@@ -364,35 +365,30 @@ pub enum Format {
     Csv,
 }
 
-/// Columns to sort by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SortKey {
-    /// Protocol, then local address.
-    Proto,
-    /// Local address, then port.
-    Local,
-    /// Remote address, then port.
-    Remote,
-    /// Local port.
-    Port,
-    /// Remote port.
-    Rport,
-    /// State.
-    State,
-    /// Service name.
-    Service,
-    /// First owner's pid.
-    Pid,
-    /// First owner's process name.
-    Process,
-    /// Owning user id.
-    User,
-    /// Receive queue.
-    RecvQ,
-    /// Send queue.
-    SendQ,
-    /// Socket inode.
-    Inode,
+/// A column to sort by: one of [`Key::LISTING`], named and explained there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortKey(pub Key);
+
+/// Every `--sort` key, in [`Key::LISTING`]'s order.
+const SORT_KEYS: [SortKey; Key::LISTING.len()] = {
+    let mut keys = [SortKey(Key::Proto); Key::LISTING.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = SortKey(Key::LISTING[i].0);
+        i += 1;
+    }
+    keys
+};
+
+impl ValueEnum for SortKey {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SORT_KEYS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (_, name, help) = Key::LISTING.iter().find(|(k, _, _)| *k == self.0)?;
+        Some(clap::builder::PossibleValue::new(*name).help(*help))
+    }
 }
 
 /// Socket sources.

@@ -72,6 +72,24 @@ pub enum Key {
 }
 
 impl Key {
+    /// The keys a listing can be sorted by, as `--sort` names them, with a
+    /// line for people: the one list the command line and its help use.
+    pub const LISTING: [(Key, &'static str, &'static str); 13] = [
+        (Key::Proto, "proto", "Protocol, then local address"),
+        (Key::Local, "local", "Local address, then port"),
+        (Key::Remote, "remote", "Remote address, then port"),
+        (Key::Port, "port", "Local port"),
+        (Key::RemotePort, "rport", "Remote port"),
+        (Key::State, "state", "State"),
+        (Key::Service, "service", "Service name"),
+        (Key::Pid, "pid", "First owner's pid"),
+        (Key::Process, "process", "First owner's process name"),
+        (Key::User, "user", "Owning user id"),
+        (Key::RecvQ, "recv-q", "Receive queue"),
+        (Key::SendQ, "send-q", "Send queue"),
+        (Key::Inode, "inode", "Socket inode"),
+    ];
+
     /// Whether the key reads tcp_info (a socket's `extra`), so rows must
     /// carry it for the order to mean anything.
     pub const fn needs_tcp_info(self) -> bool {
