@@ -412,3 +412,7 @@ fn join_owners_with<S: System + ?Sized>(
     snap.processes = processes;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod tests;
