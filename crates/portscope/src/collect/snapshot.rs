@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::collect::owner_map::OwnerMap;
 use crate::collect::system::{Dump, System, Walk};
 use crate::error::{Error, Result};
-use crate::model::{Detail, Owner, Query, Snapshot, Socket, Source};
+use crate::model::{Detail, Owner, Query, Snapshot, Socket, Source, StateSet};
 
 /// Which socket source to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
         notes,
     } = dump?;
     let owner_map = owner_map.transpose()?;
-    sockets.retain(|s| opts.query.wants(s));
+    retain_wanted(&mut sockets, &opts.query);
 
     let mut snap = Snapshot {
         source,
@@ -64,6 +64,16 @@ pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
     }
     snap.sockets = sockets;
     Ok(snap)
+}
+
+/// Drops the sockets `query` does not want; with a query that wants every
+/// socket, without a pass over them.
+fn retain_wanted(sockets: &mut Vec<Socket>, query: &Query) {
+    let q = query;
+    let all = q.tcp && q.udp && q.raw && q.unix && q.ipv4 && q.ipv6 && q.states == StateSet::ALL;
+    if !all {
+        sockets.retain(|s| q.wants(s));
+    }
 }
 
 /// The owner walk's thread ended without an answer.
@@ -221,7 +231,7 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             notes,
         } = self.sys.dump(&self.opts, hint, room)?;
         self.last_len = sockets.len();
-        sockets.retain(|s| self.opts.query.wants(s));
+        retain_wanted(&mut sockets, &self.opts.query);
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
         };
@@ -283,7 +293,7 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
         } = dump?;
         self.last_len = sockets.len();
         let map = map?;
-        sockets.retain(|s| self.opts.query.wants(s));
+        retain_wanted(&mut sockets, &self.opts.query);
         self.finish(sockets, source, notes, map, false)
     }
 
