@@ -9,7 +9,7 @@
 //! and turns each socket into the model as it is read, never into a generic
 //! JSON tree, so a file that is not a listing fails at its first wrong item.
 //!
-//! [`Text`](crate::text::Text) fields keep their exact form: a string when the bytes are UTF-8,
+//! [`Text`] fields keep their exact form: a string when the bytes are UTF-8,
 //! otherwise `{"lossy": …, "hex": …}`.
 //!
 //! ```
@@ -45,6 +45,7 @@ use crate::model::{
     CongName, Detail, Endpoint, Family, SkMemInfo, Snapshot, Socket, TcpInfo, Timer,
 };
 use crate::services::EphemeralRange;
+use crate::text::Text;
 
 pub use audit::{
     AddrOut, AuditOut, BaselineOut, FindingOut, LocalOut, ProcessOut, RuleOut, SummaryOut,
