@@ -150,7 +150,7 @@ pub static TABLE: &[Row] = &[
     },
     Row {
         protocol: "http",
-        ports: &[80, 8000, 8008, 8080, 8888, 9200],
+        ports: &[80, 8000, 8008, 8080, 8888],
         probe: None,
         recognised: "a status line HTTP/<major>.<minor> <3 digits>, answering HEAD / (or any probe)",
         extracted: "the Server header: product before /, version after it up to a space",
@@ -275,6 +275,46 @@ pub static TABLE: &[Row] = &[
         recognised: "a CONNACK (0x20, length 2, flags 0 or 1, return code 0-5) answering CONNECT",
         extracted: "whether the broker accepted an anonymous client, as info",
         parse: mqtt,
+    },
+    Row {
+        protocol: "smb",
+        ports: &[445, 139],
+        probe: Some(Probe::Smb),
+        recognised: "a NetBIOS session message holding an SMB1 (\\xffSMB) or SMB2 (\\xfeSMB) negotiate response",
+        extracted: "the dialect family (SMB1, SMB2+) as info",
+        parse: smb,
+    },
+    Row {
+        protocol: "rdp",
+        ports: &[3389],
+        probe: Some(Probe::Rdp),
+        recognised: "a TPKT header (3, 0, length) holding an X.224 Connection Confirm (0xd0)",
+        extracted: "the security the server chose (TLS, CredSSP, RDP) as info",
+        parse: rdp,
+    },
+    Row {
+        protocol: "kafka",
+        ports: &[9092],
+        probe: Some(Probe::Kafka),
+        recognised: "a length-framed response echoing the ApiVersions request's correlation id, error 0 or 35",
+        extracted: "product Apache Kafka",
+        parse: kafka,
+    },
+    Row {
+        protocol: "mongodb",
+        ports: &[27017, 27018],
+        probe: Some(Probe::Mongo),
+        recognised: "an OP_MSG (2013) or OP_REPLY (1) answering the request id of buildInfo",
+        extracted: "product MongoDB, the version string of buildInfo",
+        parse: mongo,
+    },
+    Row {
+        protocol: "elasticsearch",
+        ports: &[9200],
+        probe: Some(Probe::HttpGet),
+        recognised: "an HTTP 200 whose JSON body has cluster_name and version.number",
+        extracted: "Elasticsearch or OpenSearch (version.distribution), version.number",
+        parse: elasticsearch,
     },
 ];
 
@@ -926,6 +966,104 @@ fn mqtt(d: &[u8]) -> Option<Found> {
         info: Some(info.into()),
         ..Found::default()
     })
+}
+
+fn smb(d: &[u8]) -> Option<Found> {
+    if *d.first()? != 0 {
+        return None;
+    }
+    let len =
+        usize::from(*d.get(1)?) << 16 | usize::from(*d.get(2)?) << 8 | usize::from(*d.get(3)?);
+    let h = d.get(4..9)?;
+    if !(32..=1 << 17).contains(&len) {
+        return None;
+    }
+    let info = match h {
+        [0xff, b'S', b'M', b'B', 0x72] => "SMB1",
+        [0xfe, b'S', b'M', b'B', _] if d.get(16..18) == Some(&[0, 0][..]) => "SMB2+",
+        _ => return None,
+    };
+    Some(Found {
+        info: Some(info.into()),
+        ..Found::default()
+    })
+}
+
+fn rdp(d: &[u8]) -> Option<Found> {
+    let h = d.get(..11)?;
+    let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if h[0] != 3 || h[1] != 0 || len != d.len() || usize::from(h[4]) + 5 != len || h[5] != 0xd0 {
+        return None;
+    }
+    // An RDP_NEG_RSP (type 2) names the protocol chosen; a failure (3) too.
+    let info = match (d.get(11), d.get(15)) {
+        (Some(2), Some(0)) => Some("standard RDP security"),
+        (Some(2), Some(1)) => Some("TLS"),
+        (Some(2), Some(2 | 8 | 10)) => Some("CredSSP"),
+        (Some(3), _) => Some("negotiation failure"),
+        _ => None,
+    };
+    Some(Found {
+        info: info.map(str::to_string),
+        ..Found::default()
+    })
+}
+
+/// The correlation id of [`Probe::Kafka`].
+pub const KAFKA_CORRELATION: i32 = 0x7073_6361;
+
+fn kafka(d: &[u8]) -> Option<Found> {
+    let len = usize::try_from(u32::from_be_bytes(d.get(..4)?.try_into().ok()?)).ok()?;
+    if !(6..=1 << 20).contains(&len) || len + 4 < d.len() {
+        return None;
+    }
+    let corr = i32::from_be_bytes(d.get(4..8)?.try_into().ok()?);
+    let err = i16::from_be_bytes(d.get(8..10)?.try_into().ok()?);
+    (corr == KAFKA_CORRELATION && (err == 0 || err == 35)).then(|| Found::product("Apache Kafka"))
+}
+
+/// The request id of [`Probe::Mongo`].
+pub const MONGO_REQUEST_ID: i32 = 0x7073_0001;
+
+fn mongo(d: &[u8]) -> Option<Found> {
+    let int =
+        |i: usize| -> Option<i32> { Some(i32::from_le_bytes(d.get(i..i + 4)?.try_into().ok()?)) };
+    let len = usize::try_from(int(0)?).ok()?;
+    if !(16..=1 << 24).contains(&len) || len < d.len() {
+        return None;
+    }
+    if int(8)? != MONGO_REQUEST_ID || !matches!(int(12)?, 1 | 2013) {
+        return None;
+    }
+    let key = b"\x02version\x00";
+    let version = d.windows(key.len()).position(|w| w == key).and_then(|at| {
+        let i = at + key.len();
+        let n = usize::try_from(int(i)?).ok()?;
+        let v = d.get(i + 4..i + 4 + n.saturating_sub(1))?;
+        std::str::from_utf8(v).ok().and_then(version_token)
+    });
+    Some(Found::pv("MongoDB", version))
+}
+
+fn elasticsearch(d: &[u8]) -> Option<Found> {
+    let line = first_line(d);
+    if !line.starts_with("HTTP/1.") || !line.contains(" 200") {
+        return None;
+    }
+    let t = String::from_utf8_lossy(d);
+    let body = t.split_once("\r\n\r\n")?.1;
+    if !body.trim_start().starts_with('{') || !body.contains("\"cluster_name\"") {
+        return None;
+    }
+    let version = body
+        .find("\"version\"")
+        .and_then(|i| json_str(body.get(i..)?, "number"))
+        .and_then(|v| version_token(&v))?;
+    let product = match json_str(body, "distribution").as_deref() {
+        Some("opensearch") => "OpenSearch",
+        _ => "Elasticsearch",
+    };
+    Some(Found::pv(product, Some(version)))
 }
 
 #[cfg(test)]

@@ -57,6 +57,17 @@ pub enum Probe {
     Mqtt,
     /// The AMQP 0-9-1 protocol header.
     Amqp,
+    /// An SMB negotiate request offering the SMB1 dialects and `SMB 2.002`.
+    Smb,
+    /// An RDP X.224 Connection Request asking for TLS or CredSSP.
+    Rdp,
+    /// A Kafka ApiVersions request (version 0).
+    Kafka,
+    /// A MongoDB `buildInfo` command (OP_MSG), which needs no login.
+    Mongo,
+    /// `GET /` (Elasticsearch and OpenSearch answer it in JSON with their
+    /// version); only on their ports.
+    HttpGet,
 }
 
 impl Probe {
@@ -73,6 +84,11 @@ impl Probe {
             Probe::Smux => "smux-empty",
             Probe::Mqtt => "mqtt-connect",
             Probe::Amqp => "amqp-header",
+            Probe::Smb => "smb-negotiate",
+            Probe::Rdp => "rdp-x224",
+            Probe::Kafka => "kafka-apiversions",
+            Probe::Mongo => "mongodb-buildinfo",
+            Probe::HttpGet => "http-get",
         }
     }
 
@@ -98,6 +114,28 @@ impl Probe {
                 m
             }
             Probe::Amqp => b"AMQP\x00\x00\x09\x01".to_vec(),
+            Probe::Smb => smb_negotiate(),
+            Probe::Rdp => {
+                b"\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00"
+                    .to_vec()
+            }
+            Probe::Kafka => {
+                let mut body = vec![0, 18, 0, 0]; // ApiVersions, version 0
+                body.extend_from_slice(&crate::matches::KAFKA_CORRELATION.to_be_bytes());
+                body.extend_from_slice(&[0, 9]);
+                body.extend_from_slice(b"portscope");
+                let mut m = u32::try_from(body.len())
+                    .unwrap_or(0)
+                    .to_be_bytes()
+                    .to_vec();
+                m.extend_from_slice(&body);
+                m
+            }
+            Probe::Mongo => mongo_build_info(),
+            Probe::HttpGet => {
+                b"GET / HTTP/1.0\r\nUser-Agent: portscope\r\nAccept: application/json\r\n\r\n"
+                    .to_vec()
+            }
         }
     }
 }
@@ -138,6 +176,57 @@ fn ldap_request() -> Vec<u8> {
     body.extend_from_slice(&search);
     m.push(0x30);
     m.push(u8::try_from(body.len()).unwrap_or(0));
+    m.extend_from_slice(&body);
+    m
+}
+
+/// An SMB1 negotiate request in a NetBIOS session message, offering the
+/// old dialects and SMB 2.002 (a server that speaks only SMB2+ answers in
+/// SMB2).
+fn smb_negotiate() -> Vec<u8> {
+    let mut dialects = Vec::new();
+    for d in ["NT LM 0.12", "SMB 2.002", "SMB 2.???"] {
+        dialects.push(0x02);
+        dialects.extend_from_slice(d.as_bytes());
+        dialects.push(0);
+    }
+    let mut smb = b"\xffSMB\x72".to_vec();
+    smb.extend_from_slice(&[0, 0, 0, 0]); // status
+    smb.push(0x18); // flags: canonical paths, case-insensitive
+    smb.extend_from_slice(&[0x01, 0x28]); // flags2: unicode, NT status, long names
+    smb.extend_from_slice(&[0u8; 12]); // pid high, signature, reserved
+    smb.extend_from_slice(&[0, 0, 0x2f, 0x4b, 0, 0, 0xc5, 0x5e]); // tid, pid, uid, mid
+    smb.push(0); // word count
+    smb.extend_from_slice(&u16::try_from(dialects.len()).unwrap_or(0).to_le_bytes());
+    smb.extend_from_slice(&dialects);
+    let len = u32::try_from(smb.len()).unwrap_or(0).to_be_bytes();
+    let mut m = vec![0, len[1], len[2], len[3]];
+    m.extend_from_slice(&smb);
+    m
+}
+
+/// A MongoDB OP_MSG holding `{buildInfo: 1, $db: "admin"}`.
+fn mongo_build_info() -> Vec<u8> {
+    let mut doc = Vec::new();
+    doc.push(0x10);
+    doc.extend_from_slice(b"buildInfo\0");
+    doc.extend_from_slice(&1i32.to_le_bytes());
+    doc.push(0x02);
+    doc.extend_from_slice(b"$db\0");
+    doc.extend_from_slice(&6i32.to_le_bytes());
+    doc.extend_from_slice(b"admin\0");
+    doc.push(0);
+    let doc_len = i32::try_from(doc.len() + 4).unwrap_or(0);
+    let mut body = Vec::new();
+    body.extend_from_slice(&crate::matches::MONGO_REQUEST_ID.to_le_bytes());
+    body.extend_from_slice(&0i32.to_le_bytes()); // responseTo
+    body.extend_from_slice(&2013i32.to_le_bytes()); // OP_MSG
+    body.extend_from_slice(&0u32.to_le_bytes()); // flags
+    body.push(0); // section kind 0: the body
+    body.extend_from_slice(&doc_len.to_le_bytes());
+    body.extend_from_slice(&doc);
+    let len = i32::try_from(body.len() + 4).unwrap_or(0);
+    let mut m = len.to_le_bytes().to_vec();
     m.extend_from_slice(&body);
     m
 }
@@ -185,6 +274,10 @@ const FALLBACK: &[Probe] = &[
     Probe::Mqtt,
     Probe::Amqp,
     Probe::Smux,
+    Probe::Mongo,
+    Probe::Kafka,
+    Probe::Smb,
+    Probe::Rdp,
 ];
 
 /// The probes for a port, likeliest first: what the match table hints at
@@ -396,7 +489,7 @@ async fn http_head(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfi
 /// How the reply to a probe is known to be whole.
 fn until_for(probe: Probe) -> Until {
     match probe {
-        Probe::RedisInfo => Until::Head,
+        Probe::RedisInfo | Probe::HttpGet => Until::Head,
         Probe::MemcachedVersion => Until::Line,
         _ => Until::Pause,
     }

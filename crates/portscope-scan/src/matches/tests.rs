@@ -48,6 +48,11 @@ fn every_row_has_a_test_below() {
         "postgresql",
         "smux",
         "mqtt",
+        "smb",
+        "rdp",
+        "kafka",
+        "mongodb",
+        "elasticsearch",
     ];
     for r in TABLE {
         assert!(
@@ -324,6 +329,62 @@ fn smux_and_mqtt() {
 }
 
 #[test]
+fn smb_rdp_kafka_mongo_elasticsearch() {
+    // Samba 4.17's SMB2 answer to the SMB1 negotiate (header only).
+    let mut smb2 = vec![0, 0, 0, 0x40];
+    smb2.extend_from_slice(b"\xfeSMB\x40\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00");
+    smb2.resize(0x44, 0);
+    assert_eq!(
+        id(&smb2, Some(Probe::Smb)),
+        Some(("smb", None, None, some("SMB2+")))
+    );
+    let mut smb1 = vec![0, 0, 0, 0x25];
+    smb1.extend_from_slice(b"\xffSMB\x72");
+    smb1.resize(0x29, 0);
+    assert_eq!(id(&smb1, Some(Probe::Smb)).map(|i| i.3), Some(some("SMB1")));
+    // xrdp's Connection Confirm choosing TLS.
+    let cc = b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00";
+    assert_eq!(
+        id(cc, Some(Probe::Rdp)),
+        Some(("rdp", None, None, some("TLS")))
+    );
+    let mut k = vec![0, 0, 0, 12];
+    k.extend_from_slice(&KAFKA_CORRELATION.to_be_bytes());
+    k.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        pv(&k, Some(Probe::Kafka)),
+        ("kafka", some("Apache Kafka"), None)
+    );
+    let mut m = Vec::new();
+    m.extend_from_slice(&0i32.to_le_bytes());
+    m.extend_from_slice(&7i32.to_le_bytes());
+    m.extend_from_slice(&MONGO_REQUEST_ID.to_le_bytes());
+    m.extend_from_slice(&2013i32.to_le_bytes());
+    m.extend_from_slice(&[0, 0, 0, 0, 0, 30, 0, 0, 0]);
+    m.extend_from_slice(b"\x02version\x00\x06\x00\x00\x007.0.4\x00\x00");
+    let len = i32::try_from(m.len()).expect("short").to_le_bytes();
+    m[..4].copy_from_slice(&len);
+    assert_eq!(
+        pv(&m, Some(Probe::Mongo)),
+        ("mongodb", some("MongoDB"), some("7.0.4"))
+    );
+    let es = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{\"name\":\"n1\",\"cluster_name\":\"elasticsearch\",\"version\":{\"number\":\"8.11.1\",\"build_flavor\":\"default\"},\"tagline\":\"You Know, for Search\"}";
+    assert_eq!(
+        pv(es, Some(Probe::HttpGet)),
+        ("elasticsearch", some("Elasticsearch"), some("8.11.1"))
+    );
+    // A plain web server answering GET / is HTTP, by the greeting rows.
+    assert_eq!(
+        pv(
+            b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\n\r\n<html>",
+            Some(Probe::HttpGet)
+        )
+        .0,
+        "http"
+    );
+}
+
+#[test]
 fn port_hints_pick_the_probe() {
     assert_eq!(probes_for_port(5432).collect::<Vec<_>>(), [Probe::Postgres]);
     assert_eq!(probes_for_port(389).collect::<Vec<_>>(), [Probe::Ldap]);
@@ -348,6 +409,11 @@ proptest! {
             Some(Probe::Smux),
             Some(Probe::Mqtt),
             Some(Probe::Amqp),
+            Some(Probe::Smb),
+            Some(Probe::Rdp),
+            Some(Probe::Kafka),
+            Some(Probe::Mongo),
+            Some(Probe::HttpGet),
         ] {
             let got = identify(&reply, probe);
             prop_assert!(got.is_none(), "{:?} named {:?}", probe, got);
