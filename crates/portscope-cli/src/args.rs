@@ -158,7 +158,7 @@ pub struct ScanArgs {
     /// names, or a mix. Default: top1000 for TCP, the probed services for UDP.
     #[arg(short = 'p', long, value_name = "SPEC")]
     pub ports: Option<String>,
-    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, memcached) instead of TCP.
+    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, SIP, memcached) instead of TCP.
     #[arg(long)]
     pub udp: bool,
     /// Milliseconds to wait for a connection (UDP: for an answer).
