@@ -71,6 +71,25 @@ pub enum Probe {
 }
 
 impl Probe {
+    /// Every probe.
+    pub const ALL: [Probe; 15] = [
+        Probe::HttpHead,
+        Probe::Tls,
+        Probe::RedisInfo,
+        Probe::MemcachedVersion,
+        Probe::DnsTcp,
+        Probe::Ldap,
+        Probe::Postgres,
+        Probe::Smux,
+        Probe::Mqtt,
+        Probe::Amqp,
+        Probe::Smb,
+        Probe::Rdp,
+        Probe::Kafka,
+        Probe::Mongo,
+        Probe::HttpGet,
+    ];
+
     /// Name shown in the output.
     pub const fn name(self) -> &'static str {
         match self {

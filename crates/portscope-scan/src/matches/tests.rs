@@ -398,23 +398,7 @@ proptest! {
     /// Random replies are never identified, whatever probe drew them.
     #[test]
     fn random_bytes_are_never_named(reply in proptest::collection::vec(any::<u8>(), 0..600)) {
-        for probe in [
-            None,
-            Some(Probe::HttpHead),
-            Some(Probe::RedisInfo),
-            Some(Probe::MemcachedVersion),
-            Some(Probe::DnsTcp),
-            Some(Probe::Ldap),
-            Some(Probe::Postgres),
-            Some(Probe::Smux),
-            Some(Probe::Mqtt),
-            Some(Probe::Amqp),
-            Some(Probe::Smb),
-            Some(Probe::Rdp),
-            Some(Probe::Kafka),
-            Some(Probe::Mongo),
-            Some(Probe::HttpGet),
-        ] {
+        for probe in std::iter::once(None).chain(Probe::ALL.map(Some)) {
             let got = identify(&reply, probe);
             prop_assert!(got.is_none(), "{:?} named {:?}", probe, got);
         }
