@@ -70,6 +70,7 @@ run sshd /usr/sbin/sshd -D -e -f "$D/sshd_config"
 
 mkdir -p "$D/pf" "$D/pfq" "$D/pfdata"; chown postfix "$D/pfdata"
 sed 's/^\(smtp *inet *n *- *\)y/\1n/' /usr/share/postfix/master.cf.dist > "$D/pf/master.cf"
+printf '465       inet  n       -       n       -       -       smtpd\n  -o smtpd_tls_wrappermode=yes\n  -o smtpd_tls_security_level=encrypt\n  -o smtpd_tls_cert_file=%s\n  -o smtpd_tls_key_file=%s\n' "$D/cert.pem" "$D/key.pem" >> "$D/pf/master.cf"
 printf 'compatibility_level = 3.6\nqueue_directory = %s\ndata_directory = %s\ninet_interfaces = 127.0.0.1\ninet_protocols = ipv4\nmyhostname = scan.test\nmydestination =\nmaillog_file = /dev/stdout\n' "$D/pfq" "$D/pfdata" > "$D/pf/main.cf"
 run postfix postfix -c "$D/pf" start-fg
 
@@ -124,12 +125,12 @@ printf 'listener 1883 127.0.0.1\nallow_anonymous false\npersistence false\nlog_d
 run mosquitto mosquitto -c "$D/mosquitto.conf"
 run nats nats-server -a 127.0.0.1 -p 4222
 
-TCP=21,22,25,53,80,110,143,199,389,443,636,873,993,995,1883,3306,4222,5432,6379,11211
+TCP=21,22,25,53,80,465,110,143,199,389,443,636,873,993,995,1883,3306,4222,5432,6379,11211
 UDP=53,67,123,161,11211
 log "waiting for the daemons"
 for i in $(seq 1 300); do
     n=$("${X[@]}" ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u | grep -cxE "$(echo $TCP | tr , '|')" || true)
-    [ "$n" -ge 20 ] && break
+    [ "$n" -ge 21 ] && break
     sleep 0.2
 done
 "${X[@]}" ss -Hltnu > "$OUT_DIR/ss.txt"
@@ -197,7 +198,7 @@ w("| | portscope (release) | nmap -sV | portscope takes |")
 w("|---|---:|---:|---:|")
 for proto in ("tcp", "udp"):
     a, b = med[f"portscope-{proto}"], med[f"nmap-{proto}"]
-    w(f"| {proto.upper()}, {'20' if proto == 'tcp' else '5'} ports | {a:.2f} s | {b:.2f} s | 1/{b/a:.1f} of nmap's time |")
+    w(f"| {proto.upper()}, {'21' if proto == 'tcp' else '5'} ports | {a:.2f} s | {b:.2f} s | 1/{b/a:.1f} of nmap's time |")
 w("")
 w(f"Commands: `portscope scan 127.0.0.1 -p PORTS --json` (`--udp` for UDP) and `nmap -sV -Pn -n -p PORTS 127.0.0.1` (`-sU -sV`).")
 target = med["nmap-tcp"] / med["portscope-tcp"] >= 5 and med["nmap-udp"] / med["portscope-udp"] >= 5

@@ -316,6 +316,14 @@ fn real_daemons_are_named_with_product_and_version() {
         })
         .collect::<Vec<_>>()
         .join("\n");
+    // And SMTP inside TLS from the first byte (submissions, 465).
+    let master_cf = format!(
+        "{master_cf}\n465       inet  n       -       n       -       -       smtpd\n  \
+         -o smtpd_tls_wrappermode=yes\n  -o smtpd_tls_security_level=encrypt\n  \
+         -o smtpd_tls_cert_file={}\n  -o smtpd_tls_key_file={}\n",
+        p("cert.pem"),
+        p("key.pem")
+    );
     write(&d.join("postfix/master.cf"), &master_cf);
     write(
         &d.join("postfix/main.cf"),
@@ -602,6 +610,7 @@ fn real_daemons_are_named_with_product_and_version() {
         ("vsftpd", 't', 21),
         ("sshd", 't', 22),
         ("postfix", 't', 25),
+        ("postfix", 't', 465),
         ("dnsmasq", 't', 53),
         ("dnsmasq", 'u', 67),
         ("nginx", 't', 443),
@@ -628,6 +637,7 @@ fn real_daemons_are_named_with_product_and_version() {
     tcp.insert(21, ex("ftp", Some("vsftpd"), v("vsftpd")));
     tcp.insert(22, ex("ssh", Some("OpenSSH"), v("openssh-server")));
     tcp.insert(25, ex("smtp", Some("Postfix smtpd"), None));
+    tcp.insert(465, ex("smtps", Some("Postfix smtpd"), None));
     tcp.insert(53, ex("dns", Some("dnsmasq"), v("dnsmasq-base")));
     tcp.insert(80, ex("http", Some("nginx"), v("nginx-common")));
     tcp.insert(110, ex("pop3", Some("Dovecot pop3d"), None));
@@ -649,7 +659,7 @@ fn real_daemons_are_named_with_product_and_version() {
     let doc = scan(&["-p", &list.join(",")]);
     check(&doc, &tcp, "open");
     // TLS facts come from the certificate made above.
-    for port in [443, 636, 993, 995] {
+    for port in [443, 465, 636, 993, 995] {
         let p = doc["hosts"][0]["ports"]
             .as_array()
             .unwrap()
