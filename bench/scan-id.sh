@@ -53,7 +53,9 @@ trap cleanup EXIT
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 X=(ip netns exec "$NS")
-run() { local name=$1; shift; "${X[@]}" "$@" >"$D/$name.log" 2>&1 & PIDS+=($!); }
+# Each daemon in a session of its own: smbd, stopping, signals its whole
+# process group, which must not be this script's.
+run() { local name=$1; shift; setsid "${X[@]}" "$@" >"$D/$name.log" 2>&1 & PIDS+=($!); }
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" -out "$D/cert.pem" -days 2 \
     -subj /CN=scan.test -addext subjectAltName=DNS:scan.test,IP:127.0.0.1 2>/dev/null
@@ -125,12 +127,17 @@ printf 'listener 1883 127.0.0.1\nallow_anonymous false\npersistence false\nlog_d
 run mosquitto mosquitto -c "$D/mosquitto.conf"
 run nats nats-server -a 127.0.0.1 -p 4222
 
-TCP=21,22,25,53,80,465,110,143,199,389,443,636,873,993,995,1883,3306,4222,5432,6379,11211
+mkdir -p "$D/smb/priv" "$D/smb/lock" "$D/smb/state" "$D/smb/cache" "$D/smb/log"
+S="$D/smb"
+printf '[global]\ninterfaces = 127.0.0.1\nbind interfaces only = yes\nsmb ports = 445\nprivate dir = %s/priv\nlock directory = %s/lock\nstate directory = %s/state\ncache directory = %s/cache\npid directory = %s/lock\nncalrpc dir = %s/lock/ncalrpc\nlog file = %s/log/%%m.log\ndisable netbios = yes\nserver role = standalone server\nload printers = no\nprinting = bsd\nprintcap name = /dev/null\ndisable spoolss = yes\n[share]\npath = %s\nread only = yes\n' "$S" "$S" "$S" "$S" "$S" "$S" "$S" "$D/empty" > "$D/smb.conf"
+run smbd smbd -F --no-process-group --debug-stdout -s "$D/smb.conf"
+
+TCP=21,22,25,53,80,445,465,110,143,199,389,443,636,873,993,995,1883,3306,4222,5432,6379,11211
 UDP=53,67,123,161,11211
 log "waiting for the daemons"
 for i in $(seq 1 300); do
     n=$("${X[@]}" ss -Hltn | awk '{print $4}' | sed 's/.*://' | sort -u | grep -cxE "$(echo $TCP | tr , '|')" || true)
-    [ "$n" -ge 21 ] && break
+    [ "$n" -ge 22 ] && break
     sleep 0.2
 done
 "${X[@]}" ss -Hltnu > "$OUT_DIR/ss.txt"
@@ -198,7 +205,7 @@ w("| | portscope (release) | nmap -sV | portscope takes |")
 w("|---|---:|---:|---:|")
 for proto in ("tcp", "udp"):
     a, b = med[f"portscope-{proto}"], med[f"nmap-{proto}"]
-    w(f"| {proto.upper()}, {'21' if proto == 'tcp' else '5'} ports | {a:.2f} s | {b:.2f} s | 1/{b/a:.1f} of nmap's time |")
+    w(f"| {proto.upper()}, {'22' if proto == 'tcp' else '5'} ports | {a:.2f} s | {b:.2f} s | 1/{b/a:.1f} of nmap's time |")
 w("")
 w(f"Commands: `portscope scan 127.0.0.1 -p PORTS --json` (`--udp` for UDP) and `nmap -sV -Pn -n -p PORTS 127.0.0.1` (`-sU -sV`).")
 target = med["nmap-tcp"] / med["portscope-tcp"] >= 5 and med["nmap-udp"] / med["portscope-udp"] >= 5

@@ -99,8 +99,12 @@ fn upstream(package: &str) -> String {
 }
 
 fn spawn(name: &'static str, dir: &Path, cmd: &mut Command) -> Daemon {
+    use std::os::unix::process::CommandExt;
     let log = fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+    // Its own process group: smbd, stopping, signals its whole group, which
+    // must not be this test's.
     let child = cmd
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -225,6 +229,7 @@ fn real_daemons_are_named_with_product_and_version() {
     let rsync = need("rsync", "rsync");
     let mosquitto = need("mosquitto", "mosquitto");
     let nats = need("nats-server", "nats-server");
+    let smbd = need("smbd", "samba");
     let setpriv = need("setpriv", "util-linux");
     let pg_bin = fs::read_dir("/usr/lib/postgresql")
         .ok()
@@ -605,6 +610,31 @@ fn real_daemons_are_named_with_product_and_version() {
         Command::new(&nats).args(["-a", "127.0.0.1", "-p", "4222"]),
     ));
 
+    // Samba: SMB on 445, no NetBIOS, a read-only share.
+    for sub in ["smb/priv", "smb/lock", "smb/state", "smb/cache", "smb/log"] {
+        fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    let s = p("smb");
+    write(
+        &d.join("smb.conf"),
+        &format!(
+            "[global]\ninterfaces = 127.0.0.1\nbind interfaces only = yes\nsmb ports = 445\n\
+             private dir = {s}/priv\nlock directory = {s}/lock\nstate directory = {s}/state\n\
+             cache directory = {s}/cache\npid directory = {s}/lock\nncalrpc dir = {s}/lock/ncalrpc\n\
+             log file = {s}/log/%m.log\ndisable netbios = yes\nserver role = standalone server\n\
+             load printers = no\nprinting = bsd\nprintcap name = /dev/null\ndisable spoolss = yes\n\
+             [share]\npath = {}\nread only = yes\n",
+            p("ftp-empty")
+        ),
+    );
+    up.push(spawn(
+        "smbd",
+        d,
+        Command::new(&smbd)
+            .args(["-F", "--no-process-group", "--debug-stdout", "-s"])
+            .arg(d.join("smb.conf")),
+    ));
+
     // Everyone up before the scan.
     let ready: &[(&str, char, u16)] = &[
         ("vsftpd", 't', 21),
@@ -626,6 +656,7 @@ fn real_daemons_are_named_with_product_and_version() {
         ("rsync", 't', 873),
         ("mosquitto", 't', 1883),
         ("nats", 't', 4222),
+        ("smbd", 't', 445),
     ];
     for &(name, kind, port) in ready {
         let dm = up.iter_mut().find(|x| x.name == name).unwrap();
@@ -637,6 +668,7 @@ fn real_daemons_are_named_with_product_and_version() {
     tcp.insert(21, ex("ftp", Some("vsftpd"), v("vsftpd")));
     tcp.insert(22, ex("ssh", Some("OpenSSH"), v("openssh-server")));
     tcp.insert(25, ex("smtp", Some("Postfix smtpd"), None));
+    tcp.insert(445, ex("smb", None, None));
     tcp.insert(465, ex("smtps", Some("Postfix smtpd"), None));
     tcp.insert(53, ex("dns", Some("dnsmasq"), v("dnsmasq-base")));
     tcp.insert(80, ex("http", Some("nginx"), v("nginx-common")));
