@@ -435,9 +435,8 @@ fn mysql(d: &[u8]) -> Option<Found> {
 }
 
 fn ssh(d: &[u8]) -> Option<Found> {
-    if !printable_line(d) {
-        return None;
-    }
+    // No printable-only check: `SSH-2.0-` is sure enough, and a server that
+    // puts escapes in its version is still SSH (shown escaped).
     let line = first_line(d);
     let rest = line.strip_prefix("SSH-")?;
     let (proto, software) = rest.split_once('-')?;

@@ -344,6 +344,10 @@ impl Finding {
     }
 }
 
+/// Probes in a row that may time out unanswered before the port is left
+/// alone.
+const MAX_SILENT: u32 = 2;
+
 /// Bytes read at most from a greeting or an answer.
 const READ_MAX: usize = 4096;
 
@@ -352,7 +356,9 @@ const READ_MAX: usize = 4096;
 /// enabled ([`scanner::run`](crate::scanner::run) makes its own).
 ///
 /// The greeting decides when it names the service; otherwise the probes of
-/// [`order_for`] are sent one at a time until a reply is recognised.
+/// [`order_for`] are sent one at a time until a reply is recognised, or
+/// until two in a row time out without a byte or a close (a service that
+/// swallows requests is not asked a dozen times).
 pub async fn tcp(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfig) -> Finding {
     let mut f = Finding::default();
     let Some(mut stream) = connect(addr, cfg).await else {
@@ -369,14 +375,31 @@ pub async fn tcp(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfig)
         // A greeting nothing recognises (memcached, smux and PostgreSQL
         // say nothing; others say something odd): the probes may still tell.
     }
+    // Probes that got nothing back, not even a close, until their deadline.
+    let mut silent = 0;
     for probe in order_for(addr.port()) {
+        let started = Instant::now();
         let step = match probe {
             Probe::HttpHead => http_head(addr, server_name, cfg).await,
             Probe::Tls => tls_probe(addr, server_name, cfg).await,
             Probe::Postgres => postgres(addr, cfg).await,
             other => ask(addr, other, cfg).await,
         };
-        let Some(step) = step else { continue };
+        let Some(step) = step else {
+            // A service that swallows two requests without a word (or whose
+            // accept queue is full) will not answer the rest: stop asking,
+            // rather than leave a dozen connections in its queue.
+            if started.elapsed() >= cfg.reply_timeout.min(cfg.connect_timeout) {
+                silent += 1;
+                if silent >= MAX_SILENT {
+                    break;
+                }
+            } else {
+                silent = 0;
+            }
+            continue;
+        };
+        silent = 0;
         if f.response.is_none() || step.id.is_some() {
             f.response = step.response;
         }
