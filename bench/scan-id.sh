@@ -55,7 +55,7 @@ ip -n "$NS" link set lo up
 X=(ip netns exec "$NS")
 # Each daemon in a session of its own: smbd, stopping, signals its whole
 # process group, which must not be this script's.
-run() { local name=$1; shift; setsid "${X[@]}" "$@" >"$D/$name.log" 2>&1 & PIDS+=($!); }
+run() { local name=$1; shift; setsid "${X[@]}" "$@" >"$D/$name.log" 2>&1 & PIDS+=($!); disown; }
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" -out "$D/cert.pem" -days 2 \
     -subj /CN=scan.test -addext subjectAltName=DNS:scan.test,IP:127.0.0.1 2>/dev/null
@@ -142,16 +142,17 @@ for i in $(seq 1 300); do
 done
 "${X[@]}" ss -Hltnu > "$OUT_DIR/ss.txt"
 
-tm() { local s e; s=$(date +%s.%N); "$@"; e=$(date +%s.%N); echo "$s $e" | awk '{printf "%.3f\n", $2-$1}'; }
+# tm OUT CMD...: runs CMD with its stdout in OUT, prints the seconds taken.
+tm() { local out=$1 s e; shift; s=$(date +%s.%N); "$@" > "$out"; e=$(date +%s.%N); echo "$s $e" | awk '{printf "%.3f\n", $2-$1}'; }
 : > "$OUT_DIR/times.txt"
 for r in $(seq 1 "$RUNS"); do
     log "run $r/$RUNS"
-    t=$(tm "${X[@]}" "$BIN" scan 127.0.0.1 -p "$TCP" --json > "$OUT_DIR/portscope-tcp.json"); echo "portscope-tcp $t" >> "$OUT_DIR/times.txt"
-    t=$(tm "${X[@]}" nmap -sV -Pn -n -p "$TCP" -oX "$OUT_DIR/nmap-tcp.xml" 127.0.0.1 >/dev/null); echo "nmap-tcp $t" >> "$OUT_DIR/times.txt"
+    t=$(tm "$OUT_DIR/portscope-tcp.json" "${X[@]}" "$BIN" scan 127.0.0.1 -p "$TCP" --json); echo "portscope-tcp $t" >> "$OUT_DIR/times.txt"
+    t=$(tm /dev/null "${X[@]}" nmap -sV -Pn -n -p "$TCP" -oX "$OUT_DIR/nmap-tcp.xml" 127.0.0.1); echo "nmap-tcp $t" >> "$OUT_DIR/times.txt"
 done
 log "UDP, once each (nmap -sU -sV takes minutes)"
-t=$(tm "${X[@]}" "$BIN" scan 127.0.0.1 --udp -p "$UDP" --json > "$OUT_DIR/portscope-udp.json"); echo "portscope-udp $t" >> "$OUT_DIR/times.txt"
-t=$(tm "${X[@]}" nmap -sU -sV -Pn -n -p "$UDP" -oX "$OUT_DIR/nmap-udp.xml" 127.0.0.1 >/dev/null); echo "nmap-udp $t" >> "$OUT_DIR/times.txt"
+t=$(tm "$OUT_DIR/portscope-udp.json" "${X[@]}" "$BIN" scan 127.0.0.1 --udp -p "$UDP" --json); echo "portscope-udp $t" >> "$OUT_DIR/times.txt"
+t=$(tm /dev/null "${X[@]}" nmap -sU -sV -Pn -n -p "$UDP" -oX "$OUT_DIR/nmap-udp.xml" 127.0.0.1); echo "nmap-udp $t" >> "$OUT_DIR/times.txt"
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet || echo "+changes")
 

@@ -178,7 +178,9 @@ pub struct ScanArgs {
     /// 4294967296).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_hosts: usize,
-    /// Milliseconds to wait for an open port's greeting before probing it.
+    /// Milliseconds to wait for an open port's greeting before probing it
+    /// (at most 250 on ports where the client speaks first: TLS, HTTP, the
+    /// probed services' ports).
     #[arg(long, value_name = "MS", default_value_t = 1500)]
     pub banner_timeout: u64,
     /// Only find open ports: no greeting read, no probes.

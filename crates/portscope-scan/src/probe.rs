@@ -344,6 +344,29 @@ impl Finding {
     }
 }
 
+/// How long a port where the client speaks first (its match-table rows
+/// read a probe's reply, or TLS is spoken from the first byte) is given to
+/// greet anyway: a server that greets does so at once, and the probe that
+/// names the service should not wait the whole greeting time.
+const CLIENT_FIRST_WAIT: Duration = Duration::from_millis(250);
+
+/// Web ports: HTTP's client speaks first too.
+const HTTP_PORTS: &[u16] = &[80, 8000, 8008, 8080, 8888];
+
+/// TLS ports where the service inside greets first (mail, news, FTP, IRC, XMPP).
+const GREETING_TLS_PORTS: &[u16] = &[465, 563, 585, 990, 992, 993, 994, 995, 5223, 6697];
+
+fn greeting_wait(port: u16, cfg: &ProbeConfig) -> Duration {
+    let client_first = TLS_PORTS.contains(&port)
+        || HTTP_PORTS.contains(&port)
+        || crate::matches::probes_for_port(port).next().is_some();
+    if client_first {
+        cfg.banner_wait.min(CLIENT_FIRST_WAIT)
+    } else {
+        cfg.banner_wait
+    }
+}
+
 /// Probes in a row that may time out unanswered before the port is left
 /// alone.
 const MAX_SILENT: u32 = 2;
@@ -364,7 +387,7 @@ pub async fn tcp(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfig)
     let Some(mut stream) = connect(addr, cfg).await else {
         return f;
     };
-    let greeting = read_reply(&mut stream, cfg.banner_wait, false).await;
+    let greeting = read_reply(&mut stream, greeting_wait(addr.port(), cfg), false).await;
     drop_reset(stream);
     if !greeting.is_empty() {
         f.banner = Some(identify::printable(&greeting, 256));
@@ -646,7 +669,11 @@ async fn tls_probe(addr: SocketAddr, server_name: Option<&str>, cfg: &ProbeConfi
     };
     // Inside the tunnel: a greeting (IMAP, POP3, SMTP, FTP say hello
     // first), else LDAP on its ports, else HEAD / for HTTPS.
-    let wait = cfg.banner_wait.min(Duration::from_millis(600));
+    let wait = if GREETING_TLS_PORTS.contains(&addr.port()) {
+        cfg.banner_wait.min(Duration::from_millis(600))
+    } else {
+        cfg.banner_wait.min(CLIENT_FIRST_WAIT)
+    };
     let mut reply = read_reply(&mut stream, wait, false).await;
     let mut asked = None;
     if reply.is_empty() {
@@ -706,6 +733,15 @@ mod tests {
         assert_eq!(order_for(6379)[0], Probe::RedisInfo);
         assert_eq!(order_for(5432)[0], Probe::Postgres);
         assert_eq!(order_for(8080).len(), FALLBACK.len());
+        let cfg = ProbeConfig {
+            connect_timeout: Duration::from_secs(1),
+            banner_wait: Duration::from_millis(1500),
+            reply_timeout: Duration::from_secs(1),
+        };
+        assert_eq!(greeting_wait(5432, &cfg), CLIENT_FIRST_WAIT);
+        assert_eq!(greeting_wait(443, &cfg), CLIENT_FIRST_WAIT);
+        assert_eq!(greeting_wait(21, &cfg), cfg.banner_wait);
+        assert_eq!(greeting_wait(40000, &cfg), cfg.banner_wait);
         assert_eq!(order_for(8080)[0], Probe::HttpHead);
         assert!(head_request("[::1]:80".parse().unwrap(), None).contains("Host: [::1]\r\n"));
     }
