@@ -237,7 +237,7 @@ pub struct ScanArgs {
     /// names, or a mix. Default: top1000 for TCP, the probed services for UDP.
     #[arg(short = 'p', long, value_name = "SPEC")]
     pub ports: Option<String>,
-    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, memcached) instead of TCP.
+    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, SIP, memcached) instead of TCP.
     #[arg(long)]
     pub udp: bool,
     /// Milliseconds to wait for a connection (UDP: for an answer).
@@ -257,7 +257,9 @@ pub struct ScanArgs {
     /// 4294967296).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_hosts: usize,
-    /// Milliseconds to wait for an open port's greeting before probing it.
+    /// Milliseconds to wait for an open port's greeting before probing it
+    /// (at most 250 on ports where the client speaks first: TLS, HTTP, the
+    /// probed services' ports).
     #[arg(long, value_name = "MS", default_value_t = 1500)]
     pub banner_timeout: u64,
     /// Only find open ports: no greeting read, no probes.
