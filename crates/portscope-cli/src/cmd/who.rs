@@ -6,10 +6,11 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::Text;
 use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome, System};
+use portscope::json::ProcessFields;
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
+use portscope::text::Text;
 use serde::Serialize;
 
 use crate::Failure;
@@ -285,19 +286,14 @@ pub(crate) fn write_text(
     Ok(())
 }
 
-#[derive(Serialize)]
+/// One process's block: its pid, the process as listings describe owners
+/// ([`ProcessFields`]), then its sockets.
 struct WhoJson<'a, S: Serialize> {
     pid: Option<u32>,
-    name: Option<&'a Text>,
-    user: Option<&'a Text>,
-    uid: Option<u32>,
-    euser: Option<&'a Text>,
-    euid: Option<u32>,
-    cmdline: Option<&'a Text>,
-    exe: Option<&'a Text>,
+    process: ProcessFields<'a>,
     sockets: Vec<S>,
-    /// For a forwarder: the container and the listeners it forwards to.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// For a forwarder: the container and the listeners it forwards to
+    /// (left out for other processes).
     forwarded_to: Option<ForwardJson<'a, S>>,
 }
 
@@ -315,6 +311,21 @@ struct ContainerJson<'a> {
     image: Option<&'a Text>,
     pod: Option<&'a Text>,
     pod_namespace: Option<&'a Text>,
+}
+
+impl<S: Serialize> Serialize for WhoJson<'_, S> {
+    fn serialize<Ser: serde::Serializer>(&self, ser: Ser) -> Result<Ser::Ok, Ser::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("Who", 2 + ProcessFields::LEN)?;
+        o.serialize_field("pid", &self.pid)?;
+        self.process.write(&mut o)?;
+        o.serialize_field("sockets", &self.sockets)?;
+        match &self.forwarded_to {
+            Some(f) => o.serialize_field("forwarded_to", f)?,
+            None => o.skip_field("forwarded_to")?,
+        }
+        o.end()
+    }
 }
 
 /// The user a process runs as, for people: the effective user, with the
@@ -338,7 +349,6 @@ fn write_json(
     let blocks: Vec<_> = groups
         .iter()
         .map(|(pid, sockets)| {
-            let p = pid.and_then(|p| ctx.snap.processes.get(&p));
             let fwd = pid.and_then(|pid| published.iter().find(|f| f.by.contains(&pid)));
             WhoJson {
                 forwarded_to: fwd.map(|f| ForwardJson {
@@ -357,13 +367,7 @@ fn write_json(
                         .collect(),
                 }),
                 pid: *pid,
-                name: p.map(|p| &p.name),
-                user: p.and_then(|p| p.user.as_ref()),
-                uid: p.and_then(|p| p.uid),
-                euser: p.and_then(|p| p.euser.as_ref()),
-                euid: p.and_then(|p| p.euid),
-                cmdline: p.map(|p| &p.cmdline),
-                exe: p.and_then(|p| p.exe.as_ref()),
+                process: ProcessFields(pid.and_then(|p| ctx.snap.processes.get(&p))),
                 sockets: sockets
                     .iter()
                     .map(|s| render::json::socket_json(s, ctx, true))
