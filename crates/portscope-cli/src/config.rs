@@ -37,6 +37,10 @@ pub struct ListConfig {
     pub continuous: Option<f64>,
     /// With `continuous`: print only what changed.
     pub changes: bool,
+    /// `-N/--netns`, as given (resolved against the system in use).
+    pub netns: Option<String>,
+    /// Resolve addresses to names, waiting at most this long for all of them.
+    pub resolve: Option<Duration>,
 }
 
 /// The longest interval `-c` and `watch --interval` accept: a day.
@@ -91,6 +95,7 @@ impl ListConfig {
                 owners: true,
                 source: SourceChoice::Auto,
                 detail: Detail::default(),
+                ..Options::default()
             },
             listening_only: false,
             owners: true,
@@ -103,6 +108,8 @@ impl ListConfig {
             filter: Filter::default(),
             continuous: None,
             changes: false,
+            netns: None,
+            resolve: None,
         }
     }
 
@@ -145,6 +152,7 @@ impl ListConfig {
                     memory: a.memory,
                     timers: a.timers,
                 },
+                ..Options::default()
             },
             listening_only: a.listening,
             owners,
@@ -161,6 +169,8 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
+            netns: a.netns.clone(),
+            resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }
 }

@@ -15,6 +15,8 @@ mod argv;
 mod cmd;
 mod config;
 mod input;
+mod names;
+mod netns_pick;
 mod render;
 mod report;
 #[cfg(feature = "serve")]
@@ -99,6 +101,7 @@ pub fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
+    names::install_host_lookup();
     match cmd::run(&args) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {

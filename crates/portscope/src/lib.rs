@@ -19,10 +19,13 @@ pub mod collect;
 pub mod error;
 pub mod exposure;
 pub mod filter;
+pub mod forward;
 #[cfg(feature = "serde")]
 pub mod json;
+pub mod map;
 pub mod model;
 pub mod order;
+pub mod resolve;
 pub mod services;
 pub mod text;
 pub mod track;

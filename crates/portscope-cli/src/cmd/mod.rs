@@ -9,11 +9,15 @@ pub mod audit;
 pub mod close;
 pub mod explain;
 pub mod list;
+pub mod map;
+pub mod pid;
+pub mod published;
 #[cfg(feature = "scan")]
 pub mod scan;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod summary;
+pub mod wait;
 pub mod watch;
 pub mod who;
 
@@ -49,6 +53,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        Some(Command::Wait(w)) => wait::run(w),
+        Some(Command::Map(m)) => map::run(m),
+        Some(Command::Pid(p)) => pid::run(p),
         #[cfg(feature = "serve")]
         Some(Command::Serve(s)) => serve::run(s),
         #[cfg(not(feature = "serve"))]

@@ -58,6 +58,7 @@ pub fn config(a: &ServeArgs) -> Result<Config, Failure> {
             info: true,
             ..Detail::default()
         },
+        ..Options::default()
     };
     Ok(Config {
         listen,

@@ -29,6 +29,9 @@ fn headers(ctx: &Context<'_>) -> Vec<&'static str> {
         "State",
         "Service",
     ];
+    if several_netns(ctx) {
+        h.push("Netns");
+    }
     if ctx.cfg.owners {
         h.push("Process");
     }
@@ -36,6 +39,35 @@ fn headers(ctx: &Context<'_>) -> Vec<&'static str> {
         h.extend(["User", "Inode", "Command"]);
     }
     h
+}
+
+/// Whether the sockets shown live in more than one network namespace (only
+/// then is the Netns column shown).
+fn several_netns(ctx: &Context<'_>) -> bool {
+    let mut first = None;
+    ctx.snap.sockets.iter().any(|s| {
+        let ino = s.netns.as_ref().map(|n| n.inode);
+        *first.get_or_insert(ino) != ino
+    })
+}
+
+/// The Netns cell: `host`, the container's or the bind mount's name, or the
+/// inode.
+pub fn push_netns(buf: &mut String, s: &Socket) {
+    use std::fmt::Write as _;
+    let Some(n) = s.netns.as_deref() else {
+        buf.push('-');
+        return;
+    };
+    if n.host {
+        buf.push_str("host");
+    } else if let Some(c) = &n.container {
+        let _ = write!(buf, "{}", c.label().bounded(40));
+    } else if let Some(name) = &n.name {
+        let _ = write!(buf, "{}", name.bounded(40));
+    } else {
+        let _ = write!(buf, "{}", n.inode);
+    }
 }
 
 /// Numeric columns are right-aligned.
@@ -184,10 +216,10 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
             let _ = write!(buf, "{}", s.send_q);
         }
         "Local Address" => {
-            let _ = write!(buf, "{}", s.shown_local());
+            crate::names::push_end(buf, &s.shown_local(), &s.local, &ctx.snap.resolved);
         }
         "Remote Address" => {
-            let _ = write!(buf, "{}", s.shown_remote());
+            crate::names::push_end(buf, &s.shown_remote(), &s.remote, &ctx.snap.resolved);
         }
         "State" => buf.push_str(s.state.name_for(s.proto)),
         "Service" => {
@@ -196,6 +228,7 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
             }
         }
         "Process" => push_owners(buf, s, ctx.snap),
+        "Netns" => push_netns(buf, s),
         "User" => match first_process(s, ctx)
             .and_then(|p| p.shown_user())
             .or_else(|| s.uid.and_then(|u| ctx.snap.user_names.get(&u)))

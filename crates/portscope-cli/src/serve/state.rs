@@ -199,6 +199,7 @@ fn listeners(snap: &Snapshot) -> Snapshot {
         user_names: snap.user_names.clone(),
         source: snap.source,
         notes: snap.notes.clone(),
+        ..Snapshot::default()
     }
 }
 

@@ -47,6 +47,22 @@ impl Eq for Rule {}
 /// Every rule, in the order reports list them within a severity.
 pub static RULES: &[Rule] = &[
     Rule {
+        id: "published-port-exposed",
+        severity: Severity::Medium,
+        title: "Container port published beyond this host",
+        test: "a host port that a forwarder (conmon, docker-proxy, rootlessport, slirp4netns, pasta) holds, or a DNAT rule publishes, for a container's listener is bound to a non-loopback address",
+        advice: "Publish it on 127.0.0.1 (`-p 127.0.0.1:HOST:CONTAINER`) unless it must face the network; otherwise firewall it (DNAT happens before the INPUT chain: filter in DOCKER-USER or the forward chain).",
+        check: published_exposed,
+    },
+    Rule {
+        id: "host-network-container",
+        severity: Severity::Low,
+        title: "Container sharing the host's network namespace",
+        test: "a process that runs in a container (by its cgroup) holds a listener in the host's network namespace (`--network host`)",
+        advice: "Give the container its own network namespace and publish only the ports it needs, unless it must see the host's interfaces.",
+        check: host_network_container,
+    },
+    Rule {
         id: "deleted-exe",
         severity: Severity::High,
         title: "Listener whose executable was deleted or replaced",
@@ -98,7 +114,7 @@ pub static RULES: &[Rule] = &[
         id: "wildcard-bind",
         severity: Severity::Low,
         title: "Listener bound to all interfaces",
-        test: "a TCP listener or UDP socket is bound to 0.0.0.0 or :: (a process's UDP sockets on ephemeral ports, which are clients, aside), so every address of this host, present or future, reaches it",
+        test: "a TCP listener or UDP socket is bound to 0.0.0.0 or :: (a process's UDP sockets on ephemeral ports, which are clients, aside, and DHCP sockets on UDP 67, 68, 546 and 547, which must bind the wildcard), so every address of this host, present or future, reaches it",
         advice: "Bind to 127.0.0.1/::1 when only this host needs it, or to the one address that should serve it.",
         check: wildcard_bind,
     },
@@ -280,6 +296,41 @@ fn internal_service(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
     ))
 }
 
+fn published_exposed(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
+    let behind = l.published.as_ref()?;
+    if !l.reach.from_outside() {
+        return None;
+    }
+    Hit::socket(format!(
+        "{} publishes {behind}: reachable {}",
+        l.label(),
+        l.where_reachable()
+    ))
+}
+
+fn host_network_container(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
+    if l.socket.netns.as_deref().is_none_or(|n| !n.host) {
+        return None;
+    }
+    let inside: Vec<_> = l
+        .processes
+        .iter()
+        .filter(|p| p.container.is_some() && !crate::forward::is_forwarder(&p.name))
+        .copied()
+        .collect();
+    let c = inside.first()?.container.as_ref()?;
+    Some(Hit {
+        pids: Some(inside.iter().map(|p| p.pid).collect()),
+        message: format!(
+            "{} is held by {} of container {} ({}), which shares the host's network namespace",
+            l.label(),
+            Listener::names(&inside),
+            c.label().bounded(64),
+            c.runtime.as_str()
+        ),
+    })
+}
+
 fn public_service(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
     if !l.reach.from_outside() {
         return None;
@@ -317,8 +368,19 @@ fn udp_amplifier(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
     ))
 }
 
+/// UDP ports whose sockets must be bound to the wildcard to work: a DHCP
+/// client (68, DHCPv6 546) has no address yet when it asks, and a DHCP
+/// server (67, DHCPv6 547) hears requests sent to the broadcast address
+/// (or a multicast group), which a socket bound to one address never
+/// receives. Telling them to bind 127.0.0.1 would break them.
+const MUST_BIND_WILDCARD_UDP: &[u16] = &[67, 68, 546, 547];
+
+fn must_bind_wildcard(l: &Listener<'_>) -> bool {
+    l.socket.proto == Proto::Udp && MUST_BIND_WILDCARD_UDP.contains(&l.port)
+}
+
 fn wildcard_bind(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
-    if l.reach != Reach::AllInterfaces || udp_client_like(l, facts) {
+    if l.reach != Reach::AllInterfaces || udp_client_like(l, facts) || must_bind_wildcard(l) {
         return None;
     }
     Hit::socket(format!(

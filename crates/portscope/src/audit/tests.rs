@@ -49,6 +49,7 @@ fn proc_(pid: u32, name: &str, uid: u32, exe: &str) -> Process {
         euid: Some(uid),
         euser: Some(uid.to_string().into()),
         exe: Some(exe.into()),
+        ..Process::default()
     }
 }
 
@@ -78,6 +79,7 @@ fn host() -> HostFacts {
             high: 60999,
         }),
         notes: vec![],
+        ..HostFacts::default()
     }
 }
 
@@ -495,4 +497,149 @@ fn setuid_root_and_world_writable_dirs_and_hostile_names() {
         assert_eq!(f.process, r"n\xff\x1b[2J\x2cy");
         assert!(!f.message.chars().any(char::is_control), "{}", f.message);
     }
+}
+
+/// A podman container "web" (namespace 7, address 10.88.0.2 on its eth0)
+/// listening on *:8080, published on the host by conmon on `host_addr`:18080,
+/// and a host-network container holding *:9000 in the host's namespace.
+fn containers(host_addr: &str) -> (Snapshot, HostFacts) {
+    use crate::model::{Container, Netns, Runtime};
+    use std::sync::Arc;
+    let web = Container {
+        name: Some("web".into()),
+        ..Container::new(
+            Runtime::Podman,
+            "7cac9f3560b60ee875f1422befadb1c0d6488ec21be2f49336fcc566dac5e83d",
+        )
+    };
+    let hostns = Arc::new(Netns::host(1));
+    let inner = Arc::new(Netns {
+        inode: 7,
+        name: Some("web".into()),
+        host: false,
+        container: Some(web.clone()),
+    });
+    let mut published = sock(Proto::Tcp, host_addr, 18_080, Some(10));
+    published.netns = Some(Arc::clone(&hostns));
+    let mut listener = sock(Proto::Tcp, "::", 8080, Some(20));
+    listener.netns = Some(inner);
+    let mut hostnet = sock(Proto::Tcp, "0.0.0.0", 9000, Some(30));
+    hostnet.netns = Some(hostns);
+    let mut conmon = proc_(10, "conmon", 0, "/usr/bin/conmon");
+    conmon.cmdline = format!(
+        "/usr/bin/conmon -c {} -n web",
+        String::from_utf8_lossy(web.id.as_bytes())
+    )
+    .into();
+    let mut busybox = proc_(20, "busybox", 0, "/bin/busybox");
+    busybox.container = Some(web.clone());
+    let mut agent = proc_(30, "agent", 0, "/usr/bin/agent");
+    agent.container = Some(Container {
+        name: Some("agent".into()),
+        ..Container::new(
+            Runtime::Docker,
+            "a3f1c0de5b7e4d2f9a8b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f",
+        )
+    });
+    let s = snap(
+        vec![published, listener, hostnet],
+        vec![conmon, busybox, agent],
+    );
+    let mut facts = host();
+    facts.netns_addresses.insert(
+        7,
+        vec![HostAddr {
+            addr: "10.88.0.2".parse().unwrap(),
+            interface: "eth0".into(),
+            index: 2,
+        }],
+    );
+    (s, facts)
+}
+
+#[test]
+fn a_published_port_beyond_loopback_names_the_container() {
+    let (s, facts) = containers("0.0.0.0");
+    let r = run(&s, &facts);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "published-port-exposed")
+        .expect("published-port-exposed");
+    assert_eq!(f.port, 18_080);
+    assert!(
+        f.message.contains("container web (podman)"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("[::]:8080") || f.message.contains("*:8080"),
+        "{}",
+        f.message
+    );
+    // On loopback it is not exposed.
+    let (s, facts) = containers("127.0.0.1");
+    let r = run(&s, &facts);
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.rule.id == "published-port-exposed")
+    );
+}
+
+#[test]
+fn listeners_inside_a_namespace_reach_its_own_addresses() {
+    let (s, facts) = containers("127.0.0.1");
+    let r = run(&s, &facts);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "wildcard-bind" && f.port == 8080)
+        .expect("the container's wildcard listener");
+    let on: Vec<String> = f.reachable_on.iter().map(|a| a.addr.to_string()).collect();
+    assert_eq!(on, ["10.88.0.2"]);
+    assert!(f.message.contains("in netns web"), "{}", f.message);
+}
+
+#[test]
+fn a_host_network_container_is_found_and_forwarders_are_not() {
+    let (s, facts) = containers("0.0.0.0");
+    let r = run(&s, &facts);
+    let hits: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "host-network-container")
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].port, hits[0].pids.clone()), (9000, vec![30]));
+    assert!(hits[0].message.contains("container agent (docker)"));
+}
+
+#[test]
+fn dhcp_sockets_are_not_wildcard_listeners() {
+    let s = snap(
+        vec![
+            sock(Proto::Udp, "0.0.0.0", 68, Some(10)),
+            sock(Proto::Udp, "0.0.0.0", 67, Some(11)),
+            sock(Proto::Udp, "::", 546, Some(10)),
+            sock(Proto::Udp, "0.0.0.0", 69, Some(11)),
+            sock(Proto::Tcp, "0.0.0.0", 68, Some(11)),
+        ],
+        vec![
+            proc_(10, "dhclient", 0, "/usr/sbin/dhclient"),
+            proc_(11, "dnsmasq", 0, "/usr/sbin/dnsmasq"),
+        ],
+    );
+    let r = run(&s, &host());
+    let wild = |port: u16, proto: Proto| {
+        r.findings
+            .iter()
+            .any(|f| f.port == port && f.proto == proto && f.rule.id == "wildcard-bind")
+    };
+    assert!(!wild(68, Proto::Udp), "a DHCP client cannot bind 127.0.0.1");
+    assert!(!wild(67, Proto::Udp), "a DHCP server hears broadcasts");
+    assert!(!wild(546, Proto::Udp));
+    // The rule still holds next door and over TCP.
+    assert!(wild(69, Proto::Udp));
+    assert!(wild(68, Proto::Tcp));
 }

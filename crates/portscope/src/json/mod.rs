@@ -31,6 +31,7 @@
 //! ```
 
 mod audit;
+mod map;
 mod read;
 
 use std::io::{self, Write};
@@ -41,7 +42,8 @@ use serde::ser::SerializeSeq;
 
 use crate::annotate;
 use crate::model::{
-    CongName, Detail, Endpoint, Family, SkMemInfo, Snapshot, Socket, TcpInfo, Timer,
+    CongName, Container, Detail, Endpoint, Family, Netns, SkMemInfo, Snapshot, Socket, TcpInfo,
+    Timer,
 };
 use crate::services::EphemeralRange;
 use crate::text::Text;
@@ -50,6 +52,7 @@ pub use audit::{
     AddrOut, AuditOut, BaselineOut, FindingOut, LocalOut, ProcessOut, RuleOut, SummaryOut,
     read_audit, read_baseline,
 };
+pub use map::{EdgeOut, MapOut, NodeOut};
 pub use read::{ReadListing, read_listing};
 
 /// How a listing is written: which optional parts each socket carries.
@@ -79,6 +82,11 @@ impl<'a> Listing<'a> {
         }
     }
 
+    /// The host name found for an end's address (`--resolve`), if any.
+    fn name_of(&self, e: &Endpoint) -> Option<&'a Text> {
+        self.snap.resolved.name(e.addr()?)
+    }
+
     /// The object for one socket of the snapshot.
     pub fn socket(&self, s: &'a Socket) -> SocketOut<'a> {
         let detail = self.detail;
@@ -87,8 +95,8 @@ impl<'a> Listing<'a> {
             proto: s.proto.as_str(),
             family: s.family.as_str(),
             unix_type: s.unix_type.map(|t| t.as_str()),
-            local: EndpointOut(&s.local),
-            remote: EndpointOut(&s.remote),
+            local: EndpointOut(&s.local, self.name_of(&s.local)),
+            remote: EndpointOut(&s.remote, self.name_of(&s.remote)),
             state: s.state.name_for(s.proto),
             recv_q: s.recv_q,
             send_q: s.send_q,
@@ -120,6 +128,7 @@ impl<'a> Listing<'a> {
             timer: detail
                 .timers
                 .then(|| x.and_then(|x| x.timer.as_ref().map(TimerOut))),
+            netns: s.netns.as_deref().map(NetnsOut),
             change: None,
         }
     }
@@ -181,6 +190,9 @@ pub struct SocketOut<'a> {
     memory: Option<Option<MemoryOut<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timer: Option<Option<TimerOut<'a>>>,
+    /// The network namespace (absent where the source did not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<NetnsOut<'a>>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -188,16 +200,20 @@ pub struct SocketOut<'a> {
 
 /// An endpoint, its address written as text straight into the output (no
 /// String per endpoint on a path that writes 100k objects).
-struct EndpointOut<'a>(&'a Endpoint);
+struct EndpointOut<'a>(&'a Endpoint, Option<&'a Text>);
 
 impl Serialize for EndpointOut<'_> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         match self.0 {
             Endpoint::Inet { addr, port } => {
-                let mut o = ser.serialize_struct("Inet", 2)?;
+                let mut o = ser.serialize_struct("Inet", 3)?;
                 o.serialize_field("addr", &AddrText(*addr))?;
                 o.serialize_field("port", port)?;
+                // Only when names were looked up and this address has one.
+                if let Some(name) = self.1 {
+                    o.serialize_field("name", name)?;
+                }
                 o.end()
             }
             Endpoint::Unix { path, inode } => {
@@ -225,17 +241,89 @@ struct ServiceOut {
     class: &'static str,
 }
 
-#[derive(Serialize)]
+/// A process as every JSON output describes it, after its `pid` (and `fd`):
+/// `name`, `user`, `uid`, `euser`, `euid`, `cmdline`, `exe`, each null
+/// when the process was not seen. Written into an object of the caller's
+/// with [`ProcessFields::write`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessFields<'a>(pub Option<&'a crate::model::Process>);
+
+impl ProcessFields<'_> {
+    /// How many fields [`ProcessFields::write`] writes.
+    pub const LEN: usize = 9;
+
+    /// Writes the fields into the object being serialized.
+    pub fn write<S: serde::ser::SerializeStruct>(&self, o: &mut S) -> Result<(), S::Error> {
+        let p = self.0;
+        o.serialize_field("name", &p.map(|p| &p.name))?;
+        o.serialize_field("user", &p.and_then(|p| p.user.as_ref()))?;
+        o.serialize_field("uid", &p.and_then(|p| p.uid))?;
+        o.serialize_field("euser", &p.and_then(|p| p.euser.as_ref()))?;
+        o.serialize_field("euid", &p.and_then(|p| p.euid))?;
+        o.serialize_field("cmdline", &p.map(|p| &p.cmdline))?;
+        o.serialize_field("exe", &p.and_then(|p| p.exe.as_ref()))?;
+        // Where it runs: left out when it runs in no container and no unit.
+        match p.and_then(|p| p.container.as_ref()) {
+            Some(c) => o.serialize_field("container", &ContainerOut(c))?,
+            None => o.skip_field("container")?,
+        }
+        match p.and_then(|p| p.unit.as_ref()) {
+            Some(u) => o.serialize_field("unit", u),
+            None => o.skip_field("unit"),
+        }
+    }
+}
+
+/// One owner: pid, fd, then the process.
 struct OwnerOut<'a> {
     pid: u32,
     fd: u32,
-    name: Option<&'a Text>,
-    user: Option<&'a Text>,
-    uid: Option<u32>,
-    euser: Option<&'a Text>,
-    euid: Option<u32>,
-    cmdline: Option<&'a Text>,
-    exe: Option<&'a Text>,
+    process: ProcessFields<'a>,
+}
+
+impl Serialize for OwnerOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("Owner", 2 + ProcessFields::LEN)?;
+        o.serialize_field("pid", &self.pid)?;
+        o.serialize_field("fd", &self.fd)?;
+        self.process.write(&mut o)?;
+        o.end()
+    }
+}
+
+/// A socket's `netns` object.
+struct NetnsOut<'a>(&'a Netns);
+
+impl Serialize for NetnsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = self.0;
+        let mut o = ser.serialize_struct("Netns", 4)?;
+        o.serialize_field("inode", &n.inode)?;
+        o.serialize_field("name", &n.name)?;
+        o.serialize_field("host", &n.host)?;
+        o.serialize_field("container", &n.container.as_ref().map(ContainerOut))?;
+        o.end()
+    }
+}
+
+/// A `container` object (an owner's, or a namespace's).
+struct ContainerOut<'a>(&'a Container);
+
+impl Serialize for ContainerOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.0;
+        let mut o = ser.serialize_struct("Container", 6)?;
+        o.serialize_field("runtime", c.runtime.as_str())?;
+        o.serialize_field("id", &c.id)?;
+        o.serialize_field("name", &c.name)?;
+        o.serialize_field("image", &c.image)?;
+        o.serialize_field("pod", &c.pod)?;
+        o.serialize_field("pod_namespace", &c.pod_namespace)?;
+        o.end()
+    }
 }
 
 /// A socket's owners, serialized from the snapshot as they are written.
@@ -248,17 +336,10 @@ impl Serialize for OwnersOut<'_> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut seq = ser.serialize_seq(Some(self.socket.owners.len()))?;
         for o in &self.socket.owners {
-            let p = self.snap.processes.get(&o.pid);
             seq.serialize_element(&OwnerOut {
                 pid: o.pid,
                 fd: o.fd,
-                name: p.map(|p| &p.name),
-                user: p.and_then(|p| p.user.as_ref()),
-                uid: p.and_then(|p| p.uid),
-                euser: p.and_then(|p| p.euser.as_ref()),
-                euid: p.and_then(|p| p.euid),
-                cmdline: p.map(|p| &p.cmdline),
-                exe: p.and_then(|p| p.exe.as_ref()),
+                process: ProcessFields(self.snap.processes.get(&o.pid)),
             })?;
         }
         seq.end()

@@ -5,9 +5,11 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::model::{
-    CongName, Endpoint, Family, Owner, Process, Proto, SkMemInfo, Snapshot, Socket, SocketExtra,
-    Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
+    CongName, Container, Endpoint, Family, Netns, Owner, Process, Proto, Runtime, SkMemInfo,
+    Snapshot, Socket, SocketExtra, Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
 };
 use crate::text::Text;
 
@@ -37,6 +39,7 @@ pub fn read_listing(text: &str) -> Result<ReadListing, String> {
             ..Snapshot::default()
         },
         owners_known: false,
+        netns: Default::default(),
         bad: None,
     };
     let mut de = serde_json::Deserializer::from_str(text);
@@ -83,6 +86,8 @@ struct SocketIn {
     memory: Option<MemoryIn>,
     #[serde(default)]
     timer: Option<TimerIn>,
+    #[serde(default)]
+    netns: Option<NetnsIn>,
 }
 
 /// One holder as read. The process's details are kept only the first time
@@ -131,8 +136,17 @@ fn owners_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<OwnerA
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum EndpointIn {
-    Inet { addr: IpAddr, port: u16 },
-    Unix { path: Option<Text>, inode: u64 },
+    Inet {
+        addr: IpAddr,
+        port: u16,
+        /// A host name found with `--resolve`.
+        #[serde(default)]
+        name: Option<Text>,
+    },
+    Unix {
+        path: Option<Text>,
+        inode: u64,
+    },
 }
 
 #[derive(Deserialize)]
@@ -148,6 +162,48 @@ struct OwnerIn {
     euid: Option<u32>,
     cmdline: Option<Text>,
     exe: Option<Text>,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    unit: Option<Text>,
+}
+
+#[derive(Deserialize)]
+struct ContainerIn {
+    runtime: String,
+    id: Text,
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    image: Option<Text>,
+    #[serde(default)]
+    pod: Option<Text>,
+    #[serde(default)]
+    pod_namespace: Option<Text>,
+}
+
+impl ContainerIn {
+    fn into_model(self) -> Option<Container> {
+        Some(Container {
+            runtime: self.runtime.parse::<Runtime>().ok()?,
+            id: self.id,
+            name: self.name,
+            image: self.image,
+            pod: self.pod,
+            pod_namespace: self.pod_namespace,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct NetnsIn {
+    inode: u64,
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    host: bool,
+    #[serde(default)]
+    container: Option<ContainerIn>,
 }
 
 macro_rules! tcp_info_in {
@@ -210,6 +266,8 @@ struct TimerIn {
 struct Listing {
     snap: Snapshot,
     owners_known: bool,
+    /// The namespaces read so far, by inode.
+    netns: std::collections::HashMap<u64, Arc<Netns>>,
     /// A socket that parsed as JSON but not as a socket: the message.
     bad: Option<String>,
 }
@@ -292,14 +350,17 @@ impl Listing {
                     euid: d.euid,
                     euser: d.euser,
                     exe: d.exe,
+                    container: d.container.and_then(ContainerIn::into_model),
+                    unit: d.unit,
                 });
             }
         }
+        let names = &mut self.snap.resolved.names;
         self.snap.sockets.push(Socket {
             proto,
             family,
-            local: endpoint(s.local),
-            remote: endpoint(s.remote),
+            local: endpoint(s.local, names),
+            remote: endpoint(s.remote, names),
             state,
             recv_q: s.recv_q,
             send_q: s.send_q,
@@ -316,14 +377,34 @@ impl Listing {
                 None
             },
             extra: (extra != SocketExtra::default()).then(|| Box::new(extra)),
+            netns: s.netns.map(|n| {
+                // One shared value per namespace, as a live dump gives.
+                let inode = n.inode;
+                let ns = Netns {
+                    inode,
+                    name: n.name,
+                    host: n.host,
+                    container: n.container.and_then(ContainerIn::into_model),
+                };
+                match self.netns.get(&inode) {
+                    Some(known) if **known == ns => Arc::clone(known),
+                    _ => Arc::clone(self.netns.entry(inode).insert_entry(Arc::new(ns)).get()),
+                }
+            }),
         });
         Ok(())
     }
 }
 
-fn endpoint(e: EndpointIn) -> Endpoint {
+/// The model's endpoint; a name it carries goes into `names`.
+fn endpoint(e: EndpointIn, names: &mut std::collections::HashMap<IpAddr, Text>) -> Endpoint {
     match e {
-        EndpointIn::Inet { addr, port } => Endpoint::Inet { addr, port },
+        EndpointIn::Inet { addr, port, name } => {
+            if let Some(n) = name {
+                names.insert(addr.to_canonical(), n);
+            }
+            Endpoint::Inet { addr, port }
+        }
         EndpointIn::Unix { path, inode } => Endpoint::Unix { path, inode },
     }
 }

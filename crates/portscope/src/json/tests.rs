@@ -5,6 +5,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::*;
+use crate::Text;
 use crate::audit;
 use crate::collect::host::{HostAddr, HostFacts};
 use crate::model::{
@@ -21,6 +22,7 @@ fn process(pid: u32, name: Text, uid: u32, euid: u32, exe: &str) -> Process {
         euid: Some(euid),
         euser: Some(Text::from(if euid == 0 { "root" } else { "alice" })),
         exe: Some(Text::from(exe)),
+        ..Process::default()
     }
 }
 
@@ -44,6 +46,28 @@ fn every_kind() -> Snapshot {
             "/tmp/x (deleted)",
         ),
     );
+    // The first is a systemd service; the second runs in a container.
+    if let Some(p) = snap.processes.get_mut(&100) {
+        p.unit = Some(Text::from("ssh.service"));
+    }
+    let web = crate::model::Container {
+        runtime: crate::model::Runtime::Podman,
+        id: Text::from("7cac9f3560b60ee875f1422befadb1c0d6488ec21be2f49336fcc566dac5e83d"),
+        name: Some(Text::from("web")),
+        image: Some(Text::from("localhost/bb:latest")),
+        pod: None,
+        pod_namespace: None,
+    };
+    if let Some(p) = snap.processes.get_mut(&200) {
+        p.container = Some(web.clone());
+    }
+    let host = std::sync::Arc::new(crate::model::Netns::host(4_026_531_833));
+    let inner = std::sync::Arc::new(crate::model::Netns {
+        inode: 4_026_532_177,
+        name: Some(Text::from("web")),
+        host: false,
+        container: Some(web),
+    });
     let any4 = Endpoint::v4(Ipv4Addr::UNSPECIFIED, 0);
     let any6 = Endpoint::v6(Ipv6Addr::UNSPECIFIED, 0);
     let info = TcpInfo {
@@ -98,6 +122,7 @@ fn every_kind() -> Snapshot {
             cookie: 11,
             v6only: Some(false),
             owners: vec![Owner { pid: 100, fd: 3 }],
+            netns: Some(std::sync::Arc::clone(&host)),
             ..Socket::default()
         },
         Socket {
@@ -155,6 +180,8 @@ fn every_kind() -> Snapshot {
             state: TcpState::TimeWait,
             uid: Some(0),
             cookie: 14,
+            // A connection left in a container's namespace.
+            netns: Some(inner),
             extra: Some(Box::new(SocketExtra {
                 timer: Some(Timer {
                     kind: TimerKind::TimeWait,
@@ -224,6 +251,16 @@ fn every_kind() -> Snapshot {
             ..Socket::default()
         },
     ];
+    // A name found for the first socket's address (`--resolve`).
+    if let Some(addr) = snap
+        .sockets
+        .iter()
+        .find_map(|s| s.local.addr().filter(|a| !a.is_unspecified()))
+    {
+        snap.resolved
+            .names
+            .insert(addr.to_canonical(), Text::from("host.example"));
+    }
     snap
 }
 

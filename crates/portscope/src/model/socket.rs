@@ -49,6 +49,10 @@ pub struct Socket {
     /// `None` when none were asked for or the source had none. Boxed so a
     /// plain listing pays one pointer per socket for it.
     pub extra: Option<Box<SocketExtra>>,
+    /// The network namespace the socket lives in; `None` where the source
+    /// does not say (an older recording). Shared by every socket of the
+    /// namespace.
+    pub netns: Option<std::sync::Arc<super::Netns>>,
 }
 
 impl Default for Socket {
@@ -73,6 +77,7 @@ impl Default for Socket {
             cookie: 0,
             v6only: None,
             extra: None,
+            netns: None,
         }
     }
 }

@@ -620,6 +620,7 @@ fn parse_inet_line(
         cookie: 0,
         v6only: None,
         extra: timer_extra(timers, tr, when, retrnsmt),
+        netns: None,
     })
 }
 
