@@ -136,7 +136,7 @@ fn level(s: SeverityArg) -> Severity {
     }
 }
 
-/// Listening TCP and UDP sockets of both families, with owners.
+/// Listening TCP and UDP sockets of both families and packet sockets, with owners.
 fn options() -> Options {
     Options {
         query: Query {
@@ -144,6 +144,9 @@ fn options() -> Options {
             udp: true,
             raw: false,
             unix: false,
+            packet: true,
+            netlink: false,
+            mptcp: false,
             ipv4: true,
             ipv6: true,
             // LISTEN for TCP; CLOSE is how the kernel reports unconnected UDP.

@@ -64,7 +64,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
         match s.family {
             Family::Inet => c.inet += 1,
             Family::Inet6 => c.inet6 += 1,
-            Family::Unix => {}
+            Family::Unix | Family::Packet | Family::Netlink => {}
         }
         *c.states.entry(s.state.name_for(s.proto)).or_default() += 1;
         let mut last = None;

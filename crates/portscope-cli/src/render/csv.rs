@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use portscope::model::{Endpoint, Socket};
+use portscope::model::{Endpoint, EthProto, NetlinkProto, Socket};
 
 use super::Context;
 
@@ -42,6 +42,13 @@ fn addr_port(ep: &Endpoint) -> (String, String) {
                 .unwrap_or_default(),
             inode.to_string(),
         ),
+        // Packet ends: protocol name, interface index; netlink: protocol, port id.
+        Endpoint::Link { protocol, ifindex } => {
+            (EthProto(*protocol).to_string(), ifindex.to_string())
+        }
+        Endpoint::Netlink { protocol, portid } => {
+            (NetlinkProto(*protocol).to_string(), portid.to_string())
+        }
     }
 }
 

@@ -153,8 +153,8 @@ impl FindingOut {
     /// for a protocol audits do not judge.
     pub fn key(&self) -> Option<FindingKey> {
         let proto = match self.proto.parse().ok()? {
-            p @ (Proto::Tcp | Proto::Udp) => p,
-            Proto::Raw | Proto::Unix => return None,
+            p @ (Proto::Tcp | Proto::Udp | Proto::Packet) => p,
+            Proto::Raw | Proto::Unix | Proto::Netlink | Proto::Mptcp => return None,
         };
         Some(FindingKey {
             rule: self.rule.clone(),

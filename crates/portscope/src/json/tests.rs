@@ -128,6 +128,8 @@ fn every_kind() -> Snapshot {
             extra: Some(Box::new(SocketExtra {
                 tcp_info: Some(info),
                 congestion: Some(CongName::from_bytes(b"cubic\0")),
+                packet: None,
+                netlink: None,
                 memory: Some(SkMemInfo {
                     rmem_alloc: 0,
                     rcvbuf: 131_072,

@@ -45,6 +45,10 @@
 
 mod destroy;
 mod inet;
+mod links;
+mod mptcp;
+mod nl;
+mod packet;
 mod reader;
 mod requests;
 mod tcp_info;
@@ -64,11 +68,13 @@ use rustix::net::netlink;
 
 use crate::collect::Collector;
 use crate::error::{Error, Result};
-use crate::model::{Detail, Family, Proto, Query, Socket, Source, StateSet};
+use crate::model::{Detail, Family, Proto, Query, Socket, Source, StateSet, TcpState};
 
 pub use crate::model::{CongName, TcpInfo};
 pub use destroy::{DestroyOutcome, ack_errno, destroy_request};
 pub use inet::{parse_inet_extra, parse_inet_msg};
+pub use nl::parse_netlink_msg;
+pub use packet::parse_packet_msg;
 pub use reader::{DumpKind, DumpReader};
 pub use requests::{EXT_CONG, EXT_INFO, EXT_SKMEMINFO, ext_bits, info_request};
 pub use tcp_info::{parse_skmeminfo, parse_tcp_info};
@@ -298,6 +304,100 @@ impl Netlink {
                 resolve_unix_peers(unix);
             }
         }
+        if query.mptcp {
+            for (wanted, family) in [(query.ipv4, Family::Inet), (query.ipv6, Family::Inet6)] {
+                if wanted {
+                    self.mptcp_sockets(family, states, detail, out)?;
+                }
+            }
+        }
+        // Packet and netlink sockets have no TCP states: they are
+        // unconnected (CLOSE) or, for netlink, connected (ESTABLISHED).
+        let stateless = |s: TcpState| states.contains(s);
+        if query.packet && stateless(TcpState::Close) {
+            let start = out.len();
+            self.packet_sockets(detail, out)?;
+            if let Some(new) = out.get_mut(start..) {
+                name_interfaces(new);
+            }
+        }
+        if query.netlink {
+            let start = out.len();
+            self.netlink_sockets(detail, out)?;
+            let mut i = start;
+            while i < out.len() {
+                if out.get(i).is_some_and(|s| stateless(s.state)) {
+                    i += 1;
+                } else {
+                    out.swap_remove(i);
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Every packet socket (`AF_PACKET`) this socket's namespace has, with
+    /// its [`PacketInfo`](crate::model::PacketInfo) in `extra` (interface
+    /// names are left to the caller, who knows the namespace; see
+    /// [`Netlink::collect_with`]). A kernel without packet_diag gives none.
+    pub fn packet_sockets(&self, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
+        self.dump_optional(Family::Packet, Proto::Packet, StateSet::ALL, detail, out)
+    }
+
+    /// Every netlink socket this socket's namespace has, with its
+    /// [`NetlinkInfo`](crate::model::NetlinkInfo) in `extra`. A kernel
+    /// without netlink_diag gives none.
+    pub fn netlink_sockets(&self, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
+        self.dump_optional(Family::Netlink, Proto::Netlink, StateSet::ALL, detail, out)
+    }
+
+    /// The MPTCP sockets of `family` in `states` this socket's namespace
+    /// has (the MPTCP-level sockets; their subflows are in the TCP dump).
+    /// A kernel without mptcp_diag gives none.
+    pub fn mptcp_sockets(
+        &self,
+        family: Family,
+        states: StateSet,
+        detail: Detail,
+        out: &mut Vec<Socket>,
+    ) -> Result<()> {
+        // mptcp_diag's INET_DIAG_INFO is a struct mptcp_info, not a tcp_info.
+        let detail = Detail {
+            info: false,
+            ..detail
+        };
+        self.dump_optional(family, Proto::Mptcp, states, detail, out)
+    }
+
+    /// A dump whose handler the kernel may lack (a module not built):
+    /// "no handler" is no sockets, other errors are errors.
+    fn dump_optional(
+        &self,
+        family: Family,
+        proto: Proto,
+        states: StateSet,
+        detail: Detail,
+        out: &mut Vec<Socket>,
+    ) -> Result<()> {
+        match self.dump(family, proto, states, detail, out) {
+            Err(Error::Netlink(e)) if is_unsupported(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Fills in the interface names of packet sockets from this thread's
+/// namespace (see `links.rs`); left unknown when rtnetlink is refused.
+pub(crate) fn name_interfaces(sockets: &mut [Socket]) {
+    if !sockets.iter().any(|s| s.bound_if != 0) {
+        return;
+    }
+    let Ok(names) = links::link_names() else {
+        return;
+    };
+    for s in sockets {
+        if let Some(p) = s.extra.as_mut().and_then(|x| x.packet.as_mut()) {
+            p.interface = names.get(&s.bound_if).cloned();
+        }
     }
 }

@@ -112,6 +112,7 @@ fn shown(e: &Endpoint) -> String {
         Endpoint::Unix { path, .. } => path
             .as_ref()
             .map_or("*".to_owned(), |p| p.to_str_lossy().replace('\0', "@")),
+        other => other.to_string(),
     }
 }
 
@@ -140,6 +141,7 @@ fn fixtures_hold_the_known_sockets() {
         match kind {
             DumpKind::Inet(p) => assert_eq!((s.proto, s.unix_type), (p, None)),
             DumpKind::Unix => assert_eq!(s.unix_type, Some(UnixType::Stream)),
+            DumpKind::Packet | DumpKind::Netlink => {}
         }
         checked += 1;
     }
@@ -204,6 +206,8 @@ fn fixture_sockets_are_sane() {
                     let v6 = matches!(s.local.addr(), Some(IpAddr::V6(_)));
                     assert_eq!(v6, s.family == Family::Inet6, "{name}: {s:?}");
                 }
+                DumpKind::Packet => assert_eq!(s.family, Family::Packet),
+                DumpKind::Netlink => assert_eq!(s.family, Family::Netlink),
             }
         }
     }
@@ -268,6 +272,18 @@ fn truncated_payloads_never_panic() {
                     DumpKind::Unix => {
                         let res = parse_unix_msg(short);
                         if cut < UNIX_DIAG_MSG_LEN {
+                            assert!(matches!(res, Err(Error::NetlinkMalformed(_))), "{name}");
+                        }
+                    }
+                    DumpKind::Packet => {
+                        let res = parse_packet_msg(short, ALL);
+                        if cut < 16 {
+                            assert!(matches!(res, Err(Error::NetlinkMalformed(_))), "{name}");
+                        }
+                    }
+                    DumpKind::Netlink => {
+                        let res = parse_netlink_msg(short, ALL);
+                        if cut < 28 {
                             assert!(matches!(res, Err(Error::NetlinkMalformed(_))), "{name}");
                         }
                     }
