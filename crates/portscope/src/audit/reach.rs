@@ -182,6 +182,47 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
     out
 }
 
+/// The snapshot's packet sockets, as listeners of address `0.0.0.0` and
+/// port 0 (they have neither): reach is loopback for a socket bound to
+/// `lo`, every interface for an unbound one, one interface otherwise.
+pub(crate) fn captures<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listener<'a>> {
+    let mut out = Vec::new();
+    for s in snap.sockets.iter().filter(|s| s.proto == Proto::Packet) {
+        let (reach, reachable_on) = match s.bound_if {
+            LOOPBACK_IFINDEX => (Reach::Loopback, Vec::new()),
+            0 => (Reach::AllInterfaces, facts.addresses.clone()),
+            i => (
+                Reach::Address,
+                facts
+                    .addresses
+                    .iter()
+                    .filter(|a| a.index == i)
+                    .cloned()
+                    .collect(),
+            ),
+        };
+        let mut processes: Vec<&Process> = Vec::new();
+        for o in &s.owners {
+            if let Some(p) = snap.processes.get(&o.pid)
+                && !processes.iter().any(|q| q.pid == o.pid)
+            {
+                processes.push(p);
+            }
+        }
+        processes.sort_by_key(|p| p.pid);
+        out.push(Listener {
+            socket: s,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 0,
+            reach,
+            reachable_on,
+            processes,
+            service: None,
+        });
+    }
+    out
+}
+
 /// What a rule found on one listener.
 #[derive(Debug)]
 pub(crate) struct Hit {
