@@ -34,3 +34,25 @@ pub(crate) fn mptcp_request(seq: u32, af: u8, states: u32, ext: u8) -> [u8; MPTC
     b[at + 4..at + 8].copy_from_slice(&IPPROTO_MPTCP.to_ne_bytes());
     b
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::linux::netlink::wire::{AF_INET6, read_u16, read_u32};
+
+    #[test]
+    fn the_protocol_goes_in_an_attribute() {
+        let r = mptcp_request(4, AF_INET6, 1 << 10, 0xff);
+        assert_eq!(read_u32(&r, 0), Some(80), "nlmsg_len");
+        assert_eq!((r[16], r[17]), (AF_INET6, 0));
+        assert_eq!(
+            r[18],
+            super::super::EXT_SKMEMINFO,
+            "no mptcp_info asked for"
+        );
+        assert_eq!(read_u32(&r, 20), Some(1 << 10));
+        assert_eq!(read_u16(&r, 72), Some(8));
+        assert_eq!(read_u16(&r, 74), Some(INET_DIAG_REQ_PROTOCOL));
+        assert_eq!(read_u32(&r, 76), Some(262));
+    }
+}

@@ -138,4 +138,55 @@ mod tests {
         assert_eq!(groups(&b), vec![1, 3, 33]);
         assert!(groups(&[1, 2]).is_empty());
     }
+
+    fn msg(protocol: u8, state: u8, portid: u32, dst: u32, attrs: &[u8]) -> Vec<u8> {
+        let mut b = vec![AF_NETLINK, 3, protocol, state];
+        for w in [portid, dst, 0, 99, 7, 0] {
+            b.extend_from_slice(&w.to_ne_bytes());
+        }
+        b.extend_from_slice(attrs);
+        b
+    }
+
+    #[test]
+    fn a_message_reads_into_a_socket() {
+        let mut groups_attr = Vec::new();
+        groups_attr.extend_from_slice(&8u16.to_ne_bytes());
+        groups_attr.extend_from_slice(&NETLINK_DIAG_GROUPS.to_ne_bytes());
+        groups_attr.extend_from_slice(&0b1001u32.to_ne_bytes());
+        let s = parse_netlink_msg(&msg(9, 0, 1234, 0, &groups_attr), Detail::default())
+            .expect("parse")
+            .expect("socket");
+        assert_eq!(
+            (s.proto, s.family, s.state),
+            (Proto::Netlink, Family::Netlink, TcpState::Close)
+        );
+        assert_eq!(
+            s.local,
+            Endpoint::Netlink {
+                protocol: 9,
+                portid: 1234
+            }
+        );
+        assert_eq!((s.inode, s.cookie, s.uid), (99, 7, None));
+        assert_eq!(s.netlink().expect("info").groups, vec![1, 4]);
+        assert_eq!(s.shown_local().to_string(), "audit:1234");
+        assert_eq!(s.shown_remote().to_string(), "*");
+        let kernel = parse_netlink_msg(&msg(0, 1, 0, 55, &[]), Detail::default())
+            .expect("parse")
+            .expect("socket");
+        assert_eq!(kernel.state, TcpState::Established);
+        assert_eq!(kernel.shown_local().to_string(), "rtnl:kernel");
+        assert_eq!(kernel.shown_remote().to_string(), "rtnl:55");
+    }
+
+    #[test]
+    fn short_or_foreign_messages_are_errors() {
+        assert!(parse_netlink_msg(&[AF_NETLINK; 27], Detail::default()).is_err());
+        let mut m = msg(0, 0, 1, 0, &[]);
+        m[0] = 1;
+        assert!(parse_netlink_msg(&m, Detail::default()).is_err());
+        let m = msg(0, 0, 1, 0, &[1, 2, 3]);
+        assert!(parse_netlink_msg(&m, Detail::default()).is_ok_and(|s| s.is_some()));
+    }
 }

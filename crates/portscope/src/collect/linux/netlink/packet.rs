@@ -177,3 +177,148 @@ fn ring(data: &[u8]) -> Option<PacketRing> {
     };
     (r.block_nr != 0 || r.frame_nr != 0).then_some(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attr(kind: u16, data: &[u8]) -> Vec<u8> {
+        let len = 4 + data.len();
+        let mut b = Vec::new();
+        b.extend_from_slice(&u16::try_from(len).expect("len").to_ne_bytes());
+        b.extend_from_slice(&kind.to_ne_bytes());
+        b.extend_from_slice(data);
+        b.resize(b.len().next_multiple_of(4), 0);
+        b
+    }
+
+    fn words(w: &[u32]) -> Vec<u8> {
+        w.iter().flat_map(|x| x.to_ne_bytes()).collect()
+    }
+
+    /// A `packet_diag_msg` of type `ty` on `proto`, inode 77, cookie 5.
+    fn msg(ty: u8, proto: u16, attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut b = vec![AF_PACKET, ty];
+        b.extend_from_slice(&proto.to_ne_bytes());
+        b.extend_from_slice(&77u32.to_ne_bytes());
+        b.extend_from_slice(&words(&[5, 0]));
+        for a in attrs {
+            b.extend_from_slice(a);
+        }
+        b
+    }
+
+    fn mclist(index: u32, count: u32, kind: u16) -> Vec<u8> {
+        let mut m = words(&[index, count]);
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&0u16.to_ne_bytes());
+        m.extend_from_slice(&[0; 32]);
+        m
+    }
+
+    #[test]
+    fn every_attribute_is_read() {
+        let mut mc = mclist(3, 1, PacketMembership::PROMISC);
+        mc.extend(mclist(3, 2, 0));
+        let p = msg(
+            3,
+            0x0003,
+            &[
+                attr(PACKET_DIAG_INFO, &words(&[2, 2, 0, 0, 0, 1])),
+                attr(PACKET_DIAG_MCLIST, &mc),
+                attr(PACKET_DIAG_RX_RING, &words(&[4096, 8, 2048, 16, 0, 0, 0])),
+                attr(PACKET_DIAG_FANOUT, &words(&[7 | (2 << 16)])),
+                attr(PACKET_DIAG_UID, &words(&[1000])),
+                attr(PACKET_DIAG_MEMINFO, &words(&[300, 0, 20, 0, 0, 0, 0, 0, 0])),
+                attr(PACKET_DIAG_FILTER, &[0; 6 * SOCK_FILTER_LEN]),
+            ],
+        );
+        let s = parse_packet_msg(&p, Detail::default())
+            .expect("parse")
+            .expect("socket");
+        assert_eq!(
+            (s.proto, s.family, s.state),
+            (Proto::Packet, Family::Packet, TcpState::Close)
+        );
+        assert_eq!(
+            s.local,
+            Endpoint::Link {
+                protocol: 3,
+                ifindex: 2
+            }
+        );
+        assert_eq!(
+            (s.bound_if, s.inode, s.cookie, s.uid),
+            (2, 77, 5, Some(1000))
+        );
+        assert_eq!((s.recv_q, s.send_q), (300, 20));
+        let x = s.extra.as_deref().expect("extra");
+        assert_eq!(x.memory, None, "memory only when asked for");
+        let info = x.packet.as_ref().expect("packet info");
+        assert_eq!(info.kind, PacketType::Raw);
+        assert_eq!(info.version, 2);
+        assert!(info.promiscuous());
+        assert_eq!(info.memberships.len(), 2);
+        assert_eq!(info.fanout, Some(PacketFanout { id: 7, mode: 2 }));
+        assert_eq!(
+            info.rx_ring,
+            Some(PacketRing {
+                block_size: 4096,
+                block_nr: 8,
+                frame_size: 2048,
+                frame_nr: 16
+            })
+        );
+        assert_eq!(info.tx_ring, None);
+        assert_eq!(info.filter, Some(Some(6)));
+    }
+
+    #[test]
+    fn the_filter_is_unknown_when_the_kernel_sends_it_empty() {
+        // Without CAP_NET_ADMIN the kernel reserves the attribute and leaves it empty.
+        let p = msg(2, 0x0800, &[attr(PACKET_DIAG_FILTER, &[])]);
+        let s = parse_packet_msg(&p, Detail::default())
+            .expect("parse")
+            .expect("socket");
+        assert_eq!(s.packet().expect("info").filter, None);
+        assert_eq!(s.packet().expect("info").kind, PacketType::Dgram);
+        // With it, no attribute means no filter.
+        let p = msg(2, 0x0800, &[]);
+        let s = parse_packet_msg(&p, Detail::default())
+            .expect("parse")
+            .expect("socket");
+        assert_eq!(s.packet().expect("info").filter, Some(None));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_or_a_skipped_socket_never_a_panic() {
+        assert!(parse_packet_msg(&[0; 15], Detail::default()).is_err());
+        let mut p = msg(3, 3, &[]);
+        p[0] = 2;
+        assert!(parse_packet_msg(&p, Detail::default()).is_err());
+        // An unknown socket type is skipped.
+        assert!(matches!(
+            parse_packet_msg(&msg(9, 3, &[]), Detail::default()),
+            Ok(None)
+        ));
+        // A broken attribute list ends the attributes, not the socket.
+        let mut p = msg(3, 3, &[attr(PACKET_DIAG_UID, &words(&[5]))]);
+        p.extend_from_slice(&[200, 0, 1]);
+        let s = parse_packet_msg(&p, Detail::default())
+            .expect("parse")
+            .expect("socket");
+        assert_eq!(s.uid, Some(5));
+        for cut in 0..p.len() {
+            let _ = parse_packet_msg(&p[..cut], Detail::default());
+        }
+    }
+
+    #[test]
+    fn the_request_asks_for_every_part() {
+        let r = packet_request(9, 0);
+        assert_eq!(r[16], AF_PACKET);
+        let show = read_u32(&r, 24).expect("show");
+        assert_eq!(show, 0x3f);
+        assert_eq!(read_u32(&r, 0), Some(36));
+    }
+}
