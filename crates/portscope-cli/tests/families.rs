@@ -109,6 +109,22 @@ impl Drop for Helper {
     }
 }
 
+/// Asserts that `doc` matches the checked-in schema `name`.
+fn assert_schema(name: &str, doc: &Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schema")
+        .join(name);
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+    let v = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(10)
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}");
+}
+
 fn run(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
         .args(args)
@@ -289,6 +305,11 @@ fn packet_sockets_match_ss_and_the_interface_promiscuity() {
     let on_veth = json(&["-0", "dev", &veth_index.to_string()]);
     let inodes: Vec<u64> = on_veth.iter().filter_map(|s| s["inode"].as_u64()).collect();
     assert_eq!(inodes, vec![h.inodes.promisc], "{on_veth:#?}");
+
+    // The real output of every new family matches the schema.
+    assert_schema("listing.schema.json", &Value::Array(list.clone()));
+    let every = json(&["-0", "--netlink", "-M", "-p", "-m"]);
+    assert_schema("listing.schema.json", &Value::Array(every));
 
     // Not in the default listing: packet sockets are asked for by name.
     let default = json(&["-a"]);
@@ -483,6 +504,7 @@ fn audit_names_sniffers_and_filters_of_unknown_processes() {
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("audit JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
 
+    assert_schema("audit.schema.json", &report);
     let sniffers = findings(&report, "packet-sniffer");
     let named: Vec<u64> = sniffers.iter().flat_map(|f| pids_of(f)).collect();
     assert!(named.contains(&stranger.pid()), "{sniffers:#?}");
