@@ -211,7 +211,14 @@ fn dump_into(
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
 fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
     let nl = Netlink::open()?;
+    let start = out.len();
     nl.collect_with(query, detail, out)?;
+    if query.packet
+        && let Some(new) = out.get_mut(start..)
+    {
+        // This thread's namespace is the one `nl` dumped.
+        super::netlink::name_interfaces(new);
+    }
     if query.raw && !nl.raw_supported() {
         let raw_only = Query {
             tcp: false,

@@ -1,5 +1,6 @@
-//! NETLINK_SOCK_DIAG collector: TCP, UDP and raw sockets (IPv4 and IPv6)
-//! through inet_diag, unix sockets through unix_diag.
+//! NETLINK_SOCK_DIAG collector: TCP, UDP, raw and MPTCP sockets (IPv4 and
+//! IPv6) through inet_diag, unix sockets through unix_diag, packet sockets
+//! through packet_diag, netlink sockets through netlink_diag.
 //!
 //! One dump is sent per (family, protocol) the [`Query`] wants, with its
 //! state bitmap in the request so the kernel filters states for us. Replies
@@ -11,9 +12,17 @@
 //! loop over a growing buffer, NLMSG_DONE/ERROR, interrupted and truncated
 //! dumps; `host.rs` reads addresses through it too), `wire.rs` (header,
 //! byte readers, attributes), `requests.rs`, `reader.rs` (one dump reply
-//! into sockets), `inet.rs`, `unix.rs`, `tcp_info.rs` (tcp_info and
+//! into sockets), `inet.rs`, `unix.rs`, `packet.rs` (packet_diag request
+//! and reply), `nl.rs` (netlink_diag), `mptcp.rs` (the MPTCP request,
+//! whose protocol travels in an attribute), `links.rs` (interface names
+//! for packet sockets, over rtnetlink), `tcp_info.rs` (tcp_info and
 //! skmeminfo, and tcp_info for chosen sockets by exact match),
 //! `destroy.rs` (SOCK_DESTROY), `tests.rs`.
+//!
+//! Every dump runs on the [`Netlink`] it is called on, so a socket opened
+//! inside another network namespace dumps that namespace's sockets of
+//! every family ([`Netlink::collect_with`], [`Netlink::packet_sockets`],
+//! [`Netlink::netlink_sockets`], [`Netlink::mptcp_sockets`]).
 //!
 //! Not here: `/proc/net` parsing (`procnet/`, also the source of raw
 //! sockets when [`Netlink::raw_supported`] says no), finding owners
@@ -314,12 +323,10 @@ impl Netlink {
         // Packet and netlink sockets have no TCP states: they are
         // unconnected (CLOSE) or, for netlink, connected (ESTABLISHED).
         let stateless = |s: TcpState| states.contains(s);
+        // Interface names are left to the caller, who knows which
+        // namespace this socket dumps (see `fill_interface_names`).
         if query.packet && stateless(TcpState::Close) {
-            let start = out.len();
             self.packet_sockets(detail, out)?;
-            if let Some(new) = out.get_mut(start..) {
-                name_interfaces(new);
-            }
         }
         if query.netlink {
             let start = out.len();
@@ -386,18 +393,36 @@ impl Netlink {
     }
 }
 
-/// Fills in the interface names of packet sockets from this thread's
-/// namespace (see `links.rs`); left unknown when rtnetlink is refused.
-pub(crate) fn name_interfaces(sockets: &mut [Socket]) {
+/// Fills in the interface names of packet sockets from the calling
+/// thread's namespace (see [`link_names`]); left unknown when rtnetlink is
+/// refused. For sockets dumped through a socket opened in another
+/// namespace, take that namespace's names there and use
+/// [`fill_interface_names`].
+pub fn name_interfaces(sockets: &mut [Socket]) {
     if !sockets.iter().any(|s| s.bound_if != 0) {
         return;
     }
-    let Ok(names) = links::link_names() else {
-        return;
-    };
+    if let Ok(names) = links::link_names() {
+        fill_interface_names(sockets, &names);
+    }
+}
+
+/// Every interface of the calling thread's network namespace, index to
+/// name (an rtnetlink `RTM_GETLINK` dump on a socket opened now).
+pub fn link_names() -> Result<std::collections::HashMap<u32, crate::text::Text>> {
+    links::link_names()
+}
+
+/// Names the interfaces packet sockets among `sockets` are bound to, from
+/// `names` (what [`link_names`] gave in the sockets' namespace).
+pub fn fill_interface_names(
+    sockets: &mut [Socket],
+    names: &std::collections::HashMap<u32, crate::text::Text>,
+) {
     for s in sockets {
+        let index = s.bound_if;
         if let Some(p) = s.extra.as_mut().and_then(|x| x.packet.as_mut()) {
-            p.interface = names.get(&s.bound_if).cloned();
+            p.interface = names.get(&index).cloned();
         }
     }
 }
