@@ -311,6 +311,22 @@ fn packet_sockets_match_ss_and_the_interface_promiscuity() {
     let every = json(&["-0", "--netlink", "-M", "-p", "-m"]);
     assert_schema("listing.schema.json", &Value::Array(every));
 
+    // The summary counts them; CSV leaves a packet socket's remote end empty.
+    let out = portscope()
+        .args(["-0", "-s", "--json"])
+        .output()
+        .expect("run");
+    let sum: Value = serde_json::from_slice(&out.stdout).expect("summary JSON");
+    assert_eq!(sum["packet"]["total"], ss.len());
+    assert_eq!(sum["packet"]["states"]["UNCONN"], ss.len());
+    let out = portscope().args(["-0", "--csv"]).output().expect("run");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let row = csv
+        .lines()
+        .find(|l| l.contains(&format!(",{},", h.inodes.lo)))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(row.starts_with("packet,packet,,all,1,,,UNCONN,"), "{row}");
+
     // Not in the default listing: packet sockets are asked for by name.
     let default = json(&["-a"]);
     assert!(

@@ -42,7 +42,12 @@ fn addr_port(ep: &Endpoint) -> (String, String) {
                 .unwrap_or_default(),
             inode.to_string(),
         ),
-        // Packet ends: protocol name, interface index; netlink: protocol, port id.
+        // Packet ends: protocol name, interface index (a packet socket's
+        // remote end is empty); netlink: protocol, port id.
+        Endpoint::Link {
+            protocol: 0,
+            ifindex: 0,
+        } => (String::new(), String::new()),
         Endpoint::Link { protocol, ifindex } => {
             (EthProto(*protocol).to_string(), ifindex.to_string())
         }
