@@ -565,6 +565,40 @@ fn audit_names_sniffers_and_filters_of_unknown_processes() {
                 && f["rule"] != "packet-filter-unknown"),
         "{report:#}"
     );
+    // Without CAP_NET_ADMIN the kernel does not say whether a filter is
+    // attached: the listing says null, the rule stays quiet and says why.
+    let weak = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--bounding-set=-net_admin", "--inh-caps=-net_admin", "--"])
+            .arg(env!("CARGO_BIN_EXE_portscope"))
+            .args(args)
+            .output()
+            .expect("setpriv (Debian package util-linux)")
+    };
+    let out = weak(&["audit", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unprivileged: Value = serde_json::from_slice(&out.stdout).expect("audit JSON");
+    assert!(findings(&unprivileged, "packet-filter-unknown").is_empty());
+    assert!(!findings(&unprivileged, "packet-sniffer").is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("could not be read") && err.contains("CAP_NET_ADMIN"),
+        "{err}"
+    );
+    let out = weak(&["-0", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).expect("listing JSON");
+    let filtered = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["inode"] == stranger.inodes.filtered)
+        .expect("the filtered socket");
+    assert!(filtered["packet"]["filter"].is_null(), "{filtered}");
+
     // --skip leaves them out.
     let skipped = portscope()
         .args([

@@ -60,6 +60,16 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     for note in snap.notes.iter().chain(&facts.notes) {
         crate::say(format_args!("note: {note}"));
     }
+    let unread = snap
+        .sockets
+        .iter()
+        .filter(|s| s.packet().is_some_and(|p| p.filter.is_none()))
+        .count();
+    if unread > 0 && !skip.contains(&"packet-filter-unknown") {
+        crate::say(format_args!(
+            "note: the BPF filters of {unread} packet socket(s) could not be read (that needs CAP_NET_ADMIN); rule packet-filter-unknown did not judge them"
+        ));
+    }
     let report = audit::audit(&snap, &facts, &skip);
     let current: Vec<FindingOut> = report
         .findings
