@@ -99,3 +99,69 @@ fn a_socket_opened_in_a_namespace_dumps_that_namespace() {
     assert!(all.iter().any(|s| s.inode == inode(&inside)));
     drop(inside);
 }
+
+/// Records `tests/fixtures/netlink/{packet,netlink,mptcp4}.bin` (the raw
+/// replies of each dump in a namespace holding a known population) and
+/// `known_families.txt` (dump, local end as the model shows it, inode).
+/// Run with `PORTSCOPE_RECORD_FIXTURES=1 cargo test -p portscope --test
+/// families_live -- --ignored record_family_fixtures`; without the
+/// variable it does nothing.
+#[test]
+#[ignore = "writes tests/fixtures/netlink; run by hand to re-record"]
+fn record_family_fixtures() {
+    use portscope::model::{Proto as P, StateSet as S};
+    if std::env::var_os("PORTSCOPE_RECORD_FIXTURES").is_none() {
+        return;
+    }
+    let _ns = common::netns();
+    let all = sniffer();
+    let ip = rustix::net::socket(
+        AddressFamily::PACKET,
+        SocketType::DGRAM,
+        Some(Protocol::from_raw(
+            NonZeroU32::new(u32::from(0x0800u16.to_be())).expect("nonzero"),
+        )),
+    )
+    .expect("packet socket");
+    let route =
+        rustix::net::socket(AddressFamily::NETLINK, SocketType::RAW, None).expect("netlink socket");
+    rustix::net::bind(
+        &route,
+        &rustix::net::netlink::SocketAddrNetlink::new(0, 0b101),
+    )
+    .expect("bind groups 1 and 3");
+    let mptcp = rustix::net::socket(
+        AddressFamily::INET,
+        SocketType::STREAM,
+        Some(Protocol::from_raw(NonZeroU32::new(262).expect("nonzero"))),
+    )
+    .expect("an MPTCP socket");
+    rustix::net::bind(
+        &mptcp,
+        &std::net::SocketAddr::from(([127, 0, 0, 1], 47_001)),
+    )
+    .expect("bind");
+    rustix::net::listen(&mptcp, 8).expect("listen");
+
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/netlink");
+    let nl = Netlink::open().expect("sock_diag");
+    for (name, family, proto) in [
+        ("packet", Family::Packet, P::Packet),
+        ("netlink", Family::Netlink, P::Netlink),
+        ("mptcp4", Family::Inet, P::Mptcp),
+    ] {
+        let mut bytes = Vec::new();
+        nl.dump_bytes(family, proto, S::ALL, 0, &mut bytes)
+            .expect("dump");
+        std::fs::write(dir.join(format!("{name}.bin")), bytes).expect("write");
+    }
+    let known = format!(
+        "packet all:* {}\npacket ip:* {}\nnetlink rtnl:{} {}\nmptcp4 127.0.0.1:47001 {}\n",
+        inode(&all),
+        inode(&ip),
+        std::process::id(),
+        inode(&route),
+        inode(&mptcp),
+    );
+    std::fs::write(dir.join("known_families.txt"), known).expect("write");
+}
