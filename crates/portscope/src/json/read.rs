@@ -417,13 +417,15 @@ impl Listing {
                 _ => 0,
             },
             local: endpoint(s.local),
-            remote: s.remote.map_or(
-                Endpoint::Link {
+            remote: match s.remote {
+                Some(e) => endpoint(e),
+                // Only a packet socket has no remote end.
+                None if proto == Proto::Packet => Endpoint::Link {
                     protocol: 0,
                     ifindex: 0,
                 },
-                endpoint,
-            ),
+                None => return Err(at("remote")),
+            },
             state,
             recv_q: s.recv_q,
             send_q: s.send_q,

@@ -376,6 +376,25 @@ fn bad_listings_say_which_socket_and_field() {
         )
     };
     assert!(read_listing(&one(&sock("tcp", "LISTEN", ""))).is_ok());
+    // Only a packet socket may have no remote end.
+    assert_eq!(
+        read_listing(&one(
+            r#"{"proto":"tcp","family":"inet","local":{"addr":"127.0.0.1","port":1},"remote":null,"state":"LISTEN"}"#
+        ))
+        .expect_err("remote"),
+        "socket 2: bad remote"
+    );
+    assert!(read_listing(&one(
+        r#"{"proto":"packet","family":"packet","local":{"protocol":"all","protocol_number":3,"ifindex":0},"remote":null,"state":"UNCONN","packet":{"type":"raw"}}"#
+    ))
+    .is_ok());
+    assert_eq!(
+        read_listing(&one(
+            r#"{"proto":"packet","family":"packet","local":{"protocol":"all","protocol_number":3,"ifindex":0},"remote":null,"state":"UNCONN","packet":{"type":"tap"}}"#
+        ))
+        .expect_err("packet"),
+        "socket 2: bad packet"
+    );
     assert_eq!(
         read_listing(&one(&sock("sctp", "LISTEN", ""))).expect_err("proto"),
         "socket 2: bad proto"
