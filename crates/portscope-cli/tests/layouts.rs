@@ -86,6 +86,9 @@ fn help_texts() {
         ("audit", &["audit", "--help"]),
         ("scan", &["scan", "--help"]),
         ("watch", &["watch", "--help"]),
+        ("wait", &["wait", "--help"]),
+        ("map", &["map", "--help"]),
+        ("pid", &["pid", "--help"]),
     ] {
         let out = portscope()
             .args(args)

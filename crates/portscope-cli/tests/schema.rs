@@ -108,7 +108,7 @@ fn pinned_listing_matches_the_schema_and_names_every_field() {
             // Each kind of end has its own definition.
             let own = props(&doc, def);
             let of_kind = |k: &String| match def {
-                "/$defs/inet_endpoint/properties" => k == "addr" || k == "port",
+                "/$defs/inet_endpoint/properties" => k == "addr" || k == "port" || k == "name",
                 "/$defs/link_endpoint/properties" => {
                     k == "ifindex" || k == "protocol_number" || k == "protocol"
                 }

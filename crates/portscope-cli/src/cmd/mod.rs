@@ -9,9 +9,12 @@ pub mod audit;
 pub mod close;
 pub mod explain;
 pub mod list;
+pub mod map;
+pub mod pid;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;
+pub mod wait;
 pub mod watch;
 pub mod who;
 
@@ -47,6 +50,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        Some(Command::Wait(w)) => wait::run(w),
+        Some(Command::Map(m)) => map::run(m),
+        Some(Command::Pid(p)) => pid::run(p),
     }
 }
 

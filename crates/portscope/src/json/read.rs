@@ -234,10 +234,25 @@ fn owners_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<OwnerA
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum EndpointIn {
-    Inet { addr: IpAddr, port: u16 },
-    Unix { path: Option<Text>, inode: u64 },
-    Link { protocol_number: u16, ifindex: u32 },
-    Netlink { protocol_number: u8, portid: u32 },
+    Inet {
+        addr: IpAddr,
+        port: u16,
+        /// A host name found with `--resolve`.
+        #[serde(default)]
+        name: Option<Text>,
+    },
+    Unix {
+        path: Option<Text>,
+        inode: u64,
+    },
+    Link {
+        protocol_number: u16,
+        ifindex: u32,
+    },
+    Netlink {
+        protocol_number: u8,
+        portid: u32,
+    },
 }
 
 #[derive(Deserialize)]
@@ -409,6 +424,7 @@ impl Listing {
                 });
             }
         }
+        let names = &mut self.snap.resolved.names;
         self.snap.sockets.push(Socket {
             proto,
             family,
@@ -416,9 +432,9 @@ impl Listing {
                 EndpointIn::Link { ifindex, .. } => ifindex,
                 _ => 0,
             },
-            local: endpoint(s.local),
+            local: endpoint(s.local, names),
             remote: match s.remote {
-                Some(e) => endpoint(e),
+                Some(e) => endpoint(e, names),
                 // Only a packet socket has no remote end.
                 None if proto == Proto::Packet => Endpoint::Link {
                     protocol: 0,
@@ -446,9 +462,15 @@ impl Listing {
     }
 }
 
-fn endpoint(e: EndpointIn) -> Endpoint {
+/// The model's endpoint; a name it carries goes into `names`.
+fn endpoint(e: EndpointIn, names: &mut std::collections::HashMap<IpAddr, Text>) -> Endpoint {
     match e {
-        EndpointIn::Inet { addr, port } => Endpoint::Inet { addr, port },
+        EndpointIn::Inet { addr, port, name } => {
+            if let Some(n) = name {
+                names.insert(addr.to_canonical(), n);
+            }
+            Endpoint::Inet { addr, port }
+        }
         EndpointIn::Unix { path, inode } => Endpoint::Unix { path, inode },
         EndpointIn::Link {
             protocol_number,
