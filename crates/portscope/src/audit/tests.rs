@@ -647,3 +647,32 @@ fn filters_of_unknown_processes_are_high_and_capture_tools_are_not_named() {
     let r = audit(&s, &host(), &["packet-filter-unknown"]);
     assert!(by_rule(&r, "packet-filter-unknown").is_empty());
 }
+
+#[test]
+fn dhcp_sockets_are_not_wildcard_listeners() {
+    let s = snap(
+        vec![
+            sock(Proto::Udp, "0.0.0.0", 68, Some(10)),
+            sock(Proto::Udp, "0.0.0.0", 67, Some(11)),
+            sock(Proto::Udp, "::", 546, Some(10)),
+            sock(Proto::Udp, "0.0.0.0", 69, Some(11)),
+            sock(Proto::Tcp, "0.0.0.0", 68, Some(11)),
+        ],
+        vec![
+            proc_(10, "dhclient", 0, "/usr/sbin/dhclient"),
+            proc_(11, "dnsmasq", 0, "/usr/sbin/dnsmasq"),
+        ],
+    );
+    let r = run(&s, &host());
+    let wild = |port: u16, proto: Proto| {
+        r.findings
+            .iter()
+            .any(|f| f.port == port && f.proto == proto && f.rule.id == "wildcard-bind")
+    };
+    assert!(!wild(68, Proto::Udp), "a DHCP client cannot bind 127.0.0.1");
+    assert!(!wild(67, Proto::Udp), "a DHCP server hears broadcasts");
+    assert!(!wild(546, Proto::Udp));
+    // The rule still holds next door and over TCP.
+    assert!(wild(69, Proto::Udp));
+    assert!(wild(68, Proto::Tcp));
+}
