@@ -110,7 +110,7 @@ fn inet(e: &Endpoint) -> Option<(IpAddr, u16)> {
     match e {
         // A v4-mapped address is the same end as the plain IPv4 one.
         Endpoint::Inet { addr, port } => Some((addr.to_canonical(), *port)),
-        Endpoint::Unix { .. } => None,
+        _ => None,
     }
 }
 
@@ -227,7 +227,7 @@ pub fn build(snap: &Snapshot) -> Map {
         }
         let name = |x: &Socket| match &x.local {
             Endpoint::Unix { path, .. } => path.clone(),
-            Endpoint::Inet { .. } => None,
+            _ => None,
         };
         let (sn, pn) = (name(s), name(peer));
         let (client, server, path, undirected) = match (&sn, &pn) {
