@@ -92,9 +92,12 @@ struct TcpKey {
     b: (IpAddr, u16),
 }
 
-/// The namespace a socket is in, for the join key (0: not known).
-fn scope_of(_s: &Socket) -> u64 {
-    0
+/// The network namespace a TCP end is in, for the join key (0: not known):
+/// two ends with reversed 4-tuples are one connection only inside one
+/// namespace (each has its own loopback). Unix peers join by inode, which
+/// is unique machine-wide, so they need no scope.
+fn scope_of(s: &Socket) -> u64 {
+    s.netns.as_ref().map_or(0, |n| n.inode)
 }
 
 fn connected_tcp(s: &Socket) -> bool {
