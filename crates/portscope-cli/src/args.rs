@@ -375,6 +375,15 @@ pub struct SelectArgs {
     /// Show unix domain sockets.
     #[arg(short = 'x', long = "unix")]
     pub unix: bool,
+    /// Show packet sockets (AF_PACKET: sniffers, DHCP clients, capture tools).
+    #[arg(short = '0', long = "packet")]
+    pub packet: bool,
+    /// Show netlink sockets.
+    #[arg(long = "netlink")]
+    pub netlink: bool,
+    /// Show MPTCP sockets.
+    #[arg(short = 'M', long = "mptcp")]
+    pub mptcp: bool,
     /// Only IPv4 sockets.
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,

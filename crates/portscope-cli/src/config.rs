@@ -59,12 +59,16 @@ pub fn interval(flag: &str, secs: f64) -> Result<Duration, String> {
 
 /// The sockets the protocol and family flags select, in every state.
 pub fn select_query(sel: &SelectArgs) -> Query {
-    let any_proto = sel.tcp || sel.udp || sel.raw || sel.unix;
+    let any_proto =
+        sel.tcp || sel.udp || sel.raw || sel.unix || sel.packet || sel.netlink || sel.mptcp;
     Query {
         tcp: sel.tcp || !any_proto,
         udp: sel.udp || !any_proto,
         raw: sel.raw,
         unix: sel.unix,
+        packet: sel.packet,
+        netlink: sel.netlink,
+        mptcp: sel.mptcp,
         ipv4: sel.ipv4 || !sel.ipv6,
         ipv6: sel.ipv6 || !sel.ipv4,
         states: StateSet::ALL,
@@ -121,6 +125,9 @@ impl ListConfig {
             || sel.udp
             || sel.raw
             || sel.unix
+            || sel.packet
+            || sel.netlink
+            || sel.mptcp
             || sel.ipv4
             || sel.ipv6
             || a.listening

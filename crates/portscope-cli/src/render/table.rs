@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
-use portscope::model::{Family, Proto, Socket, TcpState, UnixType};
+use portscope::model::{Family, PacketType, Proto, Socket, TcpState, UnixType};
 use unicode_width::UnicodeWidthStr;
 
 use super::{Context, push_owners};
@@ -75,9 +75,19 @@ fn right_aligned(h: &str) -> bool {
     matches!(h, "Recv-Q" | "Send-Q" | "Inode")
 }
 
-/// The protocol label: `tcp`, `tcp6`, `udp6`, `u_str`…
+/// The protocol label: `tcp`, `tcp6`, `udp6`, `u_str`, and as ss has
+/// them `p_raw`, `p_dgr` (packet), `nl` (netlink); `mptcp`, `mptcp6`.
 pub fn proto_label(s: &Socket) -> &'static str {
+    if s.proto == Proto::Packet {
+        return match s.packet().map(|p| p.kind) {
+            Some(PacketType::Dgram) => "p_dgr",
+            Some(PacketType::Raw) => "p_raw",
+            None => "packet",
+        };
+    }
     match (s.proto, s.family, s.unix_type) {
+        (Proto::Netlink, _, _) => "nl",
+        (Proto::Mptcp, Family::Inet6, _) => "mptcp6",
         (Proto::Tcp, Family::Inet6, _) => "tcp6",
         (Proto::Udp, Family::Inet6, _) => "udp6",
         (Proto::Raw, Family::Inet6, _) => "raw6",

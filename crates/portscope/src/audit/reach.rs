@@ -240,6 +240,57 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
     out
 }
 
+/// The snapshot's packet sockets, as listeners of address `0.0.0.0` and
+/// port 0 (they have neither): reach is loopback for a socket bound to
+/// `lo`, every interface for an unbound one, one interface otherwise.
+pub(crate) fn captures<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listener<'a>> {
+    let mut first = None;
+    let several = snap.sockets.iter().any(|s| {
+        let ino = s.netns.as_ref().map(|n| n.inode);
+        *first.get_or_insert(ino) != ino
+    });
+    let mut out = Vec::new();
+    for s in snap.sockets.iter().filter(|s| s.proto == Proto::Packet) {
+        // A packet socket sees the interfaces of its own namespace.
+        let addresses = match s.netns.as_deref().filter(|n| !n.host) {
+            Some(n) => facts
+                .netns_addresses
+                .get(&n.inode)
+                .map_or(&[][..], Vec::as_slice),
+            None => &facts.addresses[..],
+        };
+        let (reach, reachable_on) = match s.bound_if {
+            LOOPBACK_IFINDEX => (Reach::Loopback, Vec::new()),
+            0 => (Reach::AllInterfaces, addresses.to_vec()),
+            i => (
+                Reach::Address,
+                addresses.iter().filter(|a| a.index == i).cloned().collect(),
+            ),
+        };
+        let mut processes: Vec<&Process> = Vec::new();
+        for o in &s.owners {
+            if let Some(p) = snap.processes.get(&o.pid)
+                && !processes.iter().any(|q| q.pid == o.pid)
+            {
+                processes.push(p);
+            }
+        }
+        processes.sort_by_key(|p| p.pid);
+        out.push(Listener {
+            several,
+            published: None,
+            socket: s,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 0,
+            reach,
+            reachable_on,
+            processes,
+            service: None,
+        });
+    }
+    out
+}
+
 /// What a rule found on one listener.
 #[derive(Debug)]
 pub(crate) struct Hit {

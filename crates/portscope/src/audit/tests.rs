@@ -615,6 +615,157 @@ fn a_host_network_container_is_found_and_forwarders_are_not() {
     assert!(hits[0].message.contains("container agent (docker)"));
 }
 
+fn packet(protocol: u16, ifindex: u32, pid: Option<u32>, info: crate::model::PacketInfo) -> Socket {
+    Socket {
+        proto: Proto::Packet,
+        family: Family::Packet,
+        local: Endpoint::Link { protocol, ifindex },
+        remote: Endpoint::Link {
+            protocol: 0,
+            ifindex: 0,
+        },
+        state: TcpState::Close,
+        bound_if: ifindex,
+        inode: 9000 + u64::from(protocol) + u64::from(ifindex) * 100,
+        owners: pid
+            .map(|pid| vec![Owner { pid, fd: 4 }])
+            .unwrap_or_default(),
+        extra: Some(Box::new(crate::model::SocketExtra {
+            packet: Some(info),
+            ..Default::default()
+        })),
+        ..Socket::default()
+    }
+}
+
+fn packet_info(filter: Option<Option<u32>>, promisc_on: Option<u32>) -> crate::model::PacketInfo {
+    crate::model::PacketInfo {
+        kind: crate::model::PacketType::Raw,
+        interface: None,
+        memberships: promisc_on
+            .map(|ifindex| {
+                vec![crate::model::PacketMembership {
+                    ifindex,
+                    kind: crate::model::PacketMembership::PROMISC,
+                    count: 1,
+                }]
+            })
+            .unwrap_or_default(),
+        fanout: None,
+        rx_ring: None,
+        tx_ring: None,
+        filter,
+        version: 0,
+    }
+}
+
+fn by_rule<'a>(r: &'a Report, id: &str) -> Vec<&'a Finding> {
+    r.findings.iter().filter(|f| f.rule.id == id).collect()
+}
+
+#[test]
+fn packet_sniffers_are_every_protocol_or_promiscuous() {
+    let s = snap(
+        vec![
+            // ETH_P_ALL on every interface.
+            packet(3, 0, Some(10), packet_info(Some(None), None)),
+            // ETH_P_IP, promiscuous on eth0.
+            packet(0x0800, 2, Some(11), packet_info(Some(None), Some(2))),
+            // ETH_P_ARP, not promiscuous: a DHCP or ARP tool, no sniffer.
+            packet(0x0806, 2, Some(12), packet_info(Some(None), None)),
+            // A TCP listener is no packet socket.
+            sock(Proto::Tcp, "127.0.0.1", 8080, Some(12)),
+        ],
+        vec![
+            proc_(10, "sniff", 0, "/usr/bin/sniff"),
+            proc_(11, "promisc", 0, "/usr/bin/promisc"),
+            proc_(12, "arping", 0, "/usr/bin/arping"),
+        ],
+    );
+    let r = run(&s, &host());
+    let mut hits = by_rule(&r, "packet-sniffer");
+    hits.sort_by_key(|f| f.pids.clone());
+    let pids: Vec<Vec<u32>> = hits.iter().map(|f| f.pids.clone()).collect();
+    assert_eq!(pids, vec![vec![10], vec![11]], "{hits:#?}");
+    assert!(hits.iter().all(|f| f.proto == Proto::Packet && f.port == 0));
+    assert!(hits[0].message.contains("all:*") && hits[0].message.contains("every frame"));
+    assert!(
+        hits[1].message.contains("promiscuous"),
+        "{}",
+        hits[1].message
+    );
+    assert_eq!(hits[0].reach, Reach::AllInterfaces);
+    assert_eq!(hits[1].reach, Reach::Address);
+    assert_eq!(hits[1].reachable_on.len(), 2, "eth0's two addresses");
+    // Packet sockets are not listeners: the summary counts the TCP one only.
+    assert_eq!(r.summary.listeners, 1);
+    assert!(by_rule(&r, "no-owner").is_empty());
+}
+
+#[test]
+fn a_process_sockets_are_one_finding() {
+    let s = snap(
+        vec![
+            packet(3, 0, Some(10), packet_info(Some(None), None)),
+            packet(3, 1, Some(10), packet_info(Some(None), None)),
+        ],
+        vec![proc_(10, "sniff", 0, "/usr/bin/sniff")],
+    );
+    let r = run(&s, &host());
+    let hits = by_rule(&r, "packet-sniffer");
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert!(hits[0].message.contains("all:*") && hits[0].message.contains("all:1"));
+}
+
+#[test]
+fn filters_of_unknown_processes_are_high_and_capture_tools_are_not_named() {
+    let s = snap(
+        vec![
+            packet(0x0800, 0, Some(20), packet_info(Some(Some(6)), None)),
+            packet(0x0800, 0, Some(21), packet_info(Some(Some(12)), None)),
+            packet(0x0800, 0, Some(22), packet_info(Some(Some(4)), None)),
+            // Filter unknown (no CAP_NET_ADMIN) and no filter: quiet.
+            packet(0x0806, 0, Some(23), packet_info(None, None)),
+            packet(0x0806, 2, Some(23), packet_info(Some(None), None)),
+            // No visible owner: still reported.
+            packet(0x86dd, 0, None, packet_info(Some(Some(3)), None)),
+        ],
+        vec![
+            proc_(20, "tcpdump", 0, "/usr/bin/tcpdump"),
+            proc_(
+                21,
+                "systemd-network",
+                0,
+                "/usr/lib/systemd/systemd-networkd",
+            ),
+            proc_(22, "kworker-ish", 0, "/tmp/x"),
+            proc_(23, "tcpdumpx", 0, "/usr/bin/tcpdumpx"),
+        ],
+    );
+    let r = run(&s, &host());
+    let hits = by_rule(&r, "packet-filter-unknown");
+    let pids: Vec<Vec<u32>> = hits.iter().map(|f| f.pids.clone()).collect();
+    assert_eq!(pids, vec![vec![], vec![22]], "{hits:#?}");
+    assert!(hits.iter().all(|f| f.rule.severity == Severity::High));
+    assert!(
+        hits[1].message.contains("4 instructions"),
+        "{}",
+        hits[1].message
+    );
+    assert!(
+        hits[0].message.contains("no process"),
+        "{}",
+        hits[0].message
+    );
+    assert_eq!(
+        hits[1].key().to_string(),
+        "packet-filter-unknown packet 0.0.0.0:0 kworker-ish"
+    );
+    // Skipping the rule skips it.
+    let r = audit(&s, &host(), &["packet-filter-unknown"]);
+    assert!(by_rule(&r, "packet-filter-unknown").is_empty());
+}
+
 #[test]
 fn dhcp_sockets_are_not_wildcard_listeners() {
     let s = snap(

@@ -96,7 +96,7 @@ fn test(atom: &Atom, s: &Socket, snap: &Snapshot, mode: Mode) -> bool {
             Endpoint::Unix { path, .. } => {
                 glob.matches(&path.as_ref().map(|p| p.to_str_lossy()).unwrap_or_default())
             }
-            Endpoint::Inet { .. } => false,
+            _ => false,
         },
         Atom::Dev { ifindex } => s.bound_if == *ifindex,
         Atom::Process { glob } => owners(s, snap).any(|p| glob.matches(&p.name.to_str_lossy())),

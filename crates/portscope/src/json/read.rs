@@ -8,8 +8,9 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use crate::model::{
-    CongName, Container, Endpoint, Family, Netns, Owner, Process, Proto, Runtime, SkMemInfo,
-    Snapshot, Socket, SocketExtra, Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
+    CongName, Container, Endpoint, Family, NetlinkInfo, Netns, Owner, PacketFanout, PacketInfo,
+    PacketMembership, PacketRing, Process, Proto, Runtime, SkMemInfo, Snapshot, Socket,
+    SocketExtra, Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
 };
 use crate::text::Text;
 
@@ -61,7 +62,9 @@ struct SocketIn {
     #[serde(rename = "type")]
     unix_type: Option<String>,
     local: EndpointIn,
-    remote: EndpointIn,
+    /// Null for packet sockets.
+    #[serde(default)]
+    remote: Option<EndpointIn>,
     state: String,
     #[serde(default)]
     recv_q: u32,
@@ -88,6 +91,106 @@ struct SocketIn {
     timer: Option<TimerIn>,
     #[serde(default)]
     netns: Option<NetnsIn>,
+    #[serde(default)]
+    packet: Option<PacketIn>,
+    #[serde(default)]
+    netlink: Option<NetlinkIn>,
+}
+
+#[derive(Deserialize)]
+struct PacketIn {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    interface: Option<Text>,
+    #[serde(default)]
+    memberships: Vec<MemberIn>,
+    #[serde(default)]
+    fanout: Option<FanoutIn>,
+    #[serde(default)]
+    rx_ring: Option<RingIn>,
+    #[serde(default)]
+    tx_ring: Option<RingIn>,
+    #[serde(default)]
+    filter: Option<FilterIn>,
+    #[serde(default)]
+    version: u32,
+}
+
+#[derive(Deserialize)]
+struct MemberIn {
+    ifindex: u32,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    count: u32,
+}
+
+#[derive(Deserialize)]
+struct FanoutIn {
+    id: u16,
+    mode: u16,
+}
+
+#[derive(Deserialize)]
+struct RingIn {
+    block_size: u32,
+    block_nr: u32,
+    frame_size: u32,
+    frame_nr: u32,
+}
+
+#[derive(Deserialize)]
+struct FilterIn {
+    attached: bool,
+    #[serde(default)]
+    instructions: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct NetlinkIn {
+    #[serde(default)]
+    groups: Vec<u32>,
+    #[serde(default)]
+    dst_group: u32,
+}
+
+impl PacketIn {
+    fn into_model(self) -> Option<PacketInfo> {
+        let ring = |r: RingIn| PacketRing {
+            block_size: r.block_size,
+            block_nr: r.block_nr,
+            frame_size: r.frame_size,
+            frame_nr: r.frame_nr,
+        };
+        let mut memberships = Vec::new();
+        for m in self.memberships {
+            let kind = ["multicast", "promisc", "allmulti", "unicast"]
+                .iter()
+                .position(|k| *k == m.kind)
+                .and_then(|k| u16::try_from(k).ok())?;
+            memberships.push(PacketMembership {
+                ifindex: m.ifindex,
+                kind,
+                count: m.count,
+            });
+        }
+        Some(PacketInfo {
+            kind: self.kind.parse().ok()?,
+            interface: self.interface,
+            memberships,
+            fanout: self.fanout.map(|f| PacketFanout {
+                id: f.id,
+                mode: f.mode,
+            }),
+            rx_ring: self.rx_ring.map(ring),
+            tx_ring: self.tx_ring.map(ring),
+            filter: self
+                .filter
+                .map(|f| if f.attached { f.instructions } else { None }),
+            version: self.version,
+        })
+    }
 }
 
 /// One holder as read. The process's details are kept only the first time
@@ -146,6 +249,14 @@ enum EndpointIn {
     Unix {
         path: Option<Text>,
         inode: u64,
+    },
+    Link {
+        protocol_number: u16,
+        ifindex: u32,
+    },
+    Netlink {
+        protocol_number: u8,
+        portid: u32,
     },
 }
 
@@ -328,11 +439,20 @@ impl Listing {
             backlog: m.backlog,
             drops: m.drops,
         });
+        let packet = match s.packet {
+            None => None,
+            Some(p) => Some(p.into_model().ok_or_else(|| at("packet"))?),
+        };
         let extra = SocketExtra {
             tcp_info,
             congestion,
             memory,
             timer,
+            packet,
+            netlink: s.netlink.map(|n| NetlinkInfo {
+                groups: n.groups,
+                dst_group: n.dst_group,
+            }),
         };
         let mut owners = Vec::new();
         for o in s.owners.unwrap_or_default() {
@@ -359,15 +479,26 @@ impl Listing {
         self.snap.sockets.push(Socket {
             proto,
             family,
+            bound_if: match s.local {
+                EndpointIn::Link { ifindex, .. } => ifindex,
+                _ => 0,
+            },
             local: endpoint(s.local, names),
-            remote: endpoint(s.remote, names),
+            remote: match s.remote {
+                Some(e) => endpoint(e, names),
+                // Only a packet socket has no remote end.
+                None if proto == Proto::Packet => Endpoint::Link {
+                    protocol: 0,
+                    ifindex: 0,
+                },
+                None => return Err(at("remote")),
+            },
             state,
             recv_q: s.recv_q,
             send_q: s.send_q,
             uid: s.uid,
             inode: s.inode,
             unix_type,
-            bound_if: 0,
             owners,
             owners_hidden: s.owners_hidden.unwrap_or(false),
             cookie: s.cookie,
@@ -406,5 +537,19 @@ fn endpoint(e: EndpointIn, names: &mut std::collections::HashMap<IpAddr, Text>) 
             Endpoint::Inet { addr, port }
         }
         EndpointIn::Unix { path, inode } => Endpoint::Unix { path, inode },
+        EndpointIn::Link {
+            protocol_number,
+            ifindex,
+        } => Endpoint::Link {
+            protocol: protocol_number,
+            ifindex,
+        },
+        EndpointIn::Netlink {
+            protocol_number,
+            portid,
+        } => Endpoint::Netlink {
+            protocol: protocol_number,
+            portid,
+        },
     }
 }

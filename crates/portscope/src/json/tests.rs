@@ -9,7 +9,8 @@ use crate::Text;
 use crate::audit;
 use crate::collect::host::{HostAddr, HostFacts};
 use crate::model::{
-    Owner, Process, Proto, SocketExtra, TcpState, TimerKind, UnixType, UnknownName,
+    NetlinkInfo, Owner, PacketFanout, PacketInfo, PacketMembership, PacketRing, PacketType,
+    Process, Proto, SocketExtra, TcpState, TimerKind, UnixType, UnknownName,
 };
 
 fn process(pid: u32, name: Text, uid: u32, euid: u32, exe: &str) -> Process {
@@ -153,6 +154,8 @@ fn every_kind() -> Snapshot {
             extra: Some(Box::new(SocketExtra {
                 tcp_info: Some(info),
                 congestion: Some(CongName::from_bytes(b"cubic\0")),
+                packet: None,
+                netlink: None,
                 memory: Some(SkMemInfo {
                     rmem_alloc: 0,
                     rcvbuf: 131_072,
@@ -250,6 +253,88 @@ fn every_kind() -> Snapshot {
             unix_type: Some(UnixType::Dgram),
             ..Socket::default()
         },
+        Socket {
+            proto: Proto::Mptcp,
+            family: Family::Inet,
+            local: Endpoint::v4(Ipv4Addr::LOCALHOST, 8080),
+            remote: Endpoint::v4(Ipv4Addr::UNSPECIFIED, 0),
+            state: TcpState::Listen,
+            send_q: 128,
+            uid: Some(1000),
+            inode: 1010,
+            cookie: 20,
+            owners: vec![Owner { pid: 200, fd: 11 }],
+            ..Socket::default()
+        },
+        Socket {
+            proto: Proto::Packet,
+            family: Family::Packet,
+            local: Endpoint::Link {
+                protocol: 3,
+                ifindex: 2,
+            },
+            remote: Endpoint::Link {
+                protocol: 0,
+                ifindex: 0,
+            },
+            state: TcpState::Close,
+            recv_q: 640,
+            uid: Some(0),
+            inode: 1011,
+            bound_if: 2,
+            cookie: 21,
+            owners: vec![Owner { pid: 100, fd: 12 }],
+            extra: Some(Box::new(SocketExtra {
+                packet: Some(PacketInfo {
+                    kind: PacketType::Raw,
+                    interface: Some(Text::from("eth\x1b0")),
+                    memberships: vec![PacketMembership {
+                        ifindex: 2,
+                        kind: PacketMembership::PROMISC,
+                        count: 1,
+                    }],
+                    fanout: Some(PacketFanout {
+                        id: 7,
+                        mode: 0x8002,
+                    }),
+                    rx_ring: Some(PacketRing {
+                        block_size: 4096,
+                        block_nr: 64,
+                        frame_size: 2048,
+                        frame_nr: 128,
+                    }),
+                    tx_ring: None,
+                    filter: Some(Some(6)),
+                    version: 2,
+                }),
+                ..SocketExtra::default()
+            })),
+            ..Socket::default()
+        },
+        Socket {
+            proto: Proto::Netlink,
+            family: Family::Netlink,
+            local: Endpoint::Netlink {
+                protocol: 15,
+                portid: 4242,
+            },
+            remote: Endpoint::Netlink {
+                protocol: 15,
+                portid: 0,
+            },
+            state: TcpState::Close,
+            inode: 1012,
+            cookie: 22,
+            owners: vec![Owner { pid: 200, fd: 13 }],
+            extra: Some(Box::new(SocketExtra {
+                netlink: Some(NetlinkInfo {
+                    groups: vec![1],
+                    dst_group: 0,
+                }),
+                ..SocketExtra::default()
+            })),
+            ..Socket::default()
+        },
     ];
     // A name found for the first socket's address (`--resolve`).
     if let Some(addr) = snap
@@ -328,6 +413,25 @@ fn bad_listings_say_which_socket_and_field() {
         )
     };
     assert!(read_listing(&one(&sock("tcp", "LISTEN", ""))).is_ok());
+    // Only a packet socket may have no remote end.
+    assert_eq!(
+        read_listing(&one(
+            r#"{"proto":"tcp","family":"inet","local":{"addr":"127.0.0.1","port":1},"remote":null,"state":"LISTEN"}"#
+        ))
+        .expect_err("remote"),
+        "socket 2: bad remote"
+    );
+    assert!(read_listing(&one(
+        r#"{"proto":"packet","family":"packet","local":{"protocol":"all","protocol_number":3,"ifindex":0},"remote":null,"state":"UNCONN","packet":{"type":"raw"}}"#
+    ))
+    .is_ok());
+    assert_eq!(
+        read_listing(&one(
+            r#"{"proto":"packet","family":"packet","local":{"protocol":"all","protocol_number":3,"ifindex":0},"remote":null,"state":"UNCONN","packet":{"type":"tap"}}"#
+        ))
+        .expect_err("packet"),
+        "socket 2: bad packet"
+    );
     assert_eq!(
         read_listing(&one(&sock("sctp", "LISTEN", ""))).expect_err("proto"),
         "socket 2: bad proto"

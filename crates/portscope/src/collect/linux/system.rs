@@ -261,6 +261,13 @@ fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> 
             }
         }
         if let Some(rest) = dump.sockets.get_mut(start..) {
+            // Interface names are the namespace's own: asked from inside it.
+            if opts.query.packet
+                && rest.iter().any(|s| s.bound_if != 0)
+                && let Ok(Ok(names)) = netns::run_in(&found.path, super::netlink::link_names)
+            {
+                super::netlink::fill_interface_names(rest, &names);
+            }
             for s in rest {
                 s.netns = Some(Arc::clone(&found.netns));
             }
@@ -397,7 +404,14 @@ fn dump_into(
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
 fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
     let nl = Netlink::open()?;
+    let start = out.len();
     nl.collect_with(query, detail, out)?;
+    if query.packet
+        && let Some(new) = out.get_mut(start..)
+    {
+        // This thread's namespace is the one `nl` dumped.
+        super::netlink::name_interfaces(new);
+    }
     if query.raw && !nl.raw_supported() {
         let raw_only = Query {
             tcp: false,
