@@ -267,6 +267,15 @@ pub fn render(inp: &Inputs<'_>) -> String {
     let closed = Family::<Labels, Counter>::default();
     let sent = Family::<Labels, Counter>::default();
     let received = Family::<Labels, Counter>::default();
+    // Closes by no known process always have a series, so the first one
+    // adds none.
+    for f in [&closed, &sent, &received] {
+        let _ = f.get_or_create(&vec![
+            ("process", "-".into()),
+            ("container", String::new()),
+            ("unit", String::new()),
+        ]);
+    }
     for ((process, container, unit), [n, tx, rx]) in &inp.totals.closed {
         let l = vec![
             ("process", esc(process)),
