@@ -2,9 +2,6 @@
 //! which namespace, container and unit, how exposed a listener is, and a
 //! process name made safe for a person and for the exposition format.
 //!
-//! The one place to change when sockets learn their namespace and owners
-//! their container and unit: until then every socket is in `host` and no
-//! process has a container or unit.
 
 use std::net::IpAddr;
 
@@ -14,19 +11,43 @@ use portscope::model::{Process, Snapshot, Socket};
 /// The longest process or executable label, in characters of its escaped form.
 const MAX_LABEL: usize = 64;
 
-/// The network namespace a socket is in.
-pub fn netns(_s: &Socket) -> &'static str {
-    "host"
+/// The network namespace a socket is in: `host` for the host's (and where
+/// the source did not say), else its container's name, its `ip netns` name,
+/// or its inode. Escaped for people and bounded, as every label.
+pub fn netns(s: &Socket) -> String {
+    match s.netns.as_deref() {
+        Some(n) if !n.host => n
+            .container
+            .as_ref()
+            .map(|c| c.label())
+            .or_else(|| n.name.clone())
+            .map_or_else(|| n.inode.to_string(), |t| text(Some(&t))),
+        _ => "host".to_owned(),
+    }
 }
 
-/// The container a process runs in, `""` for none.
-pub fn container(_p: Option<&Process>) -> String {
-    String::new()
+/// The key [`netns`] is a function of (0 for the host's), so a pass over
+/// every socket can count by namespace without making a string per socket.
+pub fn netns_key(s: &Socket) -> u64 {
+    s.netns
+        .as_deref()
+        .filter(|n| !n.host)
+        .map_or(0, |n| n.inode)
+}
+
+/// The container a process runs in (its name, else the id's first 12
+/// characters), `""` for none.
+pub fn container(p: Option<&Process>) -> String {
+    text(
+        p.and_then(|p| p.container.as_ref())
+            .map(|c| c.label())
+            .as_ref(),
+    )
 }
 
 /// The systemd unit a process runs in, `""` for none.
-pub fn unit(_p: Option<&Process>) -> String {
-    String::new()
+pub fn unit(p: Option<&Process>) -> String {
+    text(p.and_then(|p| p.unit.as_ref()))
 }
 
 /// A listener's exposure: `loopback`, `wildcard` or `specific` (one address).

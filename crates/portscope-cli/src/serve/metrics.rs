@@ -110,7 +110,7 @@ fn listener_key(s: &Socket, snap: &Snapshot) -> ListenerKey {
             s.local.addr().map(|a| a.to_string()).unwrap_or_default(),
         ),
         ("port", s.local.port().unwrap_or(0).to_string()),
-        ("netns", labels::netns(s).into()),
+        ("netns", esc(&labels::netns(s))),
         ("process", esc(&process_label(p))),
     ]
 }
@@ -177,13 +177,23 @@ pub fn render(inp: &Inputs<'_>) -> String {
     // The pass over every socket counts into maps keyed by static strings
     // and numbers, and labels are made once per key afterwards: at 100k
     // sockets, strings per socket would be most of a refresh.
-    let mut by_state: HashMap<(&'static str, &'static str, &'static str), i64> = HashMap::new();
+    let mut by_state: HashMap<(&'static str, &'static str, u64), i64> = HashMap::new();
+    // Namespace keys to their labels, made once per namespace.
+    let mut netns_names: HashMap<u64, String> = HashMap::new();
+    let mut last_netns = None;
     let mut on_port: HashMap<(u16, &'static str), i64> = HashMap::new();
     let mut by_pid: HashMap<Option<u32>, i64> = HashMap::new();
     for s in &snap.sockets {
         let state = s.state.name_for(s.proto);
+        let netns = labels::netns_key(s);
+        if last_netns != Some(netns) {
+            last_netns = Some(netns);
+            netns_names
+                .entry(netns)
+                .or_insert_with(|| esc(&labels::netns(s)));
+        }
         *by_state
-            .entry((s.proto.as_str(), state, labels::netns(s)))
+            .entry((s.proto.as_str(), state, netns))
             .or_default() += 1;
         if s.proto == Proto::Tcp
             && s.state != TcpState::Listen
@@ -204,7 +214,10 @@ pub fn render(inp: &Inputs<'_>) -> String {
             .get_or_create(&vec![
                 ("proto", proto.into()),
                 ("state", state.into()),
-                ("netns", netns.into()),
+                (
+                    "netns",
+                    netns_names.get(&netns).cloned().unwrap_or_default(),
+                ),
             ])
             .set(n);
     }
