@@ -46,7 +46,7 @@ struct Row {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let csv_path = manifest.join("../../data/iana-service-names-port-numbers.csv");
+    let csv_path = manifest.join("data/iana-service-names-port-numbers.csv");
     println!("cargo:rerun-if-changed={}", csv_path.display());
     println!("cargo:rerun-if-changed=build.rs");
 

@@ -54,6 +54,35 @@ pub enum Command {
     /// highlighted, closed ones greyed, throughput per connection; sort,
     /// filter, group by process, SIGTERM an owner. `?` inside shows the keys.
     Watch(WatchArgs),
+    /// A shell completion script on stdout, from the same definitions as
+    /// `--help`: `portscope completions bash > /etc/bash_completion.d/portscope`.
+    Completions(CompletionsArgs),
+    /// The manual page (roff) on stdout, from the same definitions as
+    /// `--help`: `portscope man | man -l -`.
+    Man,
+}
+
+/// `portscope completions` options.
+#[derive(Debug, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: ShellArg,
+}
+
+/// Shells a completion script is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// Elvish.
+    Elvish,
+    /// PowerShell.
+    Powershell,
 }
 
 /// `portscope watch` options.

@@ -2,7 +2,7 @@
 //! local ephemeral range.
 //!
 //! The registry is compiled in: `build.rs` turns
-//! `data/iana-service-names-port-numbers.csv` into a static table sorted by
+//! `crates/portscope/data/iana-service-names-port-numbers.csv` into a static table sorted by
 //! port plus a name index, so nothing is parsed at start-up and [`lookup`] is
 //! a binary search that never allocates (it runs once per socket). The
 //! `&'static Service` values are laid out once, on first use, from that

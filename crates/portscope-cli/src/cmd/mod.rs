@@ -7,6 +7,7 @@ use crate::args::{Args, Command};
 
 pub mod audit;
 pub mod close;
+pub mod completions;
 pub mod explain;
 pub mod list;
 #[cfg(feature = "scan")]
@@ -47,6 +48,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        Some(Command::Completions(c)) => completions::completions(c.shell),
+        Some(Command::Man) => completions::man(),
     }
 }
 
