@@ -42,6 +42,9 @@ pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
 /// One listing: the snapshot (or the saved file), filtered and sorted.
 fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let mut snap = take_or_read(cfg)?;
+    cfg.filter
+        .check_users(&snap)
+        .map_err(|e| crate::cmd::filter_failure(&e))?;
     if cfg.filter.has_expression() || cfg.filter.states().is_some() {
         let sockets = std::mem::take(&mut snap.sockets);
         snap.sockets = sockets
@@ -58,11 +61,14 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     Ok(snap)
 }
 
+/// The hidden-owners line, about the sockets listed (not every socket the
+/// kernel returned before the filter).
 fn report_hidden(cfg: &ListConfig, snap: &Snapshot) {
-    if cfg.owners && snap.hidden.processes > 0 {
+    let hidden = snap.sockets.iter().filter(|s| s.owners_hidden).count();
+    if cfg.owners && snap.hidden.processes > 0 && hidden > 0 {
         crate::say(format_args!(
-            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
-            snap.hidden.sockets, snap.hidden.processes
+            "owners of {hidden} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+            snap.hidden.processes
         ));
     }
 }

@@ -53,6 +53,12 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
     }
 }
 
+/// A filter error as the usage failure every command reports: the message,
+/// then the expression with a caret under the column.
+pub fn filter_failure(e: &portscope::filter::FilterError) -> Failure {
+    Failure::Usage(format!("{e}\n{}", e.caret_lines()))
+}
+
 /// A path the user gave, for a message: escaped, so a name holding a line
 /// break or an escape keeps the message on one harmless line.
 pub fn shown_path(path: &std::path::Path) -> portscope::text::Escaped<'_> {
