@@ -35,8 +35,8 @@ pub enum Command {
     /// What holds these ports: `who 3000`, `who 5432 8080`, `who 3000-3100`,
     /// `who https`, `who 53/udp`. Exit 0 if something holds them, 1 if not.
     Who(WhoArgs),
-    /// Everything known about a port or service: `explain 22`, `explain ssh`,
-    /// `explain 8080/udp`.
+    /// Everything known about ports or services: `explain 22`, `explain ssh`,
+    /// `explain 8080/udp`, `explain 22 80 443`, `explain 8000-8010`.
     Explain(ExplainArgs),
     /// Close live TCP connections without killing their process (as `ss -K`):
     /// `close dport = :443`. Needs root (CAP_NET_ADMIN).
@@ -224,9 +224,11 @@ pub struct ScanArgs {
 /// `portscope explain` options.
 #[derive(Debug, ClapArgs)]
 pub struct ExplainArgs {
-    /// A port, a service name, either optionally with /tcp, /udp, /sctp or /dccp.
-    #[arg(value_name = "PORT|SERVICE")]
-    pub target: String,
+    /// Ports, port ranges (`8000-8010`) or service names, each optionally
+    /// with /tcp, /udp, /sctp or /dccp; several, or comma-separated. At most
+    /// 1024 ports in all.
+    #[arg(required = true, value_name = "PORT|SERVICE", value_delimiter = ',')]
+    pub targets: Vec<String>,
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,

@@ -81,6 +81,10 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
             "--changes works with the table and JSON layouts".into(),
         ));
     }
+    // Every round is stamped: a line before it in the table and netstat
+    // layouts, a `time` column in CSV (whose header is written once), a
+    // `"time"` field on each NDJSON line.
+    let stamped_inline = matches!(cfg.format, Format::Json | Format::Csv);
     let mut differ = Differ::default();
     let mut round = 0u64;
     loop {
@@ -94,22 +98,42 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
         }
         let stdout = io::stdout().lock();
         let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+        let time = render::rfc3339_utc(std::time::SystemTime::now());
+        let inline = stamped_inline.then_some(time.as_str());
         if cfg.changes {
             let changes = differ.next(&snap.sockets);
             if round == 0 {
                 // The first listing is the baseline: shown whole, unmarked.
                 let marks = vec![Mark::Same; snap.sockets.len()];
-                render::write_marked(&mut out, &snap, cfg, &marks, true)?;
+                if !stamped_inline {
+                    writeln!(out, "{time}")?;
+                }
+                render::write_round(&mut out, &snap, cfg, Some(&marks), true, inline)?;
             } else if !changes.is_empty() {
                 let (sockets, marks): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
                 snap.sockets = sockets;
-                render::write_marked(&mut out, &snap, cfg, &marks, false)?;
+                if !stamped_inline {
+                    writeln!(out, "{time}")?;
+                }
+                render::write_round(&mut out, &snap, cfg, Some(&marks), false, inline)?;
             }
         } else {
-            if round > 0 && cfg.format == Format::Table {
-                out.write_all(b"\n")?;
+            if !stamped_inline {
+                if round > 0 {
+                    out.write_all(b"\n")?;
+                }
+                writeln!(out, "{time}")?;
             }
-            render::write(&mut out, &snap, cfg)?;
+            // The table repeats its header each round, as `netstat -c`;
+            // CSV has one header for the whole stream.
+            render::write_round(
+                &mut out,
+                &snap,
+                cfg,
+                None,
+                round == 0 || !stamped_inline,
+                inline,
+            )?;
         }
         out.flush()?;
         drop(out);
