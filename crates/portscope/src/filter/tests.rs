@@ -655,6 +655,12 @@ fn unix_sockets() {
     assert!(yes("src unix:@*", &abstract_));
     assert!(yes("dst unix:/run/peer", &abstract_));
     assert!(yes("dst unix:*foo*", &unnamed));
+    // A path or an abstract name needs no `unix:` (`ss -x src /run/x.sock`).
+    assert!(yes("src /run/Foo.sock", &named));
+    assert!(yes("src /run/*", &named) && !yes("src /run/*", &abstract_));
+    assert!(yes("src @/tmp/x", &abstract_));
+    assert!(yes("dst /run/peer", &abstract_));
+    assert!(!parse("src /run/x.sock").query_hint().ipv4);
     assert!(
         yes("src unix:", &unnamed),
         "an empty pattern matches unnamed sockets"
