@@ -35,14 +35,15 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     // The IP section is printed whenever there is no unix socket, so an
     // empty listing still gets its header.
     if inet.peek().is_some() || unix.peek().is_none() {
+        let mut line = String::new();
         if ctx.cfg.header {
             writeln!(out, "\nActive Connections\n")?;
-            write!(
-                out,
+            let _ = write!(
+                line,
                 "  {:<7}{:<23}{:<23}{:<16}",
                 "Proto", "Local Address", "Foreign Address", "State"
-            )?;
-            end_line(out, with_pid.then_some("PID"))?;
+            );
+            end_line(out, &mut line, with_pid.then_some("PID"))?;
         }
         let mut local = String::new();
         let mut remote = String::new();
@@ -56,15 +57,15 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             remote.clear();
             push_win_endpoint(&mut local, &s.local, false);
             push_win_endpoint(&mut remote, &s.remote, s.proto != Proto::Tcp);
-            write!(
-                out,
+            let _ = write!(
+                line,
                 "  {:<7}{:<23}{:<23}{:<16}",
                 proto,
                 local,
                 remote,
                 win_state(s),
-            )?;
-            end_line(out, with_pid.then(|| pid_cell(s)).as_deref())?;
+            );
+            end_line(out, &mut line, with_pid.then(|| pid_cell(s)).as_deref())?;
         }
     }
     if unix.peek().is_some() {
@@ -103,13 +104,16 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// The last cell of an IP row (the PID, if shown), then the line break;
-/// no trailing blanks when there is none.
-fn end_line(out: &mut dyn Write, last: Option<&str>) -> io::Result<()> {
-    match last {
-        Some(cell) => writeln!(out, "{cell}"),
-        None => writeln!(out),
+/// Ends an IP row with its last cell (the PID, if shown) and writes it:
+/// no trailing blanks when there is no PID column.
+fn end_line(out: &mut dyn Write, line: &mut String, last: Option<&str>) -> io::Result<()> {
+    if let Some(cell) = last {
+        line.push_str(cell);
     }
+    out.write_all(line.trim_end().as_bytes())?;
+    out.write_all(b"\n")?;
+    line.clear();
+    Ok(())
 }
 
 /// The first owner's pid, or `-` when none is known.

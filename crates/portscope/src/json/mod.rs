@@ -343,7 +343,7 @@ impl Limited for u64 {
 
 impl Limited for u32 {
     fn limited(self, name: &str) -> Option<u32> {
-        (!(name == "snd_ssthresh" && self >= INFINITE_SSTHRESH)).then_some(self)
+        (!(name == "snd_ssthresh" && self == INFINITE_SSTHRESH)).then_some(self)
     }
     fn unlimited(name: &str) -> u32 {
         if name == "snd_ssthresh" {
