@@ -525,6 +525,17 @@ fn kill(
     }
 }
 
+/// States a socket is in when no process holds it any more, or not yet:
+/// TIME-WAIT and the other orphaned closing states, and connections not
+/// yet accepted.
+fn kernel_held(state: portscope::model::TcpState) -> bool {
+    use portscope::model::TcpState as S;
+    matches!(
+        state,
+        S::TimeWait | S::SynRecv | S::NewSynRecv | S::FinWait2 | S::LastAck | S::Closing
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -577,15 +588,4 @@ mod tests {
             assert!(parse_specs(&words(&[bad])).is_err(), "{bad}");
         }
     }
-}
-
-/// States a socket is in when no process holds it any more, or not yet:
-/// TIME-WAIT and the other orphaned closing states, and connections not
-/// yet accepted.
-fn kernel_held(state: portscope::model::TcpState) -> bool {
-    use portscope::model::TcpState as S;
-    matches!(
-        state,
-        S::TimeWait | S::SynRecv | S::NewSynRecv | S::FinWait2 | S::LastAck | S::Closing
-    )
 }
