@@ -15,7 +15,9 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
     version,
     after_help = "Exit status: 0 success, 1 nothing found (who, close, scan) or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
-                  process column appears only with -p, -o or -e, as with ss and netstat.\n\
+                  process column appears only with -p, -o or -e, and without -a or -l only what ss \
+                  lists by default is listed (no listening, unconnected, TIME-WAIT or SYN-RECV \
+                  sockets), as with ss and netstat.\n\
                   Options may come before or after the filter words (`portscope sport = :22 -tlnp`), \
                   for every command; `--` ends them, so that filter words after it are never read as options."
 )]
@@ -309,7 +311,8 @@ pub struct ListArgs {
     /// Only listening sockets (TCP LISTEN; unconnected UDP, raw and unix datagram).
     #[arg(short = 'l', long = "listening")]
     pub listening: bool,
-    /// All states, listening and connected (the default; kept for ss/netstat habits).
+    /// All states, listening and connected (the default when no selection
+    /// option is given).
     #[arg(short = 'a', long = "all")]
     pub all: bool,
     /// Numeric output. Addresses are always numeric; services still get their column.
