@@ -37,6 +37,8 @@ pub struct ListConfig {
     pub continuous: Option<f64>,
     /// With `continuous`: print only what changed.
     pub changes: bool,
+    /// Resolve addresses to names, waiting at most this long for all of them.
+    pub resolve: Option<Duration>,
 }
 
 /// The states ss lists when given no state and neither -a nor -l (its
@@ -113,6 +115,7 @@ impl ListConfig {
             filter: Filter::default(),
             continuous: None,
             changes: false,
+            resolve: None,
         }
     }
 
@@ -178,6 +181,7 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
+            resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }
 }

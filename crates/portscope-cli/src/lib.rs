@@ -15,6 +15,7 @@ mod argv;
 mod cmd;
 mod config;
 mod input;
+mod names;
 mod render;
 mod report;
 mod snapshot_file;
@@ -97,6 +98,7 @@ pub fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
+    names::install_host_lookup();
     match cmd::run(&args) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {

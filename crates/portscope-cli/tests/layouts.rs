@@ -92,6 +92,9 @@ fn help_texts() {
         ("audit", &["audit", "--help"]),
         ("scan", &["scan", "--help"]),
         ("watch", &["watch", "--help"]),
+        ("wait", &["wait", "--help"]),
+        ("map", &["map", "--help"]),
+        ("pid", &["pid", "--help"]),
         ("completions", &["completions", "--help"]),
         ("man", &["man", "--help"]),
     ] {

@@ -10,9 +10,12 @@ pub mod close;
 pub mod completions;
 pub mod explain;
 pub mod list;
+pub mod map;
+pub mod pid;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;
+pub mod wait;
 pub mod watch;
 pub mod who;
 
@@ -48,6 +51,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        Some(Command::Wait(w)) => wait::run(w),
+        Some(Command::Map(m)) => map::run(m),
+        Some(Command::Pid(p)) => pid::run(p),
         Some(Command::Completions(c)) => completions::completions(c.shell),
         Some(Command::Man) => completions::man(),
     }
