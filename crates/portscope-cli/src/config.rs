@@ -37,6 +37,8 @@ pub struct ListConfig {
     pub continuous: Option<f64>,
     /// With `continuous`: print only what changed.
     pub changes: bool,
+    /// `-N/--netns`, as given (resolved against the system in use).
+    pub netns: Option<String>,
     /// Resolve addresses to names, waiting at most this long for all of them.
     pub resolve: Option<Duration>,
 }
@@ -67,12 +69,16 @@ pub fn interval(flag: &str, secs: f64) -> Result<Duration, String> {
 
 /// The sockets the protocol and family flags select, in every state.
 pub fn select_query(sel: &SelectArgs) -> Query {
-    let any_proto = sel.tcp || sel.udp || sel.raw || sel.unix;
+    let any_proto =
+        sel.tcp || sel.udp || sel.raw || sel.unix || sel.packet || sel.netlink || sel.mptcp;
     Query {
         tcp: sel.tcp || !any_proto,
         udp: sel.udp || !any_proto,
         raw: sel.raw,
         unix: sel.unix,
+        packet: sel.packet,
+        netlink: sel.netlink,
+        mptcp: sel.mptcp,
         ipv4: sel.ipv4 || !sel.ipv6,
         ipv6: sel.ipv6 || !sel.ipv4,
         states: StateSet::ALL,
@@ -103,6 +109,7 @@ impl ListConfig {
                 owners: true,
                 source: SourceChoice::Auto,
                 detail: Detail::default(),
+                ..Options::default()
             },
             listening_only: false,
             owners: true,
@@ -115,6 +122,7 @@ impl ListConfig {
             filter: Filter::default(),
             continuous: None,
             changes: false,
+            netns: None,
             resolve: None,
         }
     }
@@ -127,6 +135,9 @@ impl ListConfig {
             || sel.udp
             || sel.raw
             || sel.unix
+            || sel.packet
+            || sel.netlink
+            || sel.mptcp
             || sel.ipv4
             || sel.ipv6
             || a.listening
@@ -148,7 +159,12 @@ impl ListConfig {
         let query = hint.apply(query);
         let owners = a.processes || a.owner || a.extended || !selection_given;
         // Sorting by the owner's pid or name needs the owners, shown or not.
-        let sort_needs_owners = matches!(a.sort, Some(SortKey::Pid | SortKey::Process));
+        let sort_needs_owners = matches!(
+            a.sort,
+            Some(SortKey(
+                portscope::order::Key::Pid | portscope::order::Key::Process
+            ))
+        );
         let format = match (a.json, a.csv, a.format) {
             (true, _, _) => Format::Json,
             (_, true, _) => Format::Csv,
@@ -165,6 +181,7 @@ impl ListConfig {
                     memory: a.memory,
                     timers: a.timers,
                 },
+                ..Options::default()
             },
             listening_only: a.listening,
             owners,
@@ -181,6 +198,7 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
+            netns: a.netns.clone(),
             resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }

@@ -16,6 +16,7 @@ mod cmd;
 mod config;
 mod input;
 mod names;
+mod netns_pick;
 mod render;
 mod report;
 mod snapshot_file;

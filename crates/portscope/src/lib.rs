@@ -19,6 +19,7 @@ pub mod collect;
 pub mod error;
 pub mod exposure;
 pub mod filter;
+pub mod forward;
 #[cfg(feature = "serde")]
 pub mod json;
 pub mod map;

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod list;
 pub mod map;
 pub mod pid;
+pub mod published;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;

@@ -24,7 +24,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
         .snap
         .sockets
         .iter()
-        .filter(|s| s.proto != Proto::Unix)
+        // Packet and netlink sockets have no place in either layout.
+        .filter(|s| matches!(s.proto, Proto::Tcp | Proto::Udp | Proto::Raw | Proto::Mptcp))
         .peekable();
     let mut unix = ctx
         .snap
@@ -51,7 +52,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             let proto = match s.proto {
                 Proto::Tcp => "TCP",
                 Proto::Udp => "UDP",
-                Proto::Raw | Proto::Unix => "RAW",
+                Proto::Mptcp => "MPTCP",
+                _ => "RAW",
             };
             local.clear();
             remote.clear();

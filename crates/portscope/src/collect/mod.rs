@@ -24,7 +24,7 @@ mod system;
 pub use owner_map::OwnerMap;
 pub use recorded::Recorded;
 pub use signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
-pub use snapshot::{Options, Refresher, SourceChoice, take};
+pub use snapshot::{NetnsScope, Options, Refresher, SourceChoice, take};
 pub use system::{CloseOutcome, Dump, System, Walk};
 
 /// A source of sockets.
