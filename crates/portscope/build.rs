@@ -20,6 +20,9 @@
 //!   port range (x11 is 6000-6063); the entry itself sits at its low port.
 //!   Keeping ranges as ranges instead of one entry per port keeps the table
 //!   small and `by_name("x11")` short.
+//! - `RESERVED`: `(low, high, transport bits)` of the unnamed rows IANA
+//!   marks "Reserved" (port 0 among them), so that `explain` can tell a
+//!   reserved port from an unassigned one. Bits: tcp 1, udp 2, sctp 4, dccp 8.
 //! - `NAME_INDEX`: indices into `RECORDS` sorted by ASCII-lower-cased name
 //!   (then index), for binary search by name.
 
@@ -46,7 +49,7 @@ struct Row {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let csv_path = manifest.join("../../data/iana-service-names-port-numbers.csv");
+    let csv_path = manifest.join("data/iana-service-names-port-numbers.csv");
     println!("cargo:rerun-if-changed={}", csv_path.display());
     println!("cargo:rerun-if-changed=build.rs");
 
@@ -57,12 +60,33 @@ fn main() -> Result<(), Box<dyn Error>> {
         .map_err(|e| format!("reading {}: {e}", csv_path.display()))?;
 
     let mut rows: Vec<Row> = Vec::new();
+    // (low, high, transport bits) of the unnamed "Reserved" rows (port 0,
+    // and ports IANA holds back): a port there is reserved, not unassigned.
+    let mut reserved: Vec<(u16, u16, u8)> = Vec::new();
     for (line, record) in reader.records().enumerate() {
         let record = record?;
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let name = field(0);
         let port = field(1);
-        // Unnamed rows are Reserved/Unassigned; rows without a port are
+        if name.is_empty() && !port.is_empty() && field(3).eq_ignore_ascii_case("reserved") {
+            let (low, high) = parse_ports(port)
+                .ok_or_else(|| format!("CSV record {}: bad port {port:?}", line + 2))?;
+            let bits = match field(2).to_ascii_lowercase().as_str() {
+                "" => 0b11,
+                "tcp" => 0b1,
+                "udp" => 0b10,
+                "sctp" => 0b100,
+                "dccp" => 0b1000,
+                other => {
+                    return Err(
+                        format!("CSV record {}: unknown transport {other:?}", line + 2).into(),
+                    );
+                }
+            };
+            reserved.push((low, high, bits));
+            continue;
+        }
+        // Other unnamed rows are Unassigned; rows without a port are
         // service names registered for SRV lookups only. Neither names a port.
         if name.is_empty() || port.is_empty() {
             continue;
@@ -167,6 +191,25 @@ fn main() -> Result<(), Box<dyn Error>> {
     writeln!(out, "static RANGES: [PortRange; {}] = [", ranges.len())?;
     for (i, r) in ranges {
         writeln!(out, "PortRange{{low:{},high:{},entry:{i}}},", r.low, r.high)?;
+    }
+    writeln!(out, "];")?;
+
+    // Rows of one range merged into one transport mask, sorted by low port.
+    reserved.sort_unstable();
+    let mut merged: Vec<(u16, u16, u8)> = Vec::new();
+    for (low, high, bits) in reserved {
+        match merged.last_mut() {
+            Some(last) if last.0 == low && last.1 == high => last.2 |= bits,
+            _ => merged.push((low, high, bits)),
+        }
+    }
+    writeln!(
+        out,
+        "static RESERVED: [(u16, u16, u8); {}] = [",
+        merged.len()
+    )?;
+    for (low, high, bits) in merged {
+        writeln!(out, "({low},{high},{bits:#x}),")?;
     }
     writeln!(out, "];")?;
 

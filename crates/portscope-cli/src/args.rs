@@ -16,7 +16,9 @@ use portscope::order::Key;
     version,
     after_help = "Exit status: 0 success, 1 nothing found (who, close, scan, pid), a wait timed out, or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
-                  process column appears only with -p, -o or -e, as with ss and netstat.\n\
+                  process column appears only with -p, -o or -e, and without -a or -l only what ss \
+                  lists by default is listed (no listening, unconnected, TIME-WAIT or SYN-RECV \
+                  sockets), as with ss and netstat.\n\
                   Options may come before or after the filter words (`portscope sport = :22 -tlnp`), \
                   for every command; `--` ends them, so that filter words after it are never read as options."
 )]
@@ -36,8 +38,8 @@ pub enum Command {
     /// What holds these ports: `who 3000`, `who 5432 8080`, `who 3000-3100`,
     /// `who https`, `who 53/udp`. Exit 0 if something holds them, 1 if not.
     Who(WhoArgs),
-    /// Everything known about a port or service: `explain 22`, `explain ssh`,
-    /// `explain 8080/udp`.
+    /// Everything known about ports or services: `explain 22`, `explain ssh`,
+    /// `explain 8080/udp`, `explain 22 80 443`, `explain 8000-8010`.
     Explain(ExplainArgs),
     /// Close live TCP connections without killing their process (as `ss -K`):
     /// `close dport = :443`. Needs root (CAP_NET_ADMIN).
@@ -72,6 +74,35 @@ pub enum Command {
     /// --interval. Binds 127.0.0.1:9911 unless told otherwise.
     #[cfg_attr(not(feature = "serve"), command(hide = true))]
     Serve(ServeArgs),
+    /// A shell completion script on stdout, from the same definitions as
+    /// `--help`: `portscope completions bash > /etc/bash_completion.d/portscope`.
+    Completions(CompletionsArgs),
+    /// The manual page (roff) on stdout, from the same definitions as
+    /// `--help`: `portscope man | man -l -`.
+    Man,
+}
+
+/// `portscope completions` options.
+#[derive(Debug, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: ShellArg,
+}
+
+/// Shells a completion script is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// Elvish.
+    Elvish,
+    /// PowerShell.
+    Powershell,
 }
 
 /// `portscope serve` options.
@@ -313,9 +344,11 @@ pub struct ScanArgs {
 /// `portscope explain` options.
 #[derive(Debug, ClapArgs)]
 pub struct ExplainArgs {
-    /// A port, a service name, either optionally with /tcp, /udp, /sctp or /dccp.
-    #[arg(value_name = "PORT|SERVICE")]
-    pub target: String,
+    /// Ports, port ranges (`8000-8010`) or service names, each optionally
+    /// with /tcp, /udp, /sctp or /dccp; several, or comma-separated. At most
+    /// 1024 ports in all.
+    #[arg(required = true, value_name = "PORT|SERVICE", value_delimiter = ',')]
+    pub targets: Vec<String>,
     /// Output as JSON.
     #[arg(long)]
     pub json: bool,
@@ -406,7 +439,8 @@ pub struct ListArgs {
     /// Only listening sockets (TCP LISTEN; unconnected UDP, raw and unix datagram).
     #[arg(short = 'l', long = "listening")]
     pub listening: bool,
-    /// All states, listening and connected (the default; kept for ss/netstat habits).
+    /// All states, listening and connected (the default when no selection
+    /// option is given).
     #[arg(short = 'a', long = "all")]
     pub all: bool,
     /// Numeric output (the default): addresses are not resolved; services

@@ -43,6 +43,16 @@ pub struct ListConfig {
     pub resolve: Option<Duration>,
 }
 
+/// The states ss lists when given no state and neither -a nor -l (its
+/// `SS_CONN`): everything but LISTEN, CLOSE (unconnected UDP, raw and unix
+/// datagram sockets), TIME-WAIT and SYN-RECV (with its request sockets).
+pub const SS_DEFAULT_STATES: StateSet = StateSet::ALL
+    .without(TcpState::Listen)
+    .without(TcpState::Close)
+    .without(TcpState::TimeWait)
+    .without(TcpState::SynRecv)
+    .without(TcpState::NewSynRecv);
+
 /// The longest interval `-c` and `watch --interval` accept: a day.
 const MAX_INTERVAL: f64 = 86_400.0;
 
@@ -138,11 +148,23 @@ impl ListConfig {
             // LISTEN for TCP and unix streams; CLOSE is how the kernel reports
             // unconnected UDP, raw and unix datagram sockets.
             query.states = StateSet::only(TcpState::Listen).with(TcpState::Close);
+        } else if selection_given && !a.all && !a.summary {
+            // `ss -t`, `netstat -tn`: a selection without -a or -l lists what
+            // ss lists by default. With no option at all, everything (the
+            // `-ano` habit); -s always counts everything selected.
+            query.states = SS_DEFAULT_STATES;
         }
         // State words and families the filter fixes go into the kernel request.
         let hint = filter.query_hint();
         let query = hint.apply(query);
         let owners = a.processes || a.owner || a.extended || !selection_given;
+        // Sorting by the owner's pid or name needs the owners, shown or not.
+        let sort_needs_owners = matches!(
+            a.sort,
+            Some(SortKey(
+                portscope::order::Key::Pid | portscope::order::Key::Process
+            ))
+        );
         let format = match (a.json, a.csv, a.format) {
             (true, _, _) => Format::Json,
             (_, true, _) => Format::Csv,
@@ -152,7 +174,7 @@ impl ListConfig {
         Ok(ListConfig {
             collect: Options {
                 query,
-                owners: owners || hint.needs_owners,
+                owners: owners || hint.needs_owners || sort_needs_owners,
                 source: source_choice(a.source),
                 detail: Detail {
                     info: a.info,

@@ -180,6 +180,14 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
     }
 }
 
+/// The command-line definitions (every command and option, as `--help`,
+/// the man page and the completions show them), for the tests that check
+/// the README against them. Not a stable interface.
+#[doc(hidden)]
+pub fn command() -> clap::Command {
+    <args::Args as clap::CommandFactory>::command()
+}
+
 /// The parsers of files, flags and network replies in this crate, for the
 /// fuzz targets under `fuzz/` (which build against this library). Not a
 /// stable interface.

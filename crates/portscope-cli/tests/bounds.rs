@@ -657,6 +657,9 @@ fn a_saved_listing_costs_about_its_size_to_read() {
 #[test]
 fn a_continuous_listing_ends_when_its_reader_does() {
     let _ns = common::netns();
+    // One socket, so that every layout writes a first line: NDJSON (`-c
+    // --json`) writes nothing for a round without sockets.
+    let _l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     // `-c --changes` may write nothing for long after the first listing;
     // it still notices the reader has gone, within a round or two.
     for args in [

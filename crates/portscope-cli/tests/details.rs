@@ -236,7 +236,7 @@ fn continuous_changes_mark_new_and_gone_sockets() {
             "-c",
             "0.2",
             "--changes",
-            "-t",
+            "-ta",
             &format!("src 127.0.0.1:{port}"),
         ])
         .stdout(Stdio::piped())
@@ -263,6 +263,12 @@ fn continuous_changes_mark_new_and_gone_sockets() {
     };
     let here = format!("127.0.0.1:{port}");
     // The baseline: header and the listener, unmarked.
+    // Each round is stamped with its time, on a line of its own first.
+    let stamp = next_until(&|_| true);
+    assert!(
+        stamp.len() == 20 && stamp.starts_with("20") && stamp.ends_with('Z'),
+        "{stamp}"
+    );
     let header = next_until(&|l| l.contains("Local Address"));
     assert!(header.starts_with("  Proto"), "{header}");
     let base = next_until(&|l| l.contains(&here));
@@ -313,6 +319,6 @@ fn details_are_absent_unless_asked() {
     // With -i, UDP sockets say null: they have no TCP internals.
     let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let uport = u.local_addr().unwrap().port();
-    let s = &json(&["-u", "-i", &format!("src 127.0.0.1:{uport}")])[0];
+    let s = &json(&["-ua", "-i", &format!("src 127.0.0.1:{uport}")])[0];
     assert!(s["tcp_info"].is_null(), "{s}");
 }

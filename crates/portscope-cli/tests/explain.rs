@@ -26,7 +26,7 @@ fn explain(target: &str) -> Vec<Value> {
 fn csv_rows(port: u16) -> Vec<(String, String)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../data/iana-service-names-port-numbers.csv"
+        "/../portscope/data/iana-service-names-port-numbers.csv"
     );
     let mut rdr = csv::Reader::from_path(path).unwrap();
     rdr.records()

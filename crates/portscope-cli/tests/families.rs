@@ -237,7 +237,7 @@ fn packet_sockets_match_ss_and_the_interface_promiscuity() {
     let _ns = netns();
     veth();
     let h = Helper::start("python3", "psv0", false);
-    let list = json(&["-0", "-p"]);
+    let list = json(&["-0a", "-p"]);
     assert!(
         list.iter()
             .all(|s| s["proto"] == "packet" && s["family"] == "packet"),
@@ -295,31 +295,31 @@ fn packet_sockets_match_ss_and_the_interface_promiscuity() {
     }
 
     // The table as ss labels them; the filter language's `dev`.
-    let table = portscope().args(["-0", "-n"]).output().expect("run");
+    let table = portscope().args(["-0a", "-n"]).output().expect("run");
     let text = String::from_utf8_lossy(&table.stdout);
     for want in ["p_raw", "p_dgr", "all:lo", "all:psv0", "ip:*", "all:*"] {
         assert!(text.contains(want), "{want} missing from\n{text}");
     }
     // (By index: the filter reads names from /sys, which is the host's
     // in a namespace made by `ip netns add`.)
-    let on_veth = json(&["-0", "dev", &veth_index.to_string()]);
+    let on_veth = json(&["-0a", "dev", &veth_index.to_string()]);
     let inodes: Vec<u64> = on_veth.iter().filter_map(|s| s["inode"].as_u64()).collect();
     assert_eq!(inodes, vec![h.inodes.promisc], "{on_veth:#?}");
 
     // The real output of every new family matches the schema.
     assert_schema("listing.schema.json", &Value::Array(list.clone()));
-    let every = json(&["-0", "--netlink", "-M", "-p", "-m"]);
+    let every = json(&["-0a", "--netlink", "-M", "-p", "-m"]);
     assert_schema("listing.schema.json", &Value::Array(every));
 
     // The summary counts them; CSV leaves a packet socket's remote end empty.
     let out = portscope()
-        .args(["-0", "-s", "--json"])
+        .args(["-0a", "-s", "--json"])
         .output()
         .expect("run");
     let sum: Value = serde_json::from_slice(&out.stdout).expect("summary JSON");
     assert_eq!(sum["packet"]["total"], ss.len());
     assert_eq!(sum["packet"]["states"]["UNCONN"], ss.len());
-    let out = portscope().args(["-0", "--csv"]).output().expect("run");
+    let out = portscope().args(["-0a", "--csv"]).output().expect("run");
     let csv = String::from_utf8_lossy(&out.stdout);
     let row = csv
         .lines()
@@ -367,7 +367,7 @@ fn netlink_sockets_match_ss() {
     let _ns = netns();
     veth();
     let h = Helper::start("python3", "psv0", false);
-    let list = json(&["--netlink", "-p"]);
+    let list = json(&["--netlink", "-a", "-p"]);
     let mut ours: Vec<(u64, u64, u64)> = list
         .iter()
         .map(|s| {
@@ -401,7 +401,7 @@ fn netlink_sockets_match_ss() {
     assert_eq!(mine["netlink"]["groups"], serde_json::json!([1, 3]));
     assert_eq!(owner_pids(mine), vec![h.pid()]);
     // The kernel's own sockets have port id 0 and are shown as ss shows them.
-    let table = portscope().args(["--netlink"]).output().expect("run");
+    let table = portscope().args(["--netlink", "-a"]).output().expect("run");
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains("rtnl:kernel"), "{text}");
     assert!(text.lines().skip(1).all(|l| l.starts_with("nl ")), "{text}");
@@ -415,7 +415,7 @@ fn mptcp_sockets_match_ss() {
     veth();
     let h = Helper::start("python3", "psv0", true);
     assert_eq!(h.inodes.mptcp.len(), 3);
-    let list = json(&["-M", "-p"]);
+    let list = json(&["-Ma", "-p"]);
     let ours: BTreeMap<u64, (String, String, String)> = list
         .iter()
         .map(|s| {
@@ -589,7 +589,7 @@ fn audit_names_sniffers_and_filters_of_unknown_processes() {
         err.contains("could not be read") && err.contains("CAP_NET_ADMIN"),
         "{err}"
     );
-    let out = weak(&["-0", "--json"]);
+    let out = weak(&["-0a", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).expect("listing JSON");
     let filtered = list
         .as_array()

@@ -272,14 +272,14 @@ fn json_and_snapshot_give_back_the_exact_bytes() {
     let scratch = Scratch::new("json");
     let crowd = crowd(&scratch);
     let file = scratch.0.join("saved.json");
-    let saved = run(&["-tx", "-e", "--json"]);
+    let saved = run(&["-txa", "-e", "--json"]);
     assert!(saved.status.success());
     std::fs::write(&file, &saved.stdout).unwrap();
     let live = common::parse_json(&saved);
     let back = json_of(&[
         "--from-snapshot",
         file.to_str().unwrap(),
-        "-tx",
+        "-txa",
         "-e",
         "--json",
     ]);
@@ -324,7 +324,7 @@ fn csv_parses_back_to_the_exact_bytes() {
     let _ns = common::netns();
     let scratch = Scratch::new("csv");
     let crowd = crowd(&scratch);
-    let out = run(&["-tx", "-p", "--csv"]);
+    let out = run(&["-txa", "-p", "--csv"]);
     assert!(out.status.success());
     let text = assert_clean("--csv", &out.stdout);
     let mut rd = csv::Reader::from_reader(text.as_bytes());
@@ -370,12 +370,12 @@ fn table_summary_netstat_and_details_are_escaped() {
     let crowd = crowd(&scratch);
     for h in &crowd {
         let f = pid_filter(h);
-        let n = mine(&json_of(&["-tx", "-p", "--json", &f[0], &f[1]]), h).len();
+        let n = mine(&json_of(&["-txa", "-p", "--json", &f[0], &f[1]]), h).len();
         assert_eq!(n, 5);
         for opts in [
-            &["-tx", "-p"][..],
-            &["-tx", "-e"],
-            &["-tx", "-p", "--color", "always"],
+            &["-txa", "-p"][..],
+            &["-txa", "-e"],
+            &["-txa", "-p", "--color", "always"],
         ] {
             let mut args = opts.to_vec();
             args.extend(["-H", f[0].as_str(), f[1].as_str()]);
@@ -397,7 +397,7 @@ fn table_summary_netstat_and_details_are_escaped() {
                 "{owner} in\n{text}"
             );
         }
-        let e = clean(&["-tx", "-e", &f[0], &f[1]], 0);
+        let e = clean(&["-txa", "-e", &f[0], &f[1]], 0);
         let path = portscope::Text::from(h.path.as_slice())
             .escaped()
             .to_string();

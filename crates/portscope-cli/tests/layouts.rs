@@ -41,6 +41,12 @@ fn table_listening_sorted_by_port() {
 #[test]
 fn netstat_layout() {
     insta::assert_snapshot!(render(&["-ano", "--format", "netstat"]));
+    // Unix sockets get their own section, Linux netstat's; without -o there
+    // is no PID column (no PID 0 for sockets nobody was asked about).
+    insta::assert_snapshot!(
+        "netstat_layout_unix_no_pid",
+        render(&["-tuxa", "--format", "netstat"])
+    );
 }
 
 #[test]
@@ -90,6 +96,8 @@ fn help_texts() {
         ("map", &["map", "--help"]),
         ("pid", &["pid", "--help"]),
         ("serve", &["serve", "--help"]),
+        ("completions", &["completions", "--help"]),
+        ("man", &["man", "--help"]),
     ] {
         let out = portscope()
             .args(args)

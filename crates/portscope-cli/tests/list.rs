@@ -204,7 +204,7 @@ fn raw_icmp_socket_is_listed() {
     use rustix::net::{AddressFamily, SocketType, ipproto, socket};
     let raw = socket(AddressFamily::INET, SocketType::RAW, Some(ipproto::ICMP)).unwrap();
     for source in ["auto", "procfs"] {
-        let list = json(&["-w", "-p", "--source", source]);
+        let list = json(&["-wa", "-p", "--source", source]);
         let s = by_inode(&list, inode(&raw))
             .unwrap_or_else(|| panic!("raw socket missing with --source {source}"));
         assert_eq!(s["proto"], "raw");

@@ -109,7 +109,8 @@ fn suggestions_and_valid_values_reach_the_error_line() {
     assert!(stderr(&out).contains("'--kill'"), "{}", stderr(&out));
 }
 
-/// Reads the first JSON array a `-c --json` run prints, then stops it.
+/// Reads the first socket a `-c --json` run prints (NDJSON: one object a
+/// line), then stops it.
 fn first_round(args: &[&str]) -> Vec<Value> {
     let mut child = portscope()
         .args(args)
@@ -124,7 +125,7 @@ fn first_round(args: &[&str]) -> Vec<Value> {
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     let first = first.unwrap_or_else(|| panic!("no listing; stderr: {}", stderr(&out)));
-    first.unwrap().as_array().unwrap().clone()
+    vec![first.unwrap()]
 }
 
 #[test]

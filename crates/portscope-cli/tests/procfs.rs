@@ -39,9 +39,9 @@ fn a_name_with_a_newline_does_not_forge_a_socket() {
     let ino = inode(&listener);
     let full = path.to_str().unwrap().to_owned();
 
-    let netlink = json(&["-x", "--source", "netlink"]);
+    let netlink = json(&["-xa", "--source", "netlink"]);
     let out = portscope()
-        .args(["-x", "--source", "procfs", "--json"])
+        .args(["-xa", "--source", "procfs", "--json"])
         .output()
         .unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -138,7 +138,7 @@ fn a_forged_record_cannot_borrow_another_kind_of_socket() {
     let ino = inode(&l);
 
     let out = portscope()
-        .args(["-x", "--source", "procfs", "--json"])
+        .args(["-xa", "--source", "procfs", "--json"])
         .output()
         .unwrap();
     assert!(

@@ -345,7 +345,7 @@ fn watch_kill_on_a_recording_signals_nothing() {
         .expect("tmux is needed for this test");
     assert!(status.success());
     t.wait("the one recorded socket", |s| s.contains("[::1]:5432"));
-    t.cmd(&["send-keys", "-t", "w", "k"]);
+    t.cmd(&["send-keys", "-t", "w", "K"]);
     t.wait("the prompt", |s| {
         s.contains("send SIGTERM to python3[9749]? y/n")
     });

@@ -381,7 +381,7 @@ fn kill_after_pid_reuse_is_refused() {
     t.wait("the listener", |s| {
         rows_with(s, &local).iter().any(|l| l.contains("LISTEN"))
     });
-    t.keys(&["k"]);
+    t.keys(&["x"]);
     let prompt = format!("send SIGTERM to sleep[{pid}]? y/n");
     t.wait("the kill prompt", |s| s.contains(&prompt));
 

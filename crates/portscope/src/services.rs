@@ -2,7 +2,7 @@
 //! local ephemeral range.
 //!
 //! The registry is compiled in: `build.rs` turns
-//! `data/iana-service-names-port-numbers.csv` into a static table sorted by
+//! `crates/portscope/data/iana-service-names-port-numbers.csv` into a static table sorted by
 //! port plus a name index, so nothing is parsed at start-up and [`lookup`] is
 //! a binary search that never allocates (it runs once per socket). The
 //! `&'static Service` values are laid out once, on first use, from that
@@ -14,6 +14,9 @@
 
 mod class;
 mod etc_services;
+mod protocols;
+
+pub use protocols::ip_protocol_name;
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -140,7 +143,9 @@ struct PortRange {
 // STRINGS: &str, RECORDS: [Record; _], PORTS: [u16; _] (RECORDS[i].port, so
 // the binary search walks 24 KB instead of the 190 KB of records),
 // TCP_NAMED, UDP_NAMED: [u64; 1024] (bit p set: the port has an entry for
-// that transport), RANGES: [PortRange; _], NAME_INDEX: [u16; _].
+// that transport), RANGES: [PortRange; _], RESERVED: [(u16, u16, u8); _]
+// (IANA's unnamed "Reserved" rows: low, high, transport bits), NAME_INDEX:
+// [u16; _].
 include!(concat!(env!("OUT_DIR"), "/services_table.rs"));
 
 /// The registry as [`Service`] values, in `RECORDS` order, built on first
@@ -289,6 +294,33 @@ pub fn all_for_port(port: u16) -> Vec<&'static Service> {
     registry_entries(port)
         .chain(etc_services::extras().for_port(port))
         .collect()
+}
+
+/// The transports for which IANA lists `port` as Reserved (an unnamed row
+/// whose description is "Reserved": port 0, and ports held back), in the
+/// order tcp, udp, sctp, dccp. Empty for an assigned or unassigned port.
+///
+/// ```
+/// use portscope::services::{Transport, reserved_for};
+/// assert_eq!(reserved_for(0), [Transport::Tcp, Transport::Udp]);
+/// assert!(reserved_for(22).is_empty());
+/// ```
+pub fn reserved_for(port: u16) -> Vec<Transport> {
+    let bits = RESERVED
+        .iter()
+        .take_while(|(low, _, _)| *low <= port)
+        .filter(|(_, high, _)| port <= *high)
+        .fold(0u8, |acc, (_, _, b)| acc | b);
+    [
+        (1, Transport::Tcp),
+        (2, Transport::Udp),
+        (4, Transport::Sctp),
+        (8, Transport::Dccp),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| bits & bit != 0)
+    .map(|(_, t)| t)
+    .collect()
 }
 
 /// Every entry called `name` (ASCII case ignored), all transports, from the

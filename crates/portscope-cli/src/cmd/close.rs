@@ -54,6 +54,9 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
     };
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let mut snap = collect::take(&*sys, &cfg.collect)?;
+    filter
+        .check_users(&snap)
+        .map_err(|e| crate::cmd::filter_failure(&e))?;
     let sockets = std::mem::take(&mut snap.sockets);
     snap.sockets = sockets
         .into_iter()

@@ -15,6 +15,10 @@ use crate::args::ExplainArgs;
 use crate::config::ListConfig;
 use crate::render::{self, Context};
 
+/// How many ports one `explain` takes: a range of them is a page each, and
+/// more than this is not something anyone reads.
+const MAX_TARGETS: usize = 1024;
+
 /// One port to explain, and the transport the user named, if any.
 struct Target {
     port: u16,
@@ -33,6 +37,20 @@ fn parse_target(text: &str) -> Result<Vec<Target>, String> {
     };
     if let Ok(port) = body.parse::<u16>() {
         return Ok(vec![Target { port, transport }]);
+    }
+    if let Some((lo, hi)) = body.split_once('-')
+        && !lo.is_empty()
+        && lo.chars().chain(hi.chars()).all(|c| c.is_ascii_digit())
+    {
+        let (Ok(lo), Ok(hi)) = (lo.parse::<u16>(), hi.parse::<u16>()) else {
+            return Err(format!("'{body}' is not a port range (0-65535)"));
+        };
+        if lo > hi {
+            return Err(format!(
+                "'{body}': the range's first port is above its last"
+            ));
+        }
+        return Ok((lo..=hi).map(|port| Target { port, transport }).collect());
     }
     if body.chars().all(|c| c.is_ascii_digit()) && !body.is_empty() {
         return Err(format!("'{body}' is not a port (0-65535)"));
@@ -74,6 +92,11 @@ struct ExposureJson {
 struct ExplainJson<S: Serialize> {
     port: u16,
     registry: Vec<EntryJson>,
+    /// Transports IANA lists the port as Reserved for (port 0, and ports
+    /// held back): reserved, not unassigned.
+    reserved: Vec<&'static str>,
+    /// What the port means besides the registry (port 0: "any port").
+    note: Option<&'static str>,
     class: &'static str,
     class_meaning: &'static str,
     ephemeral_range: Option<[u16; 2]>,
@@ -84,7 +107,21 @@ struct ExplainJson<S: Serialize> {
 
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, Failure> {
-    let targets = parse_target(&args.target).map_err(Failure::Usage)?;
+    let mut targets = Vec::new();
+    for text in args.targets.iter().filter(|t| !t.is_empty()) {
+        let more = parse_target(text).map_err(Failure::Usage)?;
+        if targets.len() + more.len() > MAX_TARGETS {
+            return Err(Failure::Usage(format!(
+                "explain takes at most {MAX_TARGETS} ports at once ('{text}' goes over)"
+            )));
+        }
+        targets.extend(more);
+    }
+    if targets.is_empty() {
+        return Err(Failure::Usage(
+            "explain needs a port or a service name".into(),
+        ));
+    }
     let cfg = ListConfig::with_owners();
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let mut snap = collect::take(&*sys, &cfg.collect)?;
@@ -115,6 +152,17 @@ fn entries(t: &Target) -> Vec<&'static Service> {
     services::all_for_port(t.port)
         .into_iter()
         .filter(|s| t.transport.is_none_or(|want| want == s.transport))
+        .collect()
+}
+
+/// What binding port 0 means: said for `explain 0`, which no service uses.
+const PORT_ZERO: &str = "binding port 0 asks the kernel for any free port (one from the ephemeral range); no socket listens on port 0 itself, and a packet to it is refused or dropped";
+
+/// The transports IANA reserves this port for, those the user asked about.
+fn reserved(t: &Target) -> Vec<Transport> {
+    services::reserved_for(t.port)
+        .into_iter()
+        .filter(|x| t.transport.is_none_or(|want| want == *x))
         .collect()
 }
 
@@ -153,8 +201,16 @@ fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<
         .unwrap_or_default();
     writeln!(out, "Port {}{suffix}", t.port)?;
     let list = entries(t);
-    if list.is_empty() {
+    let reserved = reserved(t);
+    if list.is_empty() && reserved.is_empty() {
         writeln!(out, "  registry   no IANA assignment")?;
+    } else if list.is_empty() {
+        let names: Vec<&str> = reserved.iter().map(|x| x.as_str()).collect();
+        writeln!(
+            out,
+            "  registry   {:<5} reserved by IANA (not assigned to any service)",
+            names.join("/")
+        )?;
     } else {
         for (i, s) in list.iter().enumerate() {
             let label = if i == 0 { "registry" } else { "" };
@@ -174,6 +230,9 @@ fn write_text(out: &mut dyn Write, t: &Target, ctx: &Context<'_>) -> io::Result<
         class.as_str(),
         class.description()
     )?;
+    if t.port == 0 {
+        writeln!(out, "  note       {PORT_ZERO}")?;
+    }
     match ctx.ephemeral {
         Some(r) if r.contains(t.port) => writeln!(
             out,
@@ -229,6 +288,8 @@ fn json_for<'a>(t: &Target, ctx: &Context<'a>) -> ExplainJson<impl Serialize + '
                 description: s.description,
             })
             .collect(),
+        reserved: reserved(t).into_iter().map(|x| x.as_str()).collect(),
+        note: (t.port == 0).then_some(PORT_ZERO),
         class: class.as_str(),
         class_meaning: class.description(),
         ephemeral_range: ctx.ephemeral.map(|r| [r.low, r.high]),

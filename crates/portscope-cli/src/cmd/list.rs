@@ -49,6 +49,9 @@ pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
 /// One listing: the snapshot (or the saved file), filtered and sorted.
 fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let mut snap = take_or_read(cfg)?;
+    cfg.filter
+        .check_users(&snap)
+        .map_err(|e| crate::cmd::filter_failure(&e))?;
     if cfg.filter.has_expression() || cfg.filter.states().is_some() {
         let sockets = std::mem::take(&mut snap.sockets);
         snap.sockets = sockets
@@ -68,11 +71,14 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     Ok(snap)
 }
 
+/// The hidden-owners line, about the sockets listed (not every socket the
+/// kernel returned before the filter).
 fn report_hidden(cfg: &ListConfig, snap: &Snapshot) {
-    if cfg.owners && snap.hidden.processes > 0 {
+    let hidden = snap.sockets.iter().filter(|s| s.owners_hidden).count();
+    if cfg.owners && snap.hidden.processes > 0 && hidden > 0 {
         crate::say(format_args!(
-            "owners of {} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
-            snap.hidden.sockets, snap.hidden.processes
+            "owners of {hidden} socket(s) hidden: {} process(es) could not be read (run as root to see them)",
+            snap.hidden.processes
         ));
     }
 }
@@ -85,6 +91,10 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
             "--changes works with the table and JSON layouts".into(),
         ));
     }
+    // Every round is stamped: a line before it in the table and netstat
+    // layouts, a `time` column in CSV (whose header is written once), a
+    // `"time"` field on each NDJSON line.
+    let stamped_inline = matches!(cfg.format, Format::Json | Format::Csv);
     let mut differ = Differ::default();
     let mut round = 0u64;
     loop {
@@ -99,22 +109,42 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
         }
         let stdout = io::stdout().lock();
         let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+        let time = render::rfc3339_utc(std::time::SystemTime::now());
+        let inline = stamped_inline.then_some(time.as_str());
         if cfg.changes {
             let changes = differ.next(&snap.sockets);
             if round == 0 {
                 // The first listing is the baseline: shown whole, unmarked.
                 let marks = vec![Mark::Same; snap.sockets.len()];
-                render::write_marked(&mut out, &snap, cfg, &marks, true)?;
+                if !stamped_inline {
+                    writeln!(out, "{time}")?;
+                }
+                render::write_round(&mut out, &snap, cfg, Some(&marks), true, inline)?;
             } else if !changes.is_empty() {
                 let (sockets, marks): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
                 snap.sockets = sockets;
-                render::write_marked(&mut out, &snap, cfg, &marks, false)?;
+                if !stamped_inline {
+                    writeln!(out, "{time}")?;
+                }
+                render::write_round(&mut out, &snap, cfg, Some(&marks), false, inline)?;
             }
         } else {
-            if round > 0 && cfg.format == Format::Table {
-                out.write_all(b"\n")?;
+            if !stamped_inline {
+                if round > 0 {
+                    out.write_all(b"\n")?;
+                }
+                writeln!(out, "{time}")?;
             }
-            render::write(&mut out, &snap, cfg)?;
+            // The table repeats its header each round, as `netstat -c`;
+            // CSV has one header for the whole stream.
+            render::write_round(
+                &mut out,
+                &snap,
+                cfg,
+                None,
+                round == 0 || !stamped_inline,
+                inline,
+            )?;
         }
         out.flush()?;
         drop(out);

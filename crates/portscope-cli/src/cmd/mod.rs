@@ -7,6 +7,7 @@ use crate::args::{Args, Command};
 
 pub mod audit;
 pub mod close;
+pub mod completions;
 pub mod explain;
 pub mod list;
 pub mod map;
@@ -63,7 +64,15 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
             "serve: this build of portscope has no server (built without the cargo feature `serve`)"
                 .into(),
         )),
+        Some(Command::Completions(c)) => completions::completions(c.shell),
+        Some(Command::Man) => completions::man(),
     }
+}
+
+/// A filter error as the usage failure every command reports: the message,
+/// then the expression with a caret under the column.
+pub fn filter_failure(e: &portscope::filter::FilterError) -> Failure {
+    Failure::Usage(format!("{e}\n{}", e.caret_lines()))
 }
 
 /// A path the user gave, for a message: escaped, so a name holding a line

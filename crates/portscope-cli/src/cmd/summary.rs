@@ -33,6 +33,10 @@ impl Counts {
 
 #[derive(Serialize)]
 struct Listener {
+    /// Port, protocol, address: the order listeners are shown in, by number
+    /// (`:110, :143, :11211`), not as text.
+    #[serde(skip)]
+    order: (u16, &'static str, Option<IpAddr>),
     proto: &'static str,
     local: String,
     service: Option<&'static str>,
@@ -62,6 +66,10 @@ struct Summary {
     top_processes: Vec<Ranked>,
     top_peers: Vec<Ranked>,
     owners_hidden: u32,
+    /// Whether processes were looked up: without, `listening[].processes`
+    /// and `top_processes` are empty because nobody asked, not because no
+    /// process holds a socket.
+    owners_looked_up: bool,
 }
 
 fn summarize(ctx: &Context<'_>) -> Summary {
@@ -106,6 +114,11 @@ fn summarize(ctx: &Context<'_>) -> Summary {
                 }
             }
             listening.push(Listener {
+                order: (
+                    s.local.port().unwrap_or(0),
+                    render::table::proto_label(s),
+                    s.local.addr(),
+                ),
                 proto: render::table::proto_label(s),
                 local: s.shown_local().to_string(),
                 service: ctx.service(s).and_then(|i| i.service).map(|x| x.name),
@@ -113,7 +126,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
             });
         }
     }
-    listening.sort_by(|a, b| (a.proto, &a.local).cmp(&(b.proto, &b.local)));
+    listening.sort_by(|a, b| a.order.cmp(&b.order));
     let rank = |m: HashMap<String, usize>| {
         let mut v: Vec<Ranked> = m
             .into_iter()
@@ -155,22 +168,26 @@ fn summarize(ctx: &Context<'_>) -> Summary {
         listening,
         top_processes,
         top_peers,
-        owners_hidden: snap.hidden.sockets,
+        // About the sockets summarized, not all the kernel returned.
+        owners_hidden: snap.sockets.iter().filter(|s| s.owners_hidden).count() as u32,
+        owners_looked_up: ctx.cfg.collect.owners,
     }
 }
 
 /// Runs the summary with the listing's selection and output settings.
 pub fn run(cfg: &ListConfig, json: bool) -> Result<ExitCode, Failure> {
-    let mut cfg = cfg.clone();
-    cfg.collect.owners = true;
-    cfg.owners = true;
-    let mut snap = crate::cmd::list::take_or_read(&cfg)?;
+    // The counts need no owner walk: processes are looked up as for the
+    // listing (no selection option, or -p/-o/-e), so `-sn` costs one dump.
+    let mut snap = crate::cmd::list::take_or_read(cfg)?;
+    cfg.filter
+        .check_users(&snap)
+        .map_err(|e| crate::cmd::filter_failure(&e))?;
     let sockets = std::mem::take(&mut snap.sockets);
     snap.sockets = sockets
         .into_iter()
         .filter(|s| cfg.filter.matches(s, &snap))
         .collect();
-    let ctx = Context::new(&snap, &cfg);
+    let ctx = Context::new(&snap, cfg);
     let sum = summarize(&ctx);
     let mut out = io::BufWriter::new(io::stdout().lock());
     if json {

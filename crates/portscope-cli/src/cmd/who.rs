@@ -247,11 +247,16 @@ pub(crate) fn write_text(
                         out,
                         "no visible process (owners hidden: run as root to see them)"
                     )?;
-                } else {
+                } else if sockets.iter().all(|s| kernel_held(s.state)) {
                     writeln!(
                         out,
                         "no process (kernel-held: TIME_WAIT, pending connections)"
                     )?;
+                } else {
+                    // A listener or a live connection has a holder; it was not
+                    // found (a process whose fd table refused even root, one in
+                    // another pid namespace, or a socket passed on meanwhile).
+                    writeln!(out, "no process found (its holder could not be read)")?;
                 }
             }
         }
@@ -613,6 +618,17 @@ fn kill(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// States a socket is in when no process holds it any more, or not yet:
+/// TIME-WAIT and the other orphaned closing states, and connections not
+/// yet accepted.
+fn kernel_held(state: portscope::model::TcpState) -> bool {
+    use portscope::model::TcpState as S;
+    matches!(
+        state,
+        S::TimeWait | S::SynRecv | S::NewSynRecv | S::FinWait2 | S::LastAck | S::Closing
+    )
 }
 
 #[cfg(test)]

@@ -74,8 +74,12 @@ fn owners_cell(s: &Socket, ctx: &Context<'_>) -> String {
 /// Writes the CSV.
 pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    if ctx.cfg.header {
-        w.write_record(HEADER)?;
+    // `-c` puts each round's time first; its header is written once.
+    if ctx.header {
+        match ctx.time {
+            Some(_) => w.write_record(std::iter::once("time").chain(HEADER))?,
+            None => w.write_record(HEADER)?,
+        }
     }
     for s in &ctx.snap.sockets {
         let (la, lp) = addr_port(&s.local);
@@ -103,7 +107,10 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             owners_cell(s, ctx),
             s.owners_hidden.to_string(),
         ];
-        w.write_record(&record)?;
+        match ctx.time {
+            Some(t) => w.write_record(std::iter::once(t.to_string()).chain(record))?,
+            None => w.write_record(&record)?,
+        }
     }
     w.flush()?;
     Ok(())

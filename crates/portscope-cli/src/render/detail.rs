@@ -14,8 +14,9 @@ use portscope::model::{CongName, Detail, SkMemInfo, SocketExtra, TcpInfo, Timer}
 const INFINITE_SSTHRESH: u32 = 0xffff;
 
 /// Appends the details `detail` asks for, space-separated, as ss prints
-/// them: `timer:(…)`, `skmem:(…)`, then the TCP internals.
-pub fn push_text(buf: &mut String, x: &SocketExtra, detail: Detail) {
+/// them: `timer:(…)`, `skmem:(…)`, then the TCP internals (`listening`:
+/// the socket is a TCP listener, whose tcp_info ss shows less of).
+pub fn push_text(buf: &mut String, x: &SocketExtra, detail: Detail, listening: bool) {
     let start = buf.len();
     let sep = |buf: &mut String| {
         if buf.len() > start {
@@ -38,7 +39,7 @@ pub fn push_text(buf: &mut String, x: &SocketExtra, detail: Detail) {
         && let Some(i) = &x.tcp_info
     {
         sep(buf);
-        push_tcp_info(buf, i, x.congestion.as_ref());
+        push_tcp_info(buf, i, x.congestion.as_ref(), listening);
     }
 }
 
@@ -101,8 +102,9 @@ fn ms(us: u32) -> f64 {
     f64::from(us) / 1000.0
 }
 
-/// The TCP internals in ss -i's order and spelling.
-pub fn push_tcp_info(buf: &mut String, i: &TcpInfo, cong: Option<&CongName>) {
+/// The TCP internals in ss -i's order and spelling; for a listener, what ss
+/// prints for one.
+pub fn push_tcp_info(buf: &mut String, i: &TcpInfo, cong: Option<&CongName>, listener: bool) {
     // TCPI_OPT_* bits.
     let mut words: Vec<String> = Vec::new();
     if i.options & 1 != 0 {
@@ -165,7 +167,8 @@ pub fn push_tcp_info(buf: &mut String, i: &TcpInfo, cong: Option<&CongName>) {
     num(&mut words, "lastsnd", u64::from(i.last_data_sent_ms));
     num(&mut words, "lastrcv", u64::from(i.last_data_recv_ms));
     num(&mut words, "lastack", u64::from(i.last_ack_recv_ms));
-    if i.pacing_rate != 0 {
+    // u64::MAX is the kernel's "no pacing": ss prints nothing for it.
+    if i.pacing_rate != 0 && i.pacing_rate != u64::MAX {
         w.push_str("pacing_rate ");
         push_bw(&mut w, i.pacing_rate as f64 * 8.0);
         w.push_str("bps");
@@ -190,12 +193,19 @@ pub fn push_tcp_info(buf: &mut String, i: &TcpInfo, cong: Option<&CongName>) {
     if i.busy_time_us != 0 {
         words.push(format!("busy:{}ms", i.busy_time_us / 1000));
     }
-    num(&mut words, "unacked", u64::from(i.unacked));
+    // On a listener the kernel puts the accept queue's length and limit in
+    // unacked and sacked (Recv-Q and Send-Q already show them); ss prints
+    // neither there.
+    if !listener {
+        num(&mut words, "unacked", u64::from(i.unacked));
+    }
     if i.retrans != 0 || i.total_retrans != 0 {
         words.push(format!("retrans:{}/{}", i.retrans, i.total_retrans));
     }
     num(&mut words, "lost", u64::from(i.lost));
-    num(&mut words, "sacked", u64::from(i.sacked));
+    if !listener {
+        num(&mut words, "sacked", u64::from(i.sacked));
+    }
     num(&mut words, "dsack_dups", u64::from(i.dsack_dups));
     if i.reordering != 3 && i.reordering != 0 {
         words.push(format!("reordering:{}", i.reordering));
@@ -266,13 +276,34 @@ mod tests {
         };
         let cong = CongName::from_bytes(b"cubic");
         let mut b = String::new();
-        push_tcp_info(&mut b, &i, Some(&cong));
+        push_tcp_info(&mut b, &i, Some(&cong), false);
         assert!(
             b.starts_with("ts sack cubic wscale:7,7 rto:204 rtt:0.046/0.023 mss:32768 cwnd:10 bytes_acked:1001 send "),
             "{b}"
         );
         assert!(b.contains("retrans:0/2"), "{b}");
         assert!(!b.contains("ssthresh"), "{b}");
+    }
+
+    #[test]
+    fn a_listener_shows_what_ss_shows() {
+        // A listener's tcp_info as this kernel gives it: no pacing
+        // (u64::MAX), the accept queue's limit in sacked.
+        let i = TcpInfo {
+            snd_cwnd: 10,
+            pacing_rate: u64::MAX,
+            max_pacing_rate: u64::MAX,
+            sacked: 77,
+            unacked: 1,
+            ..TcpInfo::default()
+        };
+        let cong = CongName::from_bytes(b"bbr");
+        let mut b = String::new();
+        push_tcp_info(&mut b, &i, Some(&cong), true);
+        assert_eq!(b, "bbr cwnd:10");
+        b.clear();
+        push_tcp_info(&mut b, &i, Some(&cong), false);
+        assert_eq!(b, "bbr cwnd:10 unacked:1 sacked:77");
     }
 
     #[test]
@@ -295,7 +326,7 @@ mod tests {
             memory: true,
             timers: true,
         };
-        push_text(&mut b, &x, all);
+        push_text(&mut b, &x, all, false);
         assert_eq!(
             b,
             "timer:(timewait,59sec,0) skmem:(r0,rb5,t0,tb0,f0,w0,o0,bl0,d0)"
@@ -308,6 +339,7 @@ mod tests {
                 memory: true,
                 ..Detail::default()
             },
+            false,
         );
         assert_eq!(b, "skmem:(r0,rb5,t0,tb0,f0,w0,o0,bl0,d0)");
     }

@@ -23,19 +23,22 @@ pub fn write(out: &mut dyn Write, snap: &Snapshot, cfg: &ListConfig) -> io::Resu
     write_ctx(out, &Context::new(snap, cfg))
 }
 
-/// Writes the snapshot with a change mark per socket (`+`/`-` in the table,
-/// `"change"` in JSON), for `-c --changes`; `header` says whether to print
-/// the header line this time.
-pub fn write_marked(
+/// One round of `-c`: the snapshot with its change marks (with
+/// `--changes`), the header only when `header` (CSV's once, on the first
+/// round), and the round's time: a `time` column in CSV, a `"time"` field
+/// on every line of JSON, which `-c` writes as NDJSON (one object a line).
+pub fn write_round(
     out: &mut dyn Write,
     snap: &Snapshot,
     cfg: &ListConfig,
-    marks: &[Mark],
+    marks: Option<&[Mark]>,
     header: bool,
+    time: Option<&str>,
 ) -> io::Result<()> {
     let mut ctx = Context::new(snap, cfg);
-    ctx.marks = Some(marks);
+    ctx.marks = marks;
     ctx.header = header && cfg.header;
+    ctx.time = time;
     write_ctx(out, &ctx)
 }
 
@@ -64,6 +67,9 @@ pub struct Context<'a> {
     pub marks: Option<&'a [Mark]>,
     /// Whether to print the header line (the table's and CSV's).
     pub header: bool,
+    /// The time of a `-c` round (RFC 3339, UTC): a column in CSV, a field
+    /// in JSON, which is then written a line per socket (NDJSON).
+    pub time: Option<&'a str>,
 }
 
 impl<'a> Context<'a> {
@@ -77,6 +83,7 @@ impl<'a> Context<'a> {
             terminal_width: terminal_width(),
             marks: None,
             header: cfg.header,
+            time: None,
         }
     }
 
@@ -139,6 +146,32 @@ pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
     }
 }
 
+/// `t` as RFC 3339 in UTC to the second, `2026-12-01T11:40:02Z`: the time
+/// stamp of a `-c` round. By hand (days to a civil date, Howard Hinnant's
+/// algorithm): one line of output a round needs no date crate.
+pub fn rfc3339_utc(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Sorts the sockets in place by `key` ([`portscope::order`]); ties keep
 /// collector order.
 pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
@@ -153,6 +186,16 @@ pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
 mod tests {
     use super::*;
     use portscope::model::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |s: u64| rfc3339_utc(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_796_125_202), "2026-12-01T11:40:02Z");
+        assert_eq!(at(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
 
     #[test]
     fn owner_cell_abbreviates() {

@@ -204,7 +204,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             && let Some(x) = s.extra.as_deref()
         {
             extra.clear();
-            super::detail::push_text(&mut extra, x, detail);
+            let listener = s.proto == Proto::Tcp && s.state == TcpState::Listen;
+            super::detail::push_text(&mut extra, x, detail, listener);
             if !extra.is_empty() {
                 out.write_all(b"\t ")?;
                 out.write_all(extra.as_bytes())?;
@@ -233,7 +234,16 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
         }
         "State" => buf.push_str(s.state.name_for(s.proto)),
         "Service" => {
-            if let Some(name) = ctx.service(s).and_then(|i| i.service).map(|x| x.name) {
+            // A raw socket's port is its IP protocol: named as ss names it.
+            if s.proto == Proto::Raw {
+                if let Some(name) = s
+                    .local
+                    .port()
+                    .and_then(portscope::services::ip_protocol_name)
+                {
+                    buf.push_str(name);
+                }
+            } else if let Some(name) = ctx.service(s).and_then(|i| i.service).map(|x| x.name) {
                 buf.push_str(name);
             }
         }

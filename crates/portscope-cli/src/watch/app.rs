@@ -252,7 +252,9 @@ impl App {
         match k.code {
             KeyCode::Char('q') | KeyCode::Esc => return Action::Quit,
             KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::Up => self.move_by(-1),
+            // j and k as in vim and less; the kill is on K or x, so a vim
+            // user moving up never asks for one.
+            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
             KeyCode::PageDown => self.move_by(page),
             KeyCode::PageUp => self.move_by(-page),
             KeyCode::Home => self.move_by(isize::MIN / 2),
@@ -281,7 +283,7 @@ impl App {
                 };
             }
             KeyCode::Char('?') | KeyCode::F(1) => self.mode = Mode::Help,
-            KeyCode::Char('k') => return self.ask_kill(now),
+            KeyCode::Char('K' | 'x') => return self.ask_kill(now),
             _ => {}
         }
         Action::None
@@ -543,7 +545,7 @@ impl App {
             title = "portscope watch  collecting…".into();
         }
         let (status, status_kind) = self.status_line(sort_name, arrow, now);
-        let keys = "q quit  ? help  / filter  s < > sort  r reverse  g group  l listening  k kill"
+        let keys = "q quit  ? help  / filter  s < > sort  r reverse  g group  l listening  K kill"
             .to_string();
         let empty = if self.tracker.refreshes == 0 {
             String::new()
@@ -612,7 +614,7 @@ fn secs_label(d: Duration) -> String {
 
 fn help() -> Vec<(String, String)> {
     [
-        ("↑ ↓ j", "move the selection"),
+        ("↑ ↓ k j", "move the selection"),
         ("PgUp PgDn", "a page up or down"),
         ("Home End", "first or last row"),
         ("s > →", "sort by the next column"),
@@ -621,7 +623,7 @@ fn help() -> Vec<(String, String)> {
         ("/", "edit the filter (Enter or Esc to close)"),
         ("g", "group by process"),
         ("l", "listening sockets only"),
-        ("k", "send SIGTERM to the selected row's process"),
+        ("K x", "send SIGTERM to the selected row's process"),
         ("?", "this help (any key closes it)"),
         ("q Esc ^C", "quit"),
         ("+ / -", "new socket / closed socket (a few seconds)"),

@@ -313,7 +313,7 @@ fn kill_asks_first_and_refuses_init_and_itself() {
         ]),
         t0,
     );
-    assert_eq!(app.key(key('k'), t0, 10), Action::None);
+    assert_eq!(app.key(key('K'), t0, 10), Action::None);
     let s = app.screen(24, t0);
     assert!(
         s.status.contains("refusing to signal systemd[1]"),
@@ -321,15 +321,15 @@ fn kill_asks_first_and_refuses_init_and_itself() {
         s.status
     );
     app.key(code(KeyCode::Down), t0, 10);
-    app.key(key('k'), t0, 10);
+    app.key(key('K'), t0, 10);
     assert!(app.screen(24, t0).status.contains("itself"));
     app.key(code(KeyCode::Down), t0, 10);
-    assert_eq!(app.key(key('k'), t0, 10), Action::Pin { pid: 812 });
+    assert_eq!(app.key(key('K'), t0, 10), Action::Pin { pid: 812 });
     assert_eq!(app.screen(24, t0).status, "send SIGTERM to nginx[812]? y/n");
     // Anything but y cancels.
     assert_eq!(app.key(key('n'), t0, 10), Action::None);
     assert_eq!(app.screen(24, t0).status, "nothing signalled");
-    app.key(key('k'), t0, 10);
+    app.key(key('K'), t0, 10);
     assert_eq!(
         app.key(key('y'), t0, 10),
         Action::Kill {
@@ -339,8 +339,32 @@ fn kill_asks_first_and_refuses_init_and_itself() {
         }
     );
     app.key(code(KeyCode::Down), t0, 10);
-    app.key(key('k'), t0, 10);
+    app.key(key('K'), t0, 10);
     assert!(app.screen(24, t0).status.contains("no process"));
+}
+
+#[test]
+fn k_moves_up_as_in_vim_and_only_k_upper_or_x_kill() {
+    let t0 = Instant::now();
+    let mut app = App::new(Settings::default(), String::new(), Duration::from_secs(1));
+    app.ingest(
+        snapshot(vec![
+            sock(1, 0, TcpState::Listen, Some(811), 1),
+            sock(2, 0, TcpState::Listen, Some(812), 2),
+        ]),
+        t0,
+    );
+    assert_eq!(app.key(key('j'), t0, 10), Action::None);
+    assert_eq!(app.screen(24, t0).selected, Some(1));
+    // k moves back up and asks nothing.
+    assert_eq!(app.key(key('k'), t0, 10), Action::None);
+    let s = app.screen(24, t0);
+    assert_eq!(s.selected, Some(0));
+    assert!(!s.status.contains("SIGTERM"), "{}", s.status);
+    // x asks, as K does.
+    assert_eq!(app.key(key('x'), t0, 10), Action::Pin { pid: 811 });
+    assert_eq!(app.key(key('n'), t0, 10), Action::None);
+    assert!(s.keys.contains("K kill"), "{}", s.keys);
 }
 
 #[test]
@@ -462,14 +486,14 @@ fn kill_is_not_offered_on_a_closed_row() {
     let t1 = t0 + Duration::from_secs(1);
     app.ingest(snapshot(vec![]), t1);
     assert_eq!(app.lines().len(), 1, "the closed row is still shown");
-    assert_eq!(app.key(key('k'), t1, 10), Action::None);
+    assert_eq!(app.key(key('K'), t1, 10), Action::None);
     let s = app.screen(24, t1);
     assert!(s.status.contains("closed"), "{}", s.status);
     assert!(!s.status.contains("y/n"), "{}", s.status);
     assert_eq!(app.key(key('y'), t1, 10), Action::None);
     // Grouped, the process whose every socket closed is not offered either.
     app.key(key('g'), t1, 10);
-    assert_eq!(app.key(key('k'), t1, 10), Action::None);
+    assert_eq!(app.key(key('K'), t1, 10), Action::None);
     assert!(!app.screen(24, t1).status.contains("y/n"));
 }
 

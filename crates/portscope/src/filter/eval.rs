@@ -102,16 +102,20 @@ fn test(atom: &Atom, s: &Socket, snap: &Snapshot, mode: Mode) -> bool {
         Atom::Process { glob } => owners(s, snap).any(|p| glob.matches(&p.name.to_str_lossy())),
         Atom::Pid { pid } => s.owners.iter().any(|o| o.pid == *pid),
         Atom::User { uid, name } => {
-            // A socket whose uid the source does not know (unix from procfs)
-            // matches by its owners' user only.
-            uid.is_some_and(|u| Some(u) == s.uid)
-                || name.as_deref().is_some_and(|n| {
-                    owners(s, snap).any(|p| {
-                        [&p.user, &p.euser]
-                            .into_iter()
-                            .any(|u| u.as_ref().is_some_and(|u| u.as_bytes() == n.as_bytes()))
-                    })
+            // One meaning for `user 0` and `user root`: the socket's uid, or
+            // any owner's real or effective user, by number or by name (a
+            // recording from another machine carries names this one may not
+            // know). A socket whose uid the source does not know (unix from
+            // procfs) matches by its owners only.
+            uid.is_some_and(|u| {
+                Some(u) == s.uid || owners(s, snap).any(|p| p.uid == Some(u) || p.euid == Some(u))
+            }) || name.as_deref().is_some_and(|n| {
+                owners(s, snap).any(|p| {
+                    [&p.user, &p.euser]
+                        .into_iter()
+                        .any(|u| u.as_ref().is_some_and(|u| u.as_bytes() == n.as_bytes()))
                 })
+            })
         }
         Atom::Service { name } => {
             let named = |port: Option<u16>| {

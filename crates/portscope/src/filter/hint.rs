@@ -106,10 +106,7 @@ pub(crate) fn needs_owners(e: &Expr) -> bool {
     match e {
         Expr::Atom { atom, .. } => matches!(
             atom,
-            Atom::Process { .. }
-                | Atom::Pid { .. }
-                | Atom::User { name: Some(_), .. }
-                | Atom::Container { .. }
+            Atom::Process { .. } | Atom::Pid { .. } | Atom::User { .. } | Atom::Container { .. }
         ),
         Expr::Not(inner) => needs_owners(inner),
         Expr::Seq { first, rest } => {

@@ -66,6 +66,8 @@ use hint::Families;
 pub struct Filter {
     text: String,
     expr: Option<Expr>,
+    /// `user NAME` words naming no user of this machine, with their columns.
+    unknown_users: Vec<(String, usize)>,
     states: Option<StateSet>,
     family: Option<Family>,
     /// Judge IP sockets as the kernel and as ss's user space both do (see `eval`).
@@ -85,7 +87,7 @@ pub struct QueryHint {
     /// The states selected by `state`/`exclude` words, if any.
     pub states: Option<StateSet>,
     /// True when the expression needs the processes that own sockets
-    /// (`process`, `pid`, `user NAME`), so the owner walk cannot be skipped.
+    /// (`process`, `pid`, `user`), so the owner walk cannot be skipped.
     pub needs_owners: bool,
 }
 
@@ -148,6 +150,7 @@ impl Filter {
         Ok(Filter {
             text,
             expr: parsed.expr,
+            unknown_users: parsed.unknown_users,
             states: parsed.states,
             family: parsed.family,
             dual,
@@ -160,6 +163,29 @@ impl Filter {
     /// what `-l`/`-a` say). Request sockets (NEW_SYN_RECV) go with SYN-RECV.
     pub fn states(&self) -> Option<StateSet> {
         self.states
+    }
+
+    /// An error for a `user NAME` that names nobody: no user of this
+    /// machine, and no process in `snap` runs as it (a recording from
+    /// another machine may hold users this one lacks). Call it once the
+    /// snapshot is taken; a misspelt name then fails with its column
+    /// instead of silently matching nothing.
+    pub fn check_users(&self, snap: &Snapshot) -> Result<(), FilterError> {
+        for (name, column) in &self.unknown_users {
+            let seen = snap.processes.values().any(|p| {
+                [&p.user, &p.euser]
+                    .into_iter()
+                    .any(|u| u.as_ref().is_some_and(|u| u.as_bytes() == name.as_bytes()))
+            });
+            if !seen {
+                return Err(FilterError {
+                    message: format!("unknown user '{name}'"),
+                    column: *column,
+                    text: self.text.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// What can be pushed into the kernel request.

@@ -103,6 +103,13 @@ pub(crate) fn host_operand(tok: &Token) -> Result<HostOperand, Fail> {
         return Ok(HostOperand::Unix {
             pattern: rest.to_string(),
         });
+    } else if text.starts_with('/') || text.starts_with('@') {
+        // A path (or an abstract name) is a unix socket's name, as with
+        // `ss -x src /run/x.sock`: no IP address starts so, so the family
+        // need not be spelled out (`lsof /run/x.sock`).
+        return Ok(HostOperand::Unix {
+            pattern: text.to_string(),
+        });
     } else if let Some(rest) = text.strip_prefix("inet:") {
         (Some(Family::Inet), rest, col + 5)
     } else if let Some(rest) = text.strip_prefix("inet6:") {

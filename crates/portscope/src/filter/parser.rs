@@ -42,6 +42,10 @@ pub(crate) struct Parsed {
     /// True if a `dev` predicate is present: ss then cannot hand the
     /// expression to the kernel and judges it in user space only.
     pub has_dev: bool,
+    /// `user NAME` words whose name this machine's user database does not
+    /// know, with their columns: an error unless a process in the snapshot
+    /// (a recording from elsewhere) runs as that user.
+    pub unknown_users: Vec<(String, usize)>,
 }
 
 /// Parses `tokens`; `end_col` is the column just past the expression's end.
@@ -355,10 +359,16 @@ impl<'a> Parser<'a> {
                             tok.col,
                         ));
                     }
-                    None => Atom::User {
-                        uid: uzers::get_user_by_name(&tok.text).map(|u| u.uid()),
-                        name: Some(tok.text.clone()),
-                    },
+                    None => {
+                        let uid = uzers::get_user_by_name(&tok.text).map(|u| u.uid());
+                        if uid.is_none() {
+                            self.out.unknown_users.push((tok.text.clone(), tok.col));
+                        }
+                        Atom::User {
+                            uid,
+                            name: Some(tok.text.clone()),
+                        }
+                    }
                 };
                 atom(user, negate)
             }

@@ -655,6 +655,12 @@ fn unix_sockets() {
     assert!(yes("src unix:@*", &abstract_));
     assert!(yes("dst unix:/run/peer", &abstract_));
     assert!(yes("dst unix:*foo*", &unnamed));
+    // A path or an abstract name needs no `unix:` (`ss -x src /run/x.sock`).
+    assert!(yes("src /run/Foo.sock", &named));
+    assert!(yes("src /run/*", &named) && !yes("src /run/*", &abstract_));
+    assert!(yes("src @/tmp/x", &abstract_));
+    assert!(yes("dst /run/peer", &abstract_));
+    assert!(!parse("src /run/x.sock").query_hint().ipv4);
     assert!(
         yes("src unix:", &unnamed),
         "an empty pattern matches unnamed sockets"
@@ -707,10 +713,22 @@ fn owner_predicates() {
     assert!(m("process != nginx"));
     assert!(!m("process != *"));
     assert!(m("pid 11") && !m("pid 12"));
-    assert!(m("user 70") && !m("user 71"));
+    assert!(m("user 70"));
     assert!(m("user pgb"), "an owner's user name matches");
     assert!(m("user postgres"));
     assert!(!m("user nobody-at-all"));
+    // A number means what the name means: the socket's uid or an owner's.
+    assert!(m("user 71"), "an owner's uid matches as its name does");
+    assert!(!m("user 72"));
+    assert!(
+        parse("user pgb").check_users(&snap).is_ok(),
+        "known from the snapshot"
+    );
+    let e = parse("sport = :1 or user nobody-at-all")
+        .check_users(&snap)
+        .expect_err("a user nobody is");
+    assert_eq!(e.message, "unknown user 'nobody-at-all'");
+    assert_eq!(e.column, 20);
     assert!(m("service postgresql"));
     assert!(m("service PostgreSQL"));
     assert!(!m("service ssh"));
@@ -720,7 +738,7 @@ fn owner_predicates() {
 
     let h = parse("process postgres").query_hint();
     assert!(h.needs_owners && h.ipv4 && h.unix);
-    assert!(!parse("user 0").query_hint().needs_owners);
+    assert!(parse("user 0").query_hint().needs_owners);
     assert!(parse("user root").query_hint().needs_owners);
     assert!(parse("sport = :1 or pid 5").query_hint().needs_owners);
     assert!(!parse("sport = :1").query_hint().needs_owners);

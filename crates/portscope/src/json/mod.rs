@@ -493,11 +493,73 @@ impl Serialize for TcpInfoOut<'_> {
                 let n = [$(stringify!($name)),*].len();
                 let mut o = ser.serialize_struct("TcpInfo", n + 1)?;
                 o.serialize_field("congestion", &self.congestion.map(CongName::as_str))?;
-                $(o.serialize_field(stringify!($name), &self.info.$name)?;)*
+                $(o.serialize_field(
+                    stringify!($name),
+                    &Limited::limited(self.info.$name, stringify!($name)),
+                )?;)*
                 o.end()
             }};
         }
         tcp_info_fields!(write_fields)
+    }
+}
+
+/// The kernel's "unlimited" in a tcp_info field: `pacing_rate` and
+/// `max_pacing_rate` at u64::MAX (no pacing), `snd_ssthresh` at
+/// TCP_INFINITE_SSTHRESH (still in slow start). JSON says null for it, not
+/// 18446744073709551615.
+pub(crate) const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+
+/// A tcp_info field as written: null when the kernel means "unlimited".
+pub(crate) trait Limited: Copy {
+    /// `None` for the unlimited value of field `name`.
+    fn limited(self, name: &str) -> Option<Self>;
+    /// What null reads back as for field `name` (and an absent field).
+    fn unlimited(name: &str) -> Self;
+}
+
+impl Limited for u64 {
+    fn limited(self, name: &str) -> Option<u64> {
+        let pacing = matches!(name, "pacing_rate" | "max_pacing_rate");
+        (!(pacing && self == u64::MAX)).then_some(self)
+    }
+    fn unlimited(name: &str) -> u64 {
+        if matches!(name, "pacing_rate" | "max_pacing_rate") {
+            u64::MAX
+        } else {
+            0
+        }
+    }
+}
+
+impl Limited for u32 {
+    fn limited(self, name: &str) -> Option<u32> {
+        (!(name == "snd_ssthresh" && self == INFINITE_SSTHRESH)).then_some(self)
+    }
+    fn unlimited(name: &str) -> u32 {
+        if name == "snd_ssthresh" {
+            INFINITE_SSTHRESH
+        } else {
+            0
+        }
+    }
+}
+
+impl Limited for u8 {
+    fn limited(self, _: &str) -> Option<u8> {
+        Some(self)
+    }
+    fn unlimited(_: &str) -> u8 {
+        0
+    }
+}
+
+impl Limited for bool {
+    fn limited(self, _: &str) -> Option<bool> {
+        Some(self)
+    }
+    fn unlimited(_: &str) -> bool {
+        false
     }
 }
 

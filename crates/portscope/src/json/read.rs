@@ -319,20 +319,25 @@ struct NetnsIn {
 
 macro_rules! tcp_info_in {
     ($($name:ident: $ty:ty),* $(,)?) => {
-        /// The `tcp_info` object as read: every field optional (0 when absent).
+        /// The `tcp_info` object as read: every field optional (absent or
+        /// null: 0, or the kernel's "unlimited" for the fields that have one).
         #[derive(Deserialize)]
         struct TcpInfoIn {
             #[serde(default)]
             congestion: Option<String>,
-            $(#[serde(default)] $name: $ty,)*
+            $(#[serde(default)] $name: Option<$ty>,)*
         }
 
         impl TcpInfoIn {
             /// The model's tcp_info and congestion algorithm. What is not
             /// written (`len`, the D-SACK and reordering counters) reads 0.
             fn into_model(self) -> (TcpInfo, Option<CongName>) {
+                // Null is the kernel's "unlimited" where a field has one
+                // (`pacing_rate`, `snd_ssthresh`), 0 elsewhere.
                 let info = TcpInfo {
-                    $($name: self.$name,)*
+                    $($name: self
+                        .$name
+                        .unwrap_or_else(|| <$ty as super::Limited>::unlimited(stringify!($name))),)*
                     ..TcpInfo::default()
                 };
                 (info, self.congestion.map(|c| CongName::from_bytes(c.as_bytes())))

@@ -9,7 +9,7 @@ use super::*;
 
 const CSV: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../data/iana-service-names-port-numbers.csv"
+    "/data/iana-service-names-port-numbers.csv"
 );
 
 /// A named CSV row that has a port, one per transport it stands for.
