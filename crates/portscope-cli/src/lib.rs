@@ -14,10 +14,12 @@ mod args;
 mod argv;
 mod cmd;
 mod config;
+mod eventline;
 mod input;
 mod render;
 mod report;
 mod snapshot_file;
+mod store;
 mod system;
 mod watch;
 

@@ -7,7 +7,9 @@ use crate::args::{Args, Command};
 
 pub mod audit;
 pub mod close;
+pub mod events;
 pub mod explain;
+pub mod history;
 pub mod list;
 #[cfg(feature = "scan")]
 pub mod scan;
@@ -47,6 +49,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        Some(Command::Events(e)) => events::run(e),
+        Some(Command::History(h)) => history::run(h),
     }
 }
 

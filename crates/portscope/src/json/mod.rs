@@ -31,6 +31,7 @@
 //! ```
 
 mod audit;
+mod events;
 mod read;
 
 use std::io::{self, Write};
@@ -50,6 +51,7 @@ pub use audit::{
     AddrOut, AuditOut, BaselineOut, FindingOut, LocalOut, ProcessOut, RuleOut, SummaryOut,
     read_audit, read_baseline,
 };
+pub use events::{read_event, write_event};
 pub use read::{ReadListing, read_listing};
 
 /// How a listing is written: which optional parts each socket carries.

@@ -15,7 +15,7 @@ use crate::model::{Detail, Process, Query, Snapshot, Socket, Source};
 use crate::services::EphemeralRange;
 use crate::text::Text;
 
-use super::netlink::{DestroyOutcome, Netlink};
+use super::netlink::{DestroyOutcome, DestroyStream, Netlink};
 use super::owners::{self, UserNames};
 use super::pidfd::{Holds, OpenError, Pidfd};
 use super::procnet::ProcNet;
@@ -111,12 +111,41 @@ impl System for Linux {
             .map(|d| d.count() as u64)
     }
 
+    fn subscribe(&self, rcvbuf: Option<usize>) -> Result<Box<dyn crate::collect::Subscription>> {
+        let stream = DestroyStream::open(rcvbuf)?;
+        let netns = std::fs::metadata("/proc/thread-self/ns/net")
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+        Ok(Box::new(Destroyed { stream, netns }))
+    }
+
     fn pin(&self, pid: u32) -> std::result::Result<ProcessHandle, PinError> {
         match Pidfd::open(pid) {
             Ok(pidfd) => Ok(ProcessHandle::new(Pin(pidfd))),
             Err(OpenError::Gone) => Err(PinError::Gone),
             Err(OpenError::Refused(e)) => Err(PinError::Unsupported(e.to_string())),
         }
+    }
+}
+
+/// The destroy multicast groups of one namespace.
+#[derive(Debug)]
+struct Destroyed {
+    stream: DestroyStream,
+    netns: Option<u64>,
+}
+
+impl crate::collect::Subscription for Destroyed {
+    fn wait(
+        &mut self,
+        timeout: std::time::Duration,
+        out: &mut Vec<Socket>,
+    ) -> Result<crate::collect::Received> {
+        self.stream.wait(timeout, out)
+    }
+
+    fn netns(&self) -> Option<u64> {
+        self.netns
     }
 }
 

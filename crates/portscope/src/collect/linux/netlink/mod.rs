@@ -13,7 +13,8 @@
 //! byte readers, attributes), `requests.rs`, `reader.rs` (one dump reply
 //! into sockets), `inet.rs`, `unix.rs`, `tcp_info.rs` (tcp_info and
 //! skmeminfo, and tcp_info for chosen sockets by exact match),
-//! `destroy.rs` (SOCK_DESTROY), `tests.rs`.
+//! `destroy.rs` (SOCK_DESTROY), `events.rs` (the destroy multicast
+//! groups), `tests.rs`.
 //!
 //! Not here: `/proc/net` parsing (`procnet/`, also the source of raw
 //! sockets when [`Netlink::raw_supported`] says no), finding owners
@@ -44,6 +45,7 @@
 //! safely, so this module has no `unsafe`.
 
 mod destroy;
+mod events;
 mod inet;
 mod reader;
 mod requests;
@@ -68,6 +70,7 @@ use crate::model::{Detail, Family, Proto, Query, Socket, Source, StateSet};
 
 pub use crate::model::{CongName, TcpInfo};
 pub use destroy::{DestroyOutcome, ack_errno, destroy_request};
+pub use events::{DestroyStream, parse_destroyed};
 pub use inet::{parse_inet_extra, parse_inet_msg};
 pub use reader::{DumpKind, DumpReader};
 pub use requests::{EXT_CONG, EXT_INFO, EXT_SKMEMINFO, ext_bits, info_request};
