@@ -13,7 +13,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 #[command(
     name = "portscope",
     version,
-    after_help = "Exit status: 0 success, 1 nothing found (who, close, scan) or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
+    after_help = "Exit status: 0 success, 1 nothing found (who, close, scan, history) or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
                   process column appears only with -p, -o or -e, as with ss and netstat.\n\
                   Options may come before or after the filter words (`portscope sport = :22 -tlnp`), \

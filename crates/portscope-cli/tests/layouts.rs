@@ -86,6 +86,8 @@ fn help_texts() {
         ("audit", &["audit", "--help"]),
         ("scan", &["scan", "--help"]),
         ("watch", &["watch", "--help"]),
+        ("events", &["events", "--help"]),
+        ("history", &["history", "--help"]),
     ] {
         let out = portscope()
             .args(args)
