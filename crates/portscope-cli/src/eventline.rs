@@ -211,3 +211,51 @@ pub fn human(e: &Event, clock: Clock, euid: u32, hidden: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_sizes() {
+        assert_eq!(age("--keep", "90s").ok(), Some(Duration::from_secs(90)));
+        assert_eq!(
+            age("--keep", "7d").ok(),
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(age("--keep", "15").ok(), Some(Duration::from_secs(15)));
+        for bad in ["", "d", "1y", "-1d", "99999999999999999999w", "1.5h"] {
+            assert!(age("--keep", bad).is_err(), "{bad}");
+        }
+        assert_eq!(size("--max-size", "500K").ok(), Some(500 << 10));
+        assert_eq!(size("--max-size", "2G").ok(), Some(2 << 30));
+        for bad in ["", "0", "1T", "M", "18446744073709551615G"] {
+            assert!(size("--max-size", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds_by_name() {
+        let k = kinds(&["close".into(), "lost".into()]).ok();
+        assert_eq!(k, Some(vec![EventKind::Close, EventKind::Lost]));
+        assert!(kinds(&["closed".into()]).is_err());
+    }
+
+    #[test]
+    fn a_hostile_process_name_is_escaped_in_the_line() {
+        let mut e = Event::new(
+            SystemTime::UNIX_EPOCH,
+            EventKind::Close,
+            portscope::model::Socket::default(),
+        );
+        e.processes.push(Process {
+            pid: 7,
+            name: portscope::Text::from(&b"evil\x1b[31m\n"[..]),
+            ..Process::default()
+        });
+        let line = human(&e, Clock { utc: true }, 0, false);
+        assert!(!line.contains('\x1b') && !line.contains('\n'), "{line}");
+        assert!(line.starts_with("1970-01-01T00:00:00.000Z close"), "{line}");
+        assert!(line.contains("pid 7 evil"), "{line}");
+    }
+}

@@ -187,6 +187,7 @@ fn connect_once(addr: SocketAddr, i: u32, hold: Duration) -> u16 {
 }
 
 #[test]
+#[ignore = "slow: 1,010 connections, ten held 3 s"]
 fn every_close_of_a_thousand_short_connections_with_ends_bytes_and_owner() {
     let _ns = netns();
     let me = u64::from(std::process::id());
@@ -422,6 +423,7 @@ fn events_are_labelled_with_the_namespace_they_happen_in() {
 }
 
 #[test]
+#[ignore = "slow: a burst of 2,000 connections"]
 fn a_burst_that_overflows_a_small_buffer_is_a_lost_event_and_the_stream_goes_on() {
     let _ns = netns();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -481,6 +483,7 @@ fn key(v: &Value) -> (String, u64, u64) {
 }
 
 #[test]
+#[ignore = "slow: a recorder killed mid-burst, restarted, retention (sqlite3)"]
 fn a_recorder_killed_mid_burst_loses_nothing_it_printed_and_continues_the_file() {
     let _ns = netns();
     let dir = tempdir();
