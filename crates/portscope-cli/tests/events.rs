@@ -633,3 +633,61 @@ fn unprivileged_sees_its_own_owners_and_others_hidden_with_one_note() {
     }
     assert_eq!(stderr.matches("hidden").count(), 1, "one note: {stderr}");
 }
+
+/// `schema/events.schema.json` with the listing's definitions added.
+fn events_schema() -> jsonschema::Validator {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema");
+    let read = |n: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(repo.join(n)).expect("schema")).expect("JSON")
+    };
+    let mut doc = read("events.schema.json");
+    doc["$defs"] = read("listing.schema.json")["$defs"].clone();
+    jsonschema::draft202012::new(&doc).expect("a valid JSON Schema")
+}
+
+#[test]
+fn every_kind_of_event_matches_the_schema() {
+    let _ns = netns();
+    let v = events_schema();
+    let ev = Events::start(&["--refresh", "100", "--rcvbuf", "1"]);
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let lp = u64::from(l.local_addr().expect("addr").port());
+    ev.until("the listen", |e| kind(e) == "listen" && port_of(e) == lp, 1);
+    let c = TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
+    let a = l.accept().expect("accept");
+    ev.until("the opens", |e| kind(e) == "open", 2);
+    drop((c, a));
+    // A burst for a lost event too.
+    let addr = l.local_addr().expect("addr");
+    drop(l);
+    let burst = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let baddr = burst.local_addr().expect("addr");
+    serve(burst);
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            s.spawn(move || {
+                for i in 0..300u32 {
+                    connect_once(baddr, t * 300 + i, Duration::ZERO);
+                }
+            });
+        }
+    });
+    ev.until(
+        "unlisten",
+        |e| kind(e) == "unlisten" && port_of(e) == u64::from(addr.port()),
+        1,
+    );
+    let (events, _) = ev.stop();
+    let kinds: std::collections::BTreeSet<&str> = events.iter().map(kind).collect();
+    for k in ["listen", "open", "close", "unlisten"] {
+        assert!(kinds.contains(k), "no {k} among {kinds:?}");
+    }
+    for e in &events {
+        let errors: Vec<String> = v
+            .iter_errors(e)
+            .map(|x| format!("{x} at {}", x.instance_path()))
+            .take(5)
+            .collect();
+        assert!(errors.is_empty(), "{e}\n{errors:#?}");
+    }
+}
