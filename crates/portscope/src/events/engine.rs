@@ -319,3 +319,60 @@ impl<S: System + ?Sized> Owners<'_, S> {
         Ok(snap)
     }
 }
+
+/// The event stream on a thread of its own, as a channel: what a server
+/// that fans events out (counters, a feed) consumes. The subscription and
+/// the baseline dump are made before this returns (their error is this
+/// function's); later errors end the stream with one `Err`. The thread
+/// ends at the first event after the receiver is dropped.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// let sys = Arc::new(portscope::collect::Native::new());
+/// let rx = portscope::events::spawn(sys, portscope::events::EngineOptions::default())?;
+/// for e in rx {
+///     let e = e?;
+///     println!("{} {:?}", e.kind, e.bytes_sent);
+/// }
+/// # Ok::<(), portscope::Error>(())
+/// ```
+pub fn spawn<S: System + ?Sized + 'static>(
+    sys: std::sync::Arc<S>,
+    opts: EngineOptions,
+) -> Result<std::sync::mpsc::Receiver<Result<Event>>> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
+    let (tx, rx) = std::sync::mpsc::channel::<Result<Event>>();
+    std::thread::Builder::new()
+        .name("events".into())
+        .spawn(move || {
+            let mut engine = match Engine::new(&*sys, opts) {
+                Ok(e) => {
+                    let _ = ready_tx.send(Ok(()));
+                    e
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut batch = Vec::new();
+            loop {
+                if let Err(e) = engine.next_batch(&mut batch) {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                for e in batch.drain(..) {
+                    if tx.send(Ok(e)).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+        .map_err(crate::Error::Netlink)?;
+    match ready_rx.recv() {
+        Ok(r) => r.map(|()| rx),
+        Err(_) => Err(crate::Error::Netlink(std::io::Error::other(
+            "the events thread stopped",
+        ))),
+    }
+}
