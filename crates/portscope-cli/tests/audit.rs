@@ -251,6 +251,7 @@ impl Drop for Netns {
 /// is reached; a loopback-only twin of a database port is not.
 #[test]
 fn wildcard_well_known_port_in_a_namespace() {
+    let _ns = common::netns();
     let Some(ns) = Netns::new(11) else { return };
     let telnet = ns.tcp("0.0.0.0:23");
     let redis_lo = ns.tcp("127.0.0.1:6379");
@@ -344,6 +345,7 @@ fn wildcard_well_known_port_in_a_namespace() {
 /// addresses as `ip` lists them.
 #[test]
 fn wildcard_well_known_port_on_this_host() {
+    let _ns = common::netns();
     let Some(l) = [23u16, 21, 6379, 11211, 27017, 9200]
         .iter()
         .find_map(|p| TcpListener::bind(("0.0.0.0", *p)).ok())
@@ -390,6 +392,7 @@ fn wildcard_well_known_port_on_this_host() {
 /// A listener whose program file was deleted after it started.
 #[test]
 fn deleted_executable_is_flagged() {
+    let _ns = common::netns();
     // Not under /tmp, so only the deleted rule applies.
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("audit-del-{}", std::process::id()));
@@ -423,6 +426,7 @@ fn deleted_executable_is_flagged() {
 /// Listeners run from /tmp and /dev/shm.
 #[test]
 fn temp_directory_executables_are_flagged() {
+    let _ns = common::netns();
     for base in ["/tmp", "/dev/shm"] {
         let dir = Path::new(base).join(format!("psaudit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -460,6 +464,7 @@ fn temp_directory_executables_are_flagged() {
 /// above, whatever the port.
 #[test]
 fn loopback_only_services_are_quiet() {
+    let _ns = common::netns();
     let mut inodes = Vec::new();
     let mut holders = Vec::new();
     let sleep = sleep_bin();
@@ -495,6 +500,7 @@ fn loopback_only_services_are_quiet() {
 /// `--fail-on`: exit 1 only when a reported finding is at or above the level.
 #[test]
 fn fail_on_sets_the_exit_code() {
+    let _ns = common::netns();
     let Some(ns) = Netns::new(12) else { return };
     // An empty namespace: no finding at all.
     let doc = ns.audit(&["--fail-on", "info"], 0);
@@ -534,6 +540,7 @@ fn fail_on_sets_the_exit_code() {
 /// `--baseline`: only what is new or gone, from a saved audit or a saved listing.
 #[test]
 fn baseline_reports_new_and_gone() {
+    let _ns = common::netns();
     let Some(ns) = Netns::new(13) else { return };
     let sleep = sleep_bin();
     let telnet = ns.tcp("0.0.0.0:23");
@@ -625,6 +632,7 @@ fn baseline_reports_new_and_gone() {
 
 #[test]
 fn skip_leaves_rules_out_and_unknown_rules_are_errors() {
+    let _ns = common::netns();
     let l = TcpListener::bind("0.0.0.0:0").unwrap();
     let ino = inode(&l);
     let _h = Holder::new(&sleep_bin(), &l);
@@ -657,6 +665,7 @@ fn skip_leaves_rules_out_and_unknown_rules_are_errors() {
 
 #[test]
 fn rules_are_listed() {
+    let _ns = common::netns();
     let out = portscope()
         .args(["audit", "--rules", "--json"])
         .output()
@@ -694,6 +703,7 @@ fn rules_are_listed() {
 /// CLICOLOR_FORCE, and NO_COLOR wins over both.
 #[test]
 fn colour_only_when_wanted() {
+    let _ns = common::netns();
     let run = |envs: &[(&str, &str)], extra: &[&str]| {
         let mut c = portscope();
         c.args(["audit", "--rules"]).args(extra);
@@ -714,6 +724,7 @@ fn colour_only_when_wanted() {
 /// have, and an executable that is gone and was in /dev/shm.
 #[test]
 fn saved_listing_is_audited() {
+    let _ns = common::netns();
     let listing = r#"[
  {"proto":"tcp","family":"inet","local":{"addr":"198.51.100.7","port":3306},
   "remote":{"addr":"0.0.0.0","port":0},"state":"LISTEN","recv_q":0,"send_q":80,

@@ -142,6 +142,7 @@ fn sample_scan(mut cmd: Command, what: &str) {
 
 #[test]
 fn a_scan_of_a_slash_8_does_not_grow_with_its_size() {
+    let _ns = common::netns();
     // 16.7 million loopback hosts, one port, nearly all closed: the job
     // list alone, built up front, took gigabytes.
     let mut cmd = portscope();
@@ -151,6 +152,7 @@ fn a_scan_of_a_slash_8_does_not_grow_with_its_size() {
 
 #[test]
 fn a_scan_of_an_unreachable_slash_8_does_not_grow_either() {
+    let _ns = common::netns();
     // In a network namespace of its own, loopback is down: every attempt
     // fails at once as unreachable, so every port of the /8 is filtered,
     // and those results are kept (as runs), not dropped like closed ones.
@@ -164,6 +166,7 @@ fn a_scan_of_an_unreachable_slash_8_does_not_grow_either() {
 
 #[test]
 fn targets_past_any_cap_are_one_line_and_exit_2() {
+    let _ns = common::netns();
     for args in [
         &["::/65", "--max-hosts", "18446744073709551615"][..],
         &["::/65", "--max-hosts", "4294967296"],
@@ -191,6 +194,7 @@ fn targets_past_any_cap_are_one_line_and_exit_2() {
 
 #[test]
 fn dev_zero_as_an_input_file_is_refused_at_once() {
+    let _ns = common::netns();
     for args in [
         &["--from-snapshot", "/dev/zero"][..],
         &["-s", "--from-snapshot", "/dev/zero"],
@@ -233,6 +237,7 @@ fn fifo(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn endless_and_oversized_input_files_hit_the_limit() {
+    let _ns = common::netns();
     // A FIFO that never ends, full of what could be the start of JSON.
     let path = fifo("endless");
     let writer_path = path.clone();
@@ -276,6 +281,7 @@ fn endless_and_oversized_input_files_hit_the_limit() {
 
 #[test]
 fn a_scan_short_of_fds_ends_with_an_error_not_a_loop() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let open = l.local_addr().expect("addr").port();
     let ports = format!("1-40,{open}");
@@ -331,6 +337,7 @@ fn a_scan_short_of_fds_ends_with_an_error_not_a_loop() {
 
 #[test]
 fn a_listing_short_of_fds_never_drops_owners_silently() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     let me = u64::from(std::process::id());
@@ -424,6 +431,7 @@ fn closed_pipe(args: &[&str], reader: Reader) -> ExitStatus {
 
 #[test]
 fn a_closed_stdout_ends_quietly_with_exit_0() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port().to_string();
     // Each with our listener among the ports, so that a scan the reader
@@ -475,6 +483,7 @@ fn a_closed_stdout_ends_quietly_with_exit_0() {
 
 #[test]
 fn a_closed_stderr_is_no_reason_to_panic() {
+    let _ns = common::netns();
     // The error line has nowhere to go; the exit code still tells.
     for (args, code) in [
         (&["--from-snapshot", "/dev/zero"][..], 2),
@@ -495,6 +504,7 @@ fn a_closed_stderr_is_no_reason_to_panic() {
 
 #[test]
 fn output_that_cannot_be_written_is_exit_3_not_success() {
+    let _ns = common::netns();
     // /dev/full takes nothing: every write fails with ENOSPC.
     for args in [
         &["-tan"][..],
@@ -531,6 +541,7 @@ fn output_that_cannot_be_written_is_exit_3_not_success() {
 
 #[test]
 fn sparse_results_land_on_the_right_host_and_port() {
+    let _ns = common::netns();
     // Listeners on two loopback addresses; every other (host, port) pair of
     // the block is closed and not kept, yet reported in place.
     let a = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -588,6 +599,7 @@ fn sparse_results_land_on_the_right_host_and_port() {
 
 #[test]
 fn a_saved_listing_costs_about_its_size_to_read() {
+    let _ns = common::netns();
     // One socket held by the same process through millions of fds, then
     // thousands of plain sockets so that the rendering fills the pipe.
     let dir = std::env::temp_dir().join(format!("portscope-bounds-{}-big", std::process::id()));
@@ -644,6 +656,7 @@ fn a_saved_listing_costs_about_its_size_to_read() {
 
 #[test]
 fn a_continuous_listing_ends_when_its_reader_does() {
+    let _ns = common::netns();
     // `-c --changes` may write nothing for long after the first listing;
     // it still notices the reader has gone, within a round or two.
     for args in [

@@ -12,6 +12,7 @@ use common::*;
 
 #[test]
 fn closes_an_established_connection() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: closing sockets needs CAP_NET_ADMIN");
         return;
@@ -54,6 +55,7 @@ fn closes_an_established_connection() {
 
 #[test]
 fn bare_close_is_refused() {
+    let _ns = common::netns();
     let out = portscope().args(["close", "--yes"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
@@ -61,6 +63,7 @@ fn bare_close_is_refused() {
 
 #[test]
 fn listeners_need_listening_flag() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let out = portscope()
@@ -75,6 +78,7 @@ fn listeners_need_listening_flag() {
 
 #[test]
 fn off_a_terminal_close_needs_yes() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
     let _server = l.accept().unwrap();
@@ -115,6 +119,7 @@ fn established(clients: &[TcpStream]) -> usize {
 /// what would do; --count must match; --count N or --all closes them.
 #[test]
 fn many_connections_need_the_count_confirmed() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: closing sockets needs CAP_NET_ADMIN");
         return;
@@ -187,6 +192,7 @@ fn many_connections_need_the_count_confirmed() {
 /// `y` closes nothing, `6` closes them.
 #[test]
 fn the_prompt_wants_the_number_typed() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: closing sockets needs CAP_NET_ADMIN");
         return;

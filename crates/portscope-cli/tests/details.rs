@@ -195,6 +195,7 @@ fn memory_and_timers_match_ss() {
 
 #[test]
 fn throughput_from_json_counters_matches_a_known_transfer() {
+    let _ns = common::netns();
     const SIZE: usize = 4 << 20;
     let (_l, mut c, mut a) = pair_with_transfer(1);
     let cport = c.local_addr().unwrap().port();
@@ -227,6 +228,7 @@ fn throughput_from_json_counters_matches_a_known_transfer() {
 
 #[test]
 fn continuous_changes_mark_new_and_gone_sockets() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let mut child = portscope()
@@ -284,6 +286,7 @@ fn continuous_changes_mark_new_and_gone_sockets() {
 
 #[test]
 fn continuous_rejects_bad_intervals_and_layouts() {
+    let _ns = common::netns();
     for args in [
         &["-c", "0"][..],
         &["-c", "-1"],
@@ -300,6 +303,7 @@ fn continuous_rejects_bad_intervals_and_layouts() {
 
 #[test]
 fn details_are_absent_unless_asked() {
+    let _ns = common::netns();
     let (l, _c, _a) = pair_with_transfer(10);
     let port = l.local_addr().unwrap().port();
     let s = &json(&["-t", &format!("src 127.0.0.1:{port}")])[0];

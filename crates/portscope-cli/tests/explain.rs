@@ -58,6 +58,7 @@ fn registry(v: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn port_22_and_ssh_by_name() {
+    let _ns = common::netns();
     let by_port = explain("22");
     assert_eq!(by_port.len(), 1);
     let v = &by_port[0];
@@ -81,6 +82,7 @@ fn port_22_and_ssh_by_name() {
 
 #[test]
 fn port_443() {
+    let _ns = common::netns();
     let v = &explain("443")[0];
     assert_eq!(registry(v), csv_rows(443));
     assert_eq!(v["registry"][0]["name"], "https");
@@ -90,6 +92,7 @@ fn port_443() {
 
 #[test]
 fn port_8080_udp() {
+    let _ns = common::netns();
     let v = &explain("8080/udp")[0];
     let want: Vec<_> = csv_rows(8080)
         .into_iter()
@@ -106,6 +109,7 @@ fn port_8080_udp() {
 
 #[test]
 fn port_50000() {
+    let _ns = common::netns();
     let v = &explain("50000")[0];
     assert_eq!(registry(v), csv_rows(50000));
     assert_eq!(v["class"], "dynamic");
@@ -116,6 +120,7 @@ fn port_50000() {
 
 #[test]
 fn in_use_lists_the_holder() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let v = &explain(&port.to_string())[0];
@@ -129,6 +134,7 @@ fn in_use_lists_the_holder() {
 
 #[test]
 fn unknown_names_are_usage_errors() {
+    let _ns = common::netns();
     for bad in ["no-such-service-xyz", "70000", "22/foo"] {
         let out = portscope().args(["explain", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}");

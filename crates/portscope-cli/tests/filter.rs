@@ -263,6 +263,7 @@ fn extensions_select_by_owner_service_and_class() {
 
 #[test]
 fn bad_expressions_point_at_the_spot() {
+    let _ns = common::netns();
     let cases: &[(&str, &str, usize)] = &[
         ("sport = :", "expected a port after ':'", 10),
         ("sport = :99999", "out of range", 10),

@@ -268,6 +268,7 @@ fn mine<'a>(list: &'a [Value], h: &Hostile) -> Vec<&'a Value> {
 
 #[test]
 fn json_and_snapshot_give_back_the_exact_bytes() {
+    let _ns = common::netns();
     let scratch = Scratch::new("json");
     let crowd = crowd(&scratch);
     let file = scratch.0.join("saved.json");
@@ -320,6 +321,7 @@ fn json_and_snapshot_give_back_the_exact_bytes() {
 
 #[test]
 fn csv_parses_back_to_the_exact_bytes() {
+    let _ns = common::netns();
     let scratch = Scratch::new("csv");
     let crowd = crowd(&scratch);
     let out = run(&["-tx", "-p", "--csv"]);
@@ -363,6 +365,7 @@ fn csv_parses_back_to_the_exact_bytes() {
 
 #[test]
 fn table_summary_netstat_and_details_are_escaped() {
+    let _ns = common::netns();
     let scratch = Scratch::new("table");
     let crowd = crowd(&scratch);
     for h in &crowd {
@@ -440,6 +443,7 @@ fn strip_sgr(s: &str) -> String {
 
 #[test]
 fn who_explain_close_and_changes_are_escaped() {
+    let _ns = common::netns();
     let scratch = Scratch::new("who");
     let crowd = crowd(&scratch);
     for h in &crowd {
@@ -496,6 +500,7 @@ fn who_explain_close_and_changes_are_escaped() {
 
 #[test]
 fn audit_flags_the_setuid_listener_in_a_world_writable_dir() {
+    let _ns = common::netns();
     let scratch = Scratch::new("audit");
     let crowd = crowd(&scratch);
     let suid = setuid_listener(&scratch);
@@ -553,6 +558,7 @@ fn audit_flags_the_setuid_listener_in_a_world_writable_dir() {
 
 #[test]
 fn scan_shows_local_owners_escaped() {
+    let _ns = common::netns();
     let scratch = Scratch::new("scan");
     let crowd = crowd(&scratch);
     let ports: Vec<String> = crowd.iter().map(|h| h.port.to_string()).collect();
@@ -639,6 +645,7 @@ impl Drop for Tmux {
 
 #[test]
 fn watch_and_the_kill_prompt_show_names_escaped() {
+    let _ns = common::netns();
     let scratch = Scratch::new("watch");
     let crowd = crowd(&scratch);
     let h = &crowd[0];
@@ -681,6 +688,7 @@ fn serve(l: std::net::TcpListener, handle: impl Fn(std::net::TcpStream) + Send +
 
 #[test]
 fn scan_shows_what_servers_say_escaped_and_bounded() {
+    let _ns = common::netns();
     use std::io::Write;
     // An SSH greeter whose version clears the screen and sets the title.
     let ssh = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -753,6 +761,7 @@ fn scan_shows_what_servers_say_escaped_and_bounded() {
 
 #[test]
 fn a_hostile_file_name_in_an_error_stays_one_line() {
+    let _ns = common::netns();
     let bad = std::ffi::OsStr::from_bytes(b"/nonexistent/\x1b[2J\nforged: ok\xff");
     for args in [&["--from-snapshot"][..], &["audit", "--baseline"]] {
         let out = portscope().args(args).arg(bad).output().unwrap();

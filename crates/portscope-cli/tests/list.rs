@@ -46,6 +46,7 @@ fn state(list: &[Value], inode: u64) -> String {
 
 #[test]
 fn every_kind_of_socket_is_listed_with_owner() {
+    let _ns = common::netns();
     let me = u64::from(std::process::id());
 
     // v4 and v6 listeners.
@@ -195,6 +196,7 @@ fn every_kind_of_socket_is_listed_with_owner() {
 
 #[test]
 fn raw_icmp_socket_is_listed() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: raw sockets need root");
         return;
@@ -217,6 +219,7 @@ fn raw_icmp_socket_is_listed() {
 /// A listener created by another user's process: its uid, owner and user name.
 #[test]
 fn socket_of_another_user() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: switching users needs root");
         return;
@@ -346,6 +349,7 @@ fn agrees_with_ss_on_live_sockets() {
 
 #[test]
 fn ano_is_windows_layout_with_pids() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let out = portscope().arg("-ano").output().unwrap();
@@ -388,6 +392,7 @@ fn ano_is_windows_layout_with_pids() {
 
 #[test]
 fn csv_lists_every_owner() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let dup = l.try_clone().unwrap();
     let out = portscope().args(["-tlp", "--csv"]).output().unwrap();
@@ -409,6 +414,7 @@ fn csv_lists_every_owner() {
 
 #[test]
 fn table_abbreviates_shared_owners_and_aligns() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let kids: Vec<Reap> = (0..3)
@@ -442,6 +448,7 @@ fn table_abbreviates_shared_owners_and_aligns() {
 
 #[test]
 fn bad_usage_is_one_line_and_exit_2() {
+    let _ns = common::netns();
     for args in [
         &["--bogus"][..],
         &["--sort", "nope"],
@@ -459,6 +466,7 @@ fn bad_usage_is_one_line_and_exit_2() {
 
 #[test]
 fn closed_pipe_is_quiet_success() {
+    let _ns = common::netns();
     // Enough rows that the output cannot fit in the pipe buffer.
     let _many: Vec<UdpSocket> = (0..2000)
         .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())

@@ -29,6 +29,7 @@ fn stderr(out: &std::process::Output) -> String {
 
 #[test]
 fn listing_options_after_the_filter() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let filter = format!(":{port}");
@@ -53,6 +54,7 @@ fn listing_options_after_the_filter() {
 
 #[test]
 fn double_dash_ends_options() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let filter = format!(":{port}");
@@ -83,6 +85,7 @@ fn double_dash_ends_options() {
 
 #[test]
 fn suggestions_and_valid_values_reach_the_error_line() {
+    let _ns = common::netns();
     let out = run(&["sport", "=", ":22", "--jsno"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -126,6 +129,7 @@ fn first_round(args: &[&str]) -> Vec<Value> {
 
 #[test]
 fn continuous_takes_seconds_only_when_they_are_a_number() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let filter = format!(":{port}");
@@ -156,6 +160,7 @@ fn continuous_takes_seconds_only_when_they_are_a_number() {
 
 #[test]
 fn every_command_takes_options_after_its_words() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port().to_string();
 
@@ -197,6 +202,7 @@ fn every_command_takes_options_after_its_words() {
 
 #[test]
 fn close_with_yes_after_the_filter_closes() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: closing sockets needs CAP_NET_ADMIN");
         return;

@@ -25,6 +25,7 @@ fn path_of(s: &Value) -> Option<&str> {
 
 #[test]
 fn a_name_with_a_newline_does_not_forge_a_socket() {
+    let _ns = common::netns();
     let dir = std::env::temp_dir().join(format!("psf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let forged_name = format!("@ps-forged-{}", std::process::id());
@@ -86,6 +87,7 @@ fn a_name_with_a_newline_does_not_forge_a_socket() {
 
 #[test]
 fn unix_uid_is_null_from_proc_and_known_from_netlink() {
+    let _ns = common::netns();
     let name = format!("ps-uid-{}", std::process::id());
     let addr =
         <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
@@ -113,6 +115,7 @@ fn unix_uid_is_null_from_proc_and_known_from_netlink() {
 /// unix socket, so still not a unix socket in the listing.
 #[test]
 fn a_forged_record_cannot_borrow_another_kind_of_socket() {
+    let _ns = common::netns();
     use rustix::net::{AddressFamily, SocketFlags, SocketType, socket_with};
     let nl = socket_with(
         AddressFamily::NETLINK,
@@ -166,6 +169,7 @@ fn a_forged_record_cannot_borrow_another_kind_of_socket() {
 /// and peer, queues of listeners, v6only of a `::` socket that set it).
 #[test]
 fn netlink_and_procfs_list_the_same_sockets_in_a_namespace() {
+    let _ns = common::netns();
     use std::net::{TcpListener, TcpStream, UdpSocket};
     use std::os::unix::net::{UnixDatagram, UnixStream};
     let Some(ns) = Netns::new(3) else { return };

@@ -20,6 +20,7 @@ fn free_port() -> u16 {
 
 #[test]
 fn finds_a_child_holding_the_port_and_kills_it() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let mut child = Command::new("sleep")
@@ -92,6 +93,7 @@ fn nothing_there_is_exit_1() {
 
 #[test]
 fn ranges_protocols_and_lists() {
+    let _ns = common::netns();
     let t = TcpListener::bind("127.0.0.1:0").unwrap();
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     let tp = t.local_addr().unwrap().port();
@@ -130,6 +132,7 @@ fn ranges_protocols_and_lists() {
 
 #[test]
 fn bad_port_specs_are_usage_errors() {
+    let _ns = common::netns();
     for bad in ["70000", "9-1", "80/sctp", "no-such-service-xyz"] {
         let out = portscope().args(["who", bad]).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}");
@@ -140,6 +143,7 @@ fn bad_port_specs_are_usage_errors() {
 
 #[test]
 fn kill_off_a_terminal_needs_yes() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let mut child = Command::new("sleep")
@@ -164,6 +168,7 @@ fn kill_off_a_terminal_needs_yes() {
 /// In a fresh pid namespace, pid 1 holds a listener; `who --kill` refuses it.
 #[test]
 fn pid_1_is_refused() {
+    let _ns = common::netns();
     if !is_root() {
         eprintln!("skipped: unshare needs root");
         return;
@@ -228,6 +233,7 @@ fn in_namespaces(ns_flags: &[&str], script: &str) -> Option<serde_json::Value> {
 /// did not.
 #[test]
 fn kill_on_a_range_spares_clients_unless_any_socket() {
+    let _ns = common::netns();
     let script = r#"
 import json, socket, subprocess, sys
 ps = sys.argv[1]
@@ -286,6 +292,7 @@ print(json.dumps({'plain': case([]), 'any': case(['--any-socket'])}))
 /// answering y reports "exited meanwhile" and the newcomer lives on.
 #[test]
 fn a_pid_reused_while_the_prompt_is_open_is_not_signalled() {
+    let _ns = common::netns();
     let script = r#"
 import json, os, pty, select, socket, subprocess, sys, time
 ps = sys.argv[1]
@@ -361,6 +368,7 @@ print(json.dumps({'holder': hp, 'victim': victim.pid, 'victim_rc': victim_rc,
 /// holder is still signalled and portscope ends quietly with 0.
 #[test]
 fn kill_into_a_closed_pipe_signals_and_exits_quietly() {
+    let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let mut child = Command::new("sleep")
@@ -393,6 +401,7 @@ fn kill_into_a_closed_pipe_signals_and_exits_quietly() {
 /// answering y reports "no longer holds the socket" and signals nothing.
 #[test]
 fn a_holder_that_let_go_of_the_socket_is_not_signalled() {
+    let _ns = common::netns();
     let script = r#"
 import json, os, pty, select, signal, subprocess, sys
 ps = sys.argv[1]
