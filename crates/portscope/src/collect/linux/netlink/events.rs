@@ -33,6 +33,10 @@ const INET_DIAG_PROTOCOL: u16 = 10;
 /// bind mask (group n is bit n-1).
 const DESTROY_GROUPS: u32 = 0b1111;
 
+/// The receive buffer asked for by default: a few seconds of thousands of
+/// closes a second (each message takes about 1 KiB of buffer).
+const BIG_RCVBUF: usize = 16 << 20;
+
 /// The inet_diag_msg fixed part; parse_inet_msg checks its length.
 const MSG_FIXED: usize = 72;
 
@@ -66,9 +70,20 @@ impl DestroyStream {
     /// bound yet: its events are that namespace's.
     pub fn bind(fd: OwnedFd, rcvbuf: Option<usize>) -> Result<DestroyStream> {
         let unavailable = |e: Errno| Error::NetlinkUnavailable(e.into());
-        // Ask for much; the kernel caps it at rmem_max without error.
-        let size = rcvbuf.unwrap_or(8 << 20);
-        rustix::net::sockopt::set_socket_recv_buffer_size(&fd, size).map_err(unavailable)?;
+        // Ask for much: with CAP_NET_ADMIN past rmem_max, else the kernel
+        // caps it at rmem_max without error.
+        match rcvbuf {
+            Some(size) => {
+                rustix::net::sockopt::set_socket_recv_buffer_size(&fd, size).map_err(unavailable)?
+            }
+            None => {
+                if rustix::net::sockopt::set_socket_recv_buffer_size_force(&fd, BIG_RCVBUF).is_err()
+                {
+                    rustix::net::sockopt::set_socket_recv_buffer_size(&fd, BIG_RCVBUF)
+                        .map_err(unavailable)?;
+                }
+            }
+        }
         rustix::net::bind(&fd, &SocketAddrNetlink::new(0, DESTROY_GROUPS)).map_err(unavailable)?;
         let inode = rustix::fs::fstat(&fd).map(|st| st.st_ino).unwrap_or(0);
         let mut s = DestroyStream {
