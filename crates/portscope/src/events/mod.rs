@@ -427,7 +427,9 @@ impl Differ {
         let mut e = self.event(now, kind, socket);
         e.processes = k.processes;
         e.duration_ms = Some(ms(since(now, k.first_seen)));
-        counters(&mut e);
+        if !k.listening {
+            counters(&mut e);
+        }
         if k.listening {
             self.pending.push(Pending { event: e });
         } else {
