@@ -195,8 +195,10 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
 }
 
 /// Every so often the owner walk reads every fd table even if nothing
-/// seems new (fds passed between processes, processes gone).
-const FULL_WALK_EVERY: Duration = Duration::from_secs(5);
+/// seems new (fds passed between processes, processes gone). Rarely: on a
+/// machine with 100k open fds a full walk costs about a second of CPU, and
+/// new sockets trigger the walks attribution needs anyway.
+const FULL_WALK_EVERY: Duration = Duration::from_secs(60);
 
 /// Dumps joined with owners, walking only when the dump holds a socket whose
 /// holder is not known: first the fd tables that changed, then, if that
