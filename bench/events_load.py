@@ -120,12 +120,14 @@ def run(rate, seconds, record, idle=False):
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(4096)
         stop = threading.Event()
-        srv = threading.Thread(target=server, args=(listener, stop), daemon=True)
-        srv.start()
+        if not idle:
+            # (Idle, nothing is opened: a new socket would cost an owner walk.)
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(4096)
+            srv = threading.Thread(target=server, args=(listener, stop), daemon=True)
+            srv.start()
         c0 = cpu_seconds(proc.pid)
         t0 = time.monotonic()
         if idle:
