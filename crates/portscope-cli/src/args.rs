@@ -13,7 +13,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 #[command(
     name = "portscope",
     version,
-    after_help = "Exit status: 0 success, 1 nothing found (who, close, scan, history) or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
+    after_help = "Exit status: 0 success, 1 nothing found (who, close, scan, pid, history), a wait timed out, or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
                   process column appears only with -p, -o or -e, as with ss and netstat.\n\
                   Options may come before or after the filter words (`portscope sport = :22 -tlnp`), \
@@ -61,6 +61,18 @@ pub enum Command {
     /// What happened, from the database `events --record` writes:
     /// `history --since 1h dport = :22`, `history --summary`.
     History(HistoryArgs),
+    /// Wait until ports are listening (or, with `--state free`, no longer
+    /// held): `wait 5432`, `wait 8080 postgresql --timeout 1m`. Exit 0 when
+    /// they are, 1 at the timeout (saying what is missing or who holds them).
+    Wait(WaitArgs),
+    /// Who talks to whom on this machine: both ends of every local TCP
+    /// connection and connected unix socket joined, grouped by process; a
+    /// tree, or --dot, --mermaid, --json.
+    Map(MapArgs),
+    /// The process behind a connection in one screen: parent chain, start
+    /// time, users, executable, command line, cgroup, every socket it holds,
+    /// its throughput and audit findings. `pid 812`, `pid nginx`.
+    Pid(PidArgs),
 }
 
 /// `portscope events` options.
@@ -149,6 +161,72 @@ pub struct HistoryArgs {
     /// At most this many events, the latest (default: all).
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+}
+
+/// `portscope wait` options.
+#[derive(Debug, ClapArgs)]
+pub struct WaitArgs {
+    /// Ports, ranges or service names, optionally with /tcp or /udp (as for `who`).
+    #[arg(required = true, value_name = "PORT|SERVICE")]
+    pub ports: Vec<String>,
+    /// Give up after this long: `30s`, `500ms`, `2m`, or seconds.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub timeout: String,
+    /// Wait for the ports to be listening, or to be free (no socket holds them).
+    #[arg(long, value_enum, default_value_t = WaitState::Listen)]
+    pub state: WaitState,
+    /// Time between checks: `100ms`, `1s`.
+    #[arg(long, value_name = "DURATION", default_value = "100ms")]
+    pub interval: String,
+    /// Print nothing; only the exit status tells.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// What `wait` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WaitState {
+    /// Every port has a listener (TCP LISTEN or a bound, unconnected UDP socket).
+    Listen,
+    /// No socket holds any of the ports (TIME_WAIT does not count).
+    Free,
+}
+
+/// `portscope map` options.
+#[derive(Debug, ClapArgs)]
+pub struct MapArgs {
+    /// Output as Graphviz DOT (`portscope map --dot | dot -Tsvg`).
+    #[arg(long, conflicts_with_all = ["mermaid", "json"])]
+    pub dot: bool,
+    /// Output as a Mermaid flowchart.
+    #[arg(long, conflicts_with = "json")]
+    pub mermaid: bool,
+    /// Output as JSON: nodes and edges (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Only TCP conversations.
+    #[arg(short = 't', long = "tcp")]
+    pub tcp: bool,
+    /// Only unix socket conversations.
+    #[arg(short = 'x', long = "unix")]
+    pub unix: bool,
+    /// Map a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
+}
+
+/// `portscope pid` options.
+#[derive(Debug, ClapArgs)]
+pub struct PidArgs {
+    /// A process id, or a process name (every process of that name).
+    #[arg(value_name = "PID|NAME")]
+    pub target: String,
+    /// Output as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Milliseconds over which to measure the connections' throughput (0: counters only).
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub interval: u64,
 }
 
 /// `portscope watch` options.
@@ -376,9 +454,20 @@ pub struct ListArgs {
     /// All states, listening and connected (the default; kept for ss/netstat habits).
     #[arg(short = 'a', long = "all")]
     pub all: bool,
-    /// Numeric output. Addresses are always numeric; services still get their column.
+    /// Numeric output (the default): addresses are not resolved; services
+    /// still get their column. Overrides -r.
     #[arg(short = 'n', long = "numeric")]
     pub numeric: bool,
+    /// Resolve addresses to host names (the hosts file, then DNS as the
+    /// system is configured), all at once with one deadline for the whole
+    /// listing: what has not answered by then stays numeric, marked `~`, and
+    /// the run says how many. Table and JSON (`"name"`); CSV and the netstat
+    /// layout stay numeric.
+    #[arg(short = 'r', long = "resolve")]
+    pub resolve: bool,
+    /// With -r: how long the whole listing may wait for names: `1s`, `300ms`.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration_arg)]
+    pub resolve_timeout: std::time::Duration,
     /// Show the processes holding each socket.
     #[arg(short = 'p', long = "processes")]
     pub processes: bool,
@@ -444,6 +533,11 @@ pub struct ListArgs {
     /// Render a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+}
+
+/// A `--resolve-timeout`-style duration (`1s`, `300ms`, `2m`).
+fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    crate::cmd::wait::parse_duration(text)
 }
 
 /// Output layouts.

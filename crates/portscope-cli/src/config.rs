@@ -37,6 +37,8 @@ pub struct ListConfig {
     pub continuous: Option<f64>,
     /// With `continuous`: print only what changed.
     pub changes: bool,
+    /// Resolve addresses to names, waiting at most this long for all of them.
+    pub resolve: Option<Duration>,
 }
 
 /// The longest interval `-c` and `watch --interval` accept: a day.
@@ -103,6 +105,7 @@ impl ListConfig {
             filter: Filter::default(),
             continuous: None,
             changes: false,
+            resolve: None,
         }
     }
 
@@ -161,6 +164,7 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
+            resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }
 }

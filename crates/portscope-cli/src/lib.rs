@@ -16,6 +16,7 @@ mod cmd;
 mod config;
 mod eventline;
 mod input;
+mod names;
 mod render;
 mod report;
 mod snapshot_file;
@@ -99,6 +100,7 @@ pub fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return clap_failure(&e),
     };
+    names::install_host_lookup();
     match cmd::run(&args) {
         Ok(code) => code,
         Err(Failure::Usage(msg)) => {

@@ -88,6 +88,9 @@ fn help_texts() {
         ("watch", &["watch", "--help"]),
         ("events", &["events", "--help"]),
         ("history", &["history", "--help"]),
+        ("wait", &["wait", "--help"]),
+        ("map", &["map", "--help"]),
+        ("pid", &["pid", "--help"]),
     ] {
         let out = portscope()
             .args(args)

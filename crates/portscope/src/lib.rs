@@ -22,8 +22,10 @@ pub mod exposure;
 pub mod filter;
 #[cfg(feature = "serde")]
 pub mod json;
+pub mod map;
 pub mod model;
 pub mod order;
+pub mod resolve;
 pub mod services;
 pub mod text;
 pub mod track;

@@ -29,6 +29,7 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
     render::write(&mut out, &snap, cfg)?;
     out.flush()?;
     report_hidden(cfg, &snap);
+    crate::names::report_pending(cfg, &snap);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -36,7 +37,9 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
 /// the sockets the query wants.
 pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let sys = crate::system::open(cfg.from_snapshot.as_deref())?;
-    Ok(collect::take(&*sys, &cfg.collect)?)
+    let mut snap = collect::take(&*sys, &cfg.collect)?;
+    snap.resolved = sys.names();
+    Ok(snap)
 }
 
 /// One listing: the snapshot (or the saved file), filtered and sorted.
@@ -54,6 +57,9 @@ fn gather(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     }
     if let Some((key, reverse)) = cfg.sort {
         render::sort(&mut snap, key, reverse);
+    }
+    if let Some(limit) = cfg.resolve {
+        crate::names::resolve(&mut snap, limit);
     }
     Ok(snap)
 }
@@ -85,6 +91,7 @@ fn continuous(cfg: &ListConfig, every: std::time::Duration) -> Result<ExitCode, 
                 crate::say(format_args!("note: {note}"));
             }
             report_hidden(cfg, &snap);
+            crate::names::report_pending(cfg, &snap);
         }
         let stdout = io::stdout().lock();
         let mut out = io::BufWriter::with_capacity(1 << 16, stdout);

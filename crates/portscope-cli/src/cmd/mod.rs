@@ -11,9 +11,12 @@ pub mod events;
 pub mod explain;
 pub mod history;
 pub mod list;
+pub mod map;
+pub mod pid;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;
+pub mod wait;
 pub mod watch;
 pub mod who;
 
@@ -51,6 +54,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
         Some(Command::Watch(w)) => watch::run(w),
         Some(Command::Events(e)) => events::run(e),
         Some(Command::History(h)) => history::run(h),
+        Some(Command::Wait(w)) => wait::run(w),
+        Some(Command::Map(m)) => map::run(m),
+        Some(Command::Pid(p)) => pid::run(p),
     }
 }
 

@@ -30,7 +30,7 @@ pub struct PortSpec {
 }
 
 impl PortSpec {
-    fn matches(&self, s: &Socket) -> bool {
+    pub(crate) fn matches(&self, s: &Socket) -> bool {
         let Some(port) = s.local.port() else {
             return false;
         };
@@ -52,7 +52,7 @@ pub fn parse_specs(words: &[String]) -> Result<Vec<PortSpec>, String> {
     Ok(specs)
 }
 
-fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
+pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
     let (body, proto) = match item.rsplit_once('/') {
         Some((b, "tcp")) => (b, Some(Proto::Tcp)),
         Some((b, "udp")) => (b, Some(Proto::Udp)),
@@ -145,16 +145,20 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-fn holders(sys: &dyn System, cfg: &ListConfig, specs: &[PortSpec]) -> Result<Snapshot, Failure> {
+pub(crate) fn holders(
+    sys: &dyn System,
+    cfg: &ListConfig,
+    specs: &[PortSpec],
+) -> Result<Snapshot, Failure> {
     let mut snap = collect::take(sys, &cfg.collect)?;
     snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
     Ok(snap)
 }
 
 /// Sockets by owning pid (`None`: no visible owner), in pid order.
-type Groups<'a> = BTreeMap<Option<u32>, Vec<&'a Socket>>;
+pub(crate) type Groups<'a> = BTreeMap<Option<u32>, Vec<&'a Socket>>;
 
-fn group(snap: &Snapshot) -> Groups<'_> {
+pub(crate) fn group(snap: &Snapshot) -> Groups<'_> {
     let mut g: Groups<'_> = BTreeMap::new();
     for s in &snap.sockets {
         if s.owners.is_empty() {
@@ -171,7 +175,11 @@ fn group(snap: &Snapshot) -> Groups<'_> {
     g
 }
 
-fn write_text(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
+pub(crate) fn write_text(
+    out: &mut dyn Write,
+    ctx: &Context<'_>,
+    groups: &Groups<'_>,
+) -> io::Result<()> {
     if groups.is_empty() {
         return writeln!(out, "nothing holds these ports");
     }
@@ -490,9 +498,13 @@ fn kill(
         report.finish()?;
         return Ok(ExitCode::from(1));
     }
-    // Give the processes a moment to exit and release the ports.
+    // Give the processes a moment to exit and release the ports. Only a look
+    // begun after the deadline may report "still held": on a loaded machine
+    // one look (a whole owner walk) can outlast the deadline, and what it saw
+    // at its start says nothing about the time since.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
+        let looked_at = Instant::now();
         let now = holders(sys, cfg, specs)?;
         let still: Vec<&Socket> = now
             .sockets
@@ -504,7 +516,7 @@ fn kill(
             report.finish()?;
             return Ok(ExitCode::SUCCESS);
         }
-        if Instant::now() >= deadline {
+        if looked_at >= deadline {
             let mut who: Vec<String> = still
                 .iter()
                 .flat_map(|s| s.owners.iter().map(|o| o.pid))
@@ -512,7 +524,13 @@ fn kill(
                 .collect();
             who.sort();
             who.dedup();
-            report.line(format_args!("still held by {}", who.join(", ")))?;
+            if who.is_empty() {
+                report.line(format_args!(
+                    "still open, held by no process that can be seen"
+                ))?;
+            } else {
+                report.line(format_args!("still held by {}", who.join(", ")))?;
+            }
             report.finish()?;
             return Ok(ExitCode::from(1));
         }

@@ -184,10 +184,10 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
             let _ = write!(buf, "{}", s.send_q);
         }
         "Local Address" => {
-            let _ = write!(buf, "{}", s.shown_local());
+            crate::names::push_end(buf, &s.shown_local(), &s.local, &ctx.snap.resolved);
         }
         "Remote Address" => {
-            let _ = write!(buf, "{}", s.shown_remote());
+            crate::names::push_end(buf, &s.shown_remote(), &s.remote, &ctx.snap.resolved);
         }
         "State" => buf.push_str(s.state.name_for(s.proto)),
         "Service" => {

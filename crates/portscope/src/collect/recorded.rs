@@ -94,6 +94,16 @@ impl System for Recorded {
         Ok(self.snap.processes.get(&pid).cloned())
     }
 
+    fn names(&self) -> crate::model::Resolved {
+        self.snap.resolved.clone()
+    }
+
+    fn pids(&self) -> Result<Vec<u32>> {
+        let mut v: Vec<u32> = self.snap.processes.keys().copied().collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
     fn user_name(&self, uid: u32) -> Text {
         if let Some(name) = self.snap.user_names.get(&uid) {
             return name.clone();

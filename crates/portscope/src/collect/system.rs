@@ -4,7 +4,7 @@
 //! a saved listing, so every command runs the same code on either.
 
 use crate::error::Result;
-use crate::model::{Process, Snapshot, Socket, Source};
+use crate::model::{Process, ProcessDetails, Resolved, Snapshot, Socket, Source};
 use crate::services::EphemeralRange;
 use crate::text::Text;
 
@@ -78,6 +78,24 @@ pub trait System: Send + Sync {
 
     /// The details of one process; `None` when it has gone.
     fn process(&self, pid: u32) -> Result<Option<Process>>;
+
+    /// What a listing does not need of process `pid`: parent, start time,
+    /// threads, cgroup, where its executable lives. `None` when it has gone
+    /// or the system cannot say (a recording).
+    fn process_details(&self, _pid: u32) -> Result<Option<ProcessDetails>> {
+        Ok(None)
+    }
+
+    /// Host names a recording carries for its addresses (a listing saved
+    /// with `--resolve`); none for a live system, which looks names up.
+    fn names(&self) -> Resolved {
+        Resolved::default()
+    }
+
+    /// Every process id there is now, in order (a recording: those it has).
+    fn pids(&self) -> Result<Vec<u32>> {
+        Ok(Vec::new())
+    }
 
     /// The name of user `uid`, or the number as text when it has none.
     fn user_name(&self, uid: u32) -> Text;

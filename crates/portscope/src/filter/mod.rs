@@ -17,7 +17,9 @@
 //!   `service NAME`, `class system|user|dynamic`.
 //! - Operands: `:PORT`, `:SERVICE`, `ADDR`, `ADDR:PORT`, `CIDR`, `[V6]`,
 //!   `[V6]:PORT`, `*`, `*:PORT`, `localhost`, `unix:GLOB`, and the family
-//!   prefixes `inet:`/`inet6:`. Host names are not resolved.
+//!   prefixes `inet:`/`inet6:`. Host names are resolved (every address)
+//!   once the binary installs a lookup ([`set_host_lookup`]); until then
+//!   they are an error.
 //! - `and`/`&`/`&&`, `or`/`|`/`||` and juxtaposition (meaning `and`) have
 //!   equal precedence and group from the left; `not`/`!` binds to the next
 //!   term; parentheses group. So `a or b and c` is `(a or b) and c`, as in ss.
@@ -35,6 +37,7 @@ mod lexer;
 mod operand;
 mod parser;
 mod states;
+pub use operand::{HostLookup, set_host_lookup};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

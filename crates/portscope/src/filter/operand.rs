@@ -9,6 +9,7 @@
 //! operands mean is `eval`'s business.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
 
 use super::Fail;
 use super::ast::Prefix;
@@ -196,6 +197,37 @@ fn needs_brackets(text: &str) -> bool {
     }
 }
 
+/// Turns a host name into its addresses (all of them, every family), or
+/// says why it cannot.
+pub type HostLookup = Box<dyn Fn(&str) -> Result<Vec<IpAddr>, String> + Send + Sync>;
+
+static HOST_LOOKUP: OnceLock<HostLookup> = OnceLock::new();
+
+/// Lets filters name hosts: `dst db1` then means every address `lookup`
+/// gives `db1`, and `localhost` what it gives `localhost` (else 127.0.0.1
+/// and ::1). The library does no lookups of its own; the binary installs
+/// the system's (hosts file, then DNS). Set once per process; later calls
+/// are ignored.
+pub fn set_host_lookup(lookup: HostLookup) {
+    let _ = HOST_LOOKUP.set(lookup);
+}
+
+/// Prefixes for the addresses a lookup gave, of the family asked for.
+fn prefixes_of(addrs: &[IpAddr], family: Option<Family>) -> Vec<Prefix> {
+    addrs
+        .iter()
+        .filter(|a| match family {
+            Some(Family::Inet) => a.is_ipv4(),
+            Some(Family::Inet6) => a.is_ipv6(),
+            _ => true,
+        })
+        .map(|&addr| Prefix {
+            addr,
+            len: if addr.is_ipv4() { 32 } else { 128 },
+        })
+        .collect()
+}
+
 /// An address, CIDR, `localhost` or `any`.
 fn address(text: &str, family: Option<Family>, col: usize) -> Result<Vec<Prefix>, Fail> {
     let (ip_text, plen_text) = match text.split_once('/') {
@@ -227,6 +259,12 @@ fn address(text: &str, family: Option<Family>, col: usize) -> Result<Vec<Prefix>
     if ip_text == "localhost" {
         if plen_text.is_some() {
             return Err(Fail::new("'localhost' takes no prefix length", col));
+        }
+        if let Some(found) = HOST_LOOKUP.get().and_then(|l| l("localhost").ok()) {
+            let p = prefixes_of(&found, family);
+            if !p.is_empty() {
+                return Ok(p);
+            }
         }
         let v4 = Prefix {
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -263,10 +301,26 @@ fn address(text: &str, family: Option<Family>, col: usize) -> Result<Vec<Prefix>
                 ));
             }
             None => {
-                return Err(Fail::new(
-                    format!("host names are not resolved: use an address instead of '{ip_text}'"),
-                    col,
-                ));
+                let Some(lookup) = HOST_LOOKUP.get() else {
+                    return Err(Fail::new(
+                        format!(
+                            "host names are not resolved: use an address instead of '{ip_text}'"
+                        ),
+                        col,
+                    ));
+                };
+                if plen_text.is_some() {
+                    return Err(Fail::new("a host name takes no prefix length", col));
+                }
+                let found = lookup(ip_text).map_err(|e| Fail::new(e, col))?;
+                let p = prefixes_of(&found, family);
+                if p.is_empty() {
+                    return Err(Fail::new(
+                        format!("host name '{ip_text}' has no address of that family"),
+                        col,
+                    ));
+                }
+                return Ok(p);
             }
         }
     };

@@ -32,6 +32,7 @@
 
 mod audit;
 mod events;
+mod map;
 mod read;
 
 use std::io::{self, Write};
@@ -52,6 +53,7 @@ pub use audit::{
     read_audit, read_baseline,
 };
 pub use events::{read_event, write_event};
+pub use map::{EdgeOut, MapOut, NodeOut};
 pub use read::{ReadListing, read_listing};
 
 /// How a listing is written: which optional parts each socket carries.
@@ -81,6 +83,11 @@ impl<'a> Listing<'a> {
         }
     }
 
+    /// The host name found for an end's address (`--resolve`), if any.
+    fn name_of(&self, e: &Endpoint) -> Option<&'a Text> {
+        self.snap.resolved.name(e.addr()?)
+    }
+
     /// The object for one socket of the snapshot.
     pub fn socket(&self, s: &'a Socket) -> SocketOut<'a> {
         let detail = self.detail;
@@ -89,8 +96,8 @@ impl<'a> Listing<'a> {
             proto: s.proto.as_str(),
             family: s.family.as_str(),
             unix_type: s.unix_type.map(|t| t.as_str()),
-            local: EndpointOut(&s.local),
-            remote: EndpointOut(&s.remote),
+            local: EndpointOut(&s.local, self.name_of(&s.local)),
+            remote: EndpointOut(&s.remote, self.name_of(&s.remote)),
             state: s.state.name_for(s.proto),
             recv_q: s.recv_q,
             send_q: s.send_q,
@@ -190,16 +197,20 @@ pub struct SocketOut<'a> {
 
 /// An endpoint, its address written as text straight into the output (no
 /// String per endpoint on a path that writes 100k objects).
-struct EndpointOut<'a>(&'a Endpoint);
+struct EndpointOut<'a>(&'a Endpoint, Option<&'a Text>);
 
 impl Serialize for EndpointOut<'_> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         match self.0 {
             Endpoint::Inet { addr, port } => {
-                let mut o = ser.serialize_struct("Inet", 2)?;
+                let mut o = ser.serialize_struct("Inet", 3)?;
                 o.serialize_field("addr", &AddrText(*addr))?;
                 o.serialize_field("port", port)?;
+                // Only when names were looked up and this address has one.
+                if let Some(name) = self.1 {
+                    o.serialize_field("name", name)?;
+                }
                 o.end()
             }
             Endpoint::Unix { path, inode } => {

@@ -131,8 +131,17 @@ fn owners_in<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<OwnerA
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum EndpointIn {
-    Inet { addr: IpAddr, port: u16 },
-    Unix { path: Option<Text>, inode: u64 },
+    Inet {
+        addr: IpAddr,
+        port: u16,
+        /// A host name found with `--resolve`.
+        #[serde(default)]
+        name: Option<Text>,
+    },
+    Unix {
+        path: Option<Text>,
+        inode: u64,
+    },
 }
 
 #[derive(Deserialize)]
@@ -295,11 +304,12 @@ impl Listing {
                 });
             }
         }
+        let names = &mut self.snap.resolved.names;
         self.snap.sockets.push(Socket {
             proto,
             family,
-            local: endpoint(s.local),
-            remote: endpoint(s.remote),
+            local: endpoint(s.local, names),
+            remote: endpoint(s.remote, names),
             state,
             recv_q: s.recv_q,
             send_q: s.send_q,
@@ -321,9 +331,15 @@ impl Listing {
     }
 }
 
-fn endpoint(e: EndpointIn) -> Endpoint {
+/// The model's endpoint; a name it carries goes into `names`.
+fn endpoint(e: EndpointIn, names: &mut std::collections::HashMap<IpAddr, Text>) -> Endpoint {
     match e {
-        EndpointIn::Inet { addr, port } => Endpoint::Inet { addr, port },
+        EndpointIn::Inet { addr, port, name } => {
+            if let Some(n) = name {
+                names.insert(addr.to_canonical(), n);
+            }
+            Endpoint::Inet { addr, port }
+        }
         EndpointIn::Unix { path, inode } => Endpoint::Unix { path, inode },
     }
 }

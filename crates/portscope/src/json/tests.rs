@@ -224,6 +224,16 @@ fn every_kind() -> Snapshot {
             ..Socket::default()
         },
     ];
+    // A name found for the first socket's address (`--resolve`).
+    if let Some(addr) = snap
+        .sockets
+        .iter()
+        .find_map(|s| s.local.addr().filter(|a| !a.is_unspecified()))
+    {
+        snap.resolved
+            .names
+            .insert(addr.to_canonical(), Text::from("host.example"));
+    }
     snap
 }
 

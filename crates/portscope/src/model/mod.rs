@@ -10,12 +10,16 @@
 use std::fmt;
 mod endpoint;
 mod process;
+mod process_details;
+mod resolved;
 mod snapshot;
 mod socket;
 mod tcp_info;
 
 pub use endpoint::Endpoint;
 pub use process::{Owner, Process};
+pub use process_details::ProcessDetails;
+pub use resolved::Resolved;
 pub use snapshot::{HiddenOwners, Snapshot, Source};
 pub use socket::{Shown, Socket};
 pub use tcp_info::{CongName, Detail, SkMemInfo, SocketExtra, TcpInfo, Timer, TimerKind};

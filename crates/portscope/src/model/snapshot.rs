@@ -31,6 +31,8 @@ pub struct Snapshot {
     pub source: Source,
     /// Notes for the user about this run (fallbacks taken); never errors.
     pub notes: Vec<String>,
+    /// Host names for the addresses, when they were looked up (`--resolve`).
+    pub resolved: super::Resolved,
 }
 
 /// Where socket data came from.

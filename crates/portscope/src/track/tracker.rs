@@ -94,6 +94,7 @@ impl Tracker {
             user_names,
             source,
             notes,
+            resolved: _,
         } = snap;
         // The kernel dumps sockets in the same order every time (its hash
         // table's), and rows keep the order they were first seen in: try
@@ -297,6 +298,7 @@ impl Tracker {
             user_names,
             source,
             notes,
+            resolved: Default::default(),
         };
     }
 }

@@ -6,5 +6,6 @@ pub mod host;
 pub mod netlink;
 pub mod owners;
 pub mod pidfd;
+pub mod process;
 pub mod procnet;
 pub mod system;

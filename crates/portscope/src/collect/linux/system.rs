@@ -11,7 +11,7 @@ use crate::collect::signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutc
 use crate::collect::system::{CloseOutcome, Dump, System, Walk};
 use crate::collect::{Options, SourceChoice};
 use crate::error::{Error, Result};
-use crate::model::{Detail, Process, Query, Snapshot, Socket, Source};
+use crate::model::{Detail, Process, ProcessDetails, Query, Snapshot, Socket, Source};
 use crate::services::EphemeralRange;
 use crate::text::Text;
 
@@ -73,6 +73,14 @@ impl System for Linux {
     fn process(&self, pid: u32) -> Result<Option<Process>> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         owners::process_checked(Path::new("/proc"), pid, &mut users)
+    }
+
+    fn process_details(&self, pid: u32) -> Result<Option<ProcessDetails>> {
+        Ok(super::process::details(Path::new("/proc"), pid))
+    }
+
+    fn pids(&self) -> Result<Vec<u32>> {
+        super::process::pids(Path::new("/proc"))
     }
 
     fn user_name(&self, uid: u32) -> Text {
