@@ -205,6 +205,51 @@ mod tests {
         assert_eq!(netlink_drops(t, 1), None);
     }
 
+    /// One broadcast as the kernel builds it: header, inet_diag_msg of a
+    /// TCP socket 127.0.0.1:40000 -> 127.0.0.1:8080 in CLOSE, cookie 1234,
+    /// and INET_DIAG_PROTOCOL.
+    fn broadcast(proto: u8) -> Vec<u8> {
+        let mut msg = vec![2u8, 7, 0, 0];
+        msg.extend_from_slice(&40000u16.to_be_bytes());
+        msg.extend_from_slice(&8080u16.to_be_bytes());
+        for _ in 0..2 {
+            msg.extend_from_slice(&[127, 0, 0, 1]);
+            msg.extend_from_slice(&[0; 12]);
+        }
+        msg.extend_from_slice(&0u32.to_ne_bytes()); // interface
+        msg.extend_from_slice(&1234u32.to_ne_bytes());
+        msg.extend_from_slice(&0u32.to_ne_bytes());
+        msg.extend_from_slice(&[0; 20]); // expires, queues, uid, inode
+        assert_eq!(msg.len(), MSG_FIXED);
+        msg.extend_from_slice(&5u16.to_ne_bytes());
+        msg.extend_from_slice(&INET_DIAG_PROTOCOL.to_ne_bytes());
+        msg.extend_from_slice(&[proto, 0, 0, 0]);
+        let mut b = Vec::new();
+        b.extend_from_slice(&(16 + msg.len() as u32).to_ne_bytes());
+        b.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        b.extend_from_slice(&[0; 10]);
+        b.extend_from_slice(&msg);
+        b
+    }
+
+    #[test]
+    fn a_broadcast_is_one_socket_of_its_protocol() {
+        let mut out = Vec::new();
+        let mut two = broadcast(IPPROTO_TCP);
+        two.extend(broadcast(IPPROTO_UDP));
+        parse_destroyed(&two, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].proto, Proto::Tcp);
+        assert_eq!(out[1].proto, Proto::Udp);
+        assert_eq!(out[0].cookie, 1234);
+        assert_eq!(out[0].local.port(), Some(40000));
+        assert_eq!(out[0].remote.port(), Some(8080));
+        // An unknown protocol (a raw socket's) is not an event.
+        out.clear();
+        parse_destroyed(&broadcast(255), &mut out);
+        assert!(out.is_empty());
+    }
+
     #[test]
     fn garbage_is_skipped() {
         let mut out = Vec::new();
