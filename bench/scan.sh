@@ -202,7 +202,15 @@ w("- The tools run one after another and other work on the machine opens and clo
   "ports are there throughout.")
 w("")
 w("Raw data: `bench/out/scan-<timestamp>/` (hyperfine export and text, each tool's open ports).")
-open(out_file, "w").write("\n".join(lines) + "\n")
+# Sections after the generated part ("## ..."), written by hand or by
+# bench/scan-id.sh, are kept.
+try:
+    old = open(out_file).read()
+    at = old.find("\n## ")
+    kept = old[at:] if at >= 0 else ""
+except OSError:
+    kept = ""
+open(out_file, "w").write("\n".join(lines) + "\n" + kept)
 print("\n".join(lines))
 EOF
 log "report: $OUT_FILE"

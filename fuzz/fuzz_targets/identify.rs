@@ -12,6 +12,12 @@ fuzz_target!(|data: &[u8]| {
     if let Some(id) = f::from_tcp(data) {
         assert!(!id.protocol.is_empty());
     }
+    // Every row of the match table, as the reply to every probe.
+    for probe in portscope_scan::probe::Probe::ALL {
+        if let Some(id) = portscope_scan::matches::identify(data, Some(probe)) {
+            assert!(!id.protocol.is_empty());
+        }
+    }
     let _ = f::is_tls_record(data);
     for name in ["server", "Server", "location", ""] {
         let _ = f::header(data, name);

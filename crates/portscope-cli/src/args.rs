@@ -2,6 +2,7 @@
 //! `config.rs` turns them into validated settings for the layers below.
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use portscope::order::Key;
 
 /// Every network endpoint on this machine: protocol, addresses, state, the
 /// processes behind it, and what its port means.
@@ -331,7 +332,7 @@ pub struct ScanArgs {
     /// names, or a mix. Default: top1000 for TCP, the probed services for UDP.
     #[arg(short = 'p', long, value_name = "SPEC")]
     pub ports: Option<String>,
-    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, memcached) instead of TCP.
+    /// Probe well-known UDP services (DNS, NTP, SNMP, SSDP, SIP, memcached) instead of TCP.
     #[arg(long)]
     pub udp: bool,
     /// Milliseconds to wait for a connection (UDP: for an answer).
@@ -351,7 +352,9 @@ pub struct ScanArgs {
     /// 4294967296).
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_hosts: usize,
-    /// Milliseconds to wait for an open port's greeting before probing it.
+    /// Milliseconds to wait for an open port's greeting before probing it
+    /// (at most 250 on ports where the client speaks first: TLS, HTTP, the
+    /// probed services' ports).
     #[arg(long, value_name = "MS", default_value_t = 1500)]
     pub banner_timeout: u64,
     /// Only find open ports: no greeting read, no probes.
@@ -553,35 +556,30 @@ pub enum Format {
     Csv,
 }
 
-/// Columns to sort by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SortKey {
-    /// Protocol, then local address.
-    Proto,
-    /// Local address, then port.
-    Local,
-    /// Remote address, then port.
-    Remote,
-    /// Local port.
-    Port,
-    /// Remote port.
-    Rport,
-    /// State.
-    State,
-    /// Service name.
-    Service,
-    /// First owner's pid.
-    Pid,
-    /// First owner's process name.
-    Process,
-    /// Owning user id.
-    User,
-    /// Receive queue.
-    RecvQ,
-    /// Send queue.
-    SendQ,
-    /// Socket inode.
-    Inode,
+/// A column to sort by: one of [`Key::LISTING`], named and explained there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortKey(pub Key);
+
+/// Every `--sort` key, in [`Key::LISTING`]'s order.
+const SORT_KEYS: [SortKey; Key::LISTING.len()] = {
+    let mut keys = [SortKey(Key::Proto); Key::LISTING.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = SortKey(Key::LISTING[i].0);
+        i += 1;
+    }
+    keys
+};
+
+impl ValueEnum for SortKey {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SORT_KEYS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (_, name, help) = Key::LISTING.iter().find(|(k, _, _)| *k == self.0)?;
+        Some(clap::builder::PossibleValue::new(*name).help(*help))
+    }
 }
 
 /// Socket sources.

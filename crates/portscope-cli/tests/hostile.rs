@@ -751,9 +751,10 @@ fn scan_shows_what_servers_say_escaped_and_bounded() {
     let ports = doc["hosts"][0]["ports"].as_array().unwrap();
     let entry = |port: u16| ports.iter().find(|p| p["port"] == port).unwrap();
     assert_eq!(
-        bytes_of(&entry(ssh_port)["version"]),
-        b"Evil\x1b[2J\x1b]0;pwn\x07 x"
+        bytes_of(&entry(ssh_port)["product"]),
+        b"Evil\x1b[2J\x1b]0;pwn\x07"
     );
+    assert_eq!(bytes_of(&entry(ssh_port)["info"]), b"x");
     let names = entry(tls_port)["tls"]["names"].as_array().unwrap();
     assert_eq!(names.len(), 2001);
     assert_eq!(bytes_of(&names[0]), cn.as_bytes());

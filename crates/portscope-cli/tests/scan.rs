@@ -217,14 +217,17 @@ fn finds_and_identifies_local_services() {
     assert_eq!(s["proto"], "tcp");
     assert_eq!(s["protocol"], "ssh");
     assert_eq!(s["banner"], "SSH-2.0-OpenSSH_9.9p1 scantest");
-    assert_eq!(s["version"], "OpenSSH_9.9p1 scantest");
+    assert_eq!(s["product"], "OpenSSH");
+    assert_eq!(s["version"], "9.9p1");
+    assert_eq!(s["info"], "scantest");
     assert_eq!(owner_pids(s), [me]);
 
     let h = port_entry(&doc, web);
     assert_eq!(h["state"], "open");
     assert_eq!(h["protocol"], "http");
     assert_eq!(h["probe"], "http-head");
-    assert_eq!(h["version"], "scantest-http/1.2");
+    assert_eq!(h["product"], "scantest-http");
+    assert_eq!(h["version"], "1.2");
     assert_eq!(h["response"], "HTTP/1.0 200 OK");
     assert_eq!(owner_pids(h), [me]);
 

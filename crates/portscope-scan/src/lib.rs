@@ -14,9 +14,10 @@
 //!   as the scan asks for them;
 //! - [`ports`] and [`top`]: port lists and the common-port ordering;
 //! - [`engine`]: the connect sweep (open, closed, filtered);
-//! - [`probe`], [`tls`], [`identify`]: what answers on an open port.
-//!   [`identify`] is pure and names a protocol from bytes; [`probe::tcp`]
-//!   and [`udp::probe`] ask one port;
+//! - [`probe`], [`tls`], [`identify`], [`matches`]: what answers on an
+//!   open port. [`matches`] is the match table (protocol, port hints,
+//!   probe, recogniser, product and version), pure over bytes;
+//!   [`probe::tcp`] and [`udp::probe`] ask one port;
 //! - [`udp`]: UDP requests and their checks;
 //! - [`scanner`]: one scan end to end, as data.
 //!
@@ -53,7 +54,8 @@
 //! ```
 //! let id = portscope_scan::identify::from_tcp(b"SSH-2.0-OpenSSH_9.6p1\r\n").expect("ssh");
 //! assert_eq!(id.protocol, "ssh");
-//! assert_eq!(id.version.expect("version").escaped().to_string(), "OpenSSH_9.6p1");
+//! assert_eq!(id.product.expect("product").escaped().to_string(), "OpenSSH");
+//! assert_eq!(id.version.expect("version").escaped().to_string(), "9.6p1");
 //! ```
 
 #![warn(missing_docs)]
@@ -61,6 +63,7 @@
 pub mod engine;
 mod error;
 pub mod identify;
+pub mod matches;
 pub mod ports;
 pub mod probe;
 mod progress;
@@ -83,15 +86,20 @@ pub enum PortState {
     /// No answer within the timeout (UDP: may also be open and silent), or
     /// an unreachable/forbidden error.
     Filtered,
+    /// UDP on this machine: no answer, but a local process holds the port,
+    /// so something is there that chose not to answer (a DHCP server, a
+    /// client's socket).
+    OpenFiltered,
 }
 
 impl PortState {
-    /// `open`, `closed` or `filtered`.
+    /// `open`, `closed`, `filtered` or `open|filtered`.
     pub const fn as_str(self) -> &'static str {
         match self {
             PortState::Open => "open",
             PortState::Closed => "closed",
             PortState::Filtered => "filtered",
+            PortState::OpenFiltered => "open|filtered",
         }
     }
 }

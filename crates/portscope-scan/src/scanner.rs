@@ -155,10 +155,12 @@ impl ScanResult {
             hosts: &self.targets,
             ports: &self.ports,
         };
+        let udp = self.proto == Proto::Udp;
+        // UDP: a silent port may still be held here (open|filtered).
         let open = self
             .notable
             .iter()
-            .filter(|&(_, _, s)| s == PortState::Open)
+            .filter(|&(_, _, s)| s == PortState::Open || (udp && s == PortState::Filtered))
             .flat_map(|(start, end, _)| start..end);
         for job in open {
             let Some((hi, port)) = grid.split(job) else {
@@ -193,10 +195,13 @@ impl ScanResult {
             for (pi, &port) in (0u64..).zip(&self.ports) {
                 let job = first + pi;
                 while runs.next_if(|&(_, end, _)| end <= job).is_some() {}
-                let state = match runs.peek() {
+                let mut state = match runs.peek() {
                     Some(&(start, _, s)) if start <= job => s,
                     _ => PortState::Closed,
                 };
+                if state == PortState::Filtered && self.owners.contains_key(&job) {
+                    state = PortState::OpenFiltered;
+                }
                 ports.push(PortResult {
                     port,
                     state,
@@ -355,6 +360,22 @@ pub fn run(cfg: &ScanConfig, progress: &dyn Progress) -> Result<ScanResult> {
                 .or_insert_with(|| cfg.hosts.addr(hi).is_some_and(targets::is_local));
         }
     }
+    if cfg.udp {
+        // A silent UDP port on this machine may be held by a process:
+        // link_owners tells open|filtered from filtered.
+        for (start, end, s) in notable.iter() {
+            if s != PortState::Filtered {
+                continue;
+            }
+            for job in start..end {
+                if let Some((hi, _)) = grid.split(job) {
+                    locals
+                        .entry(hi)
+                        .or_insert_with(|| cfg.hosts.addr(hi).is_some_and(targets::is_local));
+                }
+            }
+        }
+    }
     let open_count = open.len() as u64;
     let filtered = notable.count(PortState::Filtered);
     Ok(ScanResult {
@@ -465,15 +486,11 @@ async fn udp_all(
 fn udp_finding(u: udp::UdpFinding) -> Finding {
     Finding {
         protocol: u.protocol,
+        product: u.product,
         version: u.version,
+        info: u.info,
         response: u.response,
-        probe: u.protocol.map(|p| match p {
-            "dns" => "dns-query",
-            "ntp" => "ntp-client",
-            "snmp" => "snmp-get",
-            "ssdp" => "ssdp-search",
-            _ => "memcached-version",
-        }),
+        probe: u.probe,
         ..Finding::default()
     }
 }

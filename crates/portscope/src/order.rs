@@ -24,7 +24,7 @@
 use std::net::IpAddr;
 
 use crate::annotate;
-use crate::model::{Family, Proto, Snapshot, Socket, TcpState};
+use crate::model::{Endpoint, Family, Proto, Snapshot, Socket, TcpState};
 use crate::services::EphemeralRange;
 use crate::track::rate::Rate;
 
@@ -72,6 +72,24 @@ pub enum Key {
 }
 
 impl Key {
+    /// The keys a listing can be sorted by, as `--sort` names them, with a
+    /// line for people: the one list the command line and its help use.
+    pub const LISTING: [(Key, &'static str, &'static str); 13] = [
+        (Key::Proto, "proto", "Protocol, then local address"),
+        (Key::Local, "local", "Local address, then port"),
+        (Key::Remote, "remote", "Remote address, then port"),
+        (Key::Port, "port", "Local port"),
+        (Key::RemotePort, "rport", "Remote port"),
+        (Key::State, "state", "State"),
+        (Key::Service, "service", "Service name"),
+        (Key::Pid, "pid", "First owner's pid"),
+        (Key::Process, "process", "First owner's process name"),
+        (Key::User, "user", "Owning user id"),
+        (Key::RecvQ, "recv-q", "Receive queue"),
+        (Key::SendQ, "send-q", "Send queue"),
+        (Key::Inode, "inode", "Socket inode"),
+    ];
+
     /// Whether the key reads tcp_info (a socket's `extra`), so rows must
     /// carry it for the order to mean anything.
     pub const fn needs_tcp_info(self) -> bool {
@@ -147,6 +165,119 @@ enum Value<'a> {
 fn float_key(f: f64) -> i64 {
     let bits = f.to_bits().cast_signed();
     bits ^ ((bits >> 63).cast_unsigned() >> 1).cast_signed()
+}
+
+/// One row in a sort: its key's packed prefix and its index.
+#[derive(Clone, Copy, Debug)]
+struct Compact {
+    prefix: u128,
+    index: u32,
+    /// Whether the prefix holds the row's whole [`Value`].
+    exact: bool,
+}
+
+/// Packs a key into 128 bits, most significant first, each field in as
+/// many bits as it has (a tag before the fields it decides the width of),
+/// cutting off what does not fit. Truncating such a bit string keeps the
+/// order: if two prefixes differ, the keys differ the same way; if they
+/// are equal, the whole keys decide. Byte strings are packed padded with
+/// zero bytes (which keeps `<=`), and end the packing: what follows one
+/// would not line up between rows.
+struct Packer {
+    bits: u128,
+    /// Bits still free.
+    left: u32,
+    /// Whether everything put so far fitted and was packed one to one.
+    exact: bool,
+}
+
+impl Packer {
+    const fn new() -> Packer {
+        Packer {
+            bits: 0,
+            left: 128,
+            exact: true,
+        }
+    }
+
+    /// Appends the low `width` bits of `x` (the rest of `x` must be zero).
+    fn put(&mut self, width: u32, x: u128) {
+        if width == 0 || self.left == 0 {
+            self.exact &= width == 0;
+            return;
+        }
+        if width <= self.left {
+            self.left -= width;
+            self.bits |= x << self.left;
+        } else {
+            self.bits |= x >> (width - self.left);
+            self.left = 0;
+            self.exact = false;
+        }
+    }
+
+    fn option<T>(&mut self, v: Option<T>, f: impl FnOnce(&mut Packer, T)) {
+        self.put(1, u128::from(v.is_some()));
+        if let Some(v) = v {
+            f(self, v);
+        }
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        // A NUL byte would pack like the padding: not one to one.
+        let mut exact = !b.contains(&0);
+        for &c in b {
+            if self.left < 8 {
+                exact = false;
+                break;
+            }
+            self.put(8, u128::from(c));
+        }
+        self.exact &= exact;
+        // Pad as if by zero bytes, then stop.
+        self.left = 0;
+    }
+
+    fn end(&mut self, e: &EndKey<'_>) {
+        let (tag, addr, port, path) = *e;
+        self.put(2, u128::from(tag.min(3)));
+        match path {
+            // Unix ends: the address and port are the same for all.
+            Some(p) => {
+                self.put(1, 1);
+                self.bytes(p);
+            }
+            None if tag == 2 => self.put(1, 0),
+            None => {
+                match addr {
+                    IpAddr::V4(a) => self.put(32, u128::from(a.to_bits())),
+                    IpAddr::V6(a) => self.put(128, a.to_bits()),
+                }
+                self.put(16, u128::from(port));
+            }
+        }
+        if tag > 2 {
+            self.exact = false;
+        }
+    }
+
+    fn value(&mut self, v: &Value<'_>) {
+        match *v {
+            Value::Proto(proto, family, ref end) => {
+                self.put(2, proto as u128);
+                self.put(2, family as u128);
+                self.end(end);
+            }
+            Value::End(ref end) => self.end(end),
+            Value::Num(n) => self.option(n, |p, n| p.put(64, u128::from(n))),
+            Value::Float(f) => self.option(f, |p, f| {
+                p.put(64, u128::from(f.cast_unsigned() ^ (1 << 63)));
+            }),
+            Value::Bytes(b) => self.option(b, Packer::bytes),
+            Value::State(s) => self.put(8, s as u128),
+            Value::Flag(b) => self.put(1, u128::from(b)),
+        }
+    }
 }
 
 impl Order {
@@ -253,17 +384,101 @@ impl Order {
         eph: Option<EphemeralRange>,
         tie: impl Fn(&Row<'a>) -> T,
     ) -> Vec<usize> {
-        let mut keyed: Vec<(Value<'a>, T, usize)> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (self.value(r, ctx, eph), tie(r), i))
-            .collect();
-        if self.reverse {
-            keyed.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
-        } else {
-            keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        // Each row gets a fixed-size prefix of its whole key, packed so that
+        // comparing prefixes as integers orders rows as their keys do
+        // wherever the prefixes differ (see `Packer`): a sort moves 32 bytes
+        // a row and compares two integers, and only rows whose prefixes
+        // are equal have their keys (value, then tie) computed again, from
+        // the rows themselves.
+        let skip_local = matches!(self.key, Key::Proto | Key::Local);
+        let address_ties = matches!(self.ties, Ties::Address);
+        let mut keyed: Vec<Compact> = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            if address_ties && let Some(prefix) = self.v4_prefix(r.socket) {
+                keyed.push(Compact {
+                    prefix,
+                    index,
+                    exact: true,
+                });
+                continue;
+            }
+            let mut p = Packer::new();
+            p.value(&self.value(r, ctx, eph));
+            let exact = p.exact;
+            if address_ties && exact {
+                let s = r.socket;
+                if !skip_local {
+                    p.end(&s.local.sort_key());
+                }
+                p.end(&s.remote.sort_key());
+                p.put(64, u128::from(s.cookie));
+                p.put(64, u128::from(s.inode));
+            }
+            keyed.push(Compact {
+                prefix: p.bits,
+                index,
+                exact,
+            });
         }
-        keyed.into_iter().map(|(_, _, i)| i).collect()
+        let full = |a: &Compact, b: &Compact| -> std::cmp::Ordering {
+            let (Some(ra), Some(rb)) = (rows.get(a.index as usize), rows.get(b.index as usize))
+            else {
+                return std::cmp::Ordering::Equal;
+            };
+            // Equal prefixes and both values packed whole: the values are equal.
+            let by_value = if a.exact && b.exact {
+                std::cmp::Ordering::Equal
+            } else {
+                self.value(ra, ctx, eph).cmp(&self.value(rb, ctx, eph))
+            };
+            by_value.then_with(|| tie(ra).cmp(&tie(rb)))
+        };
+        let cmp = |a: &Compact, b: &Compact| a.prefix.cmp(&b.prefix).then_with(|| full(a, b));
+        if self.reverse {
+            keyed.sort_by(|a, b| cmp(b, a));
+        } else {
+            keyed.sort_by(cmp);
+        }
+        keyed.into_iter().map(|k| k.index as usize).collect()
+    }
+
+    /// What [`Packer`] makes of the key of an IPv4 socket with address
+    /// ties, under the keys on addresses, computed directly: most rows of
+    /// a large live view.
+    fn v4_prefix(&self, s: &Socket) -> Option<u128> {
+        let (
+            Endpoint::Inet {
+                addr: IpAddr::V4(la),
+                port: lp,
+            },
+            Endpoint::Inet {
+                addr: IpAddr::V4(ra),
+                port: rp,
+            },
+        ) = (&s.local, &s.remote)
+        else {
+            return None;
+        };
+        // An end: tag 0 (2 bits), the address (32), the port (16).
+        let end = |a: &std::net::Ipv4Addr, p: u16| (u128::from(a.to_bits()) << 16) | u128::from(p);
+        let (l, r) = (end(la, *lp), end(ra, *rp));
+        let cookie = u128::from(s.cookie);
+        match self.key {
+            // proto (2), family (2), local (50), remote (50), cookie (24 of 64).
+            Key::Proto => Some(
+                ((s.proto as u128) << 126)
+                    | ((s.family as u128) << 124)
+                    | (l << 74)
+                    | (r << 24)
+                    | (cookie >> 40),
+            ),
+            // local (50), remote (50), cookie (28 of 64).
+            Key::Local => Some((l << 78) | (r << 28) | (cookie >> 36)),
+            // remote, local, cookie.
+            Key::Remote => Some((r << 78) | (l << 28) | (cookie >> 36)),
+            _ => None,
+        }
     }
 
     /// Sorts the snapshot's sockets in place.
@@ -416,6 +631,133 @@ mod tests {
         ];
         for w in v.windows(2) {
             assert!(float_key(w[0]) < float_key(w[1]), "{w:?}");
+        }
+    }
+
+    /// The sort as it was before keys were packed: the whole key and tie
+    /// of every row, compared as values.
+    fn reference<'a>(o: &Order, rows: &[Row<'a>], ctx: &'a Snapshot) -> Vec<usize> {
+        let eph = o.ephemeral;
+        let mut keyed: Vec<_> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let s = r.socket;
+                let tie = match o.ties {
+                    Ties::Input => None,
+                    Ties::Address => {
+                        Some((s.local.sort_key(), s.remote.sort_key(), s.cookie, s.inode))
+                    }
+                };
+                (o.value(r, ctx, eph), tie, i)
+            })
+            .collect();
+        if o.reverse {
+            keyed.sort_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+        } else {
+            keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        }
+        keyed.into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    const KEYS: [Key; 19] = [
+        Key::Proto,
+        Key::Local,
+        Key::Remote,
+        Key::Port,
+        Key::RemotePort,
+        Key::State,
+        Key::Service,
+        Key::Pid,
+        Key::Process,
+        Key::User,
+        Key::RecvQ,
+        Key::SendQ,
+        Key::Inode,
+        Key::Closed,
+        Key::In,
+        Key::Out,
+        Key::Rtt,
+        Key::Retransmits,
+        Key::Cwnd,
+    ];
+
+    fn arb_end() -> impl proptest::strategy::Strategy<Value = Endpoint> {
+        use proptest::prelude::*;
+        // Few distinct values, so that ties are common.
+        let byte = prop_oneof![Just(0u8), Just(1), Just(b'a'), Just(0xff)];
+        prop_oneof![
+            (0u8..3, 0u16..3).prop_map(|(a, p)| Endpoint::v4([127, 0, 0, a].into(), p)),
+            (0u8..3, 0u16..3).prop_map(|(a, p)| {
+                let mut b = [0u8; 16];
+                b[15] = a;
+                b[0] = a.wrapping_mul(0x7f);
+                Endpoint::v6(b.into(), p)
+            }),
+            (
+                proptest::option::of(proptest::collection::vec(byte, 0..20)),
+                0u64..3
+            )
+                .prop_map(|(path, inode)| Endpoint::Unix {
+                    path: path.map(crate::text::Text::from),
+                    inode,
+                }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// Packed prefixes order every key, direction and tie rule exactly
+        /// as comparing the whole keys does.
+        #[test]
+        fn packed_keys_sort_as_whole_keys(
+            socks in proptest::collection::vec(
+                (arb_end(), arb_end(), 0u8..4,
+                 proptest::sample::select(vec![0u64, 1, 2, 1 << 40, (1 << 40) + 1, u64::MAX]), 0u64..3, proptest::option::of(0u32..3),
+                 proptest::option::of(0u32..3), 0u32..3, proptest::option::of(-2i8..3), proptest::bool::ANY),
+                0..40),
+            names in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..18), 3),
+            eph in proptest::bool::ANY,
+        ) {
+            let mut ctx = Snapshot::default();
+            for (pid, name) in (0u32..).zip(&names) {
+                ctx.processes.insert(pid, Process { pid, name: name.clone().into(), ..Process::default() });
+            }
+            let built: Vec<(Socket, Option<Rate>, bool)> = socks
+                .iter()
+                .map(|(l, r, st, cookie, inode, pid, rtt, q, rate, gone)| {
+                    let s = Socket {
+                        proto: [Proto::Tcp, Proto::Udp, Proto::Raw, Proto::Unix][usize::from(*st)],
+                        family: match l { Endpoint::Unix { .. } => Family::Unix, Endpoint::Inet { addr, .. } if addr.is_ipv6() => Family::Inet6, _ => Family::Inet },
+                        local: l.clone(),
+                        remote: r.clone(),
+                        state: TcpState::ALL[usize::from(*st) * 3],
+                        recv_q: *q,
+                        send_q: 2 - *q,
+                        uid: pid.map(|p| p % 2),
+                        inode: *inode,
+                        owners: pid.iter().map(|&p| Owner { pid: p, fd: 3 }).collect(),
+                        cookie: *cookie,
+                        extra: rtt.map(|rtt| Box::new(SocketExtra {
+                            tcp_info: Some(TcpInfo { rtt_us: rtt, ..TcpInfo::default() }),
+                            ..SocketExtra::default()
+                        })),
+                        ..Socket::default()
+                    };
+                    let rate = rate.map(|x| Rate { inbound: f64::from(x) * 0.5, outbound: -f64::from(x) });
+                    (s, rate, *gone)
+                })
+                .collect();
+            let rows: Vec<Row<'_>> = built.iter().map(|(s, rate, gone)| Row { socket: s, rate: *rate, gone: *gone }).collect();
+            let range = eph.then_some(EphemeralRange { low: 1, high: 2 });
+            for key in KEYS {
+                for reverse in [false, true] {
+                    for ties in [Ties::Input, Ties::Address] {
+                        let o = Order::new(key).reversed(reverse).ties(ties).ephemeral(range);
+                        proptest::prop_assert_eq!(o.permutation(&rows, &ctx), reference(&o, &rows, &ctx), "{:?}", o);
+                    }
+                }
+            }
         }
     }
 

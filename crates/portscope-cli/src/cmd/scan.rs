@@ -269,7 +269,9 @@ struct PortJson<'a> {
     state: &'static str,
     service: Option<&'static str>,
     protocol: Option<&'static str>,
+    product: Option<&'a Text>,
     version: Option<&'a Text>,
+    info: Option<&'a Text>,
     banner: Option<&'a str>,
     probe: Option<&'static str>,
     response: Option<&'a str>,
@@ -282,6 +284,13 @@ struct Counts {
     open: usize,
     closed: usize,
     filtered: usize,
+    /// UDP: silent, but held by a process of this machine.
+    #[serde(skip_serializing_if = "is_zero")]
+    open_filtered: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -292,6 +301,7 @@ impl Counts {
                 PortState::Open => c.open += 1,
                 PortState::Closed => c.closed += 1,
                 PortState::Filtered => c.filtered += 1,
+                PortState::OpenFiltered => c.open_filtered += 1,
             }
         }
         c
@@ -354,7 +364,7 @@ fn host_json(h: &HostResult, proto: Proto, open_only: bool) -> HostJson<'_> {
         ports: h
             .ports
             .iter()
-            .filter(|p| !open_only || p.state == PortState::Open)
+            .filter(|p| !open_only || matches!(p.state, PortState::Open | PortState::OpenFiltered))
             .map(|p| port_json(p, proto))
             .collect(),
     }
@@ -376,7 +386,9 @@ fn port_json(p: &PortResult, proto: Proto) -> PortJson<'_> {
         state: p.state.as_str(),
         service: service_name(p.port, proto),
         protocol: f.protocol,
+        product: f.product.as_ref(),
         version: f.version.as_ref(),
+        info: f.info.as_ref(),
         banner: f.banner.as_deref(),
         probe: f.probe,
         response: f.response.as_deref(),
@@ -448,8 +460,14 @@ fn details(p: &PortResult) -> String {
     let mut parts: Vec<String> = Vec::new();
     // What the service or its certificate says is the server's choice:
     // escaped, and cut so 2000 SANs don't make a row of megabytes.
-    if let Some(v) = &f.version {
-        parts.push(v.escaped().to_string());
+    let software = [&f.product, &f.version, &f.info]
+        .into_iter()
+        .flatten()
+        .map(|t| t.escaped().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !software.is_empty() {
+        parts.push(software);
     }
     if let Some(t) = &f.tls {
         let mut s = t.version.clone().unwrap_or_else(|| "TLS".into());
@@ -463,11 +481,7 @@ fn details(p: &PortResult) -> String {
         parts.push(s);
     }
     let said = f.banner.as_deref().or(f.response.as_deref());
-    if let Some(b) = said
-        && f.version
-            .as_ref()
-            .is_none_or(|v| !b.contains(&v.escaped().to_string()))
-    {
+    if let Some(b) = said {
         // Already made printable by the prober (`identify::printable`).
         let short: String = b.chars().take(60).collect();
         let cut = b.len() - short.len();
@@ -495,7 +509,7 @@ fn write_text(out: &mut dyn Write, r: &ScanResult) -> io::Result<()> {
         let rows: Vec<[String; 6]> = h
             .ports
             .iter()
-            .filter(|p| p.state == PortState::Open)
+            .filter(|p| matches!(p.state, PortState::Open | PortState::OpenFiltered))
             .map(|p| {
                 let mut owners: Vec<String> = p
                     .owners

@@ -6,8 +6,8 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use portscope::Text;
 use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome, System};
+use portscope::json::ProcessFields;
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
 use serde::Serialize;
@@ -252,17 +252,23 @@ pub(crate) fn write_text(
     Ok(())
 }
 
-#[derive(Serialize)]
+/// One process's block: its pid, the process as listings describe owners
+/// ([`ProcessFields`]), then its sockets.
 struct WhoJson<'a, S: Serialize> {
     pid: Option<u32>,
-    name: Option<&'a Text>,
-    user: Option<&'a Text>,
-    uid: Option<u32>,
-    euser: Option<&'a Text>,
-    euid: Option<u32>,
-    cmdline: Option<&'a Text>,
-    exe: Option<&'a Text>,
+    process: ProcessFields<'a>,
     sockets: Vec<S>,
+}
+
+impl<S: Serialize> Serialize for WhoJson<'_, S> {
+    fn serialize<Ser: serde::Serializer>(&self, ser: Ser) -> Result<Ser::Ok, Ser::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("Who", 2 + ProcessFields::LEN)?;
+        o.serialize_field("pid", &self.pid)?;
+        self.process.write(&mut o)?;
+        o.serialize_field("sockets", &self.sockets)?;
+        o.end()
+    }
 }
 
 /// The user a process runs as, for people: the effective user, with the
@@ -280,22 +286,13 @@ fn user_label(p: &portscope::Process) -> String {
 fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
     let blocks: Vec<_> = groups
         .iter()
-        .map(|(pid, sockets)| {
-            let p = pid.and_then(|p| ctx.snap.processes.get(&p));
-            WhoJson {
-                pid: *pid,
-                name: p.map(|p| &p.name),
-                user: p.and_then(|p| p.user.as_ref()),
-                uid: p.and_then(|p| p.uid),
-                euser: p.and_then(|p| p.euser.as_ref()),
-                euid: p.and_then(|p| p.euid),
-                cmdline: p.map(|p| &p.cmdline),
-                exe: p.and_then(|p| p.exe.as_ref()),
-                sockets: sockets
-                    .iter()
-                    .map(|s| render::json::socket_json(s, ctx, true))
-                    .collect(),
-            }
+        .map(|(pid, sockets)| WhoJson {
+            pid: *pid,
+            process: ProcessFields(pid.and_then(|p| ctx.snap.processes.get(&p))),
+            sockets: sockets
+                .iter()
+                .map(|s| render::json::socket_json(s, ctx, true))
+                .collect(),
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &blocks).map_err(io::Error::from)?;

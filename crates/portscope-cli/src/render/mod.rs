@@ -142,23 +142,8 @@ pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
 /// Sorts the sockets in place by `key` ([`portscope::order`]); ties keep
 /// collector order.
 pub fn sort(snap: &mut Snapshot, key: SortKey, reverse: bool) {
-    use portscope::order::{Key, Order};
-    let key = match key {
-        SortKey::Proto => Key::Proto,
-        SortKey::Local => Key::Local,
-        SortKey::Remote => Key::Remote,
-        SortKey::Port => Key::Port,
-        SortKey::Rport => Key::RemotePort,
-        SortKey::State => Key::State,
-        SortKey::Service => Key::Service,
-        SortKey::Pid => Key::Pid,
-        SortKey::Process => Key::Process,
-        SortKey::User => Key::User,
-        SortKey::RecvQ => Key::RecvQ,
-        SortKey::SendQ => Key::SendQ,
-        SortKey::Inode => Key::Inode,
-    };
-    Order::new(key)
+    use portscope::order::Order;
+    Order::new(key.0)
         .reversed(reverse)
         .ephemeral(crate::system::ephemeral_range())
         .sort(snap);

@@ -98,7 +98,7 @@ pub static RULES: &[Rule] = &[
         id: "wildcard-bind",
         severity: Severity::Low,
         title: "Listener bound to all interfaces",
-        test: "a TCP listener or UDP socket is bound to 0.0.0.0 or :: (a process's UDP sockets on ephemeral ports, which are clients, aside), so every address of this host, present or future, reaches it",
+        test: "a TCP listener or UDP socket is bound to 0.0.0.0 or :: (a process's UDP sockets on ephemeral ports, which are clients, aside, and DHCP sockets on UDP 67, 68, 546 and 547, which must bind the wildcard), so every address of this host, present or future, reaches it",
         advice: "Bind to 127.0.0.1/::1 when only this host needs it, or to the one address that should serve it.",
         check: wildcard_bind,
     },
@@ -317,8 +317,19 @@ fn udp_amplifier(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
     ))
 }
 
+/// UDP ports whose sockets must be bound to the wildcard to work: a DHCP
+/// client (68, DHCPv6 546) has no address yet when it asks, and a DHCP
+/// server (67, DHCPv6 547) hears requests sent to the broadcast address
+/// (or a multicast group), which a socket bound to one address never
+/// receives. Telling them to bind 127.0.0.1 would break them.
+const MUST_BIND_WILDCARD_UDP: &[u16] = &[67, 68, 546, 547];
+
+fn must_bind_wildcard(l: &Listener<'_>) -> bool {
+    l.socket.proto == Proto::Udp && MUST_BIND_WILDCARD_UDP.contains(&l.port)
+}
+
 fn wildcard_bind(l: &Listener<'_>, facts: &HostFacts) -> Option<Hit> {
-    if l.reach != Reach::AllInterfaces || udp_client_like(l, facts) {
+    if l.reach != Reach::AllInterfaces || udp_client_like(l, facts) || must_bind_wildcard(l) {
         return None;
     }
     Hit::socket(format!(

@@ -496,3 +496,32 @@ fn setuid_root_and_world_writable_dirs_and_hostile_names() {
         assert!(!f.message.chars().any(char::is_control), "{}", f.message);
     }
 }
+
+#[test]
+fn dhcp_sockets_are_not_wildcard_listeners() {
+    let s = snap(
+        vec![
+            sock(Proto::Udp, "0.0.0.0", 68, Some(10)),
+            sock(Proto::Udp, "0.0.0.0", 67, Some(11)),
+            sock(Proto::Udp, "::", 546, Some(10)),
+            sock(Proto::Udp, "0.0.0.0", 69, Some(11)),
+            sock(Proto::Tcp, "0.0.0.0", 68, Some(11)),
+        ],
+        vec![
+            proc_(10, "dhclient", 0, "/usr/sbin/dhclient"),
+            proc_(11, "dnsmasq", 0, "/usr/sbin/dnsmasq"),
+        ],
+    );
+    let r = run(&s, &host());
+    let wild = |port: u16, proto: Proto| {
+        r.findings
+            .iter()
+            .any(|f| f.port == port && f.proto == proto && f.rule.id == "wildcard-bind")
+    };
+    assert!(!wild(68, Proto::Udp), "a DHCP client cannot bind 127.0.0.1");
+    assert!(!wild(67, Proto::Udp), "a DHCP server hears broadcasts");
+    assert!(!wild(546, Proto::Udp));
+    // The rule still holds next door and over TCP.
+    assert!(wild(69, Proto::Udp));
+    assert!(wild(68, Proto::Tcp));
+}

@@ -22,12 +22,26 @@ pub struct OwnerMap {
 impl OwnerMap {
     /// Every (pid, fd) holding the socket with this inode, in pid then fd order.
     pub fn owners_of(&self, inode: u64) -> &[Owner] {
+        self.owners_in(self.span_of(inode))
+    }
+
+    /// Where the holders of `inode` are: a span for [`OwnerMap::owners_in`]
+    /// of this map, which a caller may keep to skip the search next time.
+    pub(crate) fn span_of(&self, inode: u64) -> (u32, u32) {
         let start = self.inodes.partition_point(|i| *i < inode);
         // A socket has a few holders at most: step over them rather than
         // binary-search the rest of the table again (a cache miss a step).
         let rest = self.inodes.get(start..).unwrap_or_default();
         let end = start + rest.iter().take_while(|&&i| i == inode).count();
-        self.owners.get(start..end).unwrap_or_default()
+        let at = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        (at(start), at(end))
+    }
+
+    /// The holders in a span [`OwnerMap::span_of`] gave for this map.
+    pub(crate) fn owners_in(&self, (start, end): (u32, u32)) -> &[Owner] {
+        self.owners
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
     }
 
     /// Number of (socket, fd) links found.

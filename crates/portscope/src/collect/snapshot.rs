@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use crate::collect::owner_map::OwnerMap;
 use crate::collect::system::{Dump, System, Walk};
 use crate::error::{Error, Result};
-use crate::model::{Detail, Query, Snapshot, Socket, Source};
+use crate::model::{Detail, Owner, Query, Snapshot, Socket, Source, StateSet};
 
 /// Which socket source to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
         notes,
     } = dump?;
     let owner_map = owner_map.transpose()?;
-    sockets.retain(|s| opts.query.wants(s));
+    retain_wanted(&mut sockets, &opts.query);
 
     let mut snap = Snapshot {
         source,
@@ -64,6 +64,16 @@ pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
     }
     snap.sockets = sockets;
     Ok(snap)
+}
+
+/// Drops the sockets `query` does not want; with a query that wants every
+/// socket, without a pass over them.
+fn retain_wanted(sockets: &mut Vec<Socket>, query: &Query) {
+    let q = query;
+    let all = q.tcp && q.udp && q.raw && q.unix && q.ipv4 && q.ipv6 && q.states == StateSet::ALL;
+    if !all {
+        sockets.retain(|s| q.wants(s));
+    }
 }
 
 /// The owner walk's thread ended without an answer.
@@ -110,9 +120,71 @@ impl<S: System + ?Sized> std::fmt::Debug for Refresher<'_, S> {
 #[derive(Debug)]
 struct OwnerCache {
     map: OwnerMap,
-    /// Inodes of every socket of the dump the walk was joined to.
-    seen: std::collections::HashSet<u64>,
+    /// The dump the walk was joined to, in dump order: each socket's inode
+    /// and where its holders are in `map`.
+    order: Vec<(u64, (u32, u32))>,
+    /// Inode -> its place in `order`, for every socket of that dump.
+    seen: HashMap<u64, u32>,
     processes: HashMap<u32, crate::model::Process>,
+}
+
+/// Finds sockets' holders in the dump order of the walk's join: the kernel
+/// dumps its sockets in the same (hash table) order every time, so the
+/// next socket is mostly the one after the last found, and its span in the
+/// map is known without a search. Where the dumps differ (a socket gone),
+/// the place of the socket found resynchronizes the cursor.
+struct DumpOrder<'c> {
+    order: &'c [(u64, (u32, u32))],
+    seen: &'c HashMap<u64, u32>,
+    cursor: usize,
+}
+
+impl<'c> DumpOrder<'c> {
+    fn new(order: &'c [(u64, (u32, u32))], seen: &'c HashMap<u64, u32>) -> DumpOrder<'c> {
+        DumpOrder {
+            order,
+            seen,
+            cursor: 0,
+        }
+    }
+
+    /// The span of `inode` in the walk's map, if that dump had it.
+    fn find(&mut self, inode: u64) -> Option<(u32, u32)> {
+        let at = match self.order.get(self.cursor) {
+            Some(&(i, _)) if i == inode => self.cursor,
+            _ => *self.seen.get(&inode)? as usize,
+        };
+        self.cursor = at + 1;
+        self.order.get(at).map(|&(_, span)| span)
+    }
+}
+
+/// How a join finds holders: by searching the map, or in the last join's
+/// dump order over the same map.
+enum Spans<'c> {
+    Search(&'c OwnerMap),
+    Known(&'c OwnerMap, DumpOrder<'c>),
+}
+
+impl Spans<'_> {
+    fn of(&mut self, inode: u64) -> (&[Owner], (u32, u32)) {
+        match self {
+            Spans::Search(map) => {
+                let span = map.span_of(inode);
+                (map.owners_in(span), span)
+            }
+            Spans::Known(map, order) => {
+                let span = order.find(inode).unwrap_or_else(|| map.span_of(inode));
+                (map.owners_in(span), span)
+            }
+        }
+    }
+
+    fn map(&self) -> &OwnerMap {
+        match self {
+            Spans::Search(map) | Spans::Known(map, _) => map,
+        }
+    }
 }
 
 impl<'s, S: System + ?Sized> Refresher<'s, S> {
@@ -159,13 +231,14 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             notes,
         } = self.sys.dump(&self.opts, hint, room)?;
         self.last_len = sockets.len();
-        sockets.retain(|s| self.opts.query.wants(s));
+        retain_wanted(&mut sockets, &self.opts.query);
         let Some(cache) = self.cache.as_mut() else {
             return self.take_walking();
         };
+        let mut known = DumpOrder::new(&cache.order, &cache.seen);
         if sockets
             .iter()
-            .any(|s| s.inode != 0 && !cache.seen.contains(&s.inode))
+            .any(|s| s.inode != 0 && known.find(s.inode).is_none())
         {
             // Something new: find its owner now, on this thread, after the
             // dump. Its holder's fd count changed, so reading only the
@@ -182,9 +255,10 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
         join_owners_with(
             self.sys,
             &mut sockets,
-            &cache.map,
+            Spans::Known(&cache.map, DumpOrder::new(&cache.order, &cache.seen)),
             &mut snap,
             &mut cache.processes,
+            None,
         )?;
         snap.sockets = sockets;
         Ok(snap)
@@ -219,7 +293,7 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
         } = dump?;
         self.last_len = sockets.len();
         let map = map?;
-        sockets.retain(|s| self.opts.query.wants(s));
+        retain_wanted(&mut sockets, &self.opts.query);
         self.finish(sockets, source, notes, map, false)
     }
 
@@ -242,10 +316,19 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             (true, Some(c)) => c.processes,
             _ => HashMap::new(),
         };
-        join_owners_with(self.sys, &mut sockets, &map, &mut snap, &mut processes)?;
-        let seen = sockets.iter().map(|s| s.inode).collect();
+        let mut order = Vec::with_capacity(sockets.len());
+        join_owners_with(
+            self.sys,
+            &mut sockets,
+            Spans::Search(&map),
+            &mut snap,
+            &mut processes,
+            Some(&mut order),
+        )?;
+        let seen = (0u32..).zip(&order).map(|(k, &(i, _))| (i, k)).collect();
         self.cache = Some(OwnerCache {
             map,
+            order,
             seen,
             processes,
         });
@@ -262,29 +345,43 @@ fn join_owners<S: System + ?Sized>(
     map: &OwnerMap,
     snap: &mut Snapshot,
 ) -> Result<()> {
-    join_owners_with(sys, sockets, map, snap, &mut HashMap::new())
+    join_owners_with(
+        sys,
+        sockets,
+        Spans::Search(map),
+        snap,
+        &mut HashMap::new(),
+        None,
+    )
 }
 
 /// Joins owners to sockets by inode and fills `snap.processes`, reading the
-/// details of processes not already in `known` (which keeps them).
+/// details of processes not already in `known` (which keeps them); records
+/// each socket's inode and span in `order` if given.
 fn join_owners_with<S: System + ?Sized>(
     sys: &S,
     sockets: &mut [Socket],
-    map: &OwnerMap,
+    mut spans: Spans<'_>,
     snap: &mut Snapshot,
     known: &mut HashMap<u32, crate::model::Process>,
+    mut order: Option<&mut Vec<(u64, (u32, u32))>>,
 ) -> Result<()> {
-    let hidden = !map.denied.is_empty();
+    let denied = spans.map().denied.len();
+    let hidden = denied > 0;
     // A process can always read its own user's fd tables, so only sockets of
     // other users can have owners we failed to see.
     let me = sys.euid();
-    snap.hidden.processes = u32::try_from(map.denied.len()).unwrap_or(u32::MAX);
+    snap.hidden.processes = u32::try_from(denied).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
     let mut used = std::collections::HashSet::new();
     let mut last_pid = None;
     for s in sockets.iter_mut() {
         if s.inode != 0 {
-            s.owners = map.owners_of(s.inode).to_vec();
+            let (owners, span) = spans.of(s.inode);
+            s.owners = owners.to_vec();
+            if let Some(order) = order.as_mut() {
+                order.push((s.inode, span));
+            }
         }
         if s.owners.is_empty() && s.inode != 0 && hidden && s.uid != Some(me) {
             s.owners_hidden = true;
@@ -325,3 +422,7 @@ fn join_owners_with<S: System + ?Sized>(
     snap.processes = processes;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod tests;

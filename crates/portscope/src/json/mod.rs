@@ -238,17 +238,46 @@ struct ServiceOut {
     class: &'static str,
 }
 
-#[derive(Serialize)]
+/// A process as every JSON output describes it, after its `pid` (and `fd`):
+/// `name`, `user`, `uid`, `euser`, `euid`, `cmdline`, `exe`, each null
+/// when the process was not seen. Written into an object of the caller's
+/// with [`ProcessFields::write`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessFields<'a>(pub Option<&'a crate::model::Process>);
+
+impl ProcessFields<'_> {
+    /// How many fields [`ProcessFields::write`] writes.
+    pub const LEN: usize = 7;
+
+    /// Writes the fields into the object being serialized.
+    pub fn write<S: serde::ser::SerializeStruct>(&self, o: &mut S) -> Result<(), S::Error> {
+        let p = self.0;
+        o.serialize_field("name", &p.map(|p| &p.name))?;
+        o.serialize_field("user", &p.and_then(|p| p.user.as_ref()))?;
+        o.serialize_field("uid", &p.and_then(|p| p.uid))?;
+        o.serialize_field("euser", &p.and_then(|p| p.euser.as_ref()))?;
+        o.serialize_field("euid", &p.and_then(|p| p.euid))?;
+        o.serialize_field("cmdline", &p.map(|p| &p.cmdline))?;
+        o.serialize_field("exe", &p.and_then(|p| p.exe.as_ref()))
+    }
+}
+
+/// One owner: pid, fd, then the process.
 struct OwnerOut<'a> {
     pid: u32,
     fd: u32,
-    name: Option<&'a Text>,
-    user: Option<&'a Text>,
-    uid: Option<u32>,
-    euser: Option<&'a Text>,
-    euid: Option<u32>,
-    cmdline: Option<&'a Text>,
-    exe: Option<&'a Text>,
+    process: ProcessFields<'a>,
+}
+
+impl Serialize for OwnerOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("Owner", 2 + ProcessFields::LEN)?;
+        o.serialize_field("pid", &self.pid)?;
+        o.serialize_field("fd", &self.fd)?;
+        self.process.write(&mut o)?;
+        o.end()
+    }
 }
 
 /// A socket's owners, serialized from the snapshot as they are written.
@@ -261,17 +290,10 @@ impl Serialize for OwnersOut<'_> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut seq = ser.serialize_seq(Some(self.socket.owners.len()))?;
         for o in &self.socket.owners {
-            let p = self.snap.processes.get(&o.pid);
             seq.serialize_element(&OwnerOut {
                 pid: o.pid,
                 fd: o.fd,
-                name: p.map(|p| &p.name),
-                user: p.and_then(|p| p.user.as_ref()),
-                uid: p.and_then(|p| p.uid),
-                euser: p.and_then(|p| p.euser.as_ref()),
-                euid: p.and_then(|p| p.euid),
-                cmdline: p.map(|p| &p.cmdline),
-                exe: p.and_then(|p| p.exe.as_ref()),
+                process: ProcessFields(self.snap.processes.get(&o.pid)),
             })?;
         }
         seq.end()

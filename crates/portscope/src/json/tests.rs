@@ -5,6 +5,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::*;
+use crate::Text;
 use crate::audit;
 use crate::collect::host::{HostAddr, HostFacts};
 use crate::model::{

@@ -145,14 +145,44 @@ impl Tracker {
                 }
             }
         }
-        for (t, seen) in self.rows.iter_mut().zip(seen) {
-            if !seen && t.gone.is_none() {
-                t.gone = Some(at);
-                t.rate = None;
+        // Only the rows missing from this snapshot are touched again (at
+        // 100k rows a pass over all of them is a cache miss a row): the
+        // newly missing are marked gone; the gone are pruned when due and
+        // keep their owners' processes.
+        let mut gone = Vec::new();
+        let mut due = false;
+        for (i, _) in seen.iter().enumerate().filter(|(_, s)| !**s) {
+            if let Some(t) = self.rows.get_mut(i) {
+                if t.gone.is_none() {
+                    t.gone = Some(at);
+                    t.rate = None;
+                }
+                due |= t
+                    .gone
+                    .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR);
+                gone.push(i);
             }
         }
-        self.prune(at);
-        self.merge_processes(processes, hidden, user_names, source, notes);
+        if due {
+            // The rows pruned are gone ones: the others move up by the
+            // number pruned before them.
+            let mut pruned = 0;
+            gone.retain_mut(|i| {
+                let expired = self
+                    .rows
+                    .get(*i)
+                    .and_then(|t| t.gone)
+                    .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR);
+                if expired {
+                    pruned += 1;
+                } else {
+                    *i -= pruned;
+                }
+                !expired
+            });
+            self.prune(at);
+        }
+        self.merge_processes(&gone, processes, hidden, user_names, source, notes);
         self.last = Some(at);
     }
 
@@ -186,13 +216,15 @@ impl Tracker {
     /// Records the order rows were shown in: `order` holds indices into
     /// [`Tracker::rows`]; rows not in it are unplaced.
     pub fn set_ranks(&mut self, order: &[usize]) {
-        for t in &mut self.rows {
-            t.rank = u32::MAX;
-        }
+        // One pass over the rows, the ranks gathered beside them first.
+        let mut ranks = vec![u32::MAX; self.rows.len()];
         for (k, &i) in order.iter().enumerate() {
-            if let Some(t) = self.rows.get_mut(i) {
-                t.rank = u32::try_from(k).unwrap_or(u32::MAX);
+            if let Some(r) = ranks.get_mut(i) {
+                *r = u32::try_from(k).unwrap_or(u32::MAX);
             }
+        }
+        for (t, r) in self.rows.iter_mut().zip(ranks) {
+            t.rank = r;
         }
     }
 
@@ -274,8 +306,11 @@ impl Tracker {
         }
     }
 
+    /// Takes the snapshot's processes and facts as the context, keeping
+    /// the processes of the closed rows at `gone` (indices into the rows).
     fn merge_processes(
         &mut self,
+        gone: &[usize],
         mut processes: HashMap<u32, crate::model::Process>,
         hidden: HiddenOwners,
         user_names: HashMap<u32, crate::Text>,
@@ -284,7 +319,7 @@ impl Tracker {
     ) {
         // Closed sockets keep their owner's name even after it exits.
         let old = std::mem::take(&mut self.context.processes);
-        for t in self.rows.iter().filter(|t| t.gone.is_some()) {
+        for t in gone.iter().filter_map(|&i| self.rows.get(i)) {
             for o in &t.socket.owners {
                 if let (false, Some(p)) = (processes.contains_key(&o.pid), old.get(&o.pid)) {
                     processes.insert(o.pid, p.clone());
@@ -457,6 +492,87 @@ mod tests {
         assert!(tr.rows()[by_cookie(&tr, 2)].rate.is_none());
         // A reader's failure is handed back.
         assert_eq!(tr.read_info(&[0], t2, |_| Err(())), Err(()));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// What the tracker keeps between snapshots, however it keeps it,
+        /// is what follows from the whole sequence: every socket seen and
+        /// not closed for GONE_FOR, when it appeared and went, its latest
+        /// report, and the processes of the latest snapshot and of the
+        /// closed rows' owners.
+        #[test]
+        fn rows_follow_from_the_whole_sequence(
+            seq in proptest::collection::vec(
+                (proptest::collection::vec((0u64..30, 0u32..4), 0..25), 1u64..4000),
+                1..15),
+        ) {
+            use crate::model::{Owner, Process};
+            let t0 = Instant::now();
+            let mut at = t0;
+            let mut tr = Tracker::default();
+            // cookie -> (appeared, gone, latest report)
+            let mut want: HashMap<u64, (Option<Instant>, Option<Instant>, Socket)> = HashMap::new();
+            let mut names: HashMap<u32, Process> = HashMap::new();
+            for (round, (socks, step)) in seq.iter().enumerate() {
+                at += Duration::from_millis(*step);
+                let mut snap = Snapshot::default();
+                let mut sockets: Vec<Socket> = Vec::new();
+                for &(cookie, pid) in socks {
+                    if sockets.iter().any(|s| s.cookie == cookie) {
+                        continue;
+                    }
+                    let mut s = tcp(u16::try_from(cookie).unwrap_or(0), cookie, 0, 0);
+                    s.owners = vec![Owner { pid, fd: 3 }];
+                    // Each round names the processes afresh.
+                    let p = Process { pid, name: format!("p{pid}-{round}").into(), ..Process::default() };
+                    snap.processes.insert(pid, p);
+                    sockets.push(s);
+                }
+                for s in &sockets {
+                    let e = want.entry(s.cookie).or_insert((
+                        (round > 0).then_some(at),
+                        None,
+                        s.clone(),
+                    ));
+                    e.1 = None;
+                    e.2 = s.clone();
+                }
+                for (c, e) in want.iter_mut() {
+                    if !sockets.iter().any(|s| s.cookie == *c) && e.1.is_none() {
+                        e.1 = Some(at);
+                    }
+                }
+                want.retain(|_, e| e.1.is_none_or(|g| at.saturating_duration_since(g) < GONE_FOR));
+                let mut procs = snap.processes.clone();
+                for e in want.values().filter(|e| e.1.is_some()) {
+                    for o in &e.2.owners {
+                        if let (false, Some(p)) = (procs.contains_key(&o.pid), names.get(&o.pid)) {
+                            procs.insert(o.pid, p.clone());
+                        }
+                    }
+                }
+                names = procs;
+                snap.sockets = sockets;
+                tr.ingest(snap, at);
+
+                proptest::prop_assert_eq!(tr.rows().len(), want.len());
+                for t in tr.rows() {
+                    let e = want.get(&t.socket.cookie);
+                    proptest::prop_assert!(e.is_some(), "row {} not wanted", t.socket.cookie);
+                    let (appeared, gone, s) = e.expect("checked");
+                    proptest::prop_assert_eq!(t.appeared, *appeared);
+                    proptest::prop_assert_eq!(t.gone, *gone);
+                    proptest::prop_assert_eq!(&t.socket, s);
+                    proptest::prop_assert_eq!(tr.position(&t.key).map(|i| &tr.rows()[i].socket), Some(&t.socket));
+                }
+                let mut got: Vec<(u32, String)> = tr.context.processes.iter().map(|(k, p)| (*k, p.name.escaped().to_string())).collect();
+                let mut exp: Vec<(u32, String)> = names.iter().map(|(k, p)| (*k, p.name.escaped().to_string())).collect();
+                got.sort();
+                exp.sort();
+                proptest::prop_assert_eq!(got, exp);
+            }
+        }
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! through inet_diag, unix sockets through unix_diag.
 //!
 //! One dump is sent per (family, protocol) the [`Query`] wants, with its
-//! state bitmap in the request so the kernel filters states for us. Replies
+//! state bitmap in the request so the kernel filters states for us; TCP of
+//! both IP families, where both are wanted, in one dump of the older
+//! `TCPDIAG_GETSOCK` request, which walks the kernel's TCP tables once
+//! rather than once per family. Replies
 //! are parsed in place from one receive buffer by the pure functions
 //! [`parse_inet_msg`], [`parse_unix_msg`] and [`DumpReader`], which are also
 //! what the recorded fixtures are tested against.
@@ -98,6 +101,8 @@ const RAW_NO: u8 = 2;
 pub struct Netlink {
     nl: Transport,
     raw: AtomicU8,
+    /// Whether the kernel answers [`requests::tcp_both_request`] (RAW_* values).
+    tcp_both: AtomicU8,
 }
 
 impl std::fmt::Debug for Netlink {
@@ -146,6 +151,7 @@ impl Netlink {
         Ok(Netlink {
             nl: Transport::open(Some(netlink::SOCK_DIAG), size)?,
             raw: AtomicU8::new(RAW_UNKNOWN),
+            tcp_both: AtomicU8::new(RAW_UNKNOWN),
         })
     }
 
@@ -221,6 +227,44 @@ impl Netlink {
         )
     }
 
+    /// The TCP sockets of both families in one dump (see
+    /// [`requests::tcp_both_request`]); false, with nothing added, when the
+    /// kernel does not offer that request, which is then not asked again.
+    fn dump_tcp_both(
+        &self,
+        states: StateSet,
+        detail: Detail,
+        out: &mut Vec<Socket>,
+    ) -> Result<bool> {
+        if self.tcp_both.load(Ordering::Relaxed) == RAW_NO {
+            return Ok(false);
+        }
+        let ext = ext_bits(detail);
+        let mut buf = self.nl.lock_buf();
+        let start = out.len();
+        let mut dump = SocketDump {
+            reader: DumpReader::new(DumpKind::Inet(Proto::Tcp)).with_detail(detail),
+            out,
+            start,
+        };
+        match self.nl.dump(
+            &mut buf,
+            |seq| Ok(requests::tcp_both_request(seq, states.0, ext)),
+            &mut dump,
+        ) {
+            Ok(()) => {
+                self.tcp_both.store(RAW_YES, Ordering::Relaxed);
+                Ok(true)
+            }
+            Err(Error::Netlink(e)) if is_unsupported(&e) => {
+                dump.out.truncate(start);
+                self.tcp_both.store(RAW_NO, Ordering::Relaxed);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// The raw dump for one family; a kernel without raw_diag answers with
     /// an error, which is remembered and swallowed.
     fn dump_raw_sockets(&self, af: u8, states: StateSet, out: &mut Vec<Socket>) -> Result<()> {
@@ -278,6 +322,10 @@ impl Netlink {
         if states.0 == 0 {
             return Ok(());
         }
+        // TCP of both families in one walk of the kernel's tables where
+        // it can (about 5% of a 100k-socket dump).
+        let tcp_done =
+            query.tcp && query.ipv4 && query.ipv6 && self.dump_tcp_both(states, detail, out)?;
         for (wanted, family, af) in [
             (query.ipv4, Family::Inet, AF_INET),
             (query.ipv6, Family::Inet6, AF_INET6),
@@ -285,7 +333,10 @@ impl Netlink {
             if !wanted {
                 continue;
             }
-            for (wanted, proto) in [(query.tcp, Proto::Tcp), (query.udp, Proto::Udp)] {
+            for (wanted, proto) in [
+                (query.tcp && !tcp_done, Proto::Tcp),
+                (query.udp, Proto::Udp),
+            ] {
                 if wanted {
                     self.dump(family, proto, states, detail, out)?;
                 }

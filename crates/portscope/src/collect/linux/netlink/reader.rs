@@ -5,7 +5,7 @@
 //! tests on recorded fixtures feed it the same way.
 
 use super::inet::{parse_inet_extra, parse_inet_msg};
-use super::requests::SOCK_DIAG_BY_FAMILY;
+use super::requests::{SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK};
 use super::transport::{Progress, walk_messages};
 use super::unix::{parse_unix_extra, parse_unix_msg};
 use crate::error::Result;
@@ -96,7 +96,9 @@ impl DumpReader {
         let kind = self.kind;
         let detail = self.detail;
         walk_messages(buf, self.seq, &mut self.interrupted, |ty, payload| {
-            if ty != SOCK_DIAG_BY_FAMILY {
+            if ty != SOCK_DIAG_BY_FAMILY
+                && !(ty == TCPDIAG_GETSOCK && kind == DumpKind::Inet(Proto::Tcp))
+            {
                 return Ok(());
             }
             let mut s = match kind {

@@ -47,10 +47,17 @@ pub const fn ext_bits(detail: Detail) -> u8 {
     ext
 }
 
+/// The older inet_diag request type for TCP (`TCPDIAG_GETSOCK`), whose
+/// dump covers IPv4 and IPv6 sockets at once; its replies carry this type.
+pub(crate) const TCPDIAG_GETSOCK: u16 = 18;
+/// `struct inet_diag_req` (the request of [`TCPDIAG_GETSOCK`]).
+const INET_DIAG_REQ_V1_LEN: usize = 60;
+
 /// A dump request, ready to send.
 pub(crate) enum Request {
     Inet([u8; NLMSG_HDRLEN + INET_DIAG_REQ_LEN]),
     Unix([u8; NLMSG_HDRLEN + UNIX_DIAG_REQ_LEN]),
+    TcpBoth([u8; NLMSG_HDRLEN + INET_DIAG_REQ_V1_LEN]),
 }
 
 impl AsRef<[u8]> for Request {
@@ -58,8 +65,25 @@ impl AsRef<[u8]> for Request {
         match self {
             Request::Inet(b) => b,
             Request::Unix(b) => b,
+            Request::TcpBoth(b) => b,
         }
     }
+}
+
+/// A dump of TCP sockets of both IP families in one walk of the kernel's
+/// tables (`TCPDIAG_GETSOCK`, which `ss -t` uses too): two
+/// SOCK_DIAG_BY_FAMILY dumps, one per family, each walk every TCP socket
+/// (the IPv6 one skipping every IPv4 socket, and the other way round).
+pub(crate) fn tcp_both_request(seq: u32, states: u32, ext: u8) -> Request {
+    const N: usize = NLMSG_HDRLEN + INET_DIAG_REQ_V1_LEN;
+    let mut b = [0u8; N];
+    nl_header(&mut b, N, TCPDIAG_GETSOCK, NLM_F_REQUEST | NLM_F_DUMP, seq);
+    // idiag_family: a dump ignores it (both families come).
+    b[16] = AF_INET;
+    b[19] = ext;
+    // inet_diag_sockid (48 bytes) zero, then idiag_states, idiag_dbs.
+    b[68..72].copy_from_slice(&(states & KNOWN_STATES).to_ne_bytes());
+    Request::TcpBoth(b)
 }
 
 /// The dump request for `proto` over `family` (`Proto::Unix` goes with

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::destroy::{INET_DIAG_NOCOOKIE, SOCK_DESTROY};
 use super::inet::{INET_DIAG_INFO, INET_DIAG_MSG_LEN, INET_DIAG_SKV6ONLY};
-use super::requests::{SOCK_DIAG_BY_FAMILY, inet_request, unix_request};
+use super::requests::{SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK, inet_request, unix_request};
 use super::tcp_info::TCP_INFO_KNOWN;
 use super::unix::UNIX_DIAG_MSG_LEN;
 use super::wire::*;
@@ -452,6 +452,37 @@ fn stale_sequences_are_skipped_and_interruptions_noted() {
     assert_eq!(r.feed(&buf, &mut out).unwrap(), Progress::Done);
     assert_eq!(out.len(), 1);
     assert!(r.interrupted);
+}
+
+#[test]
+fn the_two_family_tcp_dump_is_laid_out_and_read_as_the_kernel_has_it() {
+    let r = super::requests::tcp_both_request(5, StateSet::ALL.0, EXT_INFO);
+    let r = r.as_ref();
+    assert_eq!(read_u32(r, 0), Some(76));
+    assert_eq!(read_u16(r, 4), Some(TCPDIAG_GETSOCK));
+    assert_eq!(read_u16(r, 6), Some(0x301));
+    assert_eq!(read_u32(r, 8), Some(5));
+    // struct inet_diag_req: family, src_len, dst_len, ext, the sockid
+    // (zero: every socket), then the states.
+    assert_eq!(&r[16..20], &[AF_INET, 0, 0, EXT_INFO]);
+    assert!(r[20..68].iter().all(|&b| b == 0));
+    assert_eq!(read_u32(r, 68), Some(0x1ffe));
+    assert_eq!(read_u32(r, 72), Some(0));
+    // Its replies carry the request's type; only a TCP reader takes them.
+    let p = payloads(TCP4)[0];
+    let mut buf = nlmsg(TCPDIAG_GETSOCK, 2, 1, p);
+    buf.extend(nlmsg(NLMSG_DONE, 2, 1, &0i32.to_ne_bytes()));
+    let mut out = Vec::new();
+    let mut tcp = DumpReader::new(DumpKind::Inet(Proto::Tcp));
+    assert_eq!(tcp.feed(&buf, &mut out).unwrap(), Progress::Done);
+    let mut v2 = nlmsg(SOCK_DIAG_BY_FAMILY, 2, 1, p);
+    v2.extend(nlmsg(NLMSG_DONE, 2, 1, &0i32.to_ne_bytes()));
+    assert_eq!(out, parse_all(&v2, DumpKind::Inet(Proto::Tcp)));
+    assert_eq!(out.len(), 1);
+    let mut udp_out = Vec::new();
+    let mut udp = DumpReader::new(DumpKind::Inet(Proto::Udp));
+    udp.feed(&buf, &mut udp_out).unwrap();
+    assert!(udp_out.is_empty());
 }
 
 #[test]
