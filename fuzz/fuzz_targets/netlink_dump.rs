@@ -1,5 +1,6 @@
 //! Fuzzes the sock_diag dump reader: the first byte picks the dump (TCP,
-//! UDP, raw or unix) and the details asked for; the rest is fed as the
+//! UDP, raw or unix in its low bits; packet or netlink when bit 6 or 7 is
+//! set) and the details asked for; the rest is fed as the
 //! kernel's reply. Any bytes must give sockets or an error, never a panic,
 //! and never more sockets than the reply could hold.
 
@@ -13,10 +14,13 @@ fuzz_target!(|data: &[u8]| {
     let Some((&head, reply)) = data.split_first() else {
         return;
     };
-    let kind = match head & 3 {
-        0 => DumpKind::Inet(Proto::Tcp),
-        1 => DumpKind::Inet(Proto::Udp),
-        2 => DumpKind::Inet(Proto::Raw),
+    let kind = match (head >> 6, head & 3) {
+        (1, _) => DumpKind::Packet,
+        (2, _) => DumpKind::Netlink,
+        (3, _) => DumpKind::Inet(Proto::Mptcp),
+        (_, 0) => DumpKind::Inet(Proto::Tcp),
+        (_, 1) => DumpKind::Inet(Proto::Udp),
+        (_, 2) => DumpKind::Inet(Proto::Raw),
         _ => DumpKind::Unix,
     };
     let detail = Detail {
@@ -37,6 +41,8 @@ fuzz_target!(|data: &[u8]| {
     // The pieces on their own, on the same bytes.
     let _ = netlink::parse_inet_msg(reply, Proto::Tcp);
     let _ = netlink::parse_unix_msg(reply);
+    let _ = netlink::parse_packet_msg(reply, detail);
+    let _ = netlink::parse_netlink_msg(reply, detail);
     let _ = netlink::parse_inet_extra(reply, detail);
     let _ = netlink::parse_tcp_info(reply);
     let _ = netlink::parse_skmeminfo(reply);

@@ -433,6 +433,15 @@ pub struct SelectArgs {
     /// Show unix domain sockets.
     #[arg(short = 'x', long = "unix")]
     pub unix: bool,
+    /// Show packet sockets (AF_PACKET: sniffers, DHCP clients, capture tools).
+    #[arg(short = '0', long = "packet")]
+    pub packet: bool,
+    /// Show netlink sockets.
+    #[arg(long = "netlink")]
+    pub netlink: bool,
+    /// Show MPTCP sockets.
+    #[arg(short = 'M', long = "mptcp")]
+    pub mptcp: bool,
     /// Only IPv4 sockets.
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,
@@ -445,7 +454,8 @@ pub struct SelectArgs {
 #[derive(Debug, ClapArgs)]
 pub struct ListArgs {
     /// A filter in ss's language, e.g. `state established '( dport = :443 or sport = :443 )'`,
-    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`.
+    /// plus `process GLOB`, `pid N`, `user NAME`, `service NAME`, `class system|user|dynamic`,
+    /// `netns NAME`, `container NAME`.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
     /// Which sockets.
@@ -504,6 +514,11 @@ pub struct ListArgs {
     /// Where sockets come from: netlink (sock_diag), or the /proc/net files.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
+    /// Which network namespaces: NAME (an `ip netns` name or a container's),
+    /// PID (the one that process runs in), `host` or `all`. Default: all of
+    /// them when run as root in the host's, otherwise this one.
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
+    pub netns: Option<String>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,

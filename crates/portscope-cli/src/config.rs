@@ -37,6 +37,8 @@ pub struct ListConfig {
     pub continuous: Option<f64>,
     /// With `continuous`: print only what changed.
     pub changes: bool,
+    /// `-N/--netns`, as given (resolved against the system in use).
+    pub netns: Option<String>,
     /// Resolve addresses to names, waiting at most this long for all of them.
     pub resolve: Option<Duration>,
 }
@@ -57,12 +59,16 @@ pub fn interval(flag: &str, secs: f64) -> Result<Duration, String> {
 
 /// The sockets the protocol and family flags select, in every state.
 pub fn select_query(sel: &SelectArgs) -> Query {
-    let any_proto = sel.tcp || sel.udp || sel.raw || sel.unix;
+    let any_proto =
+        sel.tcp || sel.udp || sel.raw || sel.unix || sel.packet || sel.netlink || sel.mptcp;
     Query {
         tcp: sel.tcp || !any_proto,
         udp: sel.udp || !any_proto,
         raw: sel.raw,
         unix: sel.unix,
+        packet: sel.packet,
+        netlink: sel.netlink,
+        mptcp: sel.mptcp,
         ipv4: sel.ipv4 || !sel.ipv6,
         ipv6: sel.ipv6 || !sel.ipv4,
         states: StateSet::ALL,
@@ -93,6 +99,7 @@ impl ListConfig {
                 owners: true,
                 source: SourceChoice::Auto,
                 detail: Detail::default(),
+                ..Options::default()
             },
             listening_only: false,
             owners: true,
@@ -105,6 +112,7 @@ impl ListConfig {
             filter: Filter::default(),
             continuous: None,
             changes: false,
+            netns: None,
             resolve: None,
         }
     }
@@ -117,6 +125,9 @@ impl ListConfig {
             || sel.udp
             || sel.raw
             || sel.unix
+            || sel.packet
+            || sel.netlink
+            || sel.mptcp
             || sel.ipv4
             || sel.ipv6
             || a.listening
@@ -148,6 +159,7 @@ impl ListConfig {
                     memory: a.memory,
                     timers: a.timers,
                 },
+                ..Options::default()
             },
             listening_only: a.listening,
             owners,
@@ -164,6 +176,7 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
+            netns: a.netns.clone(),
             resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }

@@ -17,6 +17,7 @@ mod config;
 mod eventline;
 mod input;
 mod names;
+mod netns_pick;
 mod render;
 mod report;
 mod snapshot_file;

@@ -97,12 +97,26 @@ fn pinned_listing_matches_the_schema_and_names_every_field() {
         ("/tcp_info", "/$defs/tcp_info/properties"),
         ("/memory", "/$defs/memory/properties"),
         ("/timer", "/$defs/timer/properties"),
+        ("/packet", "/$defs/packet/properties"),
+        ("/netlink", "/$defs/netlink/properties"),
         ("/local", "/$defs/inet_endpoint/properties"),
+        ("/netns", "/$defs/netns/properties"),
+        ("/netns/container", "/$defs/container/properties"),
+        ("/local", "/$defs/link_endpoint/properties"),
+        ("/local", "/$defs/netlink_endpoint/properties"),
     ] {
         let mut seen = keys_at(list, pointer);
         if pointer == "/local" {
-            // Unix ends have their own definition.
-            seen.retain(|k| k == "addr" || k == "port" || k == "name");
+            // Each kind of end has its own definition.
+            let own = props(&doc, def);
+            let of_kind = |k: &String| match def {
+                "/$defs/inet_endpoint/properties" => k == "addr" || k == "port" || k == "name",
+                "/$defs/link_endpoint/properties" => {
+                    k == "ifindex" || k == "protocol_number" || k == "protocol"
+                }
+                _ => k == "portid" || k == "protocol_number" || k == "protocol",
+            };
+            seen.retain(|k| of_kind(k) && own.contains(k));
         }
         assert_eq!(seen, props(&doc, def), "fields of {def}");
     }
@@ -265,7 +279,19 @@ fn saved_listing_reads_back_whole_through_the_binary() {
     let out = common::portscope()
         .args(["--from-snapshot", file.to_str().expect("path")])
         .args([
-            "-a", "-t", "-u", "-w", "-x", "-p", "-i", "-m", "-O", "--json",
+            "-a",
+            "-t",
+            "-u",
+            "-w",
+            "-x",
+            "-0",
+            "--netlink",
+            "-M",
+            "-p",
+            "-i",
+            "-m",
+            "-O",
+            "--json",
         ])
         .output()
         .expect("run");

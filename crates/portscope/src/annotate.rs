@@ -30,7 +30,9 @@ pub fn service_of(s: &Socket, ephemeral: Option<EphemeralRange>) -> Option<Servi
     let rport = s.remote.port().unwrap_or(0);
     let lookup = |p: u16| match s.proto {
         Proto::Tcp | Proto::Udp => services::lookup(p, s.proto),
-        Proto::Raw | Proto::Unix => None,
+        // An MPTCP service is the TCP service on the same port.
+        Proto::Mptcp => services::lookup(p, Proto::Tcp),
+        Proto::Raw | Proto::Unix | Proto::Packet | Proto::Netlink => None,
     };
     let info = |port: u16, local: bool| ServiceInfo {
         port,

@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod exposure;
 pub mod filter;
+pub mod forward;
 #[cfg(feature = "serde")]
 pub mod json;
 pub mod map;

@@ -92,9 +92,12 @@ struct TcpKey {
     b: (IpAddr, u16),
 }
 
-/// The namespace a socket is in, for the join key (0: not known).
-fn scope_of(_s: &Socket) -> u64 {
-    0
+/// The network namespace a TCP end is in, for the join key (0: not known):
+/// two ends with reversed 4-tuples are one connection only inside one
+/// namespace (each has its own loopback). Unix peers join by inode, which
+/// is unique machine-wide, so they need no scope.
+fn scope_of(s: &Socket) -> u64 {
+    s.netns.as_ref().map_or(0, |n| n.inode)
 }
 
 fn connected_tcp(s: &Socket) -> bool {
@@ -110,7 +113,7 @@ fn inet(e: &Endpoint) -> Option<(IpAddr, u16)> {
     match e {
         // A v4-mapped address is the same end as the plain IPv4 one.
         Endpoint::Inet { addr, port } => Some((addr.to_canonical(), *port)),
-        Endpoint::Unix { .. } => None,
+        _ => None,
     }
 }
 
@@ -227,7 +230,7 @@ pub fn build(snap: &Snapshot) -> Map {
         }
         let name = |x: &Socket| match &x.local {
             Endpoint::Unix { path, .. } => path.clone(),
-            Endpoint::Inet { .. } => None,
+            _ => None,
         };
         let (sn, pn) = (name(s), name(peer));
         let (client, server, path, undirected) = match (&sn, &pn) {

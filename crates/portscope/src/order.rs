@@ -521,6 +521,7 @@ mod tests {
             cookie,
             v6only: None,
             extra: None,
+            netns: None,
         }
     }
 

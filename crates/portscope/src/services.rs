@@ -57,13 +57,13 @@ impl Transport {
         }
     }
 
-    /// The registry transport a socket protocol uses; `None` for raw and
-    /// unix sockets, which have no ports.
+    /// The registry transport a socket protocol uses (TCP's for MPTCP);
+    /// `None` for raw, unix, packet and netlink sockets, which have no ports.
     pub const fn from_proto(proto: Proto) -> Option<Self> {
         match proto {
-            Proto::Tcp => Some(Transport::Tcp),
+            Proto::Tcp | Proto::Mptcp => Some(Transport::Tcp),
             Proto::Udp => Some(Transport::Udp),
-            Proto::Raw | Proto::Unix => None,
+            Proto::Raw | Proto::Unix | Proto::Packet | Proto::Netlink => None,
         }
     }
 

@@ -507,6 +507,7 @@ fn ss_endpoint(e: &Endpoint) -> String {
         Endpoint::Unix { path, .. } => path.as_ref().map_or("*".to_owned(), |p| {
             String::from_utf8_lossy(p.as_bytes()).replace('\0', "@")
         }),
+        other => other.to_string(),
     }
 }
 

@@ -60,6 +60,16 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     for note in snap.notes.iter().chain(&facts.notes) {
         crate::say(format_args!("note: {note}"));
     }
+    let unread = snap
+        .sockets
+        .iter()
+        .filter(|s| s.packet().is_some_and(|p| p.filter.is_none()))
+        .count();
+    if unread > 0 && !skip.contains(&"packet-filter-unknown") {
+        crate::say(format_args!(
+            "note: the BPF filters of {unread} packet socket(s) could not be read (that needs CAP_NET_ADMIN); rule packet-filter-unknown did not judge them"
+        ));
+    }
     let report = audit::audit(&snap, &facts, &skip);
     let current: Vec<FindingOut> = report
         .findings
@@ -136,7 +146,7 @@ fn level(s: SeverityArg) -> Severity {
     }
 }
 
-/// Listening TCP and UDP sockets of both families, with owners.
+/// Listening TCP and UDP sockets of both families and packet sockets, with owners.
 fn options() -> Options {
     Options {
         query: Query {
@@ -144,6 +154,9 @@ fn options() -> Options {
             udp: true,
             raw: false,
             unix: false,
+            packet: true,
+            netlink: false,
+            mptcp: false,
             ipv4: true,
             ipv6: true,
             // LISTEN for TCP; CLOSE is how the kernel reports unconnected UDP.

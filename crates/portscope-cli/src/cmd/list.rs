@@ -37,7 +37,11 @@ pub fn run(cfg: &ListConfig) -> Result<ExitCode, Failure> {
 /// the sockets the query wants.
 pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let sys = crate::system::open(cfg.from_snapshot.as_deref())?;
-    let mut snap = collect::take(&*sys, &cfg.collect)?;
+    let mut opts = cfg.collect;
+    let pick = crate::netns_pick::resolve(cfg.netns.as_deref(), &*sys)?;
+    opts.netns = pick.scope;
+    let mut snap = collect::take(&*sys, &opts)?;
+    pick.keep(&mut snap);
     snap.resolved = sys.names();
     Ok(snap)
 }

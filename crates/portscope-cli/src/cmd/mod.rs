@@ -13,6 +13,7 @@ pub mod history;
 pub mod list;
 pub mod map;
 pub mod pid;
+pub mod published;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod summary;

@@ -251,7 +251,7 @@ fn socket_out(
     };
     let path = match &s.local {
         Endpoint::Unix { path, .. } => path.clone(),
-        Endpoint::Inet { .. } => None,
+        _ => None,
     };
     SocketOut {
         proto: s.proto.as_str(),

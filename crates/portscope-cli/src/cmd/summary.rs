@@ -25,6 +25,12 @@ struct Counts {
     states: BTreeMap<&'static str, usize>,
 }
 
+impl Counts {
+    fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
 #[derive(Serialize)]
 struct Listener {
     proto: &'static str,
@@ -46,6 +52,12 @@ struct Summary {
     udp: Counts,
     raw: Counts,
     unix: Counts,
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    packet: Counts,
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    netlink: Counts,
+    #[serde(skip_serializing_if = "Counts::is_empty")]
+    mptcp: Counts,
     listening: Vec<Listener>,
     top_processes: Vec<Ranked>,
     top_peers: Vec<Ranked>,
@@ -64,7 +76,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
         match s.family {
             Family::Inet => c.inet += 1,
             Family::Inet6 => c.inet6 += 1,
-            Family::Unix => {}
+            Family::Unix | Family::Packet | Family::Netlink => {}
         }
         *c.states.entry(s.state.name_for(s.proto)).or_default() += 1;
         let mut last = None;
@@ -80,7 +92,8 @@ fn summarize(ctx: &Context<'_>) -> Summary {
         {
             *per_peer.entry(addr).or_default() += 1;
         }
-        if s.proto != Proto::Unix && s.is_listening() && s.proto != Proto::Raw {
+        // Ports only: raw, unix, packet and netlink sockets have none.
+        if matches!(s.proto, Proto::Tcp | Proto::Udp | Proto::Mptcp) && s.is_listening() {
             let mut procs: Vec<String> = Vec::new();
             for o in &s.owners {
                 let name = snap
@@ -94,7 +107,7 @@ fn summarize(ctx: &Context<'_>) -> Summary {
             }
             listening.push(Listener {
                 proto: render::table::proto_label(s),
-                local: s.local.to_string(),
+                local: s.shown_local().to_string(),
                 service: ctx.service(s).and_then(|i| i.service).map(|x| x.name),
                 processes: procs,
             });
@@ -136,6 +149,9 @@ fn summarize(ctx: &Context<'_>) -> Summary {
         udp: take(Proto::Udp),
         raw: take(Proto::Raw),
         unix: take(Proto::Unix),
+        packet: take(Proto::Packet),
+        netlink: take(Proto::Netlink),
+        mptcp: take(Proto::Mptcp),
         listening,
         top_processes,
         top_peers,
@@ -180,6 +196,9 @@ fn write_text(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
         ("UDP", &s.udp),
         ("RAW", &s.raw),
         ("UNIX", &s.unix),
+        ("PACKET", &s.packet),
+        ("NL", &s.netlink),
+        ("MPTCP", &s.mptcp),
     ] {
         if c.total == 0 {
             continue;

@@ -30,6 +30,7 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
         owners: true,
         source: crate::config::source_choice(a.source),
         detail: Detail::default(),
+        ..Options::default()
     };
     let settings = Settings {
         filter,

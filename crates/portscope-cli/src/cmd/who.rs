@@ -10,6 +10,7 @@ use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome, S
 use portscope::json::ProcessFields;
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
+use portscope::text::Text;
 use serde::Serialize;
 
 use crate::Failure;
@@ -116,7 +117,7 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     let cfg = ListConfig::with_owners();
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
-    let snap = holders(sys, &cfg, &specs)?;
+    let (snap, published) = holders_published(sys, &cfg, &specs)?;
     // Pin the holders now, as they are shown: whatever happens to their pids
     // before the answer to the prompt, only these processes can be signalled.
     let targets = signal.map(|_| Targets::pin(sys, &snap, args.any_socket));
@@ -126,13 +127,14 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     let mut report = Report::new();
     report.write(|out| {
         if args.json {
-            write_json(out, &ctx, &groups)
+            write_json(out, &ctx, &groups, &published)
         } else {
+            super::published::write_text(out, &published)?;
             write_text(out, &ctx, &groups)
         }
     })?;
 
-    if snap.sockets.is_empty() {
+    if snap.sockets.is_empty() && published.is_empty() {
         report.finish()?;
         return Ok(ExitCode::from(1));
     }
@@ -153,6 +155,34 @@ pub(crate) fn holders(
     let mut snap = collect::take(sys, &cfg.collect)?;
     snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
     Ok(snap)
+}
+
+/// The sockets on the ports, and what answers those that are published
+/// (worked out on the whole snapshot: the listener inside a container is
+/// on another port than the host's).
+fn holders_published(
+    sys: &dyn System,
+    cfg: &ListConfig,
+    specs: &[PortSpec],
+) -> Result<(Snapshot, Vec<super::published::Published>), Failure> {
+    let mut snap = collect::take(sys, &cfg.collect)?;
+    let wanted: Vec<&Socket> = snap
+        .sockets
+        .iter()
+        .filter(|s| specs.iter().any(|p| p.matches(s)))
+        .collect();
+    let maps = sys.port_maps();
+    let wants = |proto, port| {
+        specs
+            .iter()
+            .any(|p| (p.low..=p.high).contains(&port) && p.proto.is_none_or(|x| x == proto))
+    };
+    let (published, note) = super::published::find(&snap, &maps, &wanted, wants);
+    if let Some(note) = note {
+        crate::say(format_args!("note: {note}"));
+    }
+    snap.sockets.retain(|s| specs.iter().any(|p| p.matches(s)));
+    Ok((snap, published))
 }
 
 /// Sockets by owning pid (`None`: no visible owner), in pid order.
@@ -198,7 +228,11 @@ pub(crate) fn write_text(
                     p.pid,
                     user_label(p)
                 )?;
-                if !p.cmdline.is_empty() {
+                if portscope::forward::is_forwarder(&p.name) {
+                    // A forwarder's command line runs to kilobytes of ids
+                    // and paths: the line above says what it forwards.
+                    writeln!(out, "  command  {}", p.cmdline.bounded(160))?;
+                } else if !p.cmdline.is_empty() {
                     writeln!(out, "  command  {}", p.cmdline.escaped())?;
                 }
                 if let Some(exe) = &p.exe {
@@ -258,6 +292,25 @@ struct WhoJson<'a, S: Serialize> {
     pid: Option<u32>,
     process: ProcessFields<'a>,
     sockets: Vec<S>,
+    /// For a forwarder: the container and the listeners it forwards to
+    /// (left out for other processes).
+    forwarded_to: Option<ForwardJson<'a, S>>,
+}
+
+#[derive(Serialize)]
+struct ForwardJson<'a, S: Serialize> {
+    container: Option<ContainerJson<'a>>,
+    inner: Vec<S>,
+}
+
+#[derive(Serialize)]
+struct ContainerJson<'a> {
+    runtime: &'static str,
+    id: &'a Text,
+    name: Option<&'a Text>,
+    image: Option<&'a Text>,
+    pod: Option<&'a Text>,
+    pod_namespace: Option<&'a Text>,
 }
 
 impl<S: Serialize> Serialize for WhoJson<'_, S> {
@@ -267,6 +320,10 @@ impl<S: Serialize> Serialize for WhoJson<'_, S> {
         o.serialize_field("pid", &self.pid)?;
         self.process.write(&mut o)?;
         o.serialize_field("sockets", &self.sockets)?;
+        match &self.forwarded_to {
+            Some(f) => o.serialize_field("forwarded_to", f)?,
+            None => o.skip_field("forwarded_to")?,
+        }
         o.end()
     }
 }
@@ -283,16 +340,39 @@ fn user_label(p: &portscope::Process) -> String {
     }
 }
 
-fn write_json(out: &mut dyn Write, ctx: &Context<'_>, groups: &Groups<'_>) -> io::Result<()> {
+fn write_json(
+    out: &mut dyn Write,
+    ctx: &Context<'_>,
+    groups: &Groups<'_>,
+    published: &[super::published::Published],
+) -> io::Result<()> {
     let blocks: Vec<_> = groups
         .iter()
-        .map(|(pid, sockets)| WhoJson {
-            pid: *pid,
-            process: ProcessFields(pid.and_then(|p| ctx.snap.processes.get(&p))),
-            sockets: sockets
-                .iter()
-                .map(|s| render::json::socket_json(s, ctx, true))
-                .collect(),
+        .map(|(pid, sockets)| {
+            let fwd = pid.and_then(|pid| published.iter().find(|f| f.by.contains(&pid)));
+            WhoJson {
+                forwarded_to: fwd.map(|f| ForwardJson {
+                    container: f.container.as_ref().map(|c| ContainerJson {
+                        runtime: c.runtime.as_str(),
+                        id: &c.id,
+                        name: c.name.as_ref(),
+                        image: c.image.as_ref(),
+                        pod: c.pod.as_ref(),
+                        pod_namespace: c.pod_namespace.as_ref(),
+                    }),
+                    inner: f
+                        .inner
+                        .iter()
+                        .map(|s| render::json::socket_json(s, ctx, true))
+                        .collect(),
+                }),
+                pid: *pid,
+                process: ProcessFields(pid.and_then(|p| ctx.snap.processes.get(&p))),
+                sockets: sockets
+                    .iter()
+                    .map(|s| render::json::socket_json(s, ctx, true))
+                    .collect(),
+            }
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &blocks).map_err(io::Error::from)?;

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use portscope::model::{Endpoint, Socket};
+use portscope::model::{Endpoint, EthProto, NetlinkProto, Socket};
 
 use super::Context;
 
@@ -42,6 +42,18 @@ fn addr_port(ep: &Endpoint) -> (String, String) {
                 .unwrap_or_default(),
             inode.to_string(),
         ),
+        // Packet ends: protocol name, interface index (a packet socket's
+        // remote end is empty); netlink: protocol, port id.
+        Endpoint::Link {
+            protocol: 0,
+            ifindex: 0,
+        } => (String::new(), String::new()),
+        Endpoint::Link { protocol, ifindex } => {
+            (EthProto(*protocol).to_string(), ifindex.to_string())
+        }
+        Endpoint::Netlink { protocol, portid } => {
+            (NetlinkProto(*protocol).to_string(), portid.to_string())
+        }
     }
 }
 

@@ -29,7 +29,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             Proto::Tcp => "TCP",
             Proto::Udp => "UDP",
             Proto::Raw => "RAW",
-            Proto::Unix => continue,
+            // Windows netstat has no such rows.
+            Proto::Unix | Proto::Packet | Proto::Netlink | Proto::Mptcp => continue,
         };
         local.clear();
         remote.clear();

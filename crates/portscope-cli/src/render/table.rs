@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
-use portscope::model::{Family, Proto, Socket, TcpState, UnixType};
+use portscope::model::{Family, PacketType, Proto, Socket, TcpState, UnixType};
 use unicode_width::UnicodeWidthStr;
 
 use super::{Context, push_owners};
@@ -29,6 +29,9 @@ fn headers(ctx: &Context<'_>) -> Vec<&'static str> {
         "State",
         "Service",
     ];
+    if several_netns(ctx) {
+        h.push("Netns");
+    }
     if ctx.cfg.owners {
         h.push("Process");
     }
@@ -38,14 +41,53 @@ fn headers(ctx: &Context<'_>) -> Vec<&'static str> {
     h
 }
 
+/// Whether the sockets shown live in more than one network namespace (only
+/// then is the Netns column shown).
+fn several_netns(ctx: &Context<'_>) -> bool {
+    let mut first = None;
+    ctx.snap.sockets.iter().any(|s| {
+        let ino = s.netns.as_ref().map(|n| n.inode);
+        *first.get_or_insert(ino) != ino
+    })
+}
+
+/// The Netns cell: `host`, the container's or the bind mount's name, or the
+/// inode.
+pub fn push_netns(buf: &mut String, s: &Socket) {
+    use std::fmt::Write as _;
+    let Some(n) = s.netns.as_deref() else {
+        buf.push('-');
+        return;
+    };
+    if n.host {
+        buf.push_str("host");
+    } else if let Some(c) = &n.container {
+        let _ = write!(buf, "{}", c.label().bounded(40));
+    } else if let Some(name) = &n.name {
+        let _ = write!(buf, "{}", name.bounded(40));
+    } else {
+        let _ = write!(buf, "{}", n.inode);
+    }
+}
+
 /// Numeric columns are right-aligned.
 fn right_aligned(h: &str) -> bool {
     matches!(h, "Recv-Q" | "Send-Q" | "Inode")
 }
 
-/// The protocol label: `tcp`, `tcp6`, `udp6`, `u_str`…
+/// The protocol label: `tcp`, `tcp6`, `udp6`, `u_str`, and as ss has
+/// them `p_raw`, `p_dgr` (packet), `nl` (netlink); `mptcp`, `mptcp6`.
 pub fn proto_label(s: &Socket) -> &'static str {
+    if s.proto == Proto::Packet {
+        return match s.packet().map(|p| p.kind) {
+            Some(PacketType::Dgram) => "p_dgr",
+            Some(PacketType::Raw) => "p_raw",
+            None => "packet",
+        };
+    }
     match (s.proto, s.family, s.unix_type) {
+        (Proto::Netlink, _, _) => "nl",
+        (Proto::Mptcp, Family::Inet6, _) => "mptcp6",
         (Proto::Tcp, Family::Inet6, _) => "tcp6",
         (Proto::Udp, Family::Inet6, _) => "udp6",
         (Proto::Raw, Family::Inet6, _) => "raw6",
@@ -196,6 +238,7 @@ fn fill_cell(buf: &mut String, head: &str, s: &Socket, ctx: &Context<'_>) {
             }
         }
         "Process" => push_owners(buf, s, ctx.snap),
+        "Netns" => push_netns(buf, s),
         "User" => match first_process(s, ctx)
             .and_then(|p| p.shown_user())
             .or_else(|| s.uid.and_then(|u| ctx.snap.user_names.get(&u)))

@@ -238,15 +238,31 @@ pub fn audit(snap: &Snapshot, facts: &HostFacts, skip: &[&str]) -> Report {
             Reach::Address => summary.address += 1,
         }
     }
+    let captures = reach::captures(snap, facts);
     let mut findings = Vec::new();
     for rule in RULES.iter().filter(|r| !skip.contains(&r.id)) {
-        for l in &listeners {
+        let judged = if rules::PACKET_RULES.contains(&rule.id) {
+            &captures
+        } else {
+            &listeners
+        };
+        for l in judged {
             if let Some(hit) = (rule.check)(l, facts) {
                 findings.push(reach::finding(rule, l, hit));
             }
         }
     }
     findings.sort_by(order);
+    // A process's packet sockets share an identity (they have no address
+    // or port): one finding per identity, saying what each socket does.
+    findings.dedup_by(|later, first| {
+        let same = later.proto == Proto::Packet && later.key() == first.key();
+        if same {
+            first.message.push_str("; ");
+            first.message.push_str(&later.message);
+        }
+        same
+    });
     Report { findings, summary }
 }
 

@@ -57,17 +57,42 @@ pub(crate) struct Listener<'a> {
     /// Distinct owning processes, by pid.
     pub processes: Vec<&'a Process>,
     pub service: Option<&'static str>,
+    /// Whether the snapshot's listeners live in more than one namespace
+    /// (only then does a label name the namespace).
+    pub several: bool,
+    /// For a host port a forwarder holds or a NAT rule publishes: the
+    /// container behind it and its listeners inside, for people.
+    pub published: Option<String>,
 }
 
 impl Listener<'_> {
-    /// `tcp 0.0.0.0:23 (telnet)`.
+    /// `tcp 0.0.0.0:23 (telnet)`, with `in netns NAME` (when the listeners
+    /// live in several namespaces) for a socket of
+    /// another namespace than the host's.
     pub fn label(&self) -> String {
         let sa =
             std::net::SocketAddr::new(self.socket.local.addr().unwrap_or(self.addr), self.port);
-        match self.service {
+        let mut text = match self.service {
             Some(s) => format!("{} {sa} ({s})", self.socket.proto),
             None => format!("{} {sa}", self.socket.proto),
+        };
+        if let Some(n) = self
+            .socket
+            .netns
+            .as_deref()
+            .filter(|n| self.several && !n.host)
+        {
+            match n
+                .container
+                .as_ref()
+                .map(|c| c.label())
+                .or_else(|| n.name.clone())
+            {
+                Some(name) => text.push_str(&format!(" in netns {}", name.bounded(64))),
+                None => text.push_str(&format!(" in netns {}", n.inode)),
+            }
         }
+        text
     }
 
     /// `on 192.0.2.2 (eth0), fd00::2 (eth0)`, or why there is no address.
@@ -115,13 +140,19 @@ impl Listener<'_> {
 
 /// The snapshot's TCP and UDP listeners, with their reach.
 pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listener<'a>> {
-    let wildcard_v4 = |proto: Proto, port: u16| {
+    let wildcard_v4 = |proto: Proto, port: u16, netns: Option<u64>| {
         snap.sockets.iter().any(|s| {
             s.proto == proto
                 && s.is_listening()
+                && s.netns.as_ref().map(|n| n.inode) == netns
                 && s.local == crate::model::Endpoint::v4(Ipv4Addr::UNSPECIFIED, port)
         })
     };
+    let mut first = None;
+    let several = snap.sockets.iter().any(|s| {
+        let ino = s.netns.as_ref().map(|n| n.inode);
+        *first.get_or_insert(ino) != ino
+    });
     let mut out = Vec::new();
     for s in &snap.sockets {
         if !matches!(s.proto, Proto::Tcp | Proto::Udp) || !s.is_listening() {
@@ -135,15 +166,18 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
             v4 => v4,
         };
         let on_device = |a: &&HostAddr| s.bound_if == 0 || a.index == s.bound_if;
+        // Reachable on the addresses of the socket's own namespace.
+        let addresses = facts.addresses_in(s.netns.as_deref());
+        let netns = s.netns.as_ref().map(|n| n.inode);
         let (reach, reachable_on) = if addr.is_loopback() || s.bound_if == LOOPBACK_IFINDEX {
             (Reach::Loopback, Vec::new())
         } else if addr.is_unspecified() {
             // The socket's own IPV6_V6ONLY decides; the system default only
             // when the source did not say.
-            let v6_takes_v4 =
-                raw.is_ipv6() && s.takes_ipv4(facts.v6_dual_stack) && !wildcard_v4(s.proto, port);
-            let on: Vec<HostAddr> = facts
-                .addresses
+            let v6_takes_v4 = raw.is_ipv6()
+                && s.takes_ipv4(facts.v6_dual_stack)
+                && !wildcard_v4(s.proto, port, netns);
+            let on: Vec<HostAddr> = addresses
                 .iter()
                 .filter(on_device)
                 .filter(|a| a.addr.is_ipv6() == raw.is_ipv6() || (v6_takes_v4 && a.addr.is_ipv4()))
@@ -151,7 +185,7 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
                 .collect();
             (Reach::AllInterfaces, on)
         } else {
-            let known = facts.addresses.iter().find(|a| a.addr == addr).cloned();
+            let known = addresses.iter().find(|a| a.addr == addr).cloned();
             let on = known.unwrap_or(HostAddr {
                 addr,
                 interface: String::new(),
@@ -169,7 +203,31 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
         }
         processes.sort_by_key(|p| p.pid);
         let service = services::lookup(port, s.proto).map(|x| x.name);
+        let published = crate::forward::of_socket(snap, &facts.port_maps, s).map(|f| {
+            let who = f.container.map_or_else(
+                || "a container".to_owned(),
+                |c| {
+                    format!(
+                        "container {} ({})",
+                        c.label().bounded(64),
+                        c.runtime.as_str()
+                    )
+                },
+            );
+            let inner: Vec<String> = f
+                .inner
+                .iter()
+                .map(|i| i.shown_local().to_string())
+                .collect();
+            if inner.is_empty() {
+                who
+            } else {
+                format!("{who} listening on {}", inner.join(", "))
+            }
+        });
         out.push(Listener {
+            several,
+            published,
             socket: s,
             addr,
             port,
@@ -177,6 +235,57 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
             reachable_on,
             processes,
             service,
+        });
+    }
+    out
+}
+
+/// The snapshot's packet sockets, as listeners of address `0.0.0.0` and
+/// port 0 (they have neither): reach is loopback for a socket bound to
+/// `lo`, every interface for an unbound one, one interface otherwise.
+pub(crate) fn captures<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listener<'a>> {
+    let mut first = None;
+    let several = snap.sockets.iter().any(|s| {
+        let ino = s.netns.as_ref().map(|n| n.inode);
+        *first.get_or_insert(ino) != ino
+    });
+    let mut out = Vec::new();
+    for s in snap.sockets.iter().filter(|s| s.proto == Proto::Packet) {
+        // A packet socket sees the interfaces of its own namespace.
+        let addresses = match s.netns.as_deref().filter(|n| !n.host) {
+            Some(n) => facts
+                .netns_addresses
+                .get(&n.inode)
+                .map_or(&[][..], Vec::as_slice),
+            None => &facts.addresses[..],
+        };
+        let (reach, reachable_on) = match s.bound_if {
+            LOOPBACK_IFINDEX => (Reach::Loopback, Vec::new()),
+            0 => (Reach::AllInterfaces, addresses.to_vec()),
+            i => (
+                Reach::Address,
+                addresses.iter().filter(|a| a.index == i).cloned().collect(),
+            ),
+        };
+        let mut processes: Vec<&Process> = Vec::new();
+        for o in &s.owners {
+            if let Some(p) = snap.processes.get(&o.pid)
+                && !processes.iter().any(|q| q.pid == o.pid)
+            {
+                processes.push(p);
+            }
+        }
+        processes.sort_by_key(|p| p.pid);
+        out.push(Listener {
+            several,
+            published: None,
+            socket: s,
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 0,
+            reach,
+            reachable_on,
+            processes,
+            service: None,
         });
     }
     out

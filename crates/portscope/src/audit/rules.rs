@@ -47,6 +47,22 @@ impl Eq for Rule {}
 /// Every rule, in the order reports list them within a severity.
 pub static RULES: &[Rule] = &[
     Rule {
+        id: "published-port-exposed",
+        severity: Severity::Medium,
+        title: "Container port published beyond this host",
+        test: "a host port that a forwarder (conmon, docker-proxy, rootlessport, slirp4netns, pasta) holds, or a DNAT rule publishes, for a container's listener is bound to a non-loopback address",
+        advice: "Publish it on 127.0.0.1 (`-p 127.0.0.1:HOST:CONTAINER`) unless it must face the network; otherwise firewall it (DNAT happens before the INPUT chain: filter in DOCKER-USER or the forward chain).",
+        check: published_exposed,
+    },
+    Rule {
+        id: "host-network-container",
+        severity: Severity::Low,
+        title: "Container sharing the host's network namespace",
+        test: "a process that runs in a container (by its cgroup) holds a listener in the host's network namespace (`--network host`)",
+        advice: "Give the container its own network namespace and publish only the ports it needs, unless it must see the host's interfaces.",
+        check: host_network_container,
+    },
+    Rule {
         id: "deleted-exe",
         severity: Severity::High,
         title: "Listener whose executable was deleted or replaced",
@@ -118,7 +134,112 @@ pub static RULES: &[Rule] = &[
         advice: "Kernel services (NFS, WireGuard, in-kernel servers) own sockets with no process; otherwise run as root to see all owners. A listener that neither explains should be investigated.",
         check: no_owner,
     },
+    Rule {
+        id: "packet-filter-unknown",
+        severity: Severity::High,
+        title: "Classic BPF filter on a packet socket of a process that is not a known capture tool",
+        test: "a packet socket (AF_PACKET) has a classic BPF filter attached and none of its processes is a known capture or link-layer tool (tcpdump, dumpcap, wireshark, tshark, termshark, ngrep, tcpflow, arpwatch, p0f, suricata, snort, zeek, iftop, nethogs, bandwhich, dhclient, dhcpcd, udhcpc, dhcpd, dnsmasq, systemd-networkd, NetworkManager, wpa_supplicant, hostapd, lldpd, ptp4l, keepalived); reading the filter needs CAP_NET_ADMIN, so without it the rule cannot fire. Raw IP sockets' filters are not reported by the kernel's socket dumps and are not judged",
+        advice: "Passive backdoors wait behind a BPF filter on a packet socket for a magic packet that appears in no TCP/UDP listing. Find out what the process is (its executable, parent and start time); if nothing explains it, isolate the host and investigate.",
+        check: packet_filter_unknown,
+    },
+    Rule {
+        id: "packet-sniffer",
+        severity: Severity::Medium,
+        title: "Process capturing every frame or holding promiscuous mode",
+        test: "a packet socket (AF_PACKET) is bound to every protocol (ETH_P_ALL) or holds promiscuous mode on an interface: its processes can read all traffic of the interface (or of every interface)",
+        advice: "Capture tools and some DHCP clients do this on purpose; anything else reading every frame is a sniffer. Check the processes named, and stop captures that are not meant to run.",
+        check: packet_sniffer,
+    },
 ];
+
+/// Process names (as the kernel's 15-character `comm` has them) of tools
+/// that attach classic BPF filters to packet sockets for a living.
+pub(crate) const CAPTURE_TOOLS: &[&str] = &[
+    "tcpdump",
+    "dumpcap",
+    "wireshark",
+    "tshark",
+    "termshark",
+    "ngrep",
+    "tcpflow",
+    "arpwatch",
+    "p0f",
+    "suricata",
+    "Suricata-Main",
+    "snort",
+    "zeek",
+    "iftop",
+    "nethogs",
+    "bandwhich",
+    "dhclient",
+    "dhcpcd",
+    "udhcpc",
+    "dhcpd",
+    "dnsmasq",
+    "systemd-network",
+    "NetworkManager",
+    "wpa_supplicant",
+    "hostapd",
+    "lldpd",
+    "ptp4l",
+    "keepalived",
+];
+
+/// The rules that judge packet sockets ([`super::reach::captures`]); the
+/// others judge TCP and UDP listeners.
+pub(crate) const PACKET_RULES: &[&str] = &["packet-filter-unknown", "packet-sniffer"];
+
+/// `all:lo`, `ip:*`: what a packet socket takes, and where.
+fn packet_label(l: &Listener<'_>) -> String {
+    format!("packet socket {}", l.socket.shown_local())
+}
+
+fn packet_filter_unknown(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
+    let p = l.socket.packet()?;
+    let Some(Some(len)) = p.filter else {
+        return None;
+    };
+    if l.processes.is_empty() {
+        return Hit::socket(format!(
+            "{} has a classic BPF filter of {len} instructions and no process that can be seen",
+            packet_label(l)
+        ));
+    }
+    if l.processes.iter().any(|p| {
+        CAPTURE_TOOLS
+            .iter()
+            .any(|t| p.name.as_bytes() == t.as_bytes())
+    }) {
+        return None;
+    }
+    Hit::socket(format!(
+        "{} {} {} with a classic BPF filter of {len} instructions; {} no known capture tool",
+        Listener::names(&l.processes),
+        verb(l.processes.len(), "holds", "hold"),
+        packet_label(l),
+        verb(l.processes.len(), "it is", "they are"),
+    ))
+}
+
+fn packet_sniffer(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
+    let p = l.socket.packet()?;
+    let all = matches!(l.socket.local, crate::model::Endpoint::Link { protocol, .. } if protocol == crate::model::EthProto::ALL.0);
+    let promisc = p.promiscuous();
+    if !all && !promisc {
+        return None;
+    }
+    let what = match (all, promisc) {
+        (true, true) => "every frame, in promiscuous mode",
+        (true, false) => "every frame",
+        _ => "frames in promiscuous mode",
+    };
+    let who = if l.processes.is_empty() {
+        "no process that can be seen".to_string()
+    } else {
+        Listener::names(&l.processes)
+    };
+    Hit::socket(format!("{} takes {what} ({who})", packet_label(l)))
+}
 
 /// Services that should never face untrusted networks, on their default ports.
 const INTERNAL: &[(u16, Proto, &str)] = &[
@@ -278,6 +399,41 @@ fn internal_service(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
         l.where_reachable(),
         note(l.port)
     ))
+}
+
+fn published_exposed(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
+    let behind = l.published.as_ref()?;
+    if !l.reach.from_outside() {
+        return None;
+    }
+    Hit::socket(format!(
+        "{} publishes {behind}: reachable {}",
+        l.label(),
+        l.where_reachable()
+    ))
+}
+
+fn host_network_container(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
+    if l.socket.netns.as_deref().is_none_or(|n| !n.host) {
+        return None;
+    }
+    let inside: Vec<_> = l
+        .processes
+        .iter()
+        .filter(|p| p.container.is_some() && !crate::forward::is_forwarder(&p.name))
+        .copied()
+        .collect();
+    let c = inside.first()?.container.as_ref()?;
+    Some(Hit {
+        pids: Some(inside.iter().map(|p| p.pid).collect()),
+        message: format!(
+            "{} is held by {} of container {} ({}), which shares the host's network namespace",
+            l.label(),
+            Listener::names(&inside),
+            c.label().bounded(64),
+            c.runtime.as_str()
+        ),
+    })
 }
 
 fn public_service(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {

@@ -49,6 +49,7 @@ fn proc_(pid: u32, name: &str, uid: u32, exe: &str) -> Process {
         euid: Some(uid),
         euser: Some(uid.to_string().into()),
         exe: Some(exe.into()),
+        ..Process::default()
     }
 }
 
@@ -78,6 +79,7 @@ fn host() -> HostFacts {
             high: 60999,
         }),
         notes: vec![],
+        ..HostFacts::default()
     }
 }
 
@@ -495,6 +497,273 @@ fn setuid_root_and_world_writable_dirs_and_hostile_names() {
         assert_eq!(f.process, r"n\xff\x1b[2J\x2cy");
         assert!(!f.message.chars().any(char::is_control), "{}", f.message);
     }
+}
+
+/// A podman container "web" (namespace 7, address 10.88.0.2 on its eth0)
+/// listening on *:8080, published on the host by conmon on `host_addr`:18080,
+/// and a host-network container holding *:9000 in the host's namespace.
+fn containers(host_addr: &str) -> (Snapshot, HostFacts) {
+    use crate::model::{Container, Netns, Runtime};
+    use std::sync::Arc;
+    let web = Container {
+        name: Some("web".into()),
+        ..Container::new(
+            Runtime::Podman,
+            "7cac9f3560b60ee875f1422befadb1c0d6488ec21be2f49336fcc566dac5e83d",
+        )
+    };
+    let hostns = Arc::new(Netns::host(1));
+    let inner = Arc::new(Netns {
+        inode: 7,
+        name: Some("web".into()),
+        host: false,
+        container: Some(web.clone()),
+    });
+    let mut published = sock(Proto::Tcp, host_addr, 18_080, Some(10));
+    published.netns = Some(Arc::clone(&hostns));
+    let mut listener = sock(Proto::Tcp, "::", 8080, Some(20));
+    listener.netns = Some(inner);
+    let mut hostnet = sock(Proto::Tcp, "0.0.0.0", 9000, Some(30));
+    hostnet.netns = Some(hostns);
+    let mut conmon = proc_(10, "conmon", 0, "/usr/bin/conmon");
+    conmon.cmdline = format!(
+        "/usr/bin/conmon -c {} -n web",
+        String::from_utf8_lossy(web.id.as_bytes())
+    )
+    .into();
+    let mut busybox = proc_(20, "busybox", 0, "/bin/busybox");
+    busybox.container = Some(web.clone());
+    let mut agent = proc_(30, "agent", 0, "/usr/bin/agent");
+    agent.container = Some(Container {
+        name: Some("agent".into()),
+        ..Container::new(
+            Runtime::Docker,
+            "a3f1c0de5b7e4d2f9a8b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f",
+        )
+    });
+    let s = snap(
+        vec![published, listener, hostnet],
+        vec![conmon, busybox, agent],
+    );
+    let mut facts = host();
+    facts.netns_addresses.insert(
+        7,
+        vec![HostAddr {
+            addr: "10.88.0.2".parse().unwrap(),
+            interface: "eth0".into(),
+            index: 2,
+        }],
+    );
+    (s, facts)
+}
+
+#[test]
+fn a_published_port_beyond_loopback_names_the_container() {
+    let (s, facts) = containers("0.0.0.0");
+    let r = run(&s, &facts);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "published-port-exposed")
+        .expect("published-port-exposed");
+    assert_eq!(f.port, 18_080);
+    assert!(
+        f.message.contains("container web (podman)"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("[::]:8080") || f.message.contains("*:8080"),
+        "{}",
+        f.message
+    );
+    // On loopback it is not exposed.
+    let (s, facts) = containers("127.0.0.1");
+    let r = run(&s, &facts);
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.rule.id == "published-port-exposed")
+    );
+}
+
+#[test]
+fn listeners_inside_a_namespace_reach_its_own_addresses() {
+    let (s, facts) = containers("127.0.0.1");
+    let r = run(&s, &facts);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "wildcard-bind" && f.port == 8080)
+        .expect("the container's wildcard listener");
+    let on: Vec<String> = f.reachable_on.iter().map(|a| a.addr.to_string()).collect();
+    assert_eq!(on, ["10.88.0.2"]);
+    assert!(f.message.contains("in netns web"), "{}", f.message);
+}
+
+#[test]
+fn a_host_network_container_is_found_and_forwarders_are_not() {
+    let (s, facts) = containers("0.0.0.0");
+    let r = run(&s, &facts);
+    let hits: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "host-network-container")
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!((hits[0].port, hits[0].pids.clone()), (9000, vec![30]));
+    assert!(hits[0].message.contains("container agent (docker)"));
+}
+
+fn packet(protocol: u16, ifindex: u32, pid: Option<u32>, info: crate::model::PacketInfo) -> Socket {
+    Socket {
+        proto: Proto::Packet,
+        family: Family::Packet,
+        local: Endpoint::Link { protocol, ifindex },
+        remote: Endpoint::Link {
+            protocol: 0,
+            ifindex: 0,
+        },
+        state: TcpState::Close,
+        bound_if: ifindex,
+        inode: 9000 + u64::from(protocol) + u64::from(ifindex) * 100,
+        owners: pid
+            .map(|pid| vec![Owner { pid, fd: 4 }])
+            .unwrap_or_default(),
+        extra: Some(Box::new(crate::model::SocketExtra {
+            packet: Some(info),
+            ..Default::default()
+        })),
+        ..Socket::default()
+    }
+}
+
+fn packet_info(filter: Option<Option<u32>>, promisc_on: Option<u32>) -> crate::model::PacketInfo {
+    crate::model::PacketInfo {
+        kind: crate::model::PacketType::Raw,
+        interface: None,
+        memberships: promisc_on
+            .map(|ifindex| {
+                vec![crate::model::PacketMembership {
+                    ifindex,
+                    kind: crate::model::PacketMembership::PROMISC,
+                    count: 1,
+                }]
+            })
+            .unwrap_or_default(),
+        fanout: None,
+        rx_ring: None,
+        tx_ring: None,
+        filter,
+        version: 0,
+    }
+}
+
+fn by_rule<'a>(r: &'a Report, id: &str) -> Vec<&'a Finding> {
+    r.findings.iter().filter(|f| f.rule.id == id).collect()
+}
+
+#[test]
+fn packet_sniffers_are_every_protocol_or_promiscuous() {
+    let s = snap(
+        vec![
+            // ETH_P_ALL on every interface.
+            packet(3, 0, Some(10), packet_info(Some(None), None)),
+            // ETH_P_IP, promiscuous on eth0.
+            packet(0x0800, 2, Some(11), packet_info(Some(None), Some(2))),
+            // ETH_P_ARP, not promiscuous: a DHCP or ARP tool, no sniffer.
+            packet(0x0806, 2, Some(12), packet_info(Some(None), None)),
+            // A TCP listener is no packet socket.
+            sock(Proto::Tcp, "127.0.0.1", 8080, Some(12)),
+        ],
+        vec![
+            proc_(10, "sniff", 0, "/usr/bin/sniff"),
+            proc_(11, "promisc", 0, "/usr/bin/promisc"),
+            proc_(12, "arping", 0, "/usr/bin/arping"),
+        ],
+    );
+    let r = run(&s, &host());
+    let mut hits = by_rule(&r, "packet-sniffer");
+    hits.sort_by_key(|f| f.pids.clone());
+    let pids: Vec<Vec<u32>> = hits.iter().map(|f| f.pids.clone()).collect();
+    assert_eq!(pids, vec![vec![10], vec![11]], "{hits:#?}");
+    assert!(hits.iter().all(|f| f.proto == Proto::Packet && f.port == 0));
+    assert!(hits[0].message.contains("all:*") && hits[0].message.contains("every frame"));
+    assert!(
+        hits[1].message.contains("promiscuous"),
+        "{}",
+        hits[1].message
+    );
+    assert_eq!(hits[0].reach, Reach::AllInterfaces);
+    assert_eq!(hits[1].reach, Reach::Address);
+    assert_eq!(hits[1].reachable_on.len(), 2, "eth0's two addresses");
+    // Packet sockets are not listeners: the summary counts the TCP one only.
+    assert_eq!(r.summary.listeners, 1);
+    assert!(by_rule(&r, "no-owner").is_empty());
+}
+
+#[test]
+fn a_process_sockets_are_one_finding() {
+    let s = snap(
+        vec![
+            packet(3, 0, Some(10), packet_info(Some(None), None)),
+            packet(3, 1, Some(10), packet_info(Some(None), None)),
+        ],
+        vec![proc_(10, "sniff", 0, "/usr/bin/sniff")],
+    );
+    let r = run(&s, &host());
+    let hits = by_rule(&r, "packet-sniffer");
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert!(hits[0].message.contains("all:*") && hits[0].message.contains("all:1"));
+}
+
+#[test]
+fn filters_of_unknown_processes_are_high_and_capture_tools_are_not_named() {
+    let s = snap(
+        vec![
+            packet(0x0800, 0, Some(20), packet_info(Some(Some(6)), None)),
+            packet(0x0800, 0, Some(21), packet_info(Some(Some(12)), None)),
+            packet(0x0800, 0, Some(22), packet_info(Some(Some(4)), None)),
+            // Filter unknown (no CAP_NET_ADMIN) and no filter: quiet.
+            packet(0x0806, 0, Some(23), packet_info(None, None)),
+            packet(0x0806, 2, Some(23), packet_info(Some(None), None)),
+            // No visible owner: still reported.
+            packet(0x86dd, 0, None, packet_info(Some(Some(3)), None)),
+        ],
+        vec![
+            proc_(20, "tcpdump", 0, "/usr/bin/tcpdump"),
+            proc_(
+                21,
+                "systemd-network",
+                0,
+                "/usr/lib/systemd/systemd-networkd",
+            ),
+            proc_(22, "kworker-ish", 0, "/tmp/x"),
+            proc_(23, "tcpdumpx", 0, "/usr/bin/tcpdumpx"),
+        ],
+    );
+    let r = run(&s, &host());
+    let hits = by_rule(&r, "packet-filter-unknown");
+    let pids: Vec<Vec<u32>> = hits.iter().map(|f| f.pids.clone()).collect();
+    assert_eq!(pids, vec![vec![], vec![22]], "{hits:#?}");
+    assert!(hits.iter().all(|f| f.rule.severity == Severity::High));
+    assert!(
+        hits[1].message.contains("4 instructions"),
+        "{}",
+        hits[1].message
+    );
+    assert!(
+        hits[0].message.contains("no process"),
+        "{}",
+        hits[0].message
+    );
+    assert_eq!(
+        hits[1].key().to_string(),
+        "packet-filter-unknown packet 0.0.0.0:0 kworker-ish"
+    );
+    // Skipping the rule skips it.
+    let r = audit(&s, &host(), &["packet-filter-unknown"]);
+    assert!(by_rule(&r, "packet-filter-unknown").is_empty());
 }
 
 #[test]

@@ -110,9 +110,27 @@ pub struct HostFacts {
     pub ephemeral: Option<EphemeralRange>,
     /// What could not be read, for the user; never errors.
     pub notes: Vec<String>,
+    /// The non-loopback addresses of each other network namespace of the
+    /// snapshot, by namespace inode: what a listener there is reachable on.
+    pub netns_addresses: HashMap<u64, Vec<HostAddr>>,
+    /// The ports published by NAT rules.
+    pub port_maps: Vec<crate::model::PortMap>,
 }
 
 impl HostFacts {
+    /// The addresses a listener in namespace `netns` is reachable on: the
+    /// host's for the host's namespace (or an unknown one), that
+    /// namespace's own otherwise.
+    pub fn addresses_in(&self, netns: Option<&crate::model::Netns>) -> &[HostAddr] {
+        match netns {
+            Some(n) if !n.host => self
+                .netns_addresses
+                .get(&n.inode)
+                .map_or(&[][..], Vec::as_slice),
+            _ => &self.addresses,
+        }
+    }
+
     /// Facts derived from the snapshot alone (executables from the saved
     /// `exe` paths), with no addresses: for a snapshot read from a file.
     pub fn from_snapshot(snap: &Snapshot) -> HostFacts {

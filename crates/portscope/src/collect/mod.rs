@@ -25,7 +25,7 @@ mod system;
 pub use owner_map::OwnerMap;
 pub use recorded::Recorded;
 pub use signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
-pub use snapshot::{Options, Refresher, SourceChoice, take};
+pub use snapshot::{NetnsScope, Options, Refresher, SourceChoice, take};
 pub use subscription::{Received, Subscription};
 pub use system::{CloseOutcome, Dump, System, Walk};
 

@@ -10,7 +10,7 @@ use crate::text::Text;
 use super::host::HostFacts;
 use super::owner_map::OwnerMap;
 use super::signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
-use super::snapshot::Options;
+use super::snapshot::{NetnsScope, Options};
 use super::system::{CloseOutcome, Dump, System, Walk};
 
 /// A machine as a saved listing recorded it: its dumps are the recording's
@@ -50,13 +50,24 @@ impl Recorded {
     }
 }
 
+/// Whether a recorded socket is in the namespaces `scope` names: every one
+/// by default (a recording is shown whole), the host's for `Own` too.
+fn in_scope(scope: NetnsScope, s: &Socket) -> bool {
+    let ns = s.netns.as_deref();
+    match scope {
+        NetnsScope::Default | NetnsScope::All => true,
+        NetnsScope::Own | NetnsScope::Host => ns.is_none_or(|n| n.host),
+        NetnsScope::Only(inode) => ns.is_some_and(|n| n.inode == inode),
+    }
+}
+
 impl System for Recorded {
     fn dump(&self, opts: &Options, _hint: Option<&OwnerMap>, _capacity: usize) -> Result<Dump> {
         let sockets = self
             .snap
             .sockets
             .iter()
-            .filter(|s| opts.query.wants(s))
+            .filter(|s| opts.query.wants(s) && in_scope(opts.netns, s))
             .map(|s| {
                 let mut s = s.clone();
                 if !opts.owners {
@@ -72,6 +83,14 @@ impl System for Recorded {
             source: Source::File,
             notes: self.snap.notes.clone(),
         })
+    }
+
+    fn netns_of(&self, pid: u32) -> Option<u64> {
+        self.snap
+            .sockets
+            .iter()
+            .find(|s| s.owners.iter().any(|o| o.pid == pid))
+            .and_then(|s| s.netns.as_ref().map(|n| n.inode))
     }
 
     /// The details stay as recorded (a recording has no live counters).

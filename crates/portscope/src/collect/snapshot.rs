@@ -22,6 +22,24 @@ pub enum SourceChoice {
     Procfs,
 }
 
+/// Which network namespaces to dump.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NetnsScope {
+    /// Every namespace when the caller may enter them (root) and runs in
+    /// the host's; otherwise the caller's own, with a note when others
+    /// exist that it cannot enter.
+    #[default]
+    Default,
+    /// Every namespace that can be found.
+    All,
+    /// The caller's own only.
+    Own,
+    /// The host's only (that of process 1).
+    Host,
+    /// The one with this inode.
+    Only(u64),
+}
+
 /// What to gather.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
@@ -33,6 +51,8 @@ pub struct Options {
     pub source: SourceChoice,
     /// Which optional details to ask for ([`Socket::extra`]); none by default.
     pub detail: Detail,
+    /// Which network namespaces.
+    pub netns: NetnsScope,
 }
 
 /// Takes a snapshot of the sockets the query wants, with their owners if asked.

@@ -119,6 +119,19 @@ pub trait System: Send + Sync {
     /// hold it (the kernel's SOCK_DESTROY on Linux).
     fn close(&self, s: &Socket) -> Result<CloseOutcome>;
 
+    /// The inode of the network namespace process `pid` runs in; `None`
+    /// when it is gone, hidden, or the system cannot say.
+    fn netns_of(&self, pid: u32) -> Option<u64> {
+        let _ = pid;
+        None
+    }
+
+    /// The ports published by NAT rules (DNAT), and why some could not be
+    /// read; none where the system has no such rules (a recording).
+    fn port_maps(&self) -> crate::model::PortMaps {
+        crate::model::PortMaps::default()
+    }
+
     /// How many fds this process has open, where the OS says; `None` when
     /// unknown (a recording).
     fn open_fds(&self) -> Option<u64> {

@@ -94,6 +94,9 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
                 owners: opts.owners,
                 source: opts.source,
                 detail: Detail::default(),
+                // The subscription hears the caller's namespace only; the
+                // dumps it is joined with must cover the same one.
+                netns: crate::collect::NetnsScope::Own,
             },
             map: None,
             unowned: HashSet::new(),

@@ -96,6 +96,20 @@ pub(crate) enum Atom {
         /// Lower-case service name.
         name: String,
     },
+    /// `netns NAME`: the socket's network namespace, by its name (a bind
+    /// mount's, or its container's), `host`, or its inode.
+    Netns {
+        /// `*`/`?` pattern.
+        glob: Glob,
+    },
+    /// `container NAME`: the container of the socket's namespace or of any
+    /// owner, by name or by id (a prefix of it).
+    Container {
+        /// `*`/`?` pattern.
+        glob: Glob,
+        /// The text as given, for an id prefix.
+        text: String,
+    },
     /// `class system|user|dynamic`: the range of the local port.
     Class {
         /// The class.

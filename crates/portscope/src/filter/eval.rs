@@ -60,7 +60,12 @@ fn applies(atom: &Atom, s: &Socket) -> bool {
         Atom::PortCmp { side, .. } => inet(*side),
         Atom::Unix { side, .. } => matches!(end(s, *side), Endpoint::Unix { .. }),
         Atom::Service { .. } | Atom::Class { .. } => inet(Side::Local),
-        Atom::Dev { .. } | Atom::Process { .. } | Atom::Pid { .. } | Atom::User { .. } => true,
+        Atom::Dev { .. }
+        | Atom::Process { .. }
+        | Atom::Pid { .. }
+        | Atom::User { .. }
+        | Atom::Netns { .. }
+        | Atom::Container { .. } => true,
     }
 }
 
@@ -91,7 +96,7 @@ fn test(atom: &Atom, s: &Socket, snap: &Snapshot, mode: Mode) -> bool {
             Endpoint::Unix { path, .. } => {
                 glob.matches(&path.as_ref().map(|p| p.to_str_lossy()).unwrap_or_default())
             }
-            Endpoint::Inet { .. } => false,
+            _ => false,
         },
         Atom::Dev { ifindex } => s.bound_if == *ifindex,
         Atom::Process { glob } => owners(s, snap).any(|p| glob.matches(&p.name.to_str_lossy())),
@@ -117,6 +122,26 @@ fn test(atom: &Atom, s: &Socket, snap: &Snapshot, mode: Mode) -> bool {
             named(s.local.port()) || named(s.remote.port())
         }
         Atom::Class { class } => s.local.port().is_some_and(|p| PortClass::of(p) == *class),
+        Atom::Netns { glob } => s.netns.as_deref().is_some_and(|n| {
+            (n.host && glob.matches("host"))
+                || glob.matches(&n.inode.to_string())
+                || n.name
+                    .as_ref()
+                    .is_some_and(|x| glob.matches(&x.to_str_lossy()))
+        }),
+        Atom::Container { glob, text } => {
+            let is = |c: &crate::model::Container| {
+                c.name
+                    .as_ref()
+                    .is_some_and(|x| glob.matches(&x.to_str_lossy()))
+                    || (text.len() >= 4 && c.id.as_bytes().starts_with(text.as_bytes()))
+            };
+            s.netns
+                .as_deref()
+                .and_then(|n| n.container.as_ref())
+                .is_some_and(is)
+                || owners(s, snap).any(|p| p.container.as_ref().is_some_and(is))
+        }
     }
 }
 

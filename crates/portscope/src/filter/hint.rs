@@ -92,9 +92,12 @@ fn atom_families(atom: &Atom, negate: bool, kernel: bool) -> Families {
         }
         Atom::PortCmp { .. } | Atom::Service { .. } | Atom::Class { .. } => Families::IP,
         Atom::Unix { .. } => Families::only(Family::Unix),
-        Atom::Dev { .. } | Atom::Process { .. } | Atom::Pid { .. } | Atom::User { .. } => {
-            Families::ALL
-        }
+        Atom::Dev { .. }
+        | Atom::Process { .. }
+        | Atom::Pid { .. }
+        | Atom::User { .. }
+        | Atom::Netns { .. }
+        | Atom::Container { .. } => Families::ALL,
     }
 }
 
@@ -103,7 +106,10 @@ pub(crate) fn needs_owners(e: &Expr) -> bool {
     match e {
         Expr::Atom { atom, .. } => matches!(
             atom,
-            Atom::Process { .. } | Atom::Pid { .. } | Atom::User { name: Some(_), .. }
+            Atom::Process { .. }
+                | Atom::Pid { .. }
+                | Atom::User { name: Some(_), .. }
+                | Atom::Container { .. }
         ),
         Expr::Not(inner) => needs_owners(inner),
         Expr::Seq { first, rest } => {

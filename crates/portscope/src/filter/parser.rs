@@ -10,6 +10,7 @@
 //!           | ("sport" | "dport") [ "=" | "!=" | "<" | ">" | "<=" | ">=" ] PORT
 //!           | "dev" [ "=" | "!=" ] NAME|INDEX
 //!           | ("process" | "pid" | "user" | "service" | "class") [ "=" | "!=" ] VALUE
+//!           | ("netns" | "container") [ "=" | "!=" ] NAME
 //! ```
 //!
 //! `and` and `or` have the same precedence and group from the left, a term
@@ -396,6 +397,27 @@ impl<'a> Parser<'a> {
                 };
                 atom(Atom::Class { class }, negate)
             }
+            "netns" => {
+                let (negate, prev) = self.eq_or_ne(kw)?;
+                let tok = self.operand(prev, "a namespace name, host or inode")?;
+                atom(
+                    Atom::Netns {
+                        glob: Glob::new(&tok.text, false),
+                    },
+                    negate,
+                )
+            }
+            "container" => {
+                let (negate, prev) = self.eq_or_ne(kw)?;
+                let tok = self.operand(prev, "a container name or id")?;
+                atom(
+                    Atom::Container {
+                        glob: Glob::new(&tok.text, false),
+                        text: tok.text.to_ascii_lowercase(),
+                    },
+                    negate,
+                )
+            }
             "state" | "exclude" | "excl" => Err(Fail::new(
                 format!("'{}' must come before the expression", kw.text),
                 kw.col,
@@ -405,7 +427,7 @@ impl<'a> Parser<'a> {
             }
             _ => Err(Fail::new(
                 format!(
-                    "unknown word '{}': expected src, dst, sport, dport, dev, process, pid, user, service or class",
+                    "unknown word '{}': expected src, dst, sport, dport, dev, process, pid, user, service, class, netns or container",
                     kw.text
                 ),
                 kw.col,

@@ -816,6 +816,7 @@ fn hints_never_drop_a_matching_socket() {
                     Family::Inet => h.ipv4,
                     Family::Inet6 => h.ipv6,
                     Family::Unix => h.unix,
+                    Family::Packet | Family::Netlink => true,
                 };
                 assert!(kept, "{e}: hint drops matching {:?}", s.local);
             }
@@ -942,6 +943,7 @@ mod prop {
                                 Family::Inet => h.ipv4,
                                 Family::Inet6 => h.ipv6,
                                 Family::Unix => h.unix,
+                    Family::Packet | Family::Netlink => true,
                             };
                             prop_assert!(kept, "{:?} drops a matching socket", ws);
                         }

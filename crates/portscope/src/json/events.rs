@@ -160,6 +160,7 @@ fn socket_in(s: SocketIn) -> Result<(Socket, Vec<Process>), String> {
             ..Snapshot::default()
         },
         owners_known: false,
+        netns: std::collections::HashMap::new(),
         bad: None,
     };
     l.add(0, s)?;

@@ -43,7 +43,8 @@ use serde::ser::SerializeSeq;
 
 use crate::annotate;
 use crate::model::{
-    CongName, Detail, Endpoint, Family, SkMemInfo, Snapshot, Socket, TcpInfo, Timer,
+    CongName, Container, Detail, Endpoint, EthProto, Family, NetlinkInfo, NetlinkProto, Netns,
+    PacketInfo, PacketRing, Proto, SkMemInfo, Snapshot, Socket, TcpInfo, Timer,
 };
 use crate::services::EphemeralRange;
 use crate::text::Text;
@@ -97,7 +98,9 @@ impl<'a> Listing<'a> {
             family: s.family.as_str(),
             unix_type: s.unix_type.map(|t| t.as_str()),
             local: EndpointOut(&s.local, self.name_of(&s.local)),
-            remote: EndpointOut(&s.remote, self.name_of(&s.remote)),
+            // A packet socket has no peer.
+            remote: (s.proto != Proto::Packet)
+                .then(|| EndpointOut(&s.remote, self.name_of(&s.remote))),
             state: s.state.name_for(s.proto),
             recv_q: s.recv_q,
             send_q: s.send_q,
@@ -129,6 +132,9 @@ impl<'a> Listing<'a> {
             timer: detail
                 .timers
                 .then(|| x.and_then(|x| x.timer.as_ref().map(TimerOut))),
+            netns: s.netns.as_deref().map(NetnsOut),
+            packet: x.and_then(|x| x.packet.as_ref()).map(PacketOut),
+            netlink: x.and_then(|x| x.netlink.as_ref()).map(NetlinkOut),
             change: None,
         }
     }
@@ -166,7 +172,8 @@ pub struct SocketOut<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     unix_type: Option<&'static str>,
     local: EndpointOut<'a>,
-    remote: EndpointOut<'a>,
+    /// Null for packet sockets.
+    remote: Option<EndpointOut<'a>>,
     state: &'static str,
     recv_q: u32,
     send_q: u32,
@@ -190,6 +197,15 @@ pub struct SocketOut<'a> {
     memory: Option<Option<MemoryOut<'a>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timer: Option<Option<TimerOut<'a>>>,
+    /// The network namespace (absent where the source did not say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netns: Option<NetnsOut<'a>>,
+    /// Packet sockets only: type, interface, memberships, fanout, rings, filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    packet: Option<PacketOut<'a>>,
+    /// Netlink sockets only: groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netlink: Option<NetlinkOut<'a>>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -219,7 +235,106 @@ impl Serialize for EndpointOut<'_> {
                 o.serialize_field("inode", inode)?;
                 o.end()
             }
+            Endpoint::Link { protocol, ifindex } => {
+                let mut o = ser.serialize_struct("Link", 3)?;
+                o.serialize_field("protocol", &EthProto(*protocol).to_string())?;
+                o.serialize_field("protocol_number", protocol)?;
+                o.serialize_field("ifindex", ifindex)?;
+                o.end()
+            }
+            Endpoint::Netlink { protocol, portid } => {
+                let mut o = ser.serialize_struct("Netlink", 3)?;
+                o.serialize_field("protocol", &NetlinkProto(*protocol).to_string())?;
+                o.serialize_field("protocol_number", protocol)?;
+                o.serialize_field("portid", portid)?;
+                o.end()
+            }
         }
+    }
+}
+
+/// The `packet` object of a packet socket.
+struct PacketOut<'a>(&'a PacketInfo);
+
+impl Serialize for PacketOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        #[derive(Serialize)]
+        struct Member {
+            ifindex: u32,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            count: u32,
+        }
+        #[derive(Serialize)]
+        struct Fanout {
+            id: u16,
+            mode: u16,
+        }
+        #[derive(Serialize)]
+        struct Ring {
+            block_size: u32,
+            block_nr: u32,
+            frame_size: u32,
+            frame_nr: u32,
+        }
+        #[derive(Serialize)]
+        struct Filter {
+            attached: bool,
+            instructions: Option<u32>,
+        }
+        let ring = |r: &PacketRing| Ring {
+            block_size: r.block_size,
+            block_nr: r.block_nr,
+            frame_size: r.frame_size,
+            frame_nr: r.frame_nr,
+        };
+        let p = self.0;
+        let mut o = ser.serialize_struct("Packet", 9)?;
+        o.serialize_field("type", p.kind.as_str())?;
+        o.serialize_field("interface", &p.interface)?;
+        o.serialize_field("promiscuous", &p.promiscuous())?;
+        let members: Vec<Member> = p
+            .memberships
+            .iter()
+            .map(|m| Member {
+                ifindex: m.ifindex,
+                kind: m.kind_str(),
+                count: m.count,
+            })
+            .collect();
+        o.serialize_field("memberships", &members)?;
+        o.serialize_field(
+            "fanout",
+            &p.fanout.map(|f| Fanout {
+                id: f.id,
+                mode: f.mode,
+            }),
+        )?;
+        o.serialize_field("rx_ring", &p.rx_ring.as_ref().map(ring))?;
+        o.serialize_field("tx_ring", &p.tx_ring.as_ref().map(ring))?;
+        o.serialize_field(
+            "filter",
+            &p.filter.map(|f| Filter {
+                attached: f.is_some(),
+                instructions: f,
+            }),
+        )?;
+        o.serialize_field("version", &p.version)?;
+        o.end()
+    }
+}
+
+/// The `netlink` object of a netlink socket.
+struct NetlinkOut<'a>(&'a NetlinkInfo);
+
+impl Serialize for NetlinkOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("Netlink", 2)?;
+        o.serialize_field("groups", &self.0.groups)?;
+        o.serialize_field("dst_group", &self.0.dst_group)?;
+        o.end()
     }
 }
 
@@ -247,7 +362,7 @@ pub struct ProcessFields<'a>(pub Option<&'a crate::model::Process>);
 
 impl ProcessFields<'_> {
     /// How many fields [`ProcessFields::write`] writes.
-    pub const LEN: usize = 7;
+    pub const LEN: usize = 9;
 
     /// Writes the fields into the object being serialized.
     pub fn write<S: serde::ser::SerializeStruct>(&self, o: &mut S) -> Result<(), S::Error> {
@@ -258,7 +373,16 @@ impl ProcessFields<'_> {
         o.serialize_field("euser", &p.and_then(|p| p.euser.as_ref()))?;
         o.serialize_field("euid", &p.and_then(|p| p.euid))?;
         o.serialize_field("cmdline", &p.map(|p| &p.cmdline))?;
-        o.serialize_field("exe", &p.and_then(|p| p.exe.as_ref()))
+        o.serialize_field("exe", &p.and_then(|p| p.exe.as_ref()))?;
+        // Where it runs: left out when it runs in no container and no unit.
+        match p.and_then(|p| p.container.as_ref()) {
+            Some(c) => o.serialize_field("container", &ContainerOut(c))?,
+            None => o.skip_field("container")?,
+        }
+        match p.and_then(|p| p.unit.as_ref()) {
+            Some(u) => o.serialize_field("unit", u),
+            None => o.skip_field("unit"),
+        }
     }
 }
 
@@ -276,6 +400,40 @@ impl Serialize for OwnerOut<'_> {
         o.serialize_field("pid", &self.pid)?;
         o.serialize_field("fd", &self.fd)?;
         self.process.write(&mut o)?;
+        o.end()
+    }
+}
+
+/// A socket's `netns` object.
+struct NetnsOut<'a>(&'a Netns);
+
+impl Serialize for NetnsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let n = self.0;
+        let mut o = ser.serialize_struct("Netns", 4)?;
+        o.serialize_field("inode", &n.inode)?;
+        o.serialize_field("name", &n.name)?;
+        o.serialize_field("host", &n.host)?;
+        o.serialize_field("container", &n.container.as_ref().map(ContainerOut))?;
+        o.end()
+    }
+}
+
+/// A `container` object (an owner's, or a namespace's).
+struct ContainerOut<'a>(&'a Container);
+
+impl Serialize for ContainerOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.0;
+        let mut o = ser.serialize_struct("Container", 6)?;
+        o.serialize_field("runtime", c.runtime.as_str())?;
+        o.serialize_field("id", &c.id)?;
+        o.serialize_field("name", &c.name)?;
+        o.serialize_field("image", &c.image)?;
+        o.serialize_field("pod", &c.pod)?;
+        o.serialize_field("pod_namespace", &c.pod_namespace)?;
         o.end()
     }
 }

@@ -5,9 +5,12 @@ use std::net::IpAddr;
 
 use serde::Deserialize;
 
+use std::sync::Arc;
+
 use crate::model::{
-    CongName, Endpoint, Family, Owner, Process, Proto, SkMemInfo, Snapshot, Socket, SocketExtra,
-    Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
+    CongName, Container, Endpoint, Family, NetlinkInfo, Netns, Owner, PacketFanout, PacketInfo,
+    PacketMembership, PacketRing, Process, Proto, Runtime, SkMemInfo, Snapshot, Socket,
+    SocketExtra, Source, TcpInfo, TcpState, Timer, TimerKind, UnixType,
 };
 use crate::text::Text;
 
@@ -37,6 +40,7 @@ pub fn read_listing(text: &str) -> Result<ReadListing, String> {
             ..Snapshot::default()
         },
         owners_known: false,
+        netns: Default::default(),
         bad: None,
     };
     let mut de = serde_json::Deserializer::from_str(text);
@@ -58,7 +62,9 @@ pub(super) struct SocketIn {
     #[serde(rename = "type")]
     unix_type: Option<String>,
     local: EndpointIn,
-    remote: EndpointIn,
+    /// Null for packet sockets.
+    #[serde(default)]
+    remote: Option<EndpointIn>,
     state: String,
     #[serde(default)]
     recv_q: u32,
@@ -83,6 +89,108 @@ pub(super) struct SocketIn {
     memory: Option<MemoryIn>,
     #[serde(default)]
     timer: Option<TimerIn>,
+    #[serde(default)]
+    netns: Option<NetnsIn>,
+    #[serde(default)]
+    packet: Option<PacketIn>,
+    #[serde(default)]
+    netlink: Option<NetlinkIn>,
+}
+
+#[derive(Deserialize)]
+struct PacketIn {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    interface: Option<Text>,
+    #[serde(default)]
+    memberships: Vec<MemberIn>,
+    #[serde(default)]
+    fanout: Option<FanoutIn>,
+    #[serde(default)]
+    rx_ring: Option<RingIn>,
+    #[serde(default)]
+    tx_ring: Option<RingIn>,
+    #[serde(default)]
+    filter: Option<FilterIn>,
+    #[serde(default)]
+    version: u32,
+}
+
+#[derive(Deserialize)]
+struct MemberIn {
+    ifindex: u32,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    count: u32,
+}
+
+#[derive(Deserialize)]
+struct FanoutIn {
+    id: u16,
+    mode: u16,
+}
+
+#[derive(Deserialize)]
+struct RingIn {
+    block_size: u32,
+    block_nr: u32,
+    frame_size: u32,
+    frame_nr: u32,
+}
+
+#[derive(Deserialize)]
+struct FilterIn {
+    attached: bool,
+    #[serde(default)]
+    instructions: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct NetlinkIn {
+    #[serde(default)]
+    groups: Vec<u32>,
+    #[serde(default)]
+    dst_group: u32,
+}
+
+impl PacketIn {
+    fn into_model(self) -> Option<PacketInfo> {
+        let ring = |r: RingIn| PacketRing {
+            block_size: r.block_size,
+            block_nr: r.block_nr,
+            frame_size: r.frame_size,
+            frame_nr: r.frame_nr,
+        };
+        let mut memberships = Vec::new();
+        for m in self.memberships {
+            let kind = ["multicast", "promisc", "allmulti", "unicast"]
+                .iter()
+                .position(|k| *k == m.kind)
+                .and_then(|k| u16::try_from(k).ok())?;
+            memberships.push(PacketMembership {
+                ifindex: m.ifindex,
+                kind,
+                count: m.count,
+            });
+        }
+        Some(PacketInfo {
+            kind: self.kind.parse().ok()?,
+            interface: self.interface,
+            memberships,
+            fanout: self.fanout.map(|f| PacketFanout {
+                id: f.id,
+                mode: f.mode,
+            }),
+            rx_ring: self.rx_ring.map(ring),
+            tx_ring: self.tx_ring.map(ring),
+            filter: self
+                .filter
+                .map(|f| if f.attached { f.instructions } else { None }),
+            version: self.version,
+        })
+    }
 }
 
 /// One holder as read. The process's details are kept only the first time
@@ -142,6 +250,14 @@ enum EndpointIn {
         path: Option<Text>,
         inode: u64,
     },
+    Link {
+        protocol_number: u16,
+        ifindex: u32,
+    },
+    Netlink {
+        protocol_number: u8,
+        portid: u32,
+    },
 }
 
 #[derive(Deserialize)]
@@ -157,6 +273,48 @@ struct OwnerIn {
     euid: Option<u32>,
     cmdline: Option<Text>,
     exe: Option<Text>,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    unit: Option<Text>,
+}
+
+#[derive(Deserialize)]
+struct ContainerIn {
+    runtime: String,
+    id: Text,
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    image: Option<Text>,
+    #[serde(default)]
+    pod: Option<Text>,
+    #[serde(default)]
+    pod_namespace: Option<Text>,
+}
+
+impl ContainerIn {
+    fn into_model(self) -> Option<Container> {
+        Some(Container {
+            runtime: self.runtime.parse::<Runtime>().ok()?,
+            id: self.id,
+            name: self.name,
+            image: self.image,
+            pod: self.pod,
+            pod_namespace: self.pod_namespace,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct NetnsIn {
+    inode: u64,
+    #[serde(default)]
+    name: Option<Text>,
+    #[serde(default)]
+    host: bool,
+    #[serde(default)]
+    container: Option<ContainerIn>,
 }
 
 macro_rules! tcp_info_in {
@@ -219,6 +377,8 @@ struct TimerIn {
 pub(super) struct Listing {
     pub(super) snap: Snapshot,
     pub(super) owners_known: bool,
+    /// The namespaces read so far, by inode.
+    pub(super) netns: std::collections::HashMap<u64, Arc<Netns>>,
     /// A socket that parsed as JSON but not as a socket: the message.
     pub(super) bad: Option<String>,
 }
@@ -279,11 +439,20 @@ impl Listing {
             backlog: m.backlog,
             drops: m.drops,
         });
+        let packet = match s.packet {
+            None => None,
+            Some(p) => Some(p.into_model().ok_or_else(|| at("packet"))?),
+        };
         let extra = SocketExtra {
             tcp_info,
             congestion,
             memory,
             timer,
+            packet,
+            netlink: s.netlink.map(|n| NetlinkInfo {
+                groups: n.groups,
+                dst_group: n.dst_group,
+            }),
         };
         let mut owners = Vec::new();
         for o in s.owners.unwrap_or_default() {
@@ -301,6 +470,8 @@ impl Listing {
                     euid: d.euid,
                     euser: d.euser,
                     exe: d.exe,
+                    container: d.container.and_then(ContainerIn::into_model),
+                    unit: d.unit,
                 });
             }
         }
@@ -308,15 +479,26 @@ impl Listing {
         self.snap.sockets.push(Socket {
             proto,
             family,
+            bound_if: match s.local {
+                EndpointIn::Link { ifindex, .. } => ifindex,
+                _ => 0,
+            },
             local: endpoint(s.local, names),
-            remote: endpoint(s.remote, names),
+            remote: match s.remote {
+                Some(e) => endpoint(e, names),
+                // Only a packet socket has no remote end.
+                None if proto == Proto::Packet => Endpoint::Link {
+                    protocol: 0,
+                    ifindex: 0,
+                },
+                None => return Err(at("remote")),
+            },
             state,
             recv_q: s.recv_q,
             send_q: s.send_q,
             uid: s.uid,
             inode: s.inode,
             unix_type,
-            bound_if: 0,
             owners,
             owners_hidden: s.owners_hidden.unwrap_or(false),
             cookie: s.cookie,
@@ -326,6 +508,20 @@ impl Listing {
                 None
             },
             extra: (extra != SocketExtra::default()).then(|| Box::new(extra)),
+            netns: s.netns.map(|n| {
+                // One shared value per namespace, as a live dump gives.
+                let inode = n.inode;
+                let ns = Netns {
+                    inode,
+                    name: n.name,
+                    host: n.host,
+                    container: n.container.and_then(ContainerIn::into_model),
+                };
+                match self.netns.get(&inode) {
+                    Some(known) if **known == ns => Arc::clone(known),
+                    _ => Arc::clone(self.netns.entry(inode).insert_entry(Arc::new(ns)).get()),
+                }
+            }),
         });
         Ok(())
     }
@@ -341,5 +537,19 @@ fn endpoint(e: EndpointIn, names: &mut std::collections::HashMap<IpAddr, Text>) 
             Endpoint::Inet { addr, port }
         }
         EndpointIn::Unix { path, inode } => Endpoint::Unix { path, inode },
+        EndpointIn::Link {
+            protocol_number,
+            ifindex,
+        } => Endpoint::Link {
+            protocol: protocol_number,
+            ifindex,
+        },
+        EndpointIn::Netlink {
+            protocol_number,
+            portid,
+        } => Endpoint::Netlink {
+            protocol: protocol_number,
+            portid,
+        },
     }
 }

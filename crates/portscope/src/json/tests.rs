@@ -9,7 +9,8 @@ use crate::Text;
 use crate::audit;
 use crate::collect::host::{HostAddr, HostFacts};
 use crate::model::{
-    Owner, Process, Proto, SocketExtra, TcpState, TimerKind, UnixType, UnknownName,
+    NetlinkInfo, Owner, PacketFanout, PacketInfo, PacketMembership, PacketRing, PacketType,
+    Process, Proto, SocketExtra, TcpState, TimerKind, UnixType, UnknownName,
 };
 
 fn process(pid: u32, name: Text, uid: u32, euid: u32, exe: &str) -> Process {
@@ -22,6 +23,7 @@ fn process(pid: u32, name: Text, uid: u32, euid: u32, exe: &str) -> Process {
         euid: Some(euid),
         euser: Some(Text::from(if euid == 0 { "root" } else { "alice" })),
         exe: Some(Text::from(exe)),
+        ..Process::default()
     }
 }
 
@@ -45,6 +47,28 @@ fn every_kind() -> Snapshot {
             "/tmp/x (deleted)",
         ),
     );
+    // The first is a systemd service; the second runs in a container.
+    if let Some(p) = snap.processes.get_mut(&100) {
+        p.unit = Some(Text::from("ssh.service"));
+    }
+    let web = crate::model::Container {
+        runtime: crate::model::Runtime::Podman,
+        id: Text::from("7cac9f3560b60ee875f1422befadb1c0d6488ec21be2f49336fcc566dac5e83d"),
+        name: Some(Text::from("web")),
+        image: Some(Text::from("localhost/bb:latest")),
+        pod: None,
+        pod_namespace: None,
+    };
+    if let Some(p) = snap.processes.get_mut(&200) {
+        p.container = Some(web.clone());
+    }
+    let host = std::sync::Arc::new(crate::model::Netns::host(4_026_531_833));
+    let inner = std::sync::Arc::new(crate::model::Netns {
+        inode: 4_026_532_177,
+        name: Some(Text::from("web")),
+        host: false,
+        container: Some(web),
+    });
     let any4 = Endpoint::v4(Ipv4Addr::UNSPECIFIED, 0);
     let any6 = Endpoint::v6(Ipv6Addr::UNSPECIFIED, 0);
     let info = TcpInfo {
@@ -99,6 +123,7 @@ fn every_kind() -> Snapshot {
             cookie: 11,
             v6only: Some(false),
             owners: vec![Owner { pid: 100, fd: 3 }],
+            netns: Some(std::sync::Arc::clone(&host)),
             ..Socket::default()
         },
         Socket {
@@ -129,6 +154,8 @@ fn every_kind() -> Snapshot {
             extra: Some(Box::new(SocketExtra {
                 tcp_info: Some(info),
                 congestion: Some(CongName::from_bytes(b"cubic\0")),
+                packet: None,
+                netlink: None,
                 memory: Some(SkMemInfo {
                     rmem_alloc: 0,
                     rcvbuf: 131_072,
@@ -156,6 +183,8 @@ fn every_kind() -> Snapshot {
             state: TcpState::TimeWait,
             uid: Some(0),
             cookie: 14,
+            // A connection left in a container's namespace.
+            netns: Some(inner),
             extra: Some(Box::new(SocketExtra {
                 timer: Some(Timer {
                     kind: TimerKind::TimeWait,
@@ -222,6 +251,88 @@ fn every_kind() -> Snapshot {
             uid: None,
             inode: 1008,
             unix_type: Some(UnixType::Dgram),
+            ..Socket::default()
+        },
+        Socket {
+            proto: Proto::Mptcp,
+            family: Family::Inet,
+            local: Endpoint::v4(Ipv4Addr::LOCALHOST, 8080),
+            remote: Endpoint::v4(Ipv4Addr::UNSPECIFIED, 0),
+            state: TcpState::Listen,
+            send_q: 128,
+            uid: Some(1000),
+            inode: 1010,
+            cookie: 20,
+            owners: vec![Owner { pid: 200, fd: 11 }],
+            ..Socket::default()
+        },
+        Socket {
+            proto: Proto::Packet,
+            family: Family::Packet,
+            local: Endpoint::Link {
+                protocol: 3,
+                ifindex: 2,
+            },
+            remote: Endpoint::Link {
+                protocol: 0,
+                ifindex: 0,
+            },
+            state: TcpState::Close,
+            recv_q: 640,
+            uid: Some(0),
+            inode: 1011,
+            bound_if: 2,
+            cookie: 21,
+            owners: vec![Owner { pid: 100, fd: 12 }],
+            extra: Some(Box::new(SocketExtra {
+                packet: Some(PacketInfo {
+                    kind: PacketType::Raw,
+                    interface: Some(Text::from("eth\x1b0")),
+                    memberships: vec![PacketMembership {
+                        ifindex: 2,
+                        kind: PacketMembership::PROMISC,
+                        count: 1,
+                    }],
+                    fanout: Some(PacketFanout {
+                        id: 7,
+                        mode: 0x8002,
+                    }),
+                    rx_ring: Some(PacketRing {
+                        block_size: 4096,
+                        block_nr: 64,
+                        frame_size: 2048,
+                        frame_nr: 128,
+                    }),
+                    tx_ring: None,
+                    filter: Some(Some(6)),
+                    version: 2,
+                }),
+                ..SocketExtra::default()
+            })),
+            ..Socket::default()
+        },
+        Socket {
+            proto: Proto::Netlink,
+            family: Family::Netlink,
+            local: Endpoint::Netlink {
+                protocol: 15,
+                portid: 4242,
+            },
+            remote: Endpoint::Netlink {
+                protocol: 15,
+                portid: 0,
+            },
+            state: TcpState::Close,
+            inode: 1012,
+            cookie: 22,
+            owners: vec![Owner { pid: 200, fd: 13 }],
+            extra: Some(Box::new(SocketExtra {
+                netlink: Some(NetlinkInfo {
+                    groups: vec![1],
+                    dst_group: 0,
+                }),
+                ..SocketExtra::default()
+            })),
             ..Socket::default()
         },
     ];
@@ -302,6 +413,25 @@ fn bad_listings_say_which_socket_and_field() {
         )
     };
     assert!(read_listing(&one(&sock("tcp", "LISTEN", ""))).is_ok());
+    // Only a packet socket may have no remote end.
+    assert_eq!(
+        read_listing(&one(
+            r#"{"proto":"tcp","family":"inet","local":{"addr":"127.0.0.1","port":1},"remote":null,"state":"LISTEN"}"#
+        ))
+        .expect_err("remote"),
+        "socket 2: bad remote"
+    );
+    assert!(read_listing(&one(
+        r#"{"proto":"packet","family":"packet","local":{"protocol":"all","protocol_number":3,"ifindex":0},"remote":null,"state":"UNCONN","packet":{"type":"raw"}}"#
+    ))
+    .is_ok());
+    assert_eq!(
+        read_listing(&one(
+            r#"{"proto":"packet","family":"packet","local":{"protocol":"all","protocol_number":3,"ifindex":0},"remote":null,"state":"UNCONN","packet":{"type":"tap"}}"#
+        ))
+        .expect_err("packet"),
+        "socket 2: bad packet"
+    );
     assert_eq!(
         read_listing(&one(&sock("sctp", "LISTEN", ""))).expect_err("proto"),
         "socket 2: bad proto"

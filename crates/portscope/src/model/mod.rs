@@ -9,6 +9,8 @@
 
 use std::fmt;
 mod endpoint;
+mod family;
+mod netns;
 mod process;
 mod process_details;
 mod resolved;
@@ -17,6 +19,11 @@ mod socket;
 mod tcp_info;
 
 pub use endpoint::Endpoint;
+pub use family::{
+    EthProto, NetlinkInfo, NetlinkProto, PacketFanout, PacketInfo, PacketMembership, PacketRing,
+    PacketType,
+};
+pub use netns::{Container, Netns, PortMap, PortMaps, Runtime};
 pub use process::{Owner, Process};
 pub use process_details::ProcessDetails;
 pub use resolved::Resolved;
@@ -66,20 +73,46 @@ pub enum Proto {
     Raw,
     /// Unix domain sockets.
     Unix,
+    /// Packet sockets (`AF_PACKET`): link-layer frames, as sniffers, DHCP
+    /// clients and capture tools use them.
+    Packet,
+    /// Netlink sockets (`AF_NETLINK`): messages to and from the kernel.
+    Netlink,
+    /// Multipath TCP (`IPPROTO_MPTCP`), the MPTCP-level socket; its
+    /// subflows are TCP sockets.
+    Mptcp,
 }
 
 impl Proto {
     /// Every protocol.
-    pub const ALL: [Proto; 4] = [Proto::Tcp, Proto::Udp, Proto::Raw, Proto::Unix];
+    pub const ALL: [Proto; 7] = [
+        Proto::Tcp,
+        Proto::Udp,
+        Proto::Raw,
+        Proto::Unix,
+        Proto::Packet,
+        Proto::Netlink,
+        Proto::Mptcp,
+    ];
 
-    /// The lower-case name used in JSON and tables (`tcp`, `udp`, `raw`, `unix`).
+    /// The lower-case name used in JSON and tables (`tcp`, `udp`, `raw`,
+    /// `unix`, `packet`, `netlink`, `mptcp`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
             Proto::Raw => "raw",
             Proto::Unix => "unix",
+            Proto::Packet => "packet",
+            Proto::Netlink => "netlink",
+            Proto::Mptcp => "mptcp",
         }
+    }
+
+    /// Whether sockets of this protocol have IP addresses and ports (TCP,
+    /// UDP, raw, MPTCP).
+    pub const fn is_ip(self) -> bool {
+        matches!(self, Proto::Tcp | Proto::Udp | Proto::Raw | Proto::Mptcp)
     }
 }
 
@@ -100,18 +133,30 @@ pub enum Family {
     Inet6,
     /// Unix domain (`AF_UNIX`).
     Unix,
+    /// Link layer (`AF_PACKET`).
+    Packet,
+    /// Netlink (`AF_NETLINK`).
+    Netlink,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 3] = [Family::Inet, Family::Inet6, Family::Unix];
+    pub const ALL: [Family; 5] = [
+        Family::Inet,
+        Family::Inet6,
+        Family::Unix,
+        Family::Packet,
+        Family::Netlink,
+    ];
 
-    /// The name used in JSON (`inet`, `inet6`, `unix`).
+    /// The name used in JSON (`inet`, `inet6`, `unix`, `packet`, `netlink`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Family::Inet => "inet",
             Family::Inet6 => "inet6",
             Family::Unix => "unix",
+            Family::Packet => "packet",
+            Family::Netlink => "netlink",
         }
     }
 }
@@ -208,7 +253,10 @@ impl TcpState {
     /// ```
     pub const fn name_for(self, proto: Proto) -> &'static str {
         match (self, proto) {
-            (TcpState::Close, Proto::Udp | Proto::Raw | Proto::Unix) => "UNCONN",
+            (
+                TcpState::Close,
+                Proto::Udp | Proto::Raw | Proto::Unix | Proto::Packet | Proto::Netlink,
+            ) => "UNCONN",
             _ => self.name(),
         }
     }
@@ -326,7 +374,10 @@ impl UnixType {
 
 from_as_str!(UnixType, "type");
 
-/// Which sockets a collector should dump. Collectors may return more than asked
+/// Which sockets a collector should dump.
+///
+/// `Query::default()` is every TCP, UDP, raw and unix socket; packet,
+/// netlink and MPTCP sockets are asked for by name. Collectors may return more than asked
 /// (callers filter again); they must not return less.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Query {
@@ -338,6 +389,14 @@ pub struct Query {
     pub raw: bool,
     /// Include unix sockets.
     pub unix: bool,
+    /// Include packet sockets (`AF_PACKET`). Not in the default query:
+    /// asked for by name (`-0`), or by the audit.
+    pub packet: bool,
+    /// Include netlink sockets. Not in the default query.
+    pub netlink: bool,
+    /// Include MPTCP sockets (of the families `ipv4`/`ipv6` select). Not
+    /// in the default query.
+    pub mptcp: bool,
     /// Include IPv4.
     pub ipv4: bool,
     /// Include IPv6.
@@ -353,6 +412,9 @@ impl Default for Query {
             udp: true,
             raw: true,
             unix: true,
+            packet: false,
+            netlink: false,
+            mptcp: false,
             ipv4: true,
             ipv6: true,
             states: StateSet::ALL,
@@ -368,11 +430,14 @@ impl Query {
             Proto::Udp => self.udp,
             Proto::Raw => self.raw,
             Proto::Unix => self.unix,
+            Proto::Packet => self.packet,
+            Proto::Netlink => self.netlink,
+            Proto::Mptcp => self.mptcp,
         };
         let family = match s.family {
             Family::Inet => self.ipv4,
             Family::Inet6 => self.ipv6,
-            Family::Unix => true,
+            Family::Unix | Family::Packet | Family::Netlink => true,
         };
         proto && family && self.states.contains(s.state)
     }

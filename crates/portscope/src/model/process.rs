@@ -31,6 +31,12 @@ pub struct Process {
     /// Executable path (`/proc/<pid>/exe`, with the kernel's ` (deleted)`
     /// mark when the file is gone), `None` when it can't be read.
     pub exe: Option<Text>,
+    /// The container (or sandbox) it runs in, from its cgroup and the
+    /// runtime's state files; `None` when it runs in none or it is unknown.
+    pub container: Option<super::Container>,
+    /// The systemd unit it runs in (`nginx.service`, `session-3.scope`),
+    /// from its cgroup; `None` when none or unknown.
+    pub unit: Option<Text>,
 }
 
 impl Process {

@@ -49,6 +49,10 @@ pub struct Socket {
     /// `None` when none were asked for or the source had none. Boxed so a
     /// plain listing pays one pointer per socket for it.
     pub extra: Option<Box<SocketExtra>>,
+    /// The network namespace the socket lives in; `None` where the source
+    /// does not say (an older recording). Shared by every socket of the
+    /// namespace.
+    pub netns: Option<std::sync::Arc<super::Netns>>,
 }
 
 impl Default for Socket {
@@ -73,6 +77,7 @@ impl Default for Socket {
             cookie: 0,
             v6only: None,
             extra: None,
+            netns: None,
         }
     }
 }
@@ -101,11 +106,34 @@ impl Default for Socket {
 pub struct Shown<'a> {
     end: &'a Endpoint,
     dual_stack: bool,
+    /// A packet socket's interface name, when known.
+    iface: Option<&'a crate::text::Text>,
+    /// The remote end of an unconnected netlink socket (shown `*`).
+    no_peer: bool,
+    /// The local end (a netlink port id 0 there is the kernel's socket).
+    local: bool,
 }
 
 impl fmt::Display for Shown<'_> {
+    /// Packet ends as `protocol:interface` (`all:lo`, `ip:*`), netlink ends
+    /// as `protocol:portid` (`rtnl:kernel` for the kernel's own socket),
+    /// `*` for an end with no peer; interface names escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.end {
+            Endpoint::Link { protocol, ifindex } if *ifindex != 0 || *protocol != 0 => {
+                match (self.iface, ifindex) {
+                    (_, 0) => write!(f, "{}:*", super::EthProto(*protocol)),
+                    (Some(name), _) => {
+                        write!(f, "{}:{}", super::EthProto(*protocol), name.escaped())
+                    }
+                    (None, i) => write!(f, "{}:{i}", super::EthProto(*protocol)),
+                }
+            }
+            Endpoint::Netlink { .. } if self.no_peer => f.write_str("*"),
+            Endpoint::Netlink {
+                protocol,
+                portid: 0,
+            } if self.local => write!(f, "{}:kernel", super::NetlinkProto(*protocol)),
             Endpoint::Inet {
                 addr: IpAddr::V6(a),
                 port,
@@ -127,6 +155,9 @@ impl Socket {
         Shown {
             end: &self.local,
             dual_stack: self.v6only == Some(false),
+            iface: self.packet().and_then(|p| p.interface.as_ref()),
+            no_peer: false,
+            local: true,
         }
     }
 
@@ -135,7 +166,20 @@ impl Socket {
         Shown {
             end: &self.remote,
             dual_stack: self.v6only == Some(false),
+            iface: None,
+            no_peer: self.proto == Proto::Netlink && self.state != TcpState::Established,
+            local: false,
         }
+    }
+
+    /// A packet socket's details, if this is one and they are known.
+    pub fn packet(&self) -> Option<&super::PacketInfo> {
+        self.extra.as_ref().and_then(|x| x.packet.as_ref())
+    }
+
+    /// A netlink socket's details, if this is one and they are known.
+    pub fn netlink(&self) -> Option<&super::NetlinkInfo> {
+        self.extra.as_ref().and_then(|x| x.netlink.as_ref())
     }
 
     /// Whether this socket takes IPv4 traffic: an IPv4 socket, or an IPv6
@@ -157,16 +201,19 @@ impl Socket {
     pub fn local_port(&self) -> Option<u16> {
         self.local.port()
     }
-    /// True for what `ss -l` lists: a listening TCP or unix stream socket, or
-    /// an unconnected UDP, raw or unix datagram socket.
+    /// True for what `ss -l` lists: a listening TCP, MPTCP or unix stream
+    /// socket, or an unconnected UDP, raw, unix datagram, packet or netlink
+    /// socket.
     pub fn is_listening(&self) -> bool {
         match self.proto {
-            Proto::Tcp => self.state == TcpState::Listen,
+            Proto::Tcp | Proto::Mptcp => self.state == TcpState::Listen,
             Proto::Unix => {
                 self.state == TcpState::Listen
                     || (self.unix_type == Some(UnixType::Dgram) && self.state == TcpState::Close)
             }
-            Proto::Udp | Proto::Raw => self.state == TcpState::Close,
+            Proto::Udp | Proto::Raw | Proto::Packet | Proto::Netlink => {
+                self.state == TcpState::Close
+            }
         }
     }
 }

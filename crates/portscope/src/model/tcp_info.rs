@@ -13,6 +13,11 @@ pub struct SocketExtra {
     pub memory: Option<SkMemInfo>,
     /// The socket's pending timer, when one is running.
     pub timer: Option<Timer>,
+    /// For a packet socket: type, memberships, fanout, rings, filter
+    /// (always gathered for packet sockets, whatever [`Detail`] says).
+    pub packet: Option<super::PacketInfo>,
+    /// For a netlink socket: groups (always gathered for netlink sockets).
+    pub netlink: Option<super::NetlinkInfo>,
 }
 
 /// Which optional details a collector should gather besides the socket

@@ -2,8 +2,11 @@
 //! `/proc/<pid>/fd`; [`system::Linux`] puts them behind
 //! [`System`](crate::collect::System).
 
+pub mod cgroup;
 pub mod host;
+pub mod nat;
 pub mod netlink;
+pub mod netns;
 pub mod owners;
 pub mod pidfd;
 pub mod process;

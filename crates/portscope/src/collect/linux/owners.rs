@@ -402,6 +402,10 @@ pub fn process_checked(
     let link = fs::read_link(dir.join("exe"));
     check("exe", link.as_ref().map(|_| ()).map_err(clone_io))?;
     let exe = link.ok().map(|p| Text::from(p.into_os_string().into_vec()));
+    // Where it runs: unreadable or vanished cgroups leave both unknown.
+    let behind = fs::read(dir.join("cgroup"))
+        .map(|b| super::cgroup::behind(&b, &super::cgroup::StateFiles::host()))
+        .unwrap_or_default();
     Ok(Some(Process {
         pid,
         name,
@@ -411,6 +415,8 @@ pub fn process_checked(
         euid: status.euid,
         euser: status.euid.map(|u| users.name(u)),
         exe,
+        container: behind.container,
+        unit: behind.unit,
     }))
 }
 

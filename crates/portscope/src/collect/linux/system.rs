@@ -2,20 +2,21 @@
 //! readers of this folder (netlink, /proc/net, the /proc fd walk, pidfds).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::collect::Collector;
 use crate::collect::host::{self, HostFacts};
 use crate::collect::owner_map::OwnerMap;
 use crate::collect::signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
 use crate::collect::system::{CloseOutcome, Dump, System, Walk};
-use crate::collect::{Options, SourceChoice};
+use crate::collect::{NetnsScope, Options, SourceChoice};
 use crate::error::{Error, Result};
 use crate::model::{Detail, Process, ProcessDetails, Query, Snapshot, Socket, Source};
 use crate::services::EphemeralRange;
 use crate::text::Text;
 
 use super::netlink::{DestroyOutcome, DestroyStream, Netlink};
+use super::netns;
 use super::owners::{self, UserNames};
 use super::pidfd::{Holds, OpenError, Pidfd};
 use super::procnet::ProcNet;
@@ -55,7 +56,7 @@ impl Linux {
 
 impl System for Linux {
     fn dump(&self, opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump> {
-        dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))
+        dump_namespaces(opts, hint, capacity)
     }
 
     fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()> {
@@ -111,6 +112,14 @@ impl System for Linux {
             DestroyOutcome::Gone => CloseOutcome::Gone,
             DestroyOutcome::Unsupported => CloseOutcome::Unsupported,
         })
+    }
+
+    fn port_maps(&self) -> crate::model::PortMaps {
+        super::nat::read()
+    }
+
+    fn netns_of(&self, pid: u32) -> Option<u64> {
+        netns::of_pid(pid)
     }
 
     fn open_fds(&self) -> Option<u64> {
@@ -270,6 +279,182 @@ impl Pinned for Pin {
     }
 }
 
+/// The dump of every namespace `opts.netns` names: the caller's own as
+/// before (netlink, falling back to /proc/net), each other one through a
+/// netlink socket opened inside it (see [`netns::run_in`]); every socket
+/// tagged with its namespace. The sockets of other namespaces are opened
+/// all at once, on threads of their own, while the caller's is dumped.
+fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump> {
+    let root = rustix::process::geteuid().is_root();
+    let (want_own, others, mut notes, spaces) = plan(opts.netns, root, opts.source);
+    // Open the others' sockets meanwhile.
+    let opening: Vec<_> = others
+        .iter()
+        .map(|f| {
+            let path = f.path.clone();
+            let found = f.clone();
+            (
+                found,
+                std::thread::Builder::new()
+                    .name("portscope-netns-open".into())
+                    .spawn(move || netns::run_in(&path, Netlink::open)),
+            )
+        })
+        .collect();
+    let mut dump = if want_own {
+        dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))?
+    } else {
+        Dump {
+            source: Source::Netlink,
+            ..Dump::default()
+        }
+    };
+    if let Some(own) = spaces.own() {
+        for s in &mut dump.sockets {
+            s.netns = Some(Arc::clone(&own.netns));
+        }
+    }
+    notes.append(&mut dump.notes);
+    let mut refused = 0usize;
+    for (found, handle) in opening {
+        let opened = match handle {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("panicked"))),
+            Err(e) => Err(e),
+        };
+        let nl = match opened {
+            Ok(Ok(nl)) => nl,
+            // Gone since it was found: nothing to list.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Ok(Err(_)) | Err(_) => {
+                // Not allowed in (no CAP_SYS_ADMIN): a member's /proc/<pid>/net
+                // still shows the namespace's sockets, as far as it may be read.
+                if !procnet_of(&found, opts, &mut dump.sockets) {
+                    refused += 1;
+                }
+                continue;
+            }
+        };
+        let start = dump.sockets.len();
+        if nl
+            .collect_with(&opts.query, opts.detail, &mut dump.sockets)
+            .is_err()
+        {
+            dump.sockets.truncate(start);
+            refused += 1;
+            continue;
+        }
+        if opts.query.raw
+            && !nl.raw_supported()
+            && let Some(pid) = found.pids.first()
+        {
+            let raw_only = Query {
+                tcp: false,
+                udp: false,
+                unix: false,
+                ..opts.query
+            };
+            // A member that exits meanwhile takes its raw sockets' file
+            // with it: the namespace's other sockets stay listed.
+            let mut raw = Vec::new();
+            if ProcNet::at(format!("/proc/{pid}/net"))
+                .with_detail(opts.detail)
+                .collect(&raw_only, &mut raw)
+                .is_ok()
+            {
+                dump.sockets.append(&mut raw);
+            }
+        }
+        if let Some(rest) = dump.sockets.get_mut(start..) {
+            // Interface names are the namespace's own: asked from inside it.
+            if opts.query.packet
+                && rest.iter().any(|s| s.bound_if != 0)
+                && let Ok(Ok(names)) = netns::run_in(&found.path, super::netlink::link_names)
+            {
+                super::netlink::fill_interface_names(rest, &names);
+            }
+            for s in rest {
+                s.netns = Some(Arc::clone(&found.netns));
+            }
+        }
+    }
+    if refused > 0 {
+        notes.push(format!(
+            "{refused} network namespace(s) could not be dumped (entering one needs CAP_SYS_ADMIN)"
+        ));
+    }
+    dump.notes = notes;
+    Ok(dump)
+}
+
+/// The sockets of namespace `found` from a member's `/proc/<pid>/net`,
+/// tagged; false when no member's could be read.
+fn procnet_of(found: &netns::Found, opts: &Options, out: &mut Vec<Socket>) -> bool {
+    for pid in &found.pids {
+        let mut got = Vec::new();
+        let mut notes = Vec::new();
+        let read = ProcNet::at(format!("/proc/{pid}/net"))
+            .with_detail(opts.detail)
+            .collect_noting(&opts.query, &mut got, &mut notes);
+        if read.is_ok() {
+            for s in &mut got {
+                s.netns = Some(Arc::clone(&found.netns));
+            }
+            out.append(&mut got);
+            return true;
+        }
+    }
+    false
+}
+
+/// Which namespaces to dump for `scope`: whether the caller's own, the
+/// others (not the caller's), notes, and what was found.
+fn plan(
+    scope: NetnsScope,
+    root: bool,
+    source: SourceChoice,
+) -> (bool, Vec<netns::Found>, Vec<String>, netns::Namespaces) {
+    let own = netns::own_inode();
+    let host = netns::host_inode();
+    let in_host = own.is_some() && own == host;
+    let scope = match scope {
+        NetnsScope::Default if root && in_host && source != SourceChoice::Procfs => NetnsScope::All,
+        NetnsScope::Default => NetnsScope::Own,
+        other => other,
+    };
+    let mut notes = Vec::new();
+    // The process walk finds namespaces no bind mount names; the caller's
+    // own needs none (an unprivileged caller's walk is for the note).
+    let spaces = netns::discover(scope != NetnsScope::Own || (!root && in_host));
+    let others = |keep: &dyn Fn(&netns::Found) -> bool| -> Vec<netns::Found> {
+        spaces
+            .all
+            .iter()
+            .filter(|f| !f.own && keep(f))
+            .cloned()
+            .collect()
+    };
+    let (want_own, others) = match scope {
+        NetnsScope::Own | NetnsScope::Default => {
+            if !root && in_host && spaces.all.len() > 1 {
+                notes.push(format!(
+                    "only this network namespace is listed; {} other(s) need root to enter",
+                    spaces.all.len() - 1
+                ));
+            }
+            (true, Vec::new())
+        }
+        NetnsScope::All => (true, others(&|_| true)),
+        NetnsScope::Host => (in_host, others(&|f| f.netns.host)),
+        NetnsScope::Only(ino) => (own == Some(ino), others(&|f| f.netns.inode == ino)),
+    };
+    if source == SourceChoice::Procfs && !others.is_empty() {
+        notes.push("other network namespaces are dumped through netlink".to_owned());
+    }
+    (want_own, others, notes, spaces)
+}
+
 /// [`Linux::dump`] with the netlink dump passed in, so the fallback can be
 /// tested without a kernel that refuses netlink.
 #[cfg(test)]
@@ -325,7 +510,14 @@ fn dump_into(
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
 fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
     let nl = Netlink::open()?;
+    let start = out.len();
     nl.collect_with(query, detail, out)?;
+    if query.packet
+        && let Some(new) = out.get_mut(start..)
+    {
+        // This thread's namespace is the one `nl` dumped.
+        super::netlink::name_interfaces(new);
+    }
     if query.raw && !nl.raw_supported() {
         let raw_only = Query {
             tcp: false,
@@ -366,12 +558,51 @@ fn host_facts(snap: &Snapshot) -> HostFacts {
         }
         exe.world_writable_dir = super::host::world_writable_dir(*pid, exe.path.as_bytes());
     }
+    // Each other namespace's own addresses, read inside it.
+    let mut netns_addresses = std::collections::HashMap::new();
+    let others: Vec<u64> = {
+        let mut v: Vec<u64> = snap
+            .sockets
+            .iter()
+            .filter_map(|s| s.netns.as_deref().filter(|n| !n.host).map(|n| n.inode))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    if !others.is_empty() {
+        let spaces = netns::discover(true);
+        for inode in others {
+            let Some(found) = spaces.get(inode) else {
+                continue;
+            };
+            if let Ok(Ok((addrs, _))) = netns::run_in(&found.path, super::host::addresses) {
+                netns_addresses.insert(inode, addrs);
+            }
+        }
+    }
+    // Published ports matter when a forwarder or a container is in the
+    // snapshot; the rules' tools are not run otherwise.
+    let containers = snap
+        .processes
+        .values()
+        .any(|p| p.container.is_some() || crate::forward::is_forwarder(&p.name))
+        || !netns_addresses.is_empty();
+    let port_maps = if containers {
+        let maps = super::nat::read();
+        notes.extend(maps.unreadable);
+        maps.maps
+    } else {
+        Vec::new()
+    };
     host::HostFacts {
         addresses,
         executables,
         v6_dual_stack: super::host::v6_dual_stack(),
         ephemeral: ephemeral_range(),
         notes,
+        netns_addresses,
+        port_maps,
     }
 }
 

@@ -52,7 +52,7 @@ pub fn destroy_request(seq: u32, s: &Socket) -> Option<[u8; 72]> {
     let af = match s.family {
         Family::Inet => AF_INET,
         Family::Inet6 => AF_INET6,
-        Family::Unix => return None,
+        Family::Unix | Family::Packet | Family::Netlink => return None,
     };
     let bytes16 = |a: &std::net::IpAddr| -> [u8; 16] {
         let mut out = [0u8; 16];

@@ -102,6 +102,7 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
         cookie,
         v6only,
         extra: None,
+        netns: None,
     }))
 }
 

@@ -1,5 +1,6 @@
-//! NETLINK_SOCK_DIAG collector: TCP, UDP and raw sockets (IPv4 and IPv6)
-//! through inet_diag, unix sockets through unix_diag.
+//! NETLINK_SOCK_DIAG collector: TCP, UDP, raw and MPTCP sockets (IPv4 and
+//! IPv6) through inet_diag, unix sockets through unix_diag, packet sockets
+//! through packet_diag, netlink sockets through netlink_diag.
 //!
 //! One dump is sent per (family, protocol) the [`Query`] wants, with its
 //! state bitmap in the request so the kernel filters states for us; TCP of
@@ -14,10 +15,18 @@
 //! loop over a growing buffer, NLMSG_DONE/ERROR, interrupted and truncated
 //! dumps; `host.rs` reads addresses through it too), `wire.rs` (header,
 //! byte readers, attributes), `requests.rs`, `reader.rs` (one dump reply
-//! into sockets), `inet.rs`, `unix.rs`, `tcp_info.rs` (tcp_info and
+//! into sockets), `inet.rs`, `unix.rs`, `packet.rs` (packet_diag request
+//! and reply), `nl.rs` (netlink_diag), `mptcp.rs` (the MPTCP request,
+//! whose protocol travels in an attribute), `links.rs` (interface names
+//! for packet sockets, over rtnetlink), `tcp_info.rs` (tcp_info and
 //! skmeminfo, and tcp_info for chosen sockets by exact match),
 //! `destroy.rs` (SOCK_DESTROY), `events.rs` (the destroy multicast
 //! groups), `tests.rs`.
+//!
+//! Every dump runs on the [`Netlink`] it is called on, so a socket opened
+//! inside another network namespace dumps that namespace's sockets of
+//! every family ([`Netlink::collect_with`], [`Netlink::packet_sockets`],
+//! [`Netlink::netlink_sockets`], [`Netlink::mptcp_sockets`]).
 //!
 //! Not here: `/proc/net` parsing (`procnet/`, also the source of raw
 //! sockets when [`Netlink::raw_supported`] says no), finding owners
@@ -50,6 +59,10 @@
 mod destroy;
 mod events;
 mod inet;
+mod links;
+mod mptcp;
+mod nl;
+mod packet;
 mod reader;
 mod requests;
 mod tcp_info;
@@ -69,12 +82,14 @@ use rustix::net::netlink;
 
 use crate::collect::Collector;
 use crate::error::{Error, Result};
-use crate::model::{Detail, Family, Proto, Query, Socket, Source, StateSet};
+use crate::model::{Detail, Family, Proto, Query, Socket, Source, StateSet, TcpState};
 
 pub use crate::model::{CongName, TcpInfo};
 pub use destroy::{DestroyOutcome, ack_errno, destroy_request};
 pub use events::{DestroyStream, parse_destroyed};
 pub use inet::{parse_inet_extra, parse_inet_msg};
+pub use nl::parse_netlink_msg;
+pub use packet::parse_packet_msg;
 pub use reader::{DumpKind, DumpReader};
 pub use requests::{EXT_CONG, EXT_INFO, EXT_SKMEMINFO, ext_bits, info_request};
 pub use tcp_info::{parse_skmeminfo, parse_tcp_info};
@@ -352,6 +367,116 @@ impl Netlink {
                 resolve_unix_peers(unix);
             }
         }
+        if query.mptcp {
+            for (wanted, family) in [(query.ipv4, Family::Inet), (query.ipv6, Family::Inet6)] {
+                if wanted {
+                    self.mptcp_sockets(family, states, detail, out)?;
+                }
+            }
+        }
+        // Packet and netlink sockets have no TCP states: they are
+        // unconnected (CLOSE) or, for netlink, connected (ESTABLISHED).
+        let stateless = |s: TcpState| states.contains(s);
+        // Interface names are left to the caller, who knows which
+        // namespace this socket dumps (see `fill_interface_names`).
+        if query.packet && stateless(TcpState::Close) {
+            self.packet_sockets(detail, out)?;
+        }
+        if query.netlink {
+            let start = out.len();
+            self.netlink_sockets(detail, out)?;
+            let mut i = start;
+            while i < out.len() {
+                if out.get(i).is_some_and(|s| stateless(s.state)) {
+                    i += 1;
+                } else {
+                    out.swap_remove(i);
+                }
+            }
+        }
         Ok(())
+    }
+
+    /// Every packet socket (`AF_PACKET`) this socket's namespace has, with
+    /// its [`PacketInfo`](crate::model::PacketInfo) in `extra` (interface
+    /// names are left to the caller, who knows the namespace; see
+    /// [`Netlink::collect_with`]). A kernel without packet_diag gives none.
+    pub fn packet_sockets(&self, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
+        self.dump_optional(Family::Packet, Proto::Packet, StateSet::ALL, detail, out)
+    }
+
+    /// Every netlink socket this socket's namespace has, with its
+    /// [`NetlinkInfo`](crate::model::NetlinkInfo) in `extra`. A kernel
+    /// without netlink_diag gives none.
+    pub fn netlink_sockets(&self, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
+        self.dump_optional(Family::Netlink, Proto::Netlink, StateSet::ALL, detail, out)
+    }
+
+    /// The MPTCP sockets of `family` in `states` this socket's namespace
+    /// has (the MPTCP-level sockets; their subflows are in the TCP dump).
+    /// A kernel without mptcp_diag gives none.
+    pub fn mptcp_sockets(
+        &self,
+        family: Family,
+        states: StateSet,
+        detail: Detail,
+        out: &mut Vec<Socket>,
+    ) -> Result<()> {
+        // mptcp_diag's INET_DIAG_INFO is a struct mptcp_info, not a tcp_info.
+        let detail = Detail {
+            info: false,
+            ..detail
+        };
+        self.dump_optional(family, Proto::Mptcp, states, detail, out)
+    }
+
+    /// A dump whose handler the kernel may lack (a module not built):
+    /// "no handler" is no sockets, other errors are errors.
+    fn dump_optional(
+        &self,
+        family: Family,
+        proto: Proto,
+        states: StateSet,
+        detail: Detail,
+        out: &mut Vec<Socket>,
+    ) -> Result<()> {
+        match self.dump(family, proto, states, detail, out) {
+            Err(Error::Netlink(e)) if is_unsupported(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// Fills in the interface names of packet sockets from the calling
+/// thread's namespace (see [`link_names`]); left unknown when rtnetlink is
+/// refused. For sockets dumped through a socket opened in another
+/// namespace, take that namespace's names there and use
+/// [`fill_interface_names`].
+pub fn name_interfaces(sockets: &mut [Socket]) {
+    if !sockets.iter().any(|s| s.bound_if != 0) {
+        return;
+    }
+    if let Ok(names) = links::link_names() {
+        fill_interface_names(sockets, &names);
+    }
+}
+
+/// Every interface of the calling thread's network namespace, index to
+/// name (an rtnetlink `RTM_GETLINK` dump on a socket opened now).
+pub fn link_names() -> Result<std::collections::HashMap<u32, crate::text::Text>> {
+    links::link_names()
+}
+
+/// Names the interfaces packet sockets among `sockets` are bound to, from
+/// `names` (what [`link_names`] gave in the sockets' namespace).
+pub fn fill_interface_names(
+    sockets: &mut [Socket],
+    names: &std::collections::HashMap<u32, crate::text::Text>,
+) {
+    for s in sockets {
+        let index = s.bound_if;
+        if let Some(p) = s.extra.as_mut().and_then(|x| x.packet.as_mut()) {
+            p.interface = names.get(&index).cloned();
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! tests on recorded fixtures feed it the same way.
 
 use super::inet::{parse_inet_extra, parse_inet_msg};
+use super::nl::parse_netlink_msg;
+use super::packet::parse_packet_msg;
 use super::requests::{SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK};
 use super::transport::{Progress, walk_messages};
 use super::unix::{parse_unix_extra, parse_unix_msg};
@@ -18,6 +20,10 @@ pub enum DumpKind {
     Inet(Proto),
     /// unix_diag replies.
     Unix,
+    /// packet_diag replies.
+    Packet,
+    /// netlink_diag replies.
+    Netlink,
 }
 
 impl DumpKind {
@@ -25,6 +31,8 @@ impl DumpKind {
     pub(crate) fn of(proto: Proto) -> DumpKind {
         match proto {
             Proto::Unix => DumpKind::Unix,
+            Proto::Packet => DumpKind::Packet,
+            Proto::Netlink => DumpKind::Netlink,
             p => DumpKind::Inet(p),
         }
     }
@@ -104,13 +112,22 @@ impl DumpReader {
             let mut s = match kind {
                 DumpKind::Inet(proto) => parse_inet_msg(payload, proto)?,
                 DumpKind::Unix => parse_unix_msg(payload)?,
+                // These carry their details in the message itself.
+                DumpKind::Packet => {
+                    out.extend(parse_packet_msg(payload, detail)?);
+                    return Ok(());
+                }
+                DumpKind::Netlink => {
+                    out.extend(parse_netlink_msg(payload, detail)?);
+                    return Ok(());
+                }
             };
             if detail.any()
                 && let Some(s) = s.as_mut()
             {
                 s.extra = match kind {
-                    DumpKind::Inet(_) => parse_inet_extra(payload, detail),
                     DumpKind::Unix => parse_unix_extra(payload, detail),
+                    _ => parse_inet_extra(payload, detail),
                 };
             }
             out.extend(s);

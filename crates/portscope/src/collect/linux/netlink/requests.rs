@@ -57,6 +57,11 @@ const INET_DIAG_REQ_V1_LEN: usize = 60;
 pub(crate) enum Request {
     Inet([u8; NLMSG_HDRLEN + INET_DIAG_REQ_LEN]),
     Unix([u8; NLMSG_HDRLEN + UNIX_DIAG_REQ_LEN]),
+    /// An inet_diag request with an `INET_DIAG_REQ_PROTOCOL` attribute
+    /// (MPTCP, whose number does not fit the request's byte).
+    InetProto([u8; super::mptcp::MPTCP_REQ_LEN]),
+    /// A packet_diag or netlink_diag request (both 20 bytes).
+    Family([u8; NLMSG_HDRLEN + super::packet::FAMILY_REQ_LEN]),
     TcpBoth([u8; NLMSG_HDRLEN + INET_DIAG_REQ_V1_LEN]),
 }
 
@@ -65,6 +70,8 @@ impl AsRef<[u8]> for Request {
         match self {
             Request::Inet(b) => b,
             Request::Unix(b) => b,
+            Request::InetProto(b) => b,
+            Request::Family(b) => b,
             Request::TcpBoth(b) => b,
         }
     }
@@ -100,6 +107,8 @@ pub(crate) fn request(
         Family::Inet => AF_INET,
         Family::Inet6 => AF_INET6,
         Family::Unix => AF_UNIX,
+        Family::Packet => return Ok(Request::Family(super::packet::packet_request(seq, ext))),
+        Family::Netlink => return Ok(Request::Family(super::nl::netlink_request(seq, ext))),
     };
     Ok(match (proto, af) {
         (Proto::Unix, AF_UNIX) => {
@@ -114,6 +123,9 @@ pub(crate) fn request(
         (Proto::Raw, AF_INET | AF_INET6) => {
             Request::Inet(inet_request(seq, af, IPPROTO_RAW, states.0, ext))
         }
+        (Proto::Mptcp, AF_INET | AF_INET6) => {
+            Request::InetProto(super::mptcp::mptcp_request(seq, af, states.0, ext))
+        }
         _ => {
             return Err(Error::Netlink(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -124,7 +136,7 @@ pub(crate) fn request(
 }
 
 /// A zeroed request of `N` bytes under a SOCK_DIAG_BY_FAMILY dump header.
-fn dump_request<const N: usize>(seq: u32) -> [u8; N] {
+pub(crate) fn dump_request<const N: usize>(seq: u32) -> [u8; N] {
     let mut b = [0u8; N];
     nl_header(
         &mut b,

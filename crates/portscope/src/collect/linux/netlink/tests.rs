@@ -112,6 +112,7 @@ fn shown(e: &Endpoint) -> String {
         Endpoint::Unix { path, .. } => path
             .as_ref()
             .map_or("*".to_owned(), |p| p.to_str_lossy().replace('\0', "@")),
+        other => other.to_string(),
     }
 }
 
@@ -140,6 +141,7 @@ fn fixtures_hold_the_known_sockets() {
         match kind {
             DumpKind::Inet(p) => assert_eq!((s.proto, s.unix_type), (p, None)),
             DumpKind::Unix => assert_eq!(s.unix_type, Some(UnixType::Stream)),
+            DumpKind::Packet | DumpKind::Netlink => {}
         }
         checked += 1;
     }
@@ -204,6 +206,8 @@ fn fixture_sockets_are_sane() {
                     let v6 = matches!(s.local.addr(), Some(IpAddr::V6(_)));
                     assert_eq!(v6, s.family == Family::Inet6, "{name}: {s:?}");
                 }
+                DumpKind::Packet => assert_eq!(s.family, Family::Packet),
+                DumpKind::Netlink => assert_eq!(s.family, Family::Netlink),
             }
         }
     }
@@ -268,6 +272,18 @@ fn truncated_payloads_never_panic() {
                     DumpKind::Unix => {
                         let res = parse_unix_msg(short);
                         if cut < UNIX_DIAG_MSG_LEN {
+                            assert!(matches!(res, Err(Error::NetlinkMalformed(_))), "{name}");
+                        }
+                    }
+                    DumpKind::Packet => {
+                        let res = parse_packet_msg(short, ALL);
+                        if cut < 16 {
+                            assert!(matches!(res, Err(Error::NetlinkMalformed(_))), "{name}");
+                        }
+                    }
+                    DumpKind::Netlink => {
+                        let res = parse_netlink_msg(short, ALL);
+                        if cut < 28 {
                             assert!(matches!(res, Err(Error::NetlinkMalformed(_))), "{name}");
                         }
                     }
@@ -851,4 +867,65 @@ fn ack_parsing() {
     assert_eq!(ack_errno(&m, 5), Some(1));
     assert_eq!(ack_errno(&m, 6), None);
     assert_eq!(ack_errno(&m[..10], 5), None);
+}
+
+const PACKET: &[u8] = include_bytes!("../../../../tests/fixtures/netlink/packet.bin");
+const NETLINK: &[u8] = include_bytes!("../../../../tests/fixtures/netlink/netlink.bin");
+const MPTCP4: &[u8] = include_bytes!("../../../../tests/fixtures/netlink/mptcp4.bin");
+const KNOWN_FAMILIES: &str = include_str!("../../../../tests/fixtures/netlink/known_families.txt");
+
+/// The recorded packet, netlink and MPTCP replies (a namespace holding a
+/// known population) hold the known sockets, and every truncation of them
+/// is a clean error or a message boundary.
+#[test]
+fn family_fixtures_hold_the_known_sockets() {
+    let dumps = [
+        ("packet", PACKET, DumpKind::Packet),
+        ("netlink", NETLINK, DumpKind::Netlink),
+        ("mptcp4", MPTCP4, DumpKind::Inet(Proto::Mptcp)),
+    ];
+    let mut checked = 0;
+    for line in KNOWN_FAMILIES.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (_, bytes, kind) = dumps.iter().find(|d| d.0 == f[0]).unwrap();
+        let all = parse_all(bytes, *kind);
+        let ino: u64 = f[2].parse().unwrap();
+        let s = all
+            .iter()
+            .find(|s| s.inode == ino)
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(s.shown_local().to_string(), f[1], "{line}");
+        match kind {
+            DumpKind::Packet => {
+                assert_eq!((s.proto, s.state), (Proto::Packet, TcpState::Close));
+                assert_eq!(s.packet().unwrap().filter, Some(None), "recorded as root");
+            }
+            DumpKind::Netlink => {
+                assert_eq!(s.netlink().unwrap().groups, vec![1, 3]);
+            }
+            _ => assert_eq!((s.proto, s.state), (Proto::Mptcp, TcpState::Listen)),
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+    // The namespace's kernel sockets are in the netlink dump too.
+    let nl = parse_all(NETLINK, DumpKind::Netlink);
+    assert!(
+        nl.iter()
+            .any(|s| s.shown_local().to_string() == "rtnl:kernel")
+    );
+    for (name, bytes, kind) in dumps {
+        let whole = parse_all(bytes, kind);
+        let ends = boundaries(bytes);
+        for cut in 0..bytes.len() {
+            let mut out = Vec::new();
+            let res = DumpReader::new(kind).feed(&bytes[..cut], &mut out);
+            if ends.contains(&cut) {
+                assert!(res.is_ok(), "{name} cut at a boundary {cut}");
+            } else {
+                assert!(res.is_err(), "{name} cut at {cut}");
+            }
+            assert!(out.len() <= whole.len());
+        }
+    }
 }

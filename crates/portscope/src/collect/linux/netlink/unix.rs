@@ -88,6 +88,7 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
         cookie,
         v6only: None,
         extra: None,
+        netns: None,
     }))
 }
 

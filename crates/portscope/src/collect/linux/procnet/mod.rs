@@ -405,11 +405,14 @@ impl Table {
             Proto::Udp => query.udp,
             Proto::Raw => query.raw,
             Proto::Unix => query.unix,
+            // /proc/net/packet and /proc/net/netlink are not read: those
+            // families come from sock_diag only.
+            Proto::Packet | Proto::Netlink | Proto::Mptcp => false,
         };
         let family = match self.family() {
             Family::Inet => query.ipv4,
             Family::Inet6 => query.ipv6,
-            Family::Unix => true,
+            Family::Unix | Family::Packet | Family::Netlink => true,
         };
         proto && family
     }
@@ -620,6 +623,7 @@ fn parse_inet_line(
         cookie: 0,
         v6only: None,
         extra: timer_extra(timers, tr, when, retrnsmt),
+        netns: None,
     })
 }
 

@@ -149,6 +149,7 @@ impl UnixRecord<'_> {
             cookie: 0,
             v6only: None,
             extra: None,
+            netns: None,
         }
     }
 }
