@@ -83,7 +83,8 @@ pub struct EventsArgs {
     /// (`dport = :443`, `process nginx`).
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
-    /// Which sockets (TCP and UDP; -x and -w are not watched).
+    /// Which sockets (TCP and UDP; -x, -w, --packet, --netlink and -M are
+    /// refused: those have no destroy notifications).
     #[command(flatten)]
     pub select: SelectArgs,
     /// Only these kinds of event (comma-separated): listen, unlisten,

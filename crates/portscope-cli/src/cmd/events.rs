@@ -25,9 +25,10 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
     let filter = Filter::parse(&a.filter)
         .map_err(|e| Failure::Usage(format!("{e}\n{}", e.caret_lines())))?;
     let kinds = eventline::kinds(&a.event)?;
-    if a.select.raw || a.select.unix {
+    let sel = &a.select;
+    if sel.raw || sel.unix || sel.packet || sel.netlink || sel.mptcp {
         return Err(Failure::Usage(
-            "events: only TCP and UDP sockets have destroy notifications (-x and -w are not watched)"
+            "events: only TCP and UDP sockets have destroy notifications (-x, -w, --packet, --netlink and -M are not watched)"
                 .into(),
         ));
     }
