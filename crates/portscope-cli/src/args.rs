@@ -14,7 +14,7 @@ use portscope::order::Key;
 #[command(
     name = "portscope",
     version,
-    after_help = "Exit status: 0 success, 1 nothing found (who, close, scan, pid), a wait timed out, or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
+    after_help = "Exit status: 0 success, 1 nothing found (who, close, scan, pid, history), a wait timed out, or an audit finding at --fail-on, 2 bad usage or input, 3 system error.\n\
                   Once a protocol or state option (-t -u -w -x -l -a -4 -6 -n) is given, the \
                   process column appears only with -p, -o or -e, and without -a or -l only what ss \
                   lists by default is listed (no listening, unconnected, TIME-WAIT or SYN-RECV \
@@ -57,6 +57,13 @@ pub enum Command {
     /// highlighted, closed ones greyed, throughput per connection; sort,
     /// filter, group by process, SIGTERM an owner. `?` inside shows the keys.
     Watch(WatchArgs),
+    /// Every connection's life as it happens, one line per event: listen,
+    /// unlisten, replaced, open, close (with duration and bytes), state,
+    /// lost. `--record` also appends them to a history database.
+    Events(EventsArgs),
+    /// What happened, from the database `events --record` writes:
+    /// `history --since 1h dport = :22`, `history --summary`.
+    History(HistoryArgs),
     /// Wait until ports are listening (or, with `--state free`, no longer
     /// held): `wait 5432`, `wait 8080 postgresql --timeout 1m`. Exit 0 when
     /// they are, 1 at the timeout (saying what is missing or who holds them).
@@ -135,6 +142,95 @@ pub struct ServeArgs {
     /// Serve a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+}
+
+/// `portscope events` options.
+#[derive(Debug, ClapArgs)]
+pub struct EventsArgs {
+    /// Which events, by their socket, in the listing's filter language
+    /// (`dport = :443`, `process nginx`).
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// Which sockets (TCP and UDP; -x, -w, --packet, --netlink and -M are
+    /// refused: those have no destroy notifications).
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Only these kinds of event (comma-separated): listen, unlisten,
+    /// replaced, open, close, state, lost.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub event: Vec<String>,
+    /// One JSON object per line (NDJSON; schema in the README).
+    #[arg(long)]
+    pub json: bool,
+    /// Times in UTC instead of local time.
+    #[arg(long)]
+    pub utc: bool,
+    /// Also append every event to the history database (`--record=FILE`,
+    /// or --db FILE; default as for `history`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub record: Option<std::path::PathBuf>,
+    /// The history database to record into.
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<std::path::PathBuf>,
+    /// With --record: delete events older than this (`30m`, `12h`, `7d`).
+    #[arg(long, value_name = "AGE", default_value = "7d")]
+    pub keep: String,
+    /// With --record: keep the database under this size, oldest events
+    /// deleted first (`500M`, `2G`).
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+    /// Milliseconds between the dumps that find new sockets and their
+    /// owners: a connection living longer is attributed, a shorter one may
+    /// say "owner unknown".
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub refresh: u64,
+    /// Receive buffer of the destroy subscription, in bytes (default: the
+    /// most the kernel allows, net.core.rmem_max).
+    #[arg(long, value_name = "BYTES")]
+    pub rcvbuf: Option<usize>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+}
+
+/// `portscope history` options.
+#[derive(Debug, ClapArgs)]
+pub struct HistoryArgs {
+    /// Which events, by their socket, in the listing's filter language.
+    #[arg(value_name = "FILTER")]
+    pub filter: Vec<String>,
+    /// The database (default: /var/lib/portscope/events.db as root,
+    /// $XDG_STATE_HOME/portscope/events.db otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<std::path::PathBuf>,
+    /// Only events since then: an age (`90s`, `30m`, `1h`, `7d`) or an RFC
+    /// 3339 time.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only events before then (as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only these kinds of event (comma-separated), as for `events`.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub event: Vec<String>,
+    /// Counts, connections and bytes by process, remote peer, local port and hour.
+    #[arg(long)]
+    pub summary: bool,
+    /// One JSON object per line, as `events --json` (with --summary, one object).
+    #[arg(long)]
+    pub json: bool,
+    /// Times in UTC instead of local time.
+    #[arg(long)]
+    pub utc: bool,
+    /// At most this many events, the latest (default: all).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
 }
 
 /// `portscope wait` options.

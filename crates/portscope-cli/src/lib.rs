@@ -14,6 +14,7 @@ mod args;
 mod argv;
 mod cmd;
 mod config;
+mod eventline;
 mod input;
 mod names;
 mod netns_pick;
@@ -22,6 +23,7 @@ mod report;
 #[cfg(feature = "serve")]
 mod serve;
 mod snapshot_file;
+mod store;
 mod system;
 mod watch;
 

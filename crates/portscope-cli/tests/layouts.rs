@@ -92,6 +92,8 @@ fn help_texts() {
         ("audit", &["audit", "--help"]),
         ("scan", &["scan", "--help"]),
         ("watch", &["watch", "--help"]),
+        ("events", &["events", "--help"]),
+        ("history", &["history", "--help"]),
         ("wait", &["wait", "--help"]),
         ("map", &["map", "--help"]),
         ("pid", &["pid", "--help"]),

@@ -400,3 +400,39 @@ fn kill_after_pid_reuse_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_connection_that_lived_between_two_refreshes_is_shown_closed() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = l.local_addr().unwrap().port();
+    let t = Tmux::start("between", 100, 30);
+    t.wait("the shell", |s| s.contains("ready$"));
+    let cmd = format!(
+        "{} watch --interval 3 'sport = :{p} or dport = :{p}'",
+        env!("CARGO_BIN_EXE_portscope")
+    );
+    t.type_text(&cmd);
+    t.keys(&["Enter"]);
+    let a = format!("127.0.0.1:{p}");
+    t.wait("the listener", |s| rows_with(s, &a).len() == 1);
+    // Opened and closed within milliseconds: no snapshot three seconds
+    // apart catches it alive.
+    let c = TcpStream::connect(("127.0.0.1", p)).unwrap();
+    let (s, _) = l.accept().unwrap();
+    let cport = c.local_addr().unwrap().port();
+    drop((c, s));
+    let ac = format!("127.0.0.1:{cport}");
+    // Both ends, marked closed: the client's (its TIME_WAIT is another
+    // row, alive) and the server's (local the listener's address).
+    let screen = t.wait("the short connection, closed", |s| {
+        rows_with(s, &ac).iter().any(|l| l.starts_with('-'))
+            && rows_with(s, &a)
+                .iter()
+                .any(|l| l.starts_with('-') && l.contains(&ac))
+    });
+    assert!(
+        rows_with(&screen, &a).iter().any(|l| l.contains("LISTEN")),
+        "{screen}"
+    );
+}

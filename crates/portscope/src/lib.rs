@@ -17,6 +17,7 @@ pub mod annotate;
 pub mod audit;
 pub mod collect;
 pub mod error;
+pub mod events;
 pub mod exposure;
 pub mod filter;
 pub mod forward;

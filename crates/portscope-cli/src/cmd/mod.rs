@@ -8,7 +8,9 @@ use crate::args::{Args, Command};
 pub mod audit;
 pub mod close;
 pub mod completions;
+pub mod events;
 pub mod explain;
+pub mod history;
 pub mod list;
 pub mod map;
 pub mod pid;
@@ -54,6 +56,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Failure> {
                 .into(),
         )),
         Some(Command::Watch(w)) => watch::run(w),
+        Some(Command::Events(e)) => events::run(e),
+        Some(Command::History(h)) => history::run(h),
         Some(Command::Wait(w)) => wait::run(w),
         Some(Command::Map(m)) => map::run(m),
         Some(Command::Pid(p)) => pid::run(p),

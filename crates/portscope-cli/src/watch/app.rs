@@ -111,6 +111,16 @@ impl App {
         self.rebuild(at);
     }
 
+    /// Connections the OS reported closed since the last snapshot (those
+    /// no snapshot caught are shown greyed, closed from the start).
+    pub fn closed(&mut self, sockets: Vec<portscope::model::Socket>, at: Instant) {
+        if sockets.is_empty() {
+            return;
+        }
+        self.tracker.closed_between(sockets, at);
+        self.rebuild(at);
+    }
+
     /// Shows `text` in the status line for a while.
     pub fn say(&mut self, text: String, kind: StatusKind, now: Instant) {
         self.status = Some((text, kind, now));

@@ -27,6 +27,8 @@ use super::draw::{self, StatusKind};
 enum Event {
     /// A snapshot, with when it was taken.
     Refresh(Box<Snapshot>, Instant),
+    /// Sockets the OS freed since the last snapshot, with when.
+    Closed(Vec<portscope::model::Socket>, Instant),
     /// Taking a snapshot failed.
     CollectFailed(String),
     /// A key.
@@ -120,6 +122,7 @@ fn event_loop(
             };
             match ev {
                 Event::Refresh(snap, at) => app.ingest(*snap, at),
+                Event::Closed(sockets, at) => app.closed(sockets, at),
                 Event::CollectFailed(e) => app.say(e, StatusKind::Error, now),
                 Event::Resize => {}
                 Event::InputFailed(e) => return Err(io::Error::other(e)),
@@ -207,7 +210,31 @@ fn collector(
     all_info: &AtomicBool,
 ) {
     let mut refresher = Refresher::new(sys, *opts);
+    // Connections that open and close between two refreshes are seen only
+    // through the destroy notifications; without them (a recording, a
+    // kernel without them) the view shows what the snapshots catch.
+    let mut destroyed = sys.subscribe(None).ok();
+    let mut freed = Vec::new();
     loop {
+        if let Some(sub) = destroyed.as_mut() {
+            freed.clear();
+            // Whatever is queued, without waiting; a loss only loses rows.
+            for _ in 0..64 {
+                match sub.wait(Duration::ZERO, &mut freed) {
+                    Ok(portscope::collect::Received::Sockets(_)) => {}
+                    Ok(portscope::collect::Received::Lost(_)) => {}
+                    Ok(portscope::collect::Received::Timeout) | Err(_) => break,
+                }
+            }
+            freed.retain(|s| opts.query.wants(s));
+            if !freed.is_empty()
+                && tx
+                    .send(Event::Closed(std::mem::take(&mut freed), Instant::now()))
+                    .is_err()
+            {
+                return;
+            }
+        }
         refresher.set_detail(Detail {
             info: all_info.load(Ordering::Relaxed),
             ..opts.detail

@@ -583,3 +583,29 @@ fn tcp_info_is_read_for_the_rows_shown_unless_the_view_needs_every_row() {
     app.settings.grouped = true;
     assert!(app.needs_all_info());
 }
+
+#[test]
+fn a_connection_closed_between_refreshes_is_a_closed_row() {
+    let t0 = Instant::now();
+    let mut app = App::new(Settings::default(), String::new(), Duration::from_secs(1));
+    app.ingest(
+        snapshot(vec![sock(80, 0, TcpState::Listen, Some(812), 1)]),
+        t0,
+    );
+    let t1 = t0 + Duration::from_millis(300);
+    let mut short = sock(40000, 80, TcpState::Close, None, 77);
+    short.inode = 0;
+    app.closed(vec![short], t1);
+    let t2 = t0 + Duration::from_secs(1);
+    app.ingest(
+        snapshot(vec![sock(80, 0, TcpState::Listen, Some(812), 1)]),
+        t2,
+    );
+    let screen = app.screen(20, t2);
+    let rows: Vec<String> = screen.rows.iter().map(|r| format!("{r:?}")).collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("40000") && r.contains("\"-\"")),
+        "{rows:#?}"
+    );
+}

@@ -20,11 +20,13 @@ mod owner_map;
 mod recorded;
 mod signal;
 mod snapshot;
+mod subscription;
 mod system;
 pub use owner_map::OwnerMap;
 pub use recorded::Recorded;
 pub use signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
 pub use snapshot::{NetnsScope, Options, Refresher, SourceChoice, take};
+pub use subscription::{Received, Subscription};
 pub use system::{CloseOutcome, Dump, System, Walk};
 
 /// A source of sockets.

@@ -12,6 +12,7 @@ use super::host::HostFacts;
 use super::owner_map::OwnerMap;
 use super::signal::{PinError, ProcessHandle};
 use super::snapshot::Options;
+use super::subscription::Subscription;
 
 /// What a socket dump gives: the sockets (those the query wants, and
 /// possibly more), where they came from, and notes for the user.
@@ -135,6 +136,18 @@ pub trait System: Send + Sync {
     /// unknown (a recording).
     fn open_fds(&self) -> Option<u64> {
         None
+    }
+
+    /// Subscribes to the OS's socket-destroy notifications in the
+    /// namespace the caller is in (Linux: the sock_diag destroy multicast
+    /// groups). `rcvbuf` asks for a receive buffer of that many bytes.
+    /// A system without them (a recording) says
+    /// [`Error::NetlinkUnavailable`](crate::Error::NetlinkUnavailable).
+    fn subscribe(&self, rcvbuf: Option<usize>) -> Result<Box<dyn Subscription>> {
+        let _ = rcvbuf;
+        Err(crate::Error::NetlinkUnavailable(std::io::Error::other(
+            "this source has no socket-destroy notifications",
+        )))
     }
 
     /// Pins process `pid` as it is now, so that a later signal reaches it

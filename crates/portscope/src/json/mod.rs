@@ -31,6 +31,7 @@
 //! ```
 
 mod audit;
+mod events;
 mod map;
 mod read;
 
@@ -52,6 +53,7 @@ pub use audit::{
     AddrOut, AuditOut, BaselineOut, FindingOut, LocalOut, ProcessOut, RuleOut, SummaryOut,
     read_audit, read_baseline,
 };
+pub use events::{read_event, write_event};
 pub use map::{EdgeOut, MapOut, NodeOut};
 pub use read::{ReadListing, read_listing};
 

@@ -56,7 +56,7 @@ pub fn read_listing(text: &str) -> Result<ReadListing, String> {
 }
 
 #[derive(Deserialize)]
-struct SocketIn {
+pub(super) struct SocketIn {
     proto: String,
     family: String,
     #[serde(rename = "type")]
@@ -379,13 +379,13 @@ struct TimerIn {
 }
 
 /// What a listing read so far holds.
-struct Listing {
-    snap: Snapshot,
-    owners_known: bool,
+pub(super) struct Listing {
+    pub(super) snap: Snapshot,
+    pub(super) owners_known: bool,
     /// The namespaces read so far, by inode.
-    netns: std::collections::HashMap<u64, Arc<Netns>>,
+    pub(super) netns: std::collections::HashMap<u64, Arc<Netns>>,
     /// A socket that parsed as JSON but not as a socket: the message.
-    bad: Option<String>,
+    pub(super) bad: Option<String>,
 }
 
 impl<'de> serde::de::Visitor<'de> for &mut Listing {
@@ -410,7 +410,7 @@ impl<'de> serde::de::Visitor<'de> for &mut Listing {
 
 impl Listing {
     /// Turns socket number `i` (from 0) into the model.
-    fn add(&mut self, i: usize, s: SocketIn) -> Result<(), String> {
+    pub(super) fn add(&mut self, i: usize, s: SocketIn) -> Result<(), String> {
         let processes = &mut self.snap.processes;
         self.owners_known |= s.owners.is_some();
         let at = |what: &str| format!("socket {}: bad {what}", i + 1);

@@ -186,6 +186,33 @@ impl Tracker {
         self.last = Some(at);
     }
 
+    /// Sockets the OS reported freed (destroy notifications) since the last
+    /// snapshot, at `at`. One the view shows keeps its row and takes the
+    /// final counters (the next snapshot marks it gone); one it never saw,
+    /// a connection that opened and closed between two refreshes, gets a
+    /// row that is closed from the start.
+    pub fn closed_between(&mut self, sockets: Vec<Socket>, at: Instant) {
+        for s in sockets {
+            let key = SocketKey::of(&s);
+            if let Some(t) = self.index.get(&key).and_then(|&i| self.rows.get_mut(i)) {
+                if s.extra.is_some() {
+                    t.socket.extra = s.extra;
+                }
+                continue;
+            }
+            self.index.insert(key.clone(), self.rows.len());
+            self.rows.push(Tracked {
+                key,
+                socket: s,
+                appeared: Some(at),
+                gone: Some(at),
+                counters: None,
+                rate: None,
+                rank: u32::MAX,
+            });
+        }
+    }
+
     /// Records the order rows were shown in: `order` holds indices into
     /// [`Tracker::rows`]; rows not in it are unplaced.
     pub fn set_ranks(&mut self, order: &[usize]) {
@@ -374,6 +401,31 @@ mod tests {
         for t in tr.rows() {
             assert_eq!(tr.get(&t.key).unwrap().socket.local, t.socket.local);
         }
+    }
+
+    #[test]
+    fn a_connection_closed_between_refreshes_is_shown_closed_with_its_counters() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        tr.ingest(snap(vec![tcp(1, 1, 0, 0)]), t0);
+        let t1 = t0 + Duration::from_millis(500);
+        // One no snapshot saw, and the final counters of one the view shows.
+        tr.closed_between(vec![tcp(2, 2, 700, 300), tcp(1, 1, 10, 20)], t1);
+        let short = tr.get(&SocketKey::Cookie(2)).unwrap();
+        assert_eq!(short.gone, Some(t1));
+        assert!(!short.is_new(t1));
+        let info = |t: &Tracked| t.socket.extra.as_ref().unwrap().tcp_info.unwrap();
+        assert_eq!(info(short).bytes_acked, 700);
+        let known = tr.get(&SocketKey::Cookie(1)).unwrap();
+        assert!(known.gone.is_none());
+        assert_eq!(info(known).bytes_received, 20);
+        // The next snapshot marks the known one gone; the short one stays
+        // greyed for GONE_FOR and is then forgotten.
+        let t2 = t1 + Duration::from_millis(500);
+        tr.ingest(snap(vec![]), t2);
+        assert_eq!(tr.get(&SocketKey::Cookie(1)).unwrap().gone, Some(t2));
+        tr.ingest(snap(vec![]), t1 + GONE_FOR);
+        assert!(tr.get(&SocketKey::Cookie(2)).is_none());
     }
 
     #[test]

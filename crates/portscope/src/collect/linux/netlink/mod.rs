@@ -20,7 +20,8 @@
 //! whose protocol travels in an attribute), `links.rs` (interface names
 //! for packet sockets, over rtnetlink), `tcp_info.rs` (tcp_info and
 //! skmeminfo, and tcp_info for chosen sockets by exact match),
-//! `destroy.rs` (SOCK_DESTROY), `tests.rs`.
+//! `destroy.rs` (SOCK_DESTROY), `events.rs` (the destroy multicast
+//! groups), `tests.rs`.
 //!
 //! Every dump runs on the [`Netlink`] it is called on, so a socket opened
 //! inside another network namespace dumps that namespace's sockets of
@@ -56,6 +57,7 @@
 //! safely, so this module has no `unsafe`.
 
 mod destroy;
+mod events;
 mod inet;
 mod links;
 mod mptcp;
@@ -84,6 +86,7 @@ use crate::model::{Detail, Family, Proto, Query, Socket, Source, StateSet, TcpSt
 
 pub use crate::model::{CongName, TcpInfo};
 pub use destroy::{DestroyOutcome, ack_errno, destroy_request};
+pub use events::{DestroyStream, parse_destroyed};
 pub use inet::{parse_inet_extra, parse_inet_msg};
 pub use nl::parse_netlink_msg;
 pub use packet::parse_packet_msg;

@@ -1,0 +1,34 @@
+//! A stream of sockets the OS has just freed, with their last counters:
+//! what [`System::subscribe`](super::System::subscribe) gives and
+//! [`crate::events`] turns into `close` and `unlisten` events.
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::model::Socket;
+
+/// What one wait for destroyed sockets gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Nothing arrived in time.
+    Timeout,
+    /// This many sockets were appended.
+    Sockets(usize),
+    /// The OS dropped notifications (a burst overflowed the queue). The
+    /// count is how many, when the OS says.
+    Lost(Option<u64>),
+}
+
+/// A subscription to socket-destroy notifications in one network namespace.
+pub trait Subscription: Send {
+    /// Waits up to `timeout` for notifications and appends every socket
+    /// destroyed since the last call to `out` (TCP sockets with their final
+    /// tcp_info in [`Socket::extra`]).
+    fn wait(&mut self, timeout: Duration, out: &mut Vec<Socket>) -> Result<Received>;
+
+    /// An identifier of the network namespace the subscription listens in
+    /// (Linux: the namespace's inode), when known.
+    fn netns(&self) -> Option<u64> {
+        None
+    }
+}

@@ -1,0 +1,383 @@
+//! [`Engine`]: the event stream of one namespace, from a [`System`]: its
+//! destroy subscription read as messages come, and a dump with owners every
+//! refresh (incremental owner walks, as the live view makes them).
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::collect::{Options, OwnerMap, Received, SourceChoice, Subscription, System, Walk};
+use crate::error::Result;
+use crate::model::{Detail, HiddenOwners, Process, Query, Snapshot, Socket, StateSet, TcpState};
+
+use super::{Differ, Event};
+
+/// How an [`Engine`] watches.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineOptions {
+    /// Time between dumps: a connection that lives longer than this is seen
+    /// by one, with its owners; a shorter one may close unattributed.
+    pub refresh: Duration,
+    /// The subscription's receive buffer in bytes (`None`: as large as the
+    /// OS allows an unprivileged process).
+    pub rcvbuf: Option<usize>,
+    /// Which sockets (TCP and UDP; states are the engine's choice).
+    pub query: Query,
+    /// Whether to find owners.
+    pub owners: bool,
+    /// Which dump source.
+    pub source: SourceChoice,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            refresh: Duration::from_millis(250),
+            rcvbuf: None,
+            query: Query::default(),
+            owners: true,
+            source: SourceChoice::Auto,
+        }
+    }
+}
+
+/// The events of one namespace, batch after batch.
+///
+/// ```no_run
+/// use portscope::events::{Engine, EngineOptions};
+/// let sys = portscope::collect::Native::new();
+/// let mut engine = Engine::new(&sys, EngineOptions::default())?;
+/// let mut batch = Vec::new();
+/// loop {
+///     engine.next_batch(&mut batch)?;
+///     for e in batch.drain(..) {
+///         println!("{} {} {}", e.kind, e.socket.local, e.socket.remote);
+///     }
+/// }
+/// # Ok::<(), portscope::Error>(())
+/// ```
+pub struct Engine<'s, S: System + ?Sized> {
+    owners: Owners<'s, S>,
+    sub: Box<dyn Subscription>,
+    differ: Differ,
+    refresh: Duration,
+    next_dump: Instant,
+    buf: Vec<Socket>,
+    hidden: HiddenOwners,
+    notes: Vec<String>,
+    lost: u64,
+}
+
+impl<S: System + ?Sized> std::fmt::Debug for Engine<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("differ", &self.differ)
+            .field("refresh", &self.refresh)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s, S: System + ?Sized> Engine<'s, S> {
+    /// Subscribes, then takes the baseline dump (so that nothing closing in
+    /// between is missed). Sockets already there give no events.
+    pub fn new(sys: &'s S, opts: EngineOptions) -> Result<Engine<'s, S>> {
+        let sub = sys.subscribe(opts.rcvbuf)?;
+        let mut query = opts.query;
+        query.raw = false;
+        query.unix = false;
+        // TIME_WAIT sockets are only the echo of a close already reported;
+        // at thousands of connections a second they would be most of each dump.
+        query.states = StateSet::ALL.without(TcpState::TimeWait);
+        let mut owners = Owners {
+            sys,
+            opts: Options {
+                query,
+                owners: opts.owners,
+                source: opts.source,
+                detail: Detail::default(),
+                // The subscription hears the caller's namespace only; the
+                // dumps it is joined with must cover the same one.
+                netns: crate::collect::NetnsScope::Own,
+            },
+            map: None,
+            unowned: HashSet::new(),
+            inodes: HashSet::new(),
+            processes: HashMap::new(),
+            last_full: Instant::now(),
+            last_len: 0,
+        };
+        let mut differ = Differ {
+            netns: sub.netns(),
+            ..Differ::default()
+        };
+        let snap = owners.take()?;
+        let mut none = Vec::new();
+        differ.on_dump(&snap, SystemTime::now(), &mut none);
+        Ok(Engine {
+            owners,
+            sub,
+            differ,
+            refresh: opts.refresh.max(Duration::from_millis(10)),
+            next_dump: Instant::now() + opts.refresh,
+            buf: Vec::new(),
+            hidden: snap.hidden,
+            notes: snap.notes,
+            lost: 0,
+        })
+    }
+
+    /// Owners hidden at the last dump (for lack of permission).
+    pub fn hidden(&self) -> &HiddenOwners {
+        &self.hidden
+    }
+
+    /// Notes from the dumps (a fallback taken).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Notifications the OS dropped so far, as far as it said.
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+
+    /// The network namespace the events are from, when known.
+    pub fn netns(&self) -> Option<u64> {
+        self.differ.netns
+    }
+
+    /// Waits for the next events (at most until the next dump is due) and
+    /// appends them to `out`. May append nothing.
+    pub fn next_batch(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        let wait = self.next_dump.saturating_duration_since(Instant::now());
+        self.buf.clear();
+        let got = self.sub.wait(wait, &mut self.buf)?;
+        self.take_destroyed(out);
+        if let Received::Lost(n) = got {
+            self.lost += n.unwrap_or(1);
+            self.differ.on_lost(n, SystemTime::now(), out);
+            // Read what is still queued before the resync dump, so those
+            // closes keep their counters; bounded, as the burst may go on.
+            for _ in 0..64 {
+                self.buf.clear();
+                match self.sub.wait(Duration::ZERO, &mut self.buf)? {
+                    Received::Timeout => break,
+                    Received::Sockets(_) => self.take_destroyed(out),
+                    Received::Lost(n) => {
+                        self.take_destroyed(out);
+                        self.lost += n.unwrap_or(1);
+                        self.differ.on_lost(n, SystemTime::now(), out);
+                    }
+                }
+            }
+            self.next_dump = Instant::now();
+        }
+        if Instant::now() >= self.next_dump {
+            let snap = self.owners.take()?;
+            self.differ.on_dump(&snap, SystemTime::now(), out);
+            self.hidden = snap.hidden;
+            self.notes = snap.notes;
+            self.next_dump = Instant::now() + self.refresh;
+        } else {
+            self.differ.tick(SystemTime::now(), out);
+        }
+        Ok(())
+    }
+
+    fn take_destroyed(&mut self, out: &mut Vec<Event>) {
+        let now = SystemTime::now();
+        for s in self.buf.drain(..) {
+            self.differ.on_destroyed(s, now, out);
+        }
+    }
+
+    /// Every event still held back (listeners waiting for a replacement),
+    /// for the end of a stream.
+    pub fn flush(&mut self, out: &mut Vec<Event>) {
+        self.differ.flush(out);
+    }
+}
+
+/// Every so often the owner walk reads every fd table even if nothing
+/// seems new (fds passed between processes, processes gone). Rarely: on a
+/// machine with 100k open fds a full walk costs about a second of CPU, and
+/// new sockets trigger the walks attribution needs anyway.
+const FULL_WALK_EVERY: Duration = Duration::from_secs(60);
+
+/// Dumps joined with owners, walking only when the dump holds a socket whose
+/// holder is not known: first the fd tables that changed, then, if that
+/// did not find it, all of them (an incremental walk misses a process that
+/// closed one socket and opened another between walks). Process details
+/// are read afresh for the holders of new sockets, so a reused pid never
+/// lends a new socket the old process's name.
+struct Owners<'s, S: System + ?Sized> {
+    sys: &'s S,
+    opts: Options,
+    map: Option<OwnerMap>,
+    /// Inodes a full walk found no holder for (another user's, hidden).
+    unowned: HashSet<u64>,
+    /// Inodes of the last dump.
+    inodes: HashSet<u64>,
+    processes: HashMap<u32, Process>,
+    last_full: Instant,
+    last_len: usize,
+}
+
+impl<S: System + ?Sized> Owners<'_, S> {
+    fn unresolved(&self, sockets: &[Socket], map: &OwnerMap) -> bool {
+        sockets.iter().any(|s| {
+            s.inode != 0 && !self.unowned.contains(&s.inode) && map.owners_of(s.inode).is_empty()
+        })
+    }
+
+    fn take(&mut self) -> Result<Snapshot> {
+        let dump = self.sys.dump(
+            &self.opts,
+            self.map.as_ref(),
+            self.last_len + self.last_len / 8,
+        )?;
+        let mut sockets = dump.sockets;
+        self.last_len = sockets.len();
+        sockets.retain(|s| self.opts.query.wants(s));
+        let mut snap = Snapshot {
+            source: dump.source,
+            notes: dump.notes,
+            ..Snapshot::default()
+        };
+        if !self.opts.owners {
+            snap.sockets = sockets;
+            return Ok(snap);
+        }
+        let mut full = false;
+        let map = match self.map.take() {
+            None => {
+                full = true;
+                self.sys.owners(Walk::Counting)?
+            }
+            Some(prev) if self.last_full.elapsed() >= FULL_WALK_EVERY => {
+                drop(prev);
+                full = true;
+                self.sys.owners(Walk::Counting)?
+            }
+            Some(prev) if self.unresolved(&sockets, &prev) => {
+                let since = self.sys.owners(Walk::Since(&prev))?;
+                if self.unresolved(&sockets, &since) {
+                    full = true;
+                    self.sys.owners(Walk::Counting)?
+                } else {
+                    since
+                }
+            }
+            Some(prev) => prev,
+        };
+        if full {
+            self.last_full = Instant::now();
+            self.unowned = sockets
+                .iter()
+                .filter(|s| s.inode != 0 && map.owners_of(s.inode).is_empty())
+                .map(|s| s.inode)
+                .collect();
+        }
+        let hidden = !map.denied.is_empty();
+        let me = self.sys.euid();
+        snap.hidden.processes = u32::try_from(map.denied.len()).unwrap_or(u32::MAX);
+        let mut fresh: HashSet<u32> = HashSet::new();
+        let mut inodes = HashSet::with_capacity(sockets.len());
+        for s in &mut sockets {
+            if s.inode == 0 {
+                continue;
+            }
+            inodes.insert(s.inode);
+            s.owners = map.owners_of(s.inode).to_vec();
+            if s.owners.is_empty() && hidden && s.uid != Some(me) {
+                s.owners_hidden = true;
+                snap.hidden.sockets += 1;
+            }
+            let new = !self.inodes.contains(&s.inode);
+            for o in &s.owners {
+                if snap.processes.contains_key(&o.pid) {
+                    continue;
+                }
+                let known = (!new || fresh.contains(&o.pid))
+                    .then(|| self.processes.get(&o.pid).cloned())
+                    .flatten();
+                let p = match known {
+                    Some(p) => Some(p),
+                    None => {
+                        fresh.insert(o.pid);
+                        let p = self.sys.process(o.pid)?;
+                        if let Some(p) = &p {
+                            self.processes.insert(o.pid, p.clone());
+                        }
+                        p
+                    }
+                };
+                if let Some(p) = p {
+                    snap.processes.insert(o.pid, p);
+                }
+            }
+        }
+        self.processes
+            .retain(|pid, _| snap.processes.contains_key(pid));
+        self.inodes = inodes;
+        self.map = Some(map);
+        snap.sockets = sockets;
+        Ok(snap)
+    }
+}
+
+/// The event stream on a thread of its own, as a channel: what a server
+/// that fans events out (counters, a feed) consumes. The subscription and
+/// the baseline dump are made before this returns (their error is this
+/// function's); later errors end the stream with one `Err`. The thread
+/// ends at the first event after the receiver is dropped.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// let sys = Arc::new(portscope::collect::Native::new());
+/// let rx = portscope::events::spawn(sys, portscope::events::EngineOptions::default())?;
+/// for e in rx {
+///     let e = e?;
+///     println!("{} {:?}", e.kind, e.bytes_sent);
+/// }
+/// # Ok::<(), portscope::Error>(())
+/// ```
+pub fn spawn<S: System + ?Sized + 'static>(
+    sys: std::sync::Arc<S>,
+    opts: EngineOptions,
+) -> Result<std::sync::mpsc::Receiver<Result<Event>>> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<()>>(1);
+    let (tx, rx) = std::sync::mpsc::channel::<Result<Event>>();
+    std::thread::Builder::new()
+        .name("events".into())
+        .spawn(move || {
+            let mut engine = match Engine::new(&*sys, opts) {
+                Ok(e) => {
+                    let _ = ready_tx.send(Ok(()));
+                    e
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut batch = Vec::new();
+            loop {
+                if let Err(e) = engine.next_batch(&mut batch) {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                for e in batch.drain(..) {
+                    if tx.send(Ok(e)).is_err() {
+                        return;
+                    }
+                }
+            }
+        })
+        .map_err(crate::Error::Netlink)?;
+    match ready_rx.recv() {
+        Ok(r) => r.map(|()| rx),
+        Err(_) => Err(crate::Error::Netlink(std::io::Error::other(
+            "the events thread stopped",
+        ))),
+    }
+}
