@@ -192,6 +192,30 @@ fn containers_listeners_are_listed_with_their_container() {
     assert_eq!(fwd["inner"][0]["local"]["port"], 8080);
     assert_eq!(common::owner_pids(&fwd["inner"][0]), vec![web_pid]);
 
+    // pid N shows the container the process runs in.
+    let out = common::portscope()
+        .args(["pid", &web_pid.to_string(), "--json", "--interval", "0"])
+        .output()
+        .expect("run pid --json");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: Value = serde_json::from_slice(&out.stdout).expect("pid JSON");
+    assert_eq!(reports[0]["container"]["name"], web.as_str(), "{reports}");
+    assert_eq!(reports[0]["container"]["runtime"], "podman");
+    assert_eq!(reports[0]["container"]["image"], image.as_str());
+    let out = common::portscope()
+        .args(["pid", &web_pid.to_string(), "--interval", "0"])
+        .output()
+        .expect("run pid");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("container {web} (podman, ")),
+        "{text}"
+    );
+
     // -N NAME and the container filter select one container.
     for args in [
         vec!["-tl", "-N", web.as_str()],

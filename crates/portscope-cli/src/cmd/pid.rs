@@ -86,8 +86,36 @@ struct ProcessReport {
     start_time: Option<u64>,
     threads: Option<u32>,
     cgroup: Option<Text>,
+    /// The container the process runs in, read from its cgroup and the
+    /// runtime's state files (null when none or not known).
+    container: Option<ContainerOut>,
+    /// The systemd unit it runs in (`nginx.service`), null when none.
+    unit: Option<Text>,
     sockets: Vec<SocketOut>,
     findings: Vec<FindingOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct ContainerOut {
+    runtime: &'static str,
+    id: Text,
+    name: Option<Text>,
+    image: Option<Text>,
+    pod: Option<Text>,
+    pod_namespace: Option<Text>,
+}
+
+impl ContainerOut {
+    fn of(c: &portscope::model::Container) -> ContainerOut {
+        ContainerOut {
+            runtime: c.runtime.as_str(),
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image: c.image.clone(),
+            pod: c.pod.clone(),
+            pod_namespace: c.pod_namespace.clone(),
+        }
+    }
 }
 
 /// Runs `pid`.
@@ -169,7 +197,13 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
             .filter(|f| f.pids.contains(&p.pid))
             .map(|f| FindingOut::new(f, &snap))
             .collect();
+        // The owner walk's view of the process knows its container and unit.
+        let walked = snap.processes.get(&p.pid).unwrap_or(&p);
+        let container = walked.container.as_ref().map(ContainerOut::of);
+        let unit = walked.unit.clone();
         reports.push(ProcessReport {
+            container,
+            unit,
             pid: p.pid,
             name: p.name,
             cmdline: p.cmdline,
@@ -385,6 +419,30 @@ fn write_text(out: &mut dyn Write, r: &ProcessReport) -> io::Result<()> {
     }
     if let Some(cg) = &r.cgroup {
         writeln!(out, "  cgroup    {}", cg.bounded(200))?;
+    }
+    if let Some(c) = &r.container {
+        let id = c.id.as_bytes();
+        let short = Text::from(id.get(..12).unwrap_or(id));
+        write!(
+            out,
+            "  container {} ({}, {}",
+            c.name.as_ref().unwrap_or(&short).bounded(64),
+            c.runtime,
+            short.bounded(12)
+        )?;
+        if let Some(image) = &c.image {
+            write!(out, ", image {}", image.bounded(200))?;
+        }
+        if let Some(pod) = &c.pod {
+            write!(out, ", pod {}", pod.bounded(200))?;
+            if let Some(ns) = &c.pod_namespace {
+                write!(out, " in {}", ns.bounded(200))?;
+            }
+        }
+        writeln!(out, ")")?;
+    }
+    if let Some(u) = &r.unit {
+        writeln!(out, "  unit      {}", u.bounded(200))?;
     }
     if let Some(t) = r.threads {
         writeln!(out, "  threads   {t}")?;
