@@ -147,29 +147,23 @@ pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
 }
 
 /// `t` as RFC 3339 in UTC to the second, `2026-12-01T11:40:02Z`: the time
-/// stamp of a `-c` round. By hand (days to a civil date, Howard Hinnant's
-/// algorithm): one line of output a round needs no date crate.
+/// stamp of a `-c` round.
 pub fn rfc3339_utc(t: std::time::SystemTime) -> String {
+    utc(t, "%Y-%m-%dT%H:%M:%SZ")
+}
+
+/// `t` in UTC as `format` (jiff's strftime), whole seconds; a time before
+/// the epoch shows as the epoch.
+pub fn utc(t: std::time::SystemTime, format: &str) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime(format)
+        .to_string()
 }
 
 /// Sorts the sockets in place by `key` ([`portscope::order`]); ties keep

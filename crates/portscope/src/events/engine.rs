@@ -43,17 +43,19 @@ impl Default for EngineOptions {
 /// The events of one namespace, batch after batch.
 ///
 /// ```no_run
+/// use std::io::Write;
 /// use portscope::events::{Engine, EngineOptions};
 /// let sys = portscope::collect::Native::new();
 /// let mut engine = Engine::new(&sys, EngineOptions::default())?;
 /// let mut batch = Vec::new();
+/// let mut out = std::io::stdout().lock();
 /// loop {
 ///     engine.next_batch(&mut batch)?;
 ///     for e in batch.drain(..) {
-///         println!("{} {} {}", e.kind, e.socket.local, e.socket.remote);
+///         writeln!(out, "{} {} {}", e.kind, e.socket.local, e.socket.remote)?;
 ///     }
 /// }
-/// # Ok::<(), portscope::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Engine<'s, S: System + ?Sized> {
     owners: Owners<'s, S>,
@@ -332,14 +334,16 @@ impl<S: System + ?Sized> Owners<'_, S> {
 /// ends at the first event after the receiver is dropped.
 ///
 /// ```no_run
+/// use std::io::Write;
 /// use std::sync::Arc;
 /// let sys = Arc::new(portscope::collect::Native::new());
 /// let rx = portscope::events::spawn(sys, portscope::events::EngineOptions::default())?;
+/// let mut out = std::io::stdout().lock();
 /// for e in rx {
 ///     let e = e?;
-///     println!("{} {:?}", e.kind, e.bytes_sent);
+///     writeln!(out, "{} {:?}", e.kind, e.bytes_sent)?;
 /// }
-/// # Ok::<(), portscope::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn spawn<S: System + ?Sized + 'static>(
     sys: std::sync::Arc<S>,
