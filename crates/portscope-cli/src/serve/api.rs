@@ -187,17 +187,23 @@ async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// The query of a route that takes only `?filter=`: the filter, or the 400
+/// for a malformed query, another parameter or a bad expression.
+fn filter_query(
+    q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Option<Filter>, Response> {
+    let Ok(Query(q)) = q else {
+        return Err(error(StatusCode::BAD_REQUEST, "malformed query string"));
+    };
+    only(&q, &["filter"])?;
+    filter_of(&q)
+}
+
 async fn snapshot(
     State(app): State<App>,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = q else {
-        return error(StatusCode::BAD_REQUEST, "malformed query string");
-    };
-    if let Err(r) = only(&q, &["filter"]) {
-        return r;
-    }
-    let filter = match filter_of(&q) {
+    let filter = match filter_query(q) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -287,13 +293,7 @@ async fn events(
     State(app): State<App>,
     q: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(Query(q)) = q else {
-        return error(StatusCode::BAD_REQUEST, "malformed query string");
-    };
-    if let Err(r) = only(&q, &["filter"]) {
-        return r;
-    }
-    let filter = match filter_of(&q) {
+    let filter = match filter_query(q) {
         Ok(f) => f,
         Err(r) => return r,
     };
