@@ -197,6 +197,11 @@ pub struct EventsArgs {
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    /// Which network namespaces, as for the listing: NAME, PID, `host` or
+    /// `all`. Default: all of them when run as root in the host's,
+    /// otherwise this one.
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
+    pub netns: Option<String>,
 }
 
 /// `portscope history` options.

@@ -20,6 +20,12 @@ pub struct Pick {
 }
 
 impl Pick {
+    /// Whether a socket is of the namespace named, if one was (every
+    /// socket is when none was).
+    pub fn wants(&self, s: &portscope::model::Socket, snap: &Snapshot) -> bool {
+        self.by_name.as_ref().is_none_or(|f| f.matches(s, snap))
+    }
+
     /// Keeps only the sockets of the namespace named, if one was.
     pub fn keep(&self, snap: &mut Snapshot) {
         let Some(f) = &self.by_name else {

@@ -422,6 +422,206 @@ fn events_are_labelled_with_the_namespace_they_happen_in() {
     drop(ns);
 }
 
+/// A second network namespace (`ip netns add`, `lo` up), entered by
+/// threads that run work in it; deleted on drop.
+struct Second {
+    name: String,
+}
+
+impl Second {
+    fn new() -> Second {
+        let name = format!("portscope-test-{}-second", std::process::id());
+        let ip = |args: &[&str]| {
+            let st = Command::new("ip")
+                .args(args)
+                .status()
+                .expect("ip (package iproute2)");
+            assert!(st.success(), "ip {args:?}");
+        };
+        ip(&["netns", "add", &name]);
+        let ns = Second { name };
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs `f` on a thread inside the namespace.
+    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let file = std::fs::File::open(format!("/run/netns/{}", self.name)).expect("the netns");
+        std::thread::spawn(move || {
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&file),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .expect("setns");
+            f()
+        })
+        .join()
+        .expect("a thread in the second namespace")
+    }
+
+    fn inode(&self) -> u64 {
+        self.run(current_netns_inode)
+    }
+}
+
+impl Drop for Second {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Connection `i` of a namespace: the client sends `up` bytes, the server
+/// answers `down` and both close after the other's FIN (so each end has
+/// received the peer's FIN when it is freed).
+fn exchange(addr: SocketAddr, up: usize, down: usize, l: &TcpListener) -> (u16, u16) {
+    let mut c = TcpStream::connect(addr).expect("connect");
+    let (mut a, _) = l.accept().expect("accept");
+    let client_port = c.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        a.read_to_end(&mut got).expect("server read");
+        assert_eq!(got.len(), up);
+        a.write_all(&vec![b'd'; down]).expect("server write");
+        a.shutdown(Shutdown::Write).ok();
+        // Wait for the client's close to be sure both FINs crossed.
+        let _ = a.read(&mut [0u8; 1]);
+    });
+    c.write_all(&vec![b'u'; up]).expect("client write");
+    c.shutdown(Shutdown::Write).expect("client FIN");
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).expect("client read");
+    assert_eq!(got.len(), down);
+    drop(c);
+    server.join().expect("server");
+    (client_port, addr.port())
+}
+
+#[test]
+fn events_of_a_second_namespace_beside_the_own_one_each_labelled() {
+    let own = netns();
+    let own_inode = current_netns_inode();
+    let second = Second::new();
+    let second_inode = second.inode();
+    assert_ne!(own_inode, second_inode);
+    // Every namespace (the machine's too); the filter keeps the test's two.
+    let ev = Events::start(&[
+        "--refresh",
+        "100",
+        "-N",
+        "all",
+        "netns",
+        own.name(),
+        "or",
+        "netns",
+        &second.name,
+    ]);
+    // The same port in both namespaces: only the namespace tells them apart.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (port_tx, port_rx) = std::sync::mpsc::channel::<u16>();
+    let sizes = [
+        (0usize, 0usize),
+        (1, 0),
+        (0, 1),
+        (1000, 7),
+        (70_000, 123_457),
+    ];
+    let inside = std::thread::spawn({
+        let file = std::fs::File::open(format!("/run/netns/{}", second.name)).expect("the netns");
+        move || {
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&file),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .expect("setns");
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind inside");
+            let addr = l.local_addr().expect("addr");
+            port_tx.send(addr.port()).expect("send the port");
+            // Connections only once the listen event was seen.
+            rx.recv().expect("go");
+            sizes
+                .iter()
+                .map(|&(up, down)| (exchange(addr, up, down, &l), up, down))
+                .collect::<Vec<_>>()
+        }
+    });
+    let inner_port = port_rx.recv().expect("the second namespace's port");
+    ev.until(
+        "the listen in the second namespace",
+        |v| kind(v) == "listen" && v["netns"].as_u64() == Some(second_inode),
+        1,
+    );
+    tx.send(()).expect("go");
+    let done = inside.join().expect("the second namespace's connections");
+    // And one connection at home, on the same port number when it is free.
+    let l = TcpListener::bind(("127.0.0.1", inner_port))
+        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
+        .expect("bind at home");
+    let home_addr = l.local_addr().expect("addr");
+    ev.until(
+        "the listen at home",
+        |v| kind(v) == "listen" && v["netns"].as_u64() == Some(own_inode),
+        1,
+    );
+    let home = exchange(home_addr, 5, 9, &l);
+    let want = 2 * done.len() + 2;
+    ev.until("every close", |v| kind(v) == "close", want);
+    let (events, _) = ev.stop();
+    for v in &events {
+        let ns = v["netns"].as_u64();
+        assert!(ns == Some(own_inode) || ns == Some(second_inode), "{v}");
+        // The socket's namespace, as in the listing.
+        assert_eq!(v["socket"]["netns"]["inode"].as_u64(), ns, "{v}");
+    }
+    let close_of = |ns: u64, local: u16, remote: u16| -> &Value {
+        let found: Vec<&Value> = events
+            .iter()
+            .filter(|v| {
+                kind(v) == "close"
+                    && v["netns"].as_u64() == Some(ns)
+                    && port(v, "local") == u64::from(local)
+                    && port(v, "remote") == u64::from(remote)
+            })
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one close of {local}->{remote} in {ns}: {events:?}"
+        );
+        found[0]
+    };
+    let me = u64::from(std::process::id());
+    for ((client, server), up, down) in &done {
+        let c = close_of(second_inode, *client, *server);
+        let s = close_of(second_inode, *server, *client);
+        assert_eq!(c["socket"]["netns"]["name"], second.name.as_str(), "{c}");
+        // Payload sent exactly; received counts the peer's FIN as one.
+        assert_eq!(c["bytes_sent"].as_u64(), Some(*up as u64), "{c}");
+        assert_eq!(c["bytes_received"].as_u64(), Some(*down as u64 + 1), "{c}");
+        assert_eq!(s["bytes_sent"].as_u64(), Some(*down as u64), "{s}");
+        assert_eq!(s["bytes_received"].as_u64(), Some(*up as u64 + 1), "{s}");
+        for v in [c, s] {
+            let o = pids(v);
+            assert!(o.is_empty() || o == [me], "never another process: {v}");
+        }
+    }
+    let c = close_of(own_inode, home.0, home.1);
+    assert_eq!(c["bytes_sent"].as_u64(), Some(5), "{c}");
+    assert_eq!(c["bytes_received"].as_u64(), Some(10), "{c}");
+    let listens: Vec<&Value> = events.iter().filter(|v| kind(v) == "listen").collect();
+    assert!(
+        listens
+            .iter()
+            .any(|v| v["netns"].as_u64() == Some(second_inode)
+                && port_of(v) == u64::from(inner_port)
+                && pids(v) == [me]),
+        "the second namespace's listener with its owner: {listens:?}"
+    );
+    drop(second);
+    drop(own);
+}
+
 #[test]
 #[ignore = "slow: a burst of 2,000 connections"]
 fn a_burst_that_overflows_a_small_buffer_is_a_lost_event_and_the_stream_goes_on() {

@@ -86,12 +86,14 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
 
     let sys = Native::new();
     let euid = sys.euid();
+    let pick = crate::netns_pick::resolve(a.netns.as_deref(), &sys)?;
     let opts = EngineOptions {
         refresh: Duration::from_millis(a.refresh),
         rcvbuf: a.rcvbuf,
         query: crate::config::select_query(&a.select),
         owners: true,
         source: portscope::collect::SourceChoice::Auto,
+        netns: pick.scope,
     };
     let mut engine = Engine::new(&sys, opts)?;
     for n in engine.notes() {
@@ -128,7 +130,11 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
         } else {
             engine.next_batch(&mut batch)?;
         }
-        batch.retain(|e| eventline::wanted(e, &kinds, &filter));
+        batch.retain(|e| {
+            eventline::wanted(e, &kinds, &filter)
+                && (e.kind == portscope::events::EventKind::Lost
+                    || pick.wants(&e.socket, &e.snapshot()))
+        });
         if let Some(max) = a.count {
             let room = usize::try_from(max.saturating_sub(shown)).unwrap_or(usize::MAX);
             batch.truncate(room);

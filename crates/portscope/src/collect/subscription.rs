@@ -4,8 +4,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::error::Result;
-use crate::model::Socket;
+use crate::model::{Netns, Socket};
+
+use super::NetnsScope;
 
 /// What one wait for destroyed sockets gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,5 +34,19 @@ pub trait Subscription: Send {
     /// (Linux: the namespace's inode), when known.
     fn netns(&self) -> Option<u64> {
         None
+    }
+
+    /// The namespace of the last [`Received::Lost`], when known.
+    fn lost_netns(&self) -> Option<u64> {
+        self.netns()
+    }
+
+    /// Hears the namespaces a dump of `scope` covers: `seen` are those
+    /// its sockets were in (more may be added, such as namespaces that
+    /// have none yet). The sockets then waited for carry their namespace
+    /// ([`Socket::netns`]). A subscription of one namespace ignores this.
+    fn cover(&mut self, scope: NetnsScope, seen: &[Arc<Netns>]) -> Result<()> {
+        let _ = (scope, seen);
+        Ok(())
     }
 }

@@ -140,7 +140,9 @@ pub trait System: Send + Sync {
 
     /// Subscribes to the OS's socket-destroy notifications in the
     /// namespace the caller is in (Linux: the sock_diag destroy multicast
-    /// groups). `rcvbuf` asks for a receive buffer of that many bytes.
+    /// groups), and in the others a dump covers once told of them
+    /// ([`Subscription::cover`]). `rcvbuf` asks for a receive buffer of
+    /// that many bytes (for each namespace).
     /// A system without them (a recording) says
     /// [`Error::NetlinkUnavailable`](crate::Error::NetlinkUnavailable).
     fn subscribe(&self, rcvbuf: Option<usize>) -> Result<Box<dyn Subscription>> {

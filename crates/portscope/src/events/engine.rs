@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::collect::{Options, OwnerMap, Received, SourceChoice, Subscription, System, Walk};
+use crate::collect::{
+    NetnsScope, Options, OwnerMap, Received, SourceChoice, Subscription, System, Walk,
+};
 use crate::error::Result;
 use crate::model::{Detail, HiddenOwners, Process, Query, Snapshot, Socket, StateSet, TcpState};
 
@@ -26,6 +28,10 @@ pub struct EngineOptions {
     pub owners: bool,
     /// Which dump source.
     pub source: SourceChoice,
+    /// Which network namespaces, as for a listing (by default every one
+    /// when run as root in the host's, else the caller's): the dumps cover
+    /// them and each one's destroy notifications are heard.
+    pub netns: NetnsScope,
 }
 
 impl Default for EngineOptions {
@@ -36,11 +42,13 @@ impl Default for EngineOptions {
             query: Query::default(),
             owners: true,
             source: SourceChoice::Auto,
+            netns: NetnsScope::Default,
         }
     }
 }
 
-/// The events of one namespace, batch after batch.
+/// The events of every namespace [`EngineOptions::netns`] names, batch
+/// after batch.
 ///
 /// ```no_run
 /// use std::io::Write;
@@ -62,6 +70,7 @@ pub struct Engine<'s, S: System + ?Sized> {
     sub: Box<dyn Subscription>,
     differ: Differ,
     refresh: Duration,
+    scope: NetnsScope,
     next_dump: Instant,
     buf: Vec<Socket>,
     hidden: HiddenOwners,
@@ -82,7 +91,10 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
     /// Subscribes, then takes the baseline dump (so that nothing closing in
     /// between is missed). Sockets already there give no events.
     pub fn new(sys: &'s S, opts: EngineOptions) -> Result<Engine<'s, S>> {
-        let sub = sys.subscribe(opts.rcvbuf)?;
+        let mut sub = sys.subscribe(opts.rcvbuf)?;
+        // The namespaces known without a dump (bind-mounted ones) are heard
+        // before the baseline, the others from the first dump that finds them.
+        sub.cover(opts.netns, &[])?;
         let mut query = opts.query;
         query.raw = false;
         query.unix = false;
@@ -96,9 +108,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
                 owners: opts.owners,
                 source: opts.source,
                 detail: Detail::default(),
-                // The subscription hears the caller's namespace only; the
-                // dumps it is joined with must cover the same one.
-                netns: crate::collect::NetnsScope::Own,
+                netns: opts.netns,
             },
             map: None,
             unowned: HashSet::new(),
@@ -112,6 +122,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             ..Differ::default()
         };
         let snap = owners.take()?;
+        sub.cover(opts.netns, &namespaces(&snap))?;
         let mut none = Vec::new();
         differ.on_dump(&snap, SystemTime::now(), &mut none);
         Ok(Engine {
@@ -119,6 +130,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             sub,
             differ,
             refresh: opts.refresh.max(Duration::from_millis(10)),
+            scope: opts.netns,
             next_dump: Instant::now() + opts.refresh,
             buf: Vec::new(),
             hidden: snap.hidden,
@@ -156,7 +168,8 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         self.take_destroyed(out);
         if let Received::Lost(n) = got {
             self.lost += n.unwrap_or(1);
-            self.differ.on_lost(n, SystemTime::now(), out);
+            let ns = self.sub.lost_netns();
+            self.differ.on_lost_in(n, ns, SystemTime::now(), out);
             // Read what is still queued before the resync dump, so those
             // closes keep their counters; bounded, as the burst may go on.
             for _ in 0..64 {
@@ -167,7 +180,8 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
                     Received::Lost(n) => {
                         self.take_destroyed(out);
                         self.lost += n.unwrap_or(1);
-                        self.differ.on_lost(n, SystemTime::now(), out);
+                        let ns = self.sub.lost_netns();
+                        self.differ.on_lost_in(n, ns, SystemTime::now(), out);
                     }
                 }
             }
@@ -175,6 +189,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         }
         if Instant::now() >= self.next_dump {
             let snap = self.owners.take()?;
+            self.sub.cover(self.scope, &namespaces(&snap))?;
             self.differ.on_dump(&snap, SystemTime::now(), out);
             self.hidden = snap.hidden;
             self.notes = snap.notes;
@@ -197,6 +212,25 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
     pub fn flush(&mut self, out: &mut Vec<Event>) {
         self.differ.flush(out);
     }
+}
+
+/// The namespaces a dump's sockets are in, each once.
+fn namespaces(snap: &Snapshot) -> Vec<std::sync::Arc<crate::model::Netns>> {
+    let mut out: Vec<std::sync::Arc<crate::model::Netns>> = Vec::new();
+    let mut last = None;
+    let mut have = HashSet::new();
+    for s in &snap.sockets {
+        let Some(n) = &s.netns else { continue };
+        // Dumps give each namespace's sockets together.
+        if last == Some(n.inode) {
+            continue;
+        }
+        last = Some(n.inode);
+        if have.insert(n.inode) {
+            out.push(std::sync::Arc::clone(n));
+        }
+    }
+    out
 }
 
 /// Every so often the owner walk reads every fd table even if nothing

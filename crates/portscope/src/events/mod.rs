@@ -196,19 +196,25 @@ struct Pending {
 /// not tracked.
 #[derive(Debug)]
 pub struct Differ {
-    known: HashMap<u64, Known>,
+    known: HashMap<Key, Known>,
     /// Cookies destroyed lately: a TIME_WAIT socket keeps its cookie and
     /// must not be opened again by the next dump.
-    closed: HashMap<u64, SystemTime>,
+    closed: HashMap<Key, SystemTime>,
     pending: Vec<Pending>,
     last_dump: Option<SystemTime>,
     resync: bool,
     /// How long a listener's going is held back in case another takes its
     /// port (then it is one `replaced` event).
     pub replace_window: Duration,
-    /// The namespace every event is labelled with.
+    /// The namespace of sockets that carry none (a source that does not
+    /// say): their events are labelled with it.
     pub netns: Option<u64>,
 }
+
+/// A socket's identity: its namespace's inode (0 when unknown) and its
+/// cookie. Cookies are machine-wide on Linux 5.12+, but were per namespace
+/// before.
+type Key = (u64, u64);
 
 impl Default for Differ {
     fn default() -> Self {
@@ -297,8 +303,17 @@ impl Differ {
 
     fn event(&self, now: SystemTime, kind: EventKind, socket: Socket) -> Event {
         let mut e = Event::new(now, kind, socket);
-        e.netns = self.netns;
+        e.netns = self.netns_of(&e.socket);
         e
+    }
+
+    /// The namespace a socket is labelled with.
+    fn netns_of(&self, s: &Socket) -> Option<u64> {
+        s.netns.as_ref().map(|n| n.inode).or(self.netns)
+    }
+
+    fn key(&self, s: &Socket) -> Key {
+        (self.netns_of(s).unwrap_or(0), s.cookie)
     }
 
     /// A dump of the sockets now, with owners: what is new opens (or
@@ -314,18 +329,20 @@ impl Differ {
             if s.cookie == 0 || !matches!(s.proto, Proto::Tcp | Proto::Udp) {
                 continue;
             }
-            if self.closed.contains_key(&s.cookie) {
+            let key = self.key(s);
+            if self.closed.contains_key(&key) {
                 continue;
             }
             // A closing end no process holds any more, never seen open: the
             // rest of a connection whose close was (or will be) reported
             // from its destroy notification (a TIME_WAIT or orphaned socket
             // may carry another cookie than the full socket had).
-            if !self.known.contains_key(&s.cookie) && s.inode == 0 && is_closing(s.state) {
+            if !self.known.contains_key(&key) && s.inode == 0 && is_closing(s.state) {
                 continue;
             }
-            seen.insert(s.cookie);
-            if let Some(k) = self.known.get_mut(&s.cookie) {
+            seen.insert(key);
+            let label = self.netns_of(s);
+            if let Some(k) = self.known.get_mut(&key) {
                 k.missing = 0;
                 if k.processes.is_empty() && !s.owners.is_empty() {
                     k.processes = processes_of(s, snap);
@@ -334,7 +351,7 @@ impl Differ {
                     let from = k.socket.state;
                     k.socket = s.clone();
                     let mut e = Event::new(now, EventKind::State, s.clone());
-                    e.netns = self.netns;
+                    e.netns = label;
                     e.from_state = Some(from);
                     e.processes = k.processes.clone();
                     out.push(e);
@@ -346,7 +363,7 @@ impl Differ {
             let processes = processes_of(s, snap);
             let listening = is_listener(s);
             self.known.insert(
-                s.cookie,
+                key,
                 Known {
                     socket: s.clone(),
                     processes: processes.clone(),
@@ -374,18 +391,18 @@ impl Differ {
         // What the dump no longer lists.
         let resync = std::mem::take(&mut self.resync);
         let mut gone = Vec::new();
-        for (cookie, k) in &mut self.known {
-            if seen.contains(cookie) {
+        for (key, k) in &mut self.known {
+            if seen.contains(key) {
                 continue;
             }
             k.missing = k.missing.saturating_add(1);
             if resync || k.missing >= 2 {
-                gone.push(*cookie);
+                gone.push(*key);
             }
         }
-        for cookie in gone {
-            if let Some(k) = self.known.remove(&cookie) {
-                self.closed.insert(cookie, now);
+        for key in gone {
+            if let Some(k) = self.known.remove(&key) {
+                self.closed.insert(key, now);
                 self.gone(k, None, now, out);
             }
         }
@@ -396,9 +413,13 @@ impl Differ {
     /// A new listener: `replaced` if a listener on the same protocol and
     /// port went lately (or still holds it) with another owner.
     fn replace_or_listen(&mut self, mut e: Event, out: &mut Vec<Event>) {
-        let same_port =
-            |s: &Socket| s.proto == e.socket.proto && s.local_port() == e.socket.local_port();
-        if let Some(i) = self.pending.iter().position(|p| same_port(&p.event.socket)) {
+        // Port numbers are per namespace.
+        let same_port = |p: &Event| {
+            p.socket.proto == e.socket.proto
+                && p.socket.local_port() == e.socket.local_port()
+                && p.netns == e.netns
+        };
+        if let Some(i) = self.pending.iter().position(|p| same_port(&p.event)) {
             let p = self.pending.remove(i);
             if other_owner(&p.event.processes, &e.processes) {
                 e.kind = EventKind::Replaced;
@@ -440,11 +461,12 @@ impl Differ {
     /// A socket the OS freed, with its final counters.
     pub fn on_destroyed(&mut self, s: Socket, now: SystemTime, out: &mut Vec<Event>) {
         if s.cookie != 0 {
-            if self.closed.contains_key(&s.cookie) {
+            let key = self.key(&s);
+            if self.closed.contains_key(&key) {
                 return;
             }
-            self.closed.insert(s.cookie, now);
-            if let Some(k) = self.known.remove(&s.cookie) {
+            self.closed.insert(key, now);
+            if let Some(k) = self.known.remove(&key) {
                 self.gone(k, Some(s), now, out);
                 return;
             }
@@ -459,8 +481,20 @@ impl Differ {
     /// The OS dropped notifications: a `lost` event now, and the next dump
     /// closes at once whatever it no longer lists.
     pub fn on_lost(&mut self, count: Option<u64>, now: SystemTime, out: &mut Vec<Event>) {
+        self.on_lost_in(count, self.netns, now, out);
+    }
+
+    /// [`Differ::on_lost`] for the notifications of namespace `netns`.
+    pub fn on_lost_in(
+        &mut self,
+        count: Option<u64>,
+        netns: Option<u64>,
+        now: SystemTime,
+        out: &mut Vec<Event>,
+    ) {
         let mut e = self.event(now, EventKind::Lost, Socket::default());
         e.lost = count;
+        e.netns = netns;
         out.push(e);
         self.resync = true;
     }

@@ -163,3 +163,44 @@ fn kinds_read_back() {
         assert_eq!(k.as_str().parse(), Ok(k));
     }
 }
+
+fn in_netns(mut s: Socket, inode: u64) -> Socket {
+    s.netns = Some(std::sync::Arc::new(crate::model::Netns {
+        inode,
+        name: None,
+        host: false,
+        container: None,
+    }));
+    s
+}
+
+#[test]
+fn namespaces_are_kept_apart() {
+    let mut d = Differ {
+        netns: Some(1),
+        ..Differ::default()
+    };
+    let mut out = Vec::new();
+    d.on_dump(&Snapshot::default(), t(0), &mut out);
+    // The same cookie and port in two namespaces: two listeners.
+    let a = in_netns(listener(8000, 5, 10), 1);
+    let b = in_netns(listener(8000, 5, 20), 2);
+    d.on_dump(&snap_of(vec![a.clone(), b.clone()], "/a"), t(250), &mut out);
+    assert_eq!(kinds(&out), [EventKind::Listen, EventKind::Listen]);
+    let mut ns: Vec<Option<u64>> = out.iter().map(|e| e.netns).collect();
+    ns.sort();
+    assert_eq!(ns, [Some(1), Some(2)]);
+    out.clear();
+    // A's goes; a destroyed socket with no namespace is the differ's own (1).
+    let mut gone = listener(8000, 5, 10);
+    gone.state = TcpState::Close;
+    d.on_destroyed(gone, t(300), &mut out);
+    // A listener on the same port in namespace 2 is no replacement of it.
+    let c = in_netns(listener(8000, 6, 30), 2);
+    d.on_dump(&snap_of(vec![b, c], "/c"), t(500), &mut out);
+    d.tick(t(5000), &mut out);
+    assert_eq!(kinds(&out), [EventKind::Listen, EventKind::Unlisten]);
+    assert_eq!(out[0].netns, Some(2));
+    assert_eq!(out[1].netns, Some(1));
+    assert_eq!(out[1].processes[0].pid, 10);
+}

@@ -3,6 +3,7 @@
 //! [`System`](crate::collect::System).
 
 pub mod cgroup;
+mod destroyed;
 pub mod host;
 pub mod nat;
 pub mod netlink;

@@ -15,7 +15,7 @@ use crate::model::{Detail, Process, ProcessDetails, Query, Snapshot, Socket, Sou
 use crate::services::EphemeralRange;
 use crate::text::Text;
 
-use super::netlink::{DestroyOutcome, DestroyStream, Netlink};
+use super::netlink::{DestroyOutcome, Netlink};
 use super::netns;
 use super::owners::{self, UserNames};
 use super::pidfd::{Holds, OpenError, Pidfd};
@@ -129,11 +129,7 @@ impl System for Linux {
     }
 
     fn subscribe(&self, rcvbuf: Option<usize>) -> Result<Box<dyn crate::collect::Subscription>> {
-        let stream = DestroyStream::open(rcvbuf)?;
-        let netns = std::fs::metadata("/proc/thread-self/ns/net")
-            .ok()
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
-        Ok(Box::new(Destroyed::start(stream, netns)?))
+        Ok(Box::new(super::destroyed::Destroyed::start(rcvbuf)?))
     }
 
     fn pin(&self, pid: u32) -> std::result::Result<ProcessHandle, PinError> {
@@ -142,104 +138,6 @@ impl System for Linux {
             Err(OpenError::Gone) => Err(PinError::Gone),
             Err(OpenError::Refused(e)) => Err(PinError::Unsupported(e.to_string())),
         }
-    }
-}
-
-/// The destroy multicast groups of one namespace, read on a thread of
-/// their own: a burst is taken off the socket's queue while the caller is
-/// busy with a dump or an owner walk, instead of overflowing it.
-#[derive(Debug)]
-struct Destroyed {
-    rx: std::sync::mpsc::Receiver<Result<Batch>>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    netns: Option<u64>,
-}
-
-/// What the reader thread passes on.
-#[derive(Debug)]
-enum Batch {
-    Sockets(Vec<Socket>),
-    Lost(Option<u64>),
-}
-
-impl Destroyed {
-    fn start(mut stream: DestroyStream, netns: Option<u64>) -> Result<Destroyed> {
-        use std::sync::atomic::Ordering;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = std::sync::Arc::clone(&stop);
-        std::thread::Builder::new()
-            .name("destroy-events".into())
-            .spawn(move || {
-                let mut buf = Vec::new();
-                while !flag.load(Ordering::Relaxed) {
-                    buf.clear();
-                    let got = stream.wait(std::time::Duration::from_millis(200), &mut buf);
-                    let msg = match got {
-                        Ok(crate::collect::Received::Timeout) => continue,
-                        Ok(crate::collect::Received::Sockets(_)) => {
-                            Ok(Batch::Sockets(std::mem::take(&mut buf)))
-                        }
-                        Ok(crate::collect::Received::Lost(n)) => {
-                            if !buf.is_empty()
-                                && tx
-                                    .send(Ok(Batch::Sockets(std::mem::take(&mut buf))))
-                                    .is_err()
-                            {
-                                return;
-                            }
-                            Ok(Batch::Lost(n))
-                        }
-                        Err(e) => Err(e),
-                    };
-                    let failed = msg.is_err();
-                    if tx.send(msg).is_err() || failed {
-                        return;
-                    }
-                }
-            })
-            .map_err(Error::Netlink)?;
-        Ok(Destroyed { rx, stop, netns })
-    }
-}
-
-impl Drop for Destroyed {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-impl crate::collect::Subscription for Destroyed {
-    fn wait(
-        &mut self,
-        timeout: std::time::Duration,
-        out: &mut Vec<Socket>,
-    ) -> Result<crate::collect::Received> {
-        use std::sync::mpsc::RecvTimeoutError;
-        let start = out.len();
-        let mut next = match self.rx.recv_timeout(timeout) {
-            Ok(b) => Some(b),
-            Err(RecvTimeoutError::Timeout) => return Ok(crate::collect::Received::Timeout),
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(Error::Netlink(std::io::Error::other(
-                    "the destroy notification reader stopped",
-                )));
-            }
-        };
-        // Everything queued now, up to a loss (which is said on its own).
-        while let Some(b) = next {
-            match b? {
-                Batch::Sockets(mut v) => out.append(&mut v),
-                // What came before the loss is in `out` with it.
-                Batch::Lost(n) => return Ok(crate::collect::Received::Lost(n)),
-            }
-            next = self.rx.try_recv().ok();
-        }
-        Ok(crate::collect::Received::Sockets(out.len() - start))
-    }
-
-    fn netns(&self) -> Option<u64> {
-        self.netns
     }
 }
 

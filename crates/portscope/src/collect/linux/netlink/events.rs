@@ -48,6 +48,16 @@ pub struct DestroyStream {
     /// The kernel's drop counter for this socket when last read.
     drops: Option<u64>,
     inode: u64,
+    /// A path that opens the namespace the socket was made in, when it is
+    /// not the reader's: its netlink table (and drop counter) is read from
+    /// inside it.
+    netns_path: Option<std::path::PathBuf>,
+}
+
+impl AsFd for DestroyStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
 }
 
 impl DestroyStream {
@@ -91,6 +101,7 @@ impl DestroyStream {
             buf: vec![0; 256 * 1024],
             drops: None,
             inode,
+            netns_path: None,
         };
         s.drops = s.read_drops();
         Ok(s)
@@ -100,8 +111,21 @@ impl DestroyStream {
     /// (`/proc/net/netlink`'s Drops column); `None` when this namespace's
     /// table does not list it.
     fn read_drops(&self) -> Option<u64> {
-        let text = std::fs::read_to_string("/proc/thread-self/net/netlink").ok()?;
+        let read = || std::fs::read_to_string("/proc/thread-self/net/netlink").ok();
+        let text = match &self.netns_path {
+            None => read()?,
+            // Rare (a loss): a thread enters the namespace to read its table.
+            Some(path) => crate::collect::linux::netns::run_in(path, read).ok()??,
+        };
         netlink_drops(&text, self.inode)
+    }
+
+    /// Says that the socket was made in the namespace at `path` (not the
+    /// one the reading thread is in), so a loss is counted from its table.
+    pub fn made_in(mut self, path: std::path::PathBuf) -> DestroyStream {
+        self.netns_path = Some(path);
+        self.drops = self.read_drops();
+        self
     }
 
     /// Waits up to `timeout` for destroy messages and appends every socket
