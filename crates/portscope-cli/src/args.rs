@@ -202,6 +202,10 @@ pub struct EventsArgs {
     /// otherwise this one.
     #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
     pub netns: Option<String>,
+    /// The events a saved `--json` listing's sockets make, as a first dump
+    /// would (listeners `listen`, connections `open`), then exit.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
 }
 
 /// `portscope history` options.

@@ -1,5 +1,5 @@
 //! Every command on a recorded snapshot (`--from-snapshot`): the listing,
-//! `-s`, `who`, `explain`, `audit`, `close` and `watch` run on the same
+//! `-s`, `who`, `explain`, `audit`, `close`, `watch` and `events` run on the same
 //! saved listing, so what they say is exact.
 //!
 //! The fixture, tests/fixtures/machine.json, is a real `portscope -tuxap
@@ -219,12 +219,92 @@ fn close_dry_run_and_close_on_a_recording() {
 }
 
 #[test]
+fn events_are_what_a_first_dump_of_the_recording_makes() {
+    let out = run(&["events", "--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an event line is JSON"))
+        .collect();
+    // Every TCP and UDP socket but TIME_WAIT (the echo of a close), in the
+    // recording's order: a listener (or bound UDP socket) listens, a
+    // connection opens in its state, each with its recorded owners.
+    let want: Vec<(String, Value, Value, Vec<u64>)> = fixture()
+        .into_iter()
+        .filter(|s| (s["proto"] == "tcp" || s["proto"] == "udp") && s["state"] != "TIME_WAIT")
+        .map(|s| {
+            let listening =
+                s["state"] == "LISTEN" || (s["proto"] == "udp" && s["remote"]["port"] == 0);
+            let kind = if listening { "listen" } else { "open" };
+            (
+                kind.to_string(),
+                s["local"].clone(),
+                s["remote"].clone(),
+                pids(&s["owners"]),
+            )
+        })
+        .collect();
+    let got: Vec<(String, Value, Value, Vec<u64>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().expect("event").to_string(),
+                e["socket"]["local"].clone(),
+                e["socket"]["remote"].clone(),
+                pids(&e["socket"]["owners"]),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(events.len(), 7);
+    let evil = events
+        .iter()
+        .find(|e| e["socket"]["local"]["port"] == 7000)
+        .expect("the hostile listener");
+    assert_eq!(evil["socket"]["owners"][0]["name"], "evil\u{1b}[2J");
+    let hidden = events
+        .iter()
+        .find(|e| e["socket"]["local"]["port"] == 6379)
+        .expect("the hidden listener");
+    assert_eq!(hidden["socket"]["owners_hidden"], true);
+
+    // Text: the same events, hostile names escaped.
+    let out = run(&["events"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    assert_no_controls(&text);
+    assert_eq!(text.lines().count(), 7, "{text}");
+    assert!(text.contains("evil\\x1b[2J"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(" open ") || l.contains("open     tcp")),
+        "{text}"
+    );
+    let hidden_line = text.lines().find(|l| l.contains(":6379")).expect("6379");
+    assert!(hidden_line.contains("owner hidden"), "{hidden_line}");
+
+    // Kinds and the filter language select, as on a live stream.
+    let out = run(&["events", "--json", "--event", "open", "sport", "=", ":8080"]);
+    assert_eq!(code(&out), 0);
+    let only: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(only.len(), 1, "{only:?}");
+    assert_eq!(only[0]["socket"]["remote"]["port"], 49542);
+    // A recording's events are not history.
+    let out = run(&["events", "--record=/nonexistent/x.db"]);
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
 fn a_bad_recording_is_a_usage_error() {
     for cmd in [
         &["who", "22"][..],
         &["explain", "22"],
         &["close", "--dry-run", "dport = :22"],
         &["watch"],
+        &["events"],
         &[],
     ] {
         let out = portscope()

@@ -37,6 +37,15 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
             "--refresh takes milliseconds above 0 and at most 3600000".into(),
         ));
     }
+    if let Some(path) = &a.from_snapshot {
+        if a.record.is_some() || a.db.is_some() {
+            return Err(Failure::Usage(
+                "--from-snapshot: a recording's events are not recorded (drop --record/--db)"
+                    .into(),
+            ));
+        }
+        return replay(a, path, &filter, &kinds);
+    }
     let keep = eventline::age("--keep", &a.keep)?;
     let max_size = a
         .max_size
@@ -154,16 +163,14 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
                 // Committed before it is shown: what was printed is on disk.
                 db.append(&rows)?;
             }
-            report.write(|out| {
-                for e in &batch {
-                    if a.json {
-                        portscope::json::write_event(out, e, ephemeral, &clock.format(e.time))?;
-                    } else {
-                        writeln!(out, "{}", eventline::human(e, clock, euid, hidden))?;
-                    }
-                }
-                Ok(())
-            })?;
+            let shape = Shape {
+                json: a.json,
+                clock,
+                ephemeral,
+                euid,
+                hidden,
+            };
+            write(&mut report, &batch, &shape)?;
             shown += batch.len() as u64;
             batch.clear();
         }
@@ -186,6 +193,67 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
             engine.lost()
         ));
     }
+    report.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How events are printed.
+struct Shape {
+    json: bool,
+    clock: Clock,
+    ephemeral: Option<portscope::services::EphemeralRange>,
+    euid: u32,
+    hidden: bool,
+}
+
+fn write(report: &mut Report, batch: &[Event], shape: &Shape) -> Result<(), Failure> {
+    report.write(|out| {
+        for e in batch {
+            if shape.json {
+                portscope::json::write_event(out, e, shape.ephemeral, &shape.clock.format(e.time))?;
+            } else {
+                let line = eventline::human(e, shape.clock, shape.euid, shape.hidden);
+                writeln!(out, "{line}")?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// `events --from-snapshot FILE`: the recording's sockets as the events a
+/// first dump makes ([`portscope::events::first_dump`]), then exit 0.
+fn replay(
+    a: &EventsArgs,
+    path: &std::path::Path,
+    filter: &Filter,
+    kinds: &[portscope::events::EventKind],
+) -> Result<ExitCode, Failure> {
+    let sys = crate::system::open(Some(path))?;
+    let pick = crate::netns_pick::resolve(a.netns.as_deref(), &*sys)?;
+    let opts = EngineOptions {
+        query: crate::config::select_query(&a.select),
+        netns: pick.scope,
+        ..EngineOptions::default()
+    };
+    let (mut batch, snap) = portscope::events::first_dump(&*sys, &opts)?;
+    for n in &snap.notes {
+        crate::say(format_args!("{n}"));
+    }
+    batch.retain(|e| eventline::wanted(e, kinds, filter) && pick.wants(&e.socket, &e.snapshot()));
+    if let Some(max) = a.count {
+        batch.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+    let hidden = snap.sockets.iter().any(|s| s.owners_hidden);
+    let shape = Shape {
+        json: a.json,
+        clock: Clock { utc: a.utc },
+        ephemeral: sys.ephemeral_range(),
+        euid: sys.euid(),
+        hidden,
+    };
+    let mut report = Report::new();
+    write(&mut report, &batch, &shape)?;
     report.finish()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -214,6 +214,79 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
     }
 }
 
+/// The events a first dump of `sys` makes, as a stream that started
+/// before any of its sockets existed would see them: each listener (TCP
+/// LISTEN, bound unconnected UDP) a `listen`, each connection an `open` in
+/// the state it has, with owners as `opts` asks (TIME_WAIT sockets, the
+/// echo of a close, make none, as in a live stream). What `events
+/// --from-snapshot` prints of a recording ([`crate::collect::Recorded`]),
+/// which has no destroy notifications. Also the snapshot taken, for its
+/// notes and hidden owners.
+///
+/// ```
+/// use portscope::collect::Recorded;
+/// use portscope::events::{EngineOptions, EventKind, first_dump};
+/// use portscope::model::*;
+/// let rec = Recorded::new(Snapshot {
+///     sockets: vec![Socket {
+///         local: Endpoint::v4([127, 0, 0, 1].into(), 8080),
+///         state: TcpState::Listen,
+///         cookie: 1,
+///         ..Socket::default()
+///     }],
+///     ..Snapshot::default()
+/// });
+/// let (events, _) = first_dump(&rec, &EngineOptions::default())?;
+/// assert_eq!(events[0].kind, EventKind::Listen);
+/// # Ok::<(), portscope::Error>(())
+/// ```
+pub fn first_dump<S: System + ?Sized>(
+    sys: &S,
+    opts: &EngineOptions,
+) -> Result<(Vec<Event>, Snapshot)> {
+    let mut query = opts.query;
+    query.raw = false;
+    query.unix = false;
+    query.packet = false;
+    query.netlink = false;
+    query.mptcp = false;
+    query.states = StateSet::ALL.without(TcpState::TimeWait);
+    let options = Options {
+        query,
+        owners: opts.owners,
+        source: opts.source,
+        detail: Detail::default(),
+        netns: opts.netns,
+    };
+    let mut snap = crate::collect::take(sys, &options)?;
+    // Sockets recorded without a cookie (read from /proc/net) stand in
+    // with one of their own while the differ keys them, then lose it.
+    let n = snap.sockets.len() as u64;
+    let stand_in = |c: u64| c > u64::MAX - n - 1;
+    for (i, s) in snap.sockets.iter_mut().enumerate() {
+        if s.cookie == 0 {
+            s.cookie = u64::MAX - i as u64;
+        }
+    }
+    let mut differ = Differ::default();
+    let now = SystemTime::now();
+    let mut out = Vec::new();
+    differ.on_dump(&Snapshot::default(), now, &mut out);
+    differ.on_dump(&snap, now, &mut out);
+    differ.flush(&mut out);
+    for e in &mut out {
+        if stand_in(e.socket.cookie) {
+            e.socket.cookie = 0;
+        }
+    }
+    for s in &mut snap.sockets {
+        if stand_in(s.cookie) {
+            s.cookie = 0;
+        }
+    }
+    Ok((out, snap))
+}
+
 /// The namespaces a dump's sockets are in, each once.
 fn namespaces(snap: &Snapshot) -> Vec<std::sync::Arc<crate::model::Netns>> {
     let mut out: Vec<std::sync::Arc<crate::model::Netns>> = Vec::new();
