@@ -623,6 +623,69 @@ fn events_of_a_second_namespace_beside_the_own_one_each_labelled() {
 }
 
 #[test]
+fn a_connection_made_right_after_an_exec_has_its_owner_from_the_proc_connector() {
+    let _ns = netns();
+    let dir = tempdir();
+    // A copy of python under a name of its own: the owner must be this
+    // binary, which no dump saw before the exec.
+    let copied = dir.join("copied-client");
+    std::fs::copy("/usr/bin/python3", &copied).expect("copy /usr/bin/python3 (package python3)");
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let lp = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { break };
+            std::thread::spawn(move || {
+                let _ = c.read_to_end(&mut Vec::new());
+            });
+        }
+    });
+    // Dumps 10 s apart: a connection of 1.5 s is seen only when the
+    // exec brings a dump forward (a dump with its owner walk takes a few
+    // hundred ms on a busy machine).
+    let ev = Events::start(&["--refresh", "10000", "dport", "=", &format!(":{lp}")]);
+    let notes = ev.stderr.lock().expect("lock").clone();
+    assert!(
+        !notes.contains("may be unknown"),
+        "the proc connector is there for root: {notes}"
+    );
+    let mut pids_ports = Vec::new();
+    for _ in 0..3 {
+        let child = Command::new(&copied)
+            .args([
+                "-c",
+                &format!(
+                    "import socket,time,sys\ns=socket.create_connection(('127.0.0.1',{lp}))\nprint(s.getsockname()[1],flush=True)\ns.sendall(b'x'*10)\ntime.sleep(1.5)\ns.close()"
+                ),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run the copied python");
+        let pid = u64::from(child.id());
+        let out = child.wait_with_output().expect("the client");
+        assert!(out.status.success());
+        let port: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("the client's port");
+        pids_ports.push((pid, port));
+    }
+    ev.until("the closes", |v| kind(v) == "close", pids_ports.len());
+    let (events, _) = ev.stop();
+    for (pid, port) in pids_ports {
+        let close = events
+            .iter()
+            .find(|v| kind(v) == "close" && port_of(v) == port)
+            .unwrap_or_else(|| panic!("no close of :{port}: {events:?}"));
+        assert_eq!(pids(close), [pid], "{close}");
+        let exe = close["socket"]["owners"][0]["exe"].as_str().unwrap_or("");
+        assert!(exe.ends_with("copied-client"), "{close}");
+        assert_eq!(close["bytes_sent"].as_u64(), Some(10), "{close}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 #[ignore = "slow: a burst of 2,000 connections"]
 fn a_burst_that_overflows_a_small_buffer_is_a_lost_event_and_the_stream_goes_on() {
     let _ns = netns();

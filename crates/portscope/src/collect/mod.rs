@@ -26,7 +26,7 @@ pub use owner_map::OwnerMap;
 pub use recorded::Recorded;
 pub use signal::{PinError, Pinned, ProcessHandle, Signal, SignalOutcome};
 pub use snapshot::{NetnsScope, Options, Refresher, SourceChoice, take};
-pub use subscription::{Received, Subscription};
+pub use subscription::{ProcessEvent, Received, Subscription};
 pub use system::{CloseOutcome, Dump, System, Walk};
 
 /// A source of sockets.

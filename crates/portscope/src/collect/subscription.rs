@@ -23,6 +23,23 @@ pub enum Received {
     Lost(Option<u64>),
 }
 
+/// A process started or ended (Linux: the proc connector), which the
+/// events engine takes as a cue to look at its fds at once, or to forget it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessEvent {
+    /// `parent` forked `child` (a process, not a thread).
+    Fork {
+        /// The parent's pid.
+        parent: u32,
+        /// The new process's pid.
+        child: u32,
+    },
+    /// The process execed another program.
+    Exec(u32),
+    /// The process exited.
+    Exit(u32),
+}
+
 /// A subscription to socket-destroy notifications in one network namespace.
 pub trait Subscription: Send {
     /// Waits up to `timeout` for notifications and appends every socket
@@ -48,5 +65,16 @@ pub trait Subscription: Send {
     fn cover(&mut self, scope: NetnsScope, seen: &[Arc<Netns>]) -> Result<()> {
         let _ = (scope, seen);
         Ok(())
+    }
+
+    /// Moves the process events that came with the notifications so far
+    /// into `out` (none where the OS gives none, or not to this caller).
+    fn take_processes(&mut self, out: &mut Vec<ProcessEvent>) {
+        let _ = out;
+    }
+
+    /// What the user should know of the subscription (a part unavailable).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
     }
 }

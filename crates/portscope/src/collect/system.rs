@@ -132,6 +132,21 @@ pub trait System: Send + Sync {
         crate::model::PortMaps::default()
     }
 
+    /// How many fds process `pid` has open now; `None` when it is gone,
+    /// hidden, or the system cannot say (a recording). The events engine
+    /// watches a process that just started with it.
+    fn fds_of(&self, pid: u32) -> Option<u64> {
+        let _ = pid;
+        None
+    }
+
+    /// The inodes of the sockets process `pid` holds now; `None` when it
+    /// is gone, hidden, or the system cannot say.
+    fn sockets_of(&self, pid: u32) -> Option<Vec<u64>> {
+        let _ = pid;
+        None
+    }
+
     /// How many fds this process has open, where the OS says; `None` when
     /// unknown (a recording).
     fn open_fds(&self) -> Option<u64> {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::collect::{
-    NetnsScope, Options, OwnerMap, Received, SourceChoice, Subscription, System, Walk,
+    NetnsScope, Options, OwnerMap, ProcessEvent, Received, SourceChoice, Subscription, System, Walk,
 };
 use crate::error::Result;
 use crate::model::{Detail, HiddenOwners, Process, Query, Snapshot, Socket, StateSet, TcpState};
@@ -72,6 +72,10 @@ pub struct Engine<'s, S: System + ?Sized> {
     refresh: Duration,
     scope: NetnsScope,
     next_dump: Instant,
+    last_dump: Instant,
+    /// Processes that just started, watched for a new fd (see [`WATCH_FOR`]).
+    watched: HashMap<u32, Watch>,
+    started: Vec<ProcessEvent>,
     buf: Vec<Socket>,
     hidden: HiddenOwners,
     notes: Vec<String>,
@@ -125,6 +129,8 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         sub.cover(opts.netns, &namespaces(&snap))?;
         let mut none = Vec::new();
         differ.on_dump(&snap, SystemTime::now(), &mut none);
+        let mut notes = snap.notes;
+        notes.extend(sub.notes());
         Ok(Engine {
             owners,
             sub,
@@ -132,9 +138,12 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             refresh: opts.refresh.max(Duration::from_millis(10)),
             scope: opts.netns,
             next_dump: Instant::now() + opts.refresh,
+            last_dump: Instant::now(),
+            watched: HashMap::new(),
+            started: Vec::new(),
             buf: Vec::new(),
             hidden: snap.hidden,
-            notes: snap.notes,
+            notes,
             lost: 0,
         })
     }
@@ -162,7 +171,10 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
     /// Waits for the next events (at most until the next dump is due) and
     /// appends them to `out`. May append nothing.
     pub fn next_batch(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        let wait = self.next_dump.saturating_duration_since(Instant::now());
+        let mut wait = self.next_dump.saturating_duration_since(Instant::now());
+        if !self.watched.is_empty() {
+            wait = wait.min(WATCH_EVERY);
+        }
         self.buf.clear();
         let got = self.sub.wait(wait, &mut self.buf)?;
         self.take_destroyed(out);
@@ -187,17 +199,95 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             }
             self.next_dump = Instant::now();
         }
+        self.watch();
         if Instant::now() >= self.next_dump {
             let snap = self.owners.take()?;
+            self.last_dump = Instant::now();
             self.sub.cover(self.scope, &namespaces(&snap))?;
             self.differ.on_dump(&snap, SystemTime::now(), out);
             self.hidden = snap.hidden;
             self.notes = snap.notes;
             self.next_dump = Instant::now() + self.refresh;
+            if !self.watched.is_empty() {
+                // The fd counts the dump's walk saw are the new baseline.
+                let sys = self.owners.sys;
+                for (pid, w) in &mut self.watched {
+                    w.fds = sys.fds_of(*pid);
+                }
+            }
         } else {
             self.differ.tick(SystemTime::now(), out);
         }
         Ok(())
+    }
+
+    /// Takes the process events in and looks at the processes that just
+    /// started: one whose fd count grew (it opened something, perhaps a
+    /// connection) brings the next dump forward, so the socket is seen,
+    /// with its owner, while it lives. A process that exited is forgotten.
+    fn watch(&mut self) {
+        self.sub.take_processes(&mut self.started);
+        let now = Instant::now();
+        let sys = self.owners.sys;
+        for ev in self.started.drain(..) {
+            match ev {
+                ProcessEvent::Exec(pid) | ProcessEvent::Fork { child: pid, .. } => {
+                    // Another program now: its details are read again.
+                    self.owners.processes.remove(&pid);
+                    // Full (a fork storm): the newest are the likeliest to
+                    // connect now; the one watched longest makes room.
+                    if self.watched.len() >= MAX_WATCHED
+                        && !self.watched.contains_key(&pid)
+                        && let Some(oldest) = self
+                            .watched
+                            .iter()
+                            .min_by_key(|(_, w)| w.until)
+                            .map(|(p, _)| *p)
+                    {
+                        self.watched.remove(&oldest);
+                    }
+                    {
+                        self.watched.insert(
+                            pid,
+                            Watch {
+                                until: now + WATCH_FOR,
+                                fds: sys.fds_of(pid),
+                                looks: 0,
+                            },
+                        );
+                    }
+                }
+                ProcessEvent::Exit(pid) => {
+                    self.watched.remove(&pid);
+                    self.owners.processes.remove(&pid);
+                }
+            }
+        }
+        let mut opened = false;
+        let known = &self.owners.inodes;
+        self.watched.retain(|pid, w| {
+            if now >= w.until {
+                return false;
+            }
+            let Some(n) = sys.fds_of(*pid) else {
+                return false; // gone
+            };
+            w.looks = w.looks.wrapping_add(1);
+            // Other fds (a file or a socket), or now and then (a file closed
+            // and a socket opened between two looks): a socket no dump saw?
+            if w.fds != Some(n) || w.looks % SOCKETS_EVERY == 0 {
+                w.fds = Some(n);
+                opened |= sys
+                    .sockets_of(*pid)
+                    .is_some_and(|s| s.iter().any(|i| !known.contains(i)));
+            }
+            true
+        });
+        if opened {
+            let gap = (self.refresh / 5).clamp(MIN_DUMP_GAP, MAX_DUMP_GAP);
+            let soonest = self.last_dump + gap;
+            self.next_dump = self.next_dump.min(soonest.max(now));
+        }
     }
 
     fn take_destroyed(&mut self, out: &mut Vec<Event>) {
@@ -285,6 +375,28 @@ pub fn first_dump<S: System + ?Sized>(
         }
     }
     Ok((out, snap))
+}
+
+/// How long a process is watched for new fds after it forks or execs.
+const WATCH_FOR: Duration = Duration::from_secs(5);
+/// How often the watched processes' fd counts are read.
+const WATCH_EVERY: Duration = Duration::from_millis(10);
+/// Every how many looks a watched process's sockets are read even when
+/// its fd count is the same.
+const SOCKETS_EVERY: u32 = 5;
+/// How many processes are watched at once (a fork storm watches the latest).
+const MAX_WATCHED: usize = 128;
+/// The time between the last dump and one a watched process brings
+/// forward: a fifth of the refresh, within these bounds.
+const MIN_DUMP_GAP: Duration = Duration::from_millis(20);
+const MAX_DUMP_GAP: Duration = Duration::from_millis(50);
+
+/// A process being watched.
+#[derive(Debug)]
+struct Watch {
+    until: Instant,
+    fds: Option<u64>,
+    looks: u32,
 }
 
 /// The namespaces a dump's sockets are in, each once.

@@ -25,12 +25,13 @@ use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
-use crate::collect::{NetnsScope, Received, Subscription};
+use crate::collect::{NetnsScope, ProcessEvent, Received, Subscription};
 use crate::error::{Error, Result};
 use crate::model::{Netns, Socket};
 
 use super::netlink::DestroyStream;
 use super::netns;
+use super::proc_events::ProcConnector;
 
 /// Dumps in a row a namespace may go unseen before its socket is closed.
 const LET_GO_AFTER: u8 = 8;
@@ -42,6 +43,7 @@ const READER_TICK: Duration = Duration::from_millis(200);
 #[derive(Debug)]
 enum Batch {
     Sockets(Vec<Socket>),
+    Processes(Vec<ProcessEvent>),
     /// Drops in the namespace with this inode.
     Lost(Option<u64>, u64),
 }
@@ -64,6 +66,8 @@ pub(super) struct Destroyed {
     /// Namespaces that could not be entered (no CAP_SYS_ADMIN), not tried again.
     refused: HashSet<u64>,
     lost_in: Option<u64>,
+    processes: Vec<ProcessEvent>,
+    notes: Vec<String>,
 }
 
 impl std::fmt::Debug for Destroyed {
@@ -86,9 +90,20 @@ impl Destroyed {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let first = (own_inode.unwrap_or(0), stream, own);
+        let mut notes = Vec::new();
+        let connector = match connect() {
+            Ok(c) => Some(c),
+            Err(why) => {
+                notes.push(format!(
+                    "{why}: owners of connections that open and close between two \
+                     dumps may be unknown"
+                ));
+                None
+            }
+        };
         std::thread::Builder::new()
             .name("destroy-events".into())
-            .spawn(move || read_all(vec![first], &ctl_rx, &tx, &flag))
+            .spawn(move || read_all(vec![first], connector, &ctl_rx, &tx, &flag))
             .map_err(Error::Netlink)?;
         Ok(Destroyed {
             rx,
@@ -99,14 +114,38 @@ impl Destroyed {
             others: HashMap::new(),
             refused: HashSet::new(),
             lost_in: None,
+            processes: Vec::new(),
+            notes,
         })
     }
+}
+
+/// The proc connector, made in the host's namespace (the kernel's
+/// connector lives in the initial one); root only.
+fn connect() -> std::result::Result<ProcConnector, String> {
+    if !rustix::process::geteuid().is_root() {
+        return Err("process start and exit events need root".to_owned());
+    }
+    let confirm = Duration::from_secs(1);
+    let own = netns::own_inode();
+    if own.is_some() && own == netns::host_inode() {
+        return ProcConnector::open(confirm);
+    }
+    // A member's path (process 1's may be another user namespace's).
+    let host = netns::discover(true)
+        .all
+        .into_iter()
+        .find(|f| f.netns.host)
+        .ok_or_else(|| "the host's network namespace (for process events) is unknown".to_owned())?;
+    netns::run_in(&host.path, move || ProcConnector::open(confirm))
+        .map_err(|e| format!("the host's network namespace (for process events): {e}"))?
 }
 
 /// The reader: every stream polled at once; each socket tagged with the
 /// namespace its stream hears.
 fn read_all(
     mut streams: Vec<(u64, DestroyStream, Option<Arc<Netns>>)>,
+    mut connector: Option<ProcConnector>,
     ctl: &Receiver<Ctl>,
     tx: &Sender<Result<Batch>>,
     stop: &AtomicBool,
@@ -129,6 +168,10 @@ fn read_all(
                 .iter()
                 .map(|(_, s, _)| PollFd::new(s, PollFlags::IN))
                 .collect();
+            // The connector last, past the streams' indices.
+            if let Some(c) = &connector {
+                fds.push(PollFd::new(c, PollFlags::IN));
+            }
             match poll(&mut fds, Some(&tick)) {
                 Ok(0) | Err(rustix::io::Errno::INTR) => continue,
                 Ok(_) => {}
@@ -145,6 +188,16 @@ fn read_all(
         }
         for &i in &ready {
             let Some((ino, stream, ns)) = streams.get_mut(i) else {
+                if let Some(c) = connector.as_mut() {
+                    let mut got = Vec::new();
+                    if !c.read(&mut got) {
+                        // Failed for good: the periodic walk goes on alone.
+                        connector = None;
+                    }
+                    if !got.is_empty() && tx.send(Ok(Batch::Processes(got))).is_err() {
+                        return;
+                    }
+                }
                 continue;
             };
             let mut buf = Vec::new();
@@ -209,6 +262,7 @@ impl Subscription for Destroyed {
         while let Some(b) = next {
             match b? {
                 Batch::Sockets(mut v) => out.append(&mut v),
+                Batch::Processes(mut v) => self.processes.append(&mut v),
                 // What came before the loss is in `out` with it.
                 Batch::Lost(n, ino) => {
                     self.lost_in = Some(ino);
@@ -222,6 +276,14 @@ impl Subscription for Destroyed {
 
     fn netns(&self) -> Option<u64> {
         self.own
+    }
+
+    fn take_processes(&mut self, out: &mut Vec<ProcessEvent>) {
+        out.append(&mut self.processes);
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
     }
 
     fn lost_netns(&self) -> Option<u64> {

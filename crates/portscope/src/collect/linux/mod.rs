@@ -10,6 +10,7 @@ pub mod netlink;
 pub mod netns;
 pub mod owners;
 pub mod pidfd;
+pub mod proc_events;
 pub mod process;
 pub mod procnet;
 pub mod system;

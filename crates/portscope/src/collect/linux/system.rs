@@ -122,6 +122,25 @@ impl System for Linux {
         netns::of_pid(pid)
     }
 
+    fn fds_of(&self, pid: u32) -> Option<u64> {
+        let dir = format!("/proc/{pid}/fd");
+        // Linux 6.2+ gives the count as the directory's size.
+        match std::fs::metadata(&dir).ok()?.len() {
+            0 => std::fs::read_dir(&dir).ok().map(|d| d.count() as u64),
+            n => Some(n),
+        }
+    }
+
+    fn sockets_of(&self, pid: u32) -> Option<Vec<u64>> {
+        let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+        Some(
+            dir.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter_map(|t| owners::socket_inode(t.as_os_str().as_encoded_bytes()))
+                .collect(),
+        )
+    }
+
     fn open_fds(&self) -> Option<u64> {
         std::fs::read_dir("/proc/self/fd")
             .ok()
