@@ -640,9 +640,8 @@ fn a_connection_made_right_after_an_exec_has_its_owner_from_the_proc_connector()
             });
         }
     });
-    // Dumps 10 s apart: a connection of 1.5 s is seen only when the
-    // exec brings a dump forward (a dump with its owner walk takes a few
-    // hundred ms on a busy machine).
+    // Dumps 10 s apart: a connection of half a second is seen, with its
+    // owner, only when the exec brings a dump forward.
     let ev = Events::start(&["--refresh", "10000", "dport", "=", &format!(":{lp}")]);
     let notes = ev.stderr.lock().expect("lock").clone();
     assert!(
@@ -655,7 +654,7 @@ fn a_connection_made_right_after_an_exec_has_its_owner_from_the_proc_connector()
             .args([
                 "-c",
                 &format!(
-                    "import socket,time,sys\ns=socket.create_connection(('127.0.0.1',{lp}))\nprint(s.getsockname()[1],flush=True)\ns.sendall(b'x'*10)\ntime.sleep(1.5)\ns.close()"
+                    "import socket,time,sys\ns=socket.create_connection(('127.0.0.1',{lp}))\nprint(s.getsockname()[1],flush=True)\ns.sendall(b'x'*10)\ntime.sleep(0.5)\ns.close()"
                 ),
             ])
             .stdout(Stdio::piped())

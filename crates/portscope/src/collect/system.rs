@@ -140,9 +140,9 @@ pub trait System: Send + Sync {
         None
     }
 
-    /// The inodes of the sockets process `pid` holds now; `None` when it
-    /// is gone, hidden, or the system cannot say.
-    fn sockets_of(&self, pid: u32) -> Option<Vec<u64>> {
+    /// The sockets process `pid` holds now, as (fd, socket inode); `None`
+    /// when it is gone, hidden, or the system cannot say.
+    fn sockets_of(&self, pid: u32) -> Option<Vec<(u32, u64)>> {
         let _ = pid;
         None
     }

@@ -117,6 +117,8 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             map: None,
             unowned: HashSet::new(),
             inodes: HashSet::new(),
+            seen_held: HashMap::new(),
+            seen_procs: HashMap::new(),
             processes: HashMap::new(),
             last_full: Instant::now(),
             last_len: 0,
@@ -265,21 +267,40 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         }
         let mut opened = false;
         let known = &self.owners.inodes;
+        let held = &mut self.owners.seen_held;
+        let procs = &mut self.owners.seen_procs;
         self.watched.retain(|pid, w| {
             if now >= w.until {
                 return false;
             }
+            w.looks = w.looks.wrapping_add(1);
+            // The first quarter second every look, then every fifth: most
+            // programs connect soon after they start, if at all.
+            let young = now + WATCH_FOR < w.until + YOUNG;
+            if !young && w.looks % SOCKETS_EVERY != 0 {
+                return true;
+            }
             let Some(n) = sys.fds_of(*pid) else {
                 return false; // gone
             };
-            w.looks = w.looks.wrapping_add(1);
             // Other fds (a file or a socket), or now and then (a file closed
             // and a socket opened between two looks): a socket no dump saw?
-            if w.fds != Some(n) || w.looks % SOCKETS_EVERY == 0 {
+            if w.fds != Some(n) || w.looks % (SOCKETS_EVERY * SOCKETS_EVERY) == 0 {
                 w.fds = Some(n);
-                opened |= sys
-                    .sockets_of(*pid)
-                    .is_some_and(|s| s.iter().any(|i| !known.contains(i)));
+                for (fd, inode) in sys.sockets_of(*pid).unwrap_or_default() {
+                    if !known.contains(&inode) {
+                        opened = true;
+                        let owners = held.entry(inode).or_default();
+                        if !owners.iter().any(|o| o.pid == *pid) {
+                            owners.push(crate::model::Owner { pid: *pid, fd });
+                        }
+                        if !procs.contains_key(pid)
+                            && let Ok(Some(p)) = sys.process(*pid)
+                        {
+                            procs.insert(*pid, p);
+                        }
+                    }
+                }
             }
             true
         });
@@ -381,11 +402,14 @@ pub fn first_dump<S: System + ?Sized>(
 const WATCH_FOR: Duration = Duration::from_secs(5);
 /// How often the watched processes' fd counts are read.
 const WATCH_EVERY: Duration = Duration::from_millis(10);
-/// Every how many looks a watched process's sockets are read even when
-/// its fd count is the same.
+/// Every how many looks a process past [`YOUNG`] has its fd count read;
+/// the square of it, every how many looks its sockets are read even when
+/// the count is the same (a file closed and a socket opened in between).
 const SOCKETS_EVERY: u32 = 5;
 /// How many processes are watched at once (a fork storm watches the latest).
-const MAX_WATCHED: usize = 128;
+const MAX_WATCHED: usize = 512;
+/// How long a process counts as just started (looked at every time).
+const YOUNG: Duration = Duration::from_millis(250);
 /// The time between the last dump and one a watched process brings
 /// forward: a fifth of the refresh, within these bounds.
 const MIN_DUMP_GAP: Duration = Duration::from_millis(20);
@@ -438,6 +462,12 @@ struct Owners<'s, S: System + ?Sized> {
     unowned: HashSet<u64>,
     /// Inodes of the last dump.
     inodes: HashSet<u64>,
+    /// Sockets a watched process was seen to hold before a dump listed
+    /// them (inode → holder): owners without waiting for a walk.
+    seen_held: HashMap<u64, Vec<crate::model::Owner>>,
+    /// The details of those holders, read then (the process may be gone
+    /// by the time the dump's walk is done).
+    seen_procs: HashMap<u32, Process>,
     processes: HashMap<u32, Process>,
     last_full: Instant,
     last_len: usize,
@@ -446,7 +476,10 @@ struct Owners<'s, S: System + ?Sized> {
 impl<S: System + ?Sized> Owners<'_, S> {
     fn unresolved(&self, sockets: &[Socket], map: &OwnerMap) -> bool {
         sockets.iter().any(|s| {
-            s.inode != 0 && !self.unowned.contains(&s.inode) && map.owners_of(s.inode).is_empty()
+            s.inode != 0
+                && !self.unowned.contains(&s.inode)
+                && !self.seen_held.contains_key(&s.inode)
+                && map.owners_of(s.inode).is_empty()
         })
     }
 
@@ -509,6 +542,11 @@ impl<S: System + ?Sized> Owners<'_, S> {
             }
             inodes.insert(s.inode);
             s.owners = map.owners_of(s.inode).to_vec();
+            if s.owners.is_empty()
+                && let Some(held) = self.seen_held.get(&s.inode)
+            {
+                s.owners.clone_from(held);
+            }
             if s.owners.is_empty() && hidden && s.uid != Some(me) {
                 s.owners_hidden = true;
                 snap.hidden.sockets += 1;
@@ -520,7 +558,9 @@ impl<S: System + ?Sized> Owners<'_, S> {
                 }
                 let known = (!new || fresh.contains(&o.pid))
                     .then(|| self.processes.get(&o.pid).cloned())
-                    .flatten();
+                    .flatten()
+                    // Read when a watch saw it take the socket.
+                    .or_else(|| self.seen_procs.get(&o.pid).cloned());
                 let p = match known {
                     Some(p) => Some(p),
                     None => {
@@ -539,6 +579,10 @@ impl<S: System + ?Sized> Owners<'_, S> {
         }
         self.processes
             .retain(|pid, _| snap.processes.contains_key(pid));
+        // What a watched process was seen holding matters until a dump
+        // lists it (then the dump's inodes know it) or it is gone.
+        self.seen_held.clear();
+        self.seen_procs.clear();
         self.inodes = inodes;
         self.map = Some(map);
         snap.sockets = sockets;

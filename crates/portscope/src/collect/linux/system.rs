@@ -131,12 +131,18 @@ impl System for Linux {
         }
     }
 
-    fn sockets_of(&self, pid: u32) -> Option<Vec<u64>> {
+    fn sockets_of(&self, pid: u32) -> Option<Vec<(u32, u64)>> {
         let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
         Some(
             dir.flatten()
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
-                .filter_map(|t| owners::socket_inode(t.as_os_str().as_encoded_bytes()))
+                .filter_map(|e| {
+                    let fd: u32 = e.file_name().to_str()?.parse().ok()?;
+                    let target = std::fs::read_link(e.path()).ok()?;
+                    Some((
+                        fd,
+                        owners::socket_inode(target.as_os_str().as_encoded_bytes())?,
+                    ))
+                })
                 .collect(),
         )
     }
