@@ -233,6 +233,8 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         let sys = self.owners.sys;
         for ev in self.started.drain(..) {
             match ev {
+                // Kernel threads (children of kthreadd) hold no fds.
+                ProcessEvent::Fork { parent: 2, .. } => {}
                 ProcessEvent::Exec(pid) | ProcessEvent::Fork { child: pid, .. } => {
                     // Another program now: its details are read again.
                     self.owners.processes.remove(&pid);
@@ -277,7 +279,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             // The first quarter second every look, then every fifth: most
             // programs connect soon after they start, if at all.
             let young = now + WATCH_FOR < w.until + YOUNG;
-            if !young && w.looks % SOCKETS_EVERY != 0 {
+            if !young && w.looks % OLD_EVERY != 0 {
                 return true;
             }
             let Some(n) = sys.fds_of(*pid) else {
@@ -285,7 +287,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             };
             // Other fds (a file or a socket), or now and then (a file closed
             // and a socket opened between two looks): a socket no dump saw?
-            if w.fds != Some(n) || w.looks % (SOCKETS_EVERY * SOCKETS_EVERY) == 0 {
+            if w.fds != Some(n) || w.looks % SOCKETS_EVERY == 0 {
                 w.fds = Some(n);
                 for (fd, inode) in sys.sockets_of(*pid).unwrap_or_default() {
                     if !known.contains(&inode) {
@@ -399,13 +401,14 @@ pub fn first_dump<S: System + ?Sized>(
 }
 
 /// How long a process is watched for new fds after it forks or execs.
-const WATCH_FOR: Duration = Duration::from_secs(5);
+const WATCH_FOR: Duration = Duration::from_secs(2);
 /// How often the watched processes' fd counts are read.
 const WATCH_EVERY: Duration = Duration::from_millis(10);
-/// Every how many looks a process past [`YOUNG`] has its fd count read;
-/// the square of it, every how many looks its sockets are read even when
-/// the count is the same (a file closed and a socket opened in between).
-const SOCKETS_EVERY: u32 = 5;
+/// Every how many looks a process past [`YOUNG`] has its fd count read.
+const OLD_EVERY: u32 = 10;
+/// Every how many looks a process's sockets are read even when its fd
+/// count is the same (a file closed and a socket opened in between).
+const SOCKETS_EVERY: u32 = 50;
 /// How many processes are watched at once (a fork storm watches the latest).
 const MAX_WATCHED: usize = 512;
 /// How long a process counts as just started (looked at every time).
