@@ -74,6 +74,21 @@ def timed(cmd, runs):
     return statistics.median(out), min(out), max(out), lines
 
 
+def timed_loop(cmds, runs):
+    """Like `timed`, for a sequence of commands run one after the other
+    (ss lists one namespace per run: `ss -tan -N NAME` for each)."""
+    out = []
+    lines = 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        lines = 0
+        for cmd in cmds:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            lines += r.stdout.count(b"\n")
+        out.append(time.perf_counter() - t)
+    return statistics.median(out), min(out), max(out), lines
+
+
 def paired(cmd, host_cmd, runs):
     """Median of (cmd - host_cmd) over runs taken back to back: what the
     other namespaces cost beyond the host's own sockets, which other work
@@ -140,6 +155,8 @@ def main():
             (f"{many}: `portscope -tanp -N all`", [ps, "-tanp", "-N", "all"]),
         ]:
             rows.append((label, *timed(cmd, a.runs)))
+        ss_many = (f"{many}: `ss -tan -N NAME` for each namespace",
+                   *timed_loop([["ss", "-tan", "-N", n] for n in names], a.runs))
         pairs = [paired([ps, "-tan", "-N", "all"], [ps, "-tan", "-N", "host"], a.runs)]
         cleanup()
         procs.clear()
@@ -161,6 +178,7 @@ def main():
             (f"{one}: `ss -tan` inside it", ["ip", "netns", "exec", big, "ss", "-tan"]),
         ]:
             rows.append((label, *timed(cmd, a.runs)))
+        ss_one = (f"{one}: `ss -tan -N NAME`", *timed(["ss", "-tan", "-N", big], a.runs))
         pairs.append(paired([ps, "-tan", "-N", "all"], [ps, "-tan", "-N", "host"], a.runs))
         holders_big = len(procs)
         load1 = open("/proc/loadavg").read().split()[:3]
@@ -176,12 +194,13 @@ def main():
     print("| listing | median | min–max | lines |")
     print("|---|---:|---|---:|")
     host_lines = subprocess.run([ps, "-tan", "-N", "host", "-H"], capture_output=True).stdout.count(b"\n")
-    for label, med, lo, hi, lines in rows:
+    for label, med, lo, hi, lines in rows + [ss_many, ss_one]:
         print(f"| {label} | {med * 1000:.0f} ms | {lo * 1000:.0f}–{hi * 1000:.0f} ms | {lines} |")
     r1 = rows[0][1] / rows[2][1]
     r2 = rows[1][1] / rows[3][1]
     print(f"\nThe host's own TCP sockets at the end: {host_lines}.")
     print(f"\nRatio many/one: {r1:.2f}x without owners, {r2:.2f}x with owners, whole listings (target ≤ 1.5x).")
+    print(f"\nss for scale, many/one: {ss_many[1] / ss_one[1]:.2f}x ({ss_many[1] * 1000:.0f} ms for the {a.spaces} namespaces one by one, {ss_one[1] * 1000:.0f} ms for the big one).")
     (dm, fm, hm), (do, fo, ho) = pairs
     print(f"\nPaired runs (`-tan -N all` then `-tan -N host`, back to back; median of the differences, i.e. the cost of every namespace but the host's): "
           f"many {dm * 1000:.0f} ms (whole {fm * 1000:.0f}, host alone {hm * 1000:.0f}), one {do * 1000:.0f} ms (whole {fo * 1000:.0f}, host alone {ho * 1000:.0f}); ratio {dm / do if do > 0 else float('nan'):.2f}x.")
