@@ -306,13 +306,14 @@ fn dump_one(job: &Job<'_>, entered: std::io::Result<()>, opts: &Options) -> Got 
         return Got::Refused;
     };
     // The namespace's own /proc/net: this thread's when it is in it, else
-    // a member's (a namespace with none is dumped whole).
+    // that of a member still in it (a namespace with none is dumped whole).
     let net_dir = if inside {
         Some(Path::new("/proc/thread-self/net").to_path_buf())
     } else {
         found
             .pids
-            .first()
+            .iter()
+            .find(|&&pid| netns::of_pid(pid) == Some(found.netns.inode))
             .map(|pid| Path::new(&format!("/proc/{pid}/net")).to_path_buf())
     };
     let query = net_dir
