@@ -318,3 +318,41 @@ pub fn run_each<J: Sync, T: Send>(
 pub fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().min(8))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_each_answers_every_job_in_order() {
+        let jobs: Vec<u32> = (0..37).collect();
+        for workers in [1, 2, 5, 64] {
+            let got = run_each(
+                &jobs,
+                workers,
+                |_| None,
+                |j, entered| {
+                    assert!(entered.is_ok());
+                    j * 2
+                },
+            );
+            let want: Vec<Option<u32>> = jobs.iter().map(|j| Some(j * 2)).collect();
+            assert_eq!(got, want, "{workers} workers");
+        }
+        let none: Vec<u32> = Vec::new();
+        assert!(run_each(&none, 2, |_| None, |j, _| *j).is_empty());
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_opened_is_handed_over_as_an_error() {
+        let jobs = ["/nonexistent/netns/a", "/nonexistent/netns/b"];
+        let got = run_each(
+            &jobs,
+            2,
+            |p| Some(Path::new(*p)),
+            |_, entered| entered.err().map(|e| e.kind()),
+        );
+        assert_eq!(got, vec![Some(Some(std::io::ErrorKind::NotFound)); 2],);
+    }
+}
