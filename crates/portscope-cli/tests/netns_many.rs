@@ -4,7 +4,8 @@
 //! by namespace, with `ss` run inside each. The dumps a namespace's own
 //! counters say can find nothing are left out (see `collect/linux/spaces.rs`):
 //! a namespace with UDP and no TCP, one with only a raw socket and one
-//! with nothing must still come out exactly as ss sees them.
+//! with nothing must still come out exactly as ss sees them, listed from a
+//! namespace that has none of them.
 
 mod common;
 
@@ -163,6 +164,11 @@ fn ours(list: &[Value], inode: u64) -> BTreeMap<(String, String, String, String)
 #[test]
 fn many_namespaces_each_list_what_ss_sees_inside() {
     assert!(common::is_root(), "this suite needs root");
+    // Run from a namespace of the test's own, which has no TCP, UDP or raw
+    // socket at all: counters read from the wrong namespace (this one,
+    // rather than the one a worker entered) would leave dumps out and
+    // lose sockets.
+    let _ns = common::netns();
     // (TCP connections, UDP, raw): more namespaces than cores, and the
     // kinds the counters leave out in some and not in others.
     let kinds: [(usize, bool, bool); 9] = [
