@@ -6,8 +6,10 @@
 //! add`), from a thread that enters each.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs::File;
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
@@ -54,8 +56,39 @@ impl Named {
         .expect("thread")
     }
 
+    /// A UDP socket bound on 127.0.0.1 inside, held by this process.
+    fn udp(&self) -> UdpSocket {
+        let ns = File::open(format!("/run/netns/{}", self.0)).expect("open namespace");
+        std::thread::spawn(move || {
+            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network)).expect("setns");
+            UdpSocket::bind("127.0.0.1:0").expect("bind")
+        })
+        .join()
+        .expect("thread")
+    }
+
+    /// A process inside (a member, whose /proc/<pid>/net is the
+    /// namespace's), killed on drop.
+    fn member(&self) -> Member {
+        Member(
+            Command::new("ip")
+                .args(["netns", "exec", &self.0, "sleep", "600"])
+                .spawn()
+                .expect("ip netns exec sleep"),
+        )
+    }
+
     fn del(&self) {
         Named::ip(&["netns", "del", &self.0]);
+    }
+}
+
+struct Member(std::process::Child);
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -68,10 +101,9 @@ impl Drop for Named {
 fn opts() -> Options {
     Options {
         query: Query {
-            udp: false,
             raw: false,
             unix: false,
-            states: StateSet::only(TcpState::Listen),
+            states: StateSet::only(TcpState::Listen).with(TcpState::Close),
             ..Query::default()
         },
         netns: NetnsScope::All,
@@ -97,7 +129,33 @@ fn namespaces_that_come_and_go_between_snapshots() {
         rustix::process::geteuid().is_root(),
         "this suite needs root"
     );
+    // From a namespace of the test's own, with no socket: counters read
+    // from it rather than from the namespace dumped would leave dumps out.
+    let _ns = common::netns();
     let sys = Native::new();
+    // C: a UDP socket only, and a member process, whose /proc/<pid>/net
+    // says what C has once C's socket is kept (no thread enters C then).
+    let c = Named::new("c");
+    let (ic, uc) = (c.inode(), c.udp());
+    let pc = uc.local_addr().unwrap().port();
+    let member = c.member();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(format!("/proc/{}/ns/net", member.0.id()))
+        .map(|m| m.ino())
+        .ok()
+        != Some(ic)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the member never entered C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for round in 0..3 {
+        let snap = collect::take(&sys, &opts()).unwrap();
+        assert_eq!(ports_in(&snap, ic), vec![pc], "round {round}");
+    }
+
     let a = Named::new("a");
     let (ia, la) = (a.inode(), a.listen());
     let pa = la.local_addr().unwrap().port();
