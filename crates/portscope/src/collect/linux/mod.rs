@@ -13,4 +13,5 @@ pub mod pidfd;
 pub mod proc_events;
 pub mod process;
 pub mod procnet;
+pub mod spaces;
 pub mod system;
