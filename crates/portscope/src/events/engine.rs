@@ -73,6 +73,8 @@ pub struct Engine<'s, S: System + ?Sized> {
     scope: NetnsScope,
     next_dump: Instant,
     last_dump: Instant,
+    /// Whether the next dump is one a watched process brought forward.
+    early: bool,
     /// Processes that just started, watched for a new fd (see [`WATCH_FOR`]).
     watched: HashMap<u32, Watch>,
     started: Vec<ProcessEvent>,
@@ -127,7 +129,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             netns: sub.netns(),
             ..Differ::default()
         };
-        let snap = owners.take()?;
+        let snap = owners.take(true)?;
         sub.cover(opts.netns, &namespaces(&snap))?;
         let mut none = Vec::new();
         differ.on_dump(&snap, SystemTime::now(), &mut none);
@@ -141,6 +143,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             scope: opts.netns,
             next_dump: Instant::now() + opts.refresh,
             last_dump: Instant::now(),
+            early: false,
             watched: HashMap::new(),
             started: Vec::new(),
             buf: Vec::new(),
@@ -203,7 +206,8 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         }
         self.watch();
         if Instant::now() >= self.next_dump {
-            let snap = self.owners.take()?;
+            let walk = !std::mem::take(&mut self.early);
+            let snap = self.owners.take(walk)?;
             self.last_dump = Instant::now();
             self.sub.cover(self.scope, &namespaces(&snap))?;
             self.differ.on_dump(&snap, SystemTime::now(), out);
@@ -308,8 +312,11 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         });
         if opened {
             let gap = (self.refresh / 5).clamp(MIN_DUMP_GAP, MAX_DUMP_GAP);
-            let soonest = self.last_dump + gap;
-            self.next_dump = self.next_dump.min(soonest.max(now));
+            let soonest = (self.last_dump + gap).max(now);
+            if soonest < self.next_dump {
+                self.next_dump = soonest;
+                self.early = true;
+            }
         }
     }
 
@@ -486,7 +493,10 @@ impl<S: System + ?Sized> Owners<'_, S> {
         })
     }
 
-    fn take(&mut self) -> Result<Snapshot> {
+    /// A dump with owners; `walk` false (a dump a watched process brought
+    /// forward) reads no fd table: owners from the last walk and from what
+    /// the watch saw, the rest at the next dump.
+    fn take(&mut self, walk: bool) -> Result<Snapshot> {
         let dump = self.sys.dump(
             &self.opts,
             self.map.as_ref(),
@@ -506,6 +516,7 @@ impl<S: System + ?Sized> Owners<'_, S> {
         }
         let mut full = false;
         let map = match self.map.take() {
+            Some(prev) if !walk => prev,
             None => {
                 full = true;
                 self.sys.owners(Walk::Counting)?
