@@ -495,7 +495,7 @@ impl<S: System + ?Sized> Owners<'_, S> {
 
     /// A dump with owners; `walk` false (a dump a watched process brought
     /// forward) reads no fd table: owners from the last walk and from what
-    /// the watch saw, the rest at the next dump.
+    /// the watch saw; new sockets of other holders are left to the next.
     fn take(&mut self, walk: bool) -> Result<Snapshot> {
         let dump = self.sys.dump(
             &self.opts,
@@ -516,7 +516,20 @@ impl<S: System + ?Sized> Owners<'_, S> {
         }
         let mut full = false;
         let map = match self.map.take() {
-            Some(prev) if !walk => prev,
+            Some(prev) if !walk => {
+                // A new socket whose holder neither the last walk nor the
+                // watch knows waits for the next dump with a walk, so that
+                // its first event has its owner.
+                let held = &self.seen_held;
+                let before = &self.inodes;
+                sockets.retain(|s| {
+                    s.inode == 0
+                        || before.contains(&s.inode)
+                        || held.contains_key(&s.inode)
+                        || !prev.owners_of(s.inode).is_empty()
+                });
+                prev
+            }
             None => {
                 full = true;
                 self.sys.owners(Walk::Counting)?
@@ -595,8 +608,13 @@ impl<S: System + ?Sized> Owners<'_, S> {
             .retain(|pid, _| snap.processes.contains_key(pid));
         // What a watched process was seen holding matters until a dump
         // lists it (then the dump's inodes know it) or it is gone.
-        self.seen_held.clear();
-        self.seen_procs.clear();
+        self.seen_held.retain(|i, _| !inodes.contains(i));
+        if self.seen_held.len() > 4096 {
+            self.seen_held.clear();
+        }
+        let held = &self.seen_held;
+        self.seen_procs
+            .retain(|pid, _| held.values().flatten().any(|o| o.pid == *pid));
         self.inodes = inodes;
         self.map = Some(map);
         snap.sockets = sockets;
