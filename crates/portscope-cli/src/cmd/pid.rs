@@ -123,13 +123,15 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
     if args.interval > 10_000 {
         return Err(Failure::Usage("--interval: at most 10000 ms".to_string()));
     }
-    let sys = crate::system::open(None)?;
+    let recorded = args.from_snapshot.is_some();
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
     let procs = targets(sys, &args.target)?;
     if procs.is_empty() {
         crate::say(format_args!(
-            "no process {}",
-            portscope::text::escape(args.target.as_bytes())
+            "no process {}{}",
+            portscope::text::escape(args.target.as_bytes()),
+            if recorded { " in the recording" } else { "" }
         ));
         return Ok(ExitCode::from(1));
     }
@@ -153,7 +155,8 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
         .cloned()
         .collect();
     let started = Instant::now();
-    let measured = args.interval > 0 && again.iter().any(|s| counters(s).is_some());
+    // A recording's counters never move: there is no throughput to measure.
+    let measured = !recorded && args.interval > 0 && again.iter().any(|s| counters(s).is_some());
     if measured {
         std::thread::sleep(Duration::from_millis(args.interval));
         let mut refs: Vec<&mut Socket> = again.iter_mut().collect();
