@@ -152,6 +152,19 @@ fn who_kill_signals_nothing_on_a_recording() {
         text.contains("python3[9818]: recorded: nothing to signal"),
         "{text}"
     );
+
+    // With --json: one document, the outcome inside it.
+    let out = run(&["who", "8080", "--kill", "--yes", "--json"]);
+    assert_eq!(code(&out), 1);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("only JSON on stdout");
+    assert_eq!(pids(&doc["holders"]), [9749, 9818]);
+    let results = doc["kill"]["results"].as_array().expect("results");
+    assert_eq!(pids(&doc["kill"]["results"]), [9749, 9818]);
+    for r in results {
+        assert_eq!(r["outcome"], "recorded: nothing to signal", "{doc}");
+        assert_eq!(r["sent"], false);
+    }
+    assert!(doc["kill"]["ports_free"].is_null(), "{doc}");
 }
 
 #[test]
