@@ -23,6 +23,8 @@ const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 /// Parses `30s`, `500ms`, `2m`, `1h`, or a number of seconds (`1.5`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    // Quoted in the errors: what the user typed, escaped for the terminal.
+    let text = portscope::text::escape(text.as_bytes());
     let (num, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(i) => t.split_at(i),
         None => (t, "s"),

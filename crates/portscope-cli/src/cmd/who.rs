@@ -54,19 +54,23 @@ pub fn parse_specs(words: &[String]) -> Result<Vec<PortSpec>, String> {
 }
 
 pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
+    // What the user typed, quoted in the errors: escaped for the terminal.
+    let q = |s: &str| portscope::text::escape(s.as_bytes()).to_string();
     let (body, proto) = match item.rsplit_once('/') {
         Some((b, "tcp")) => (b, Some(Proto::Tcp)),
         Some((b, "udp")) => (b, Some(Proto::Udp)),
         Some((_, other)) => {
             return Err(format!(
-                "'{item}': unknown protocol '{other}' (use /tcp or /udp)"
+                "'{}': unknown protocol '{}' (use /tcp or /udp)",
+                q(item),
+                q(other)
             ));
         }
         None => (item, None),
     };
     let port = |t: &str| -> Result<u16, String> {
         t.parse::<u16>()
-            .map_err(|_| format!("'{item}': '{t}' is not a port (0-65535)"))
+            .map_err(|_| format!("'{}': '{}' is not a port (0-65535)", q(item), q(t)))
     };
     if body.chars().all(|c| c.is_ascii_digit() || c == '-') {
         let (low, high) = match body.split_once('-') {
@@ -74,7 +78,7 @@ pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
             None => (port(body)?, port(body)?),
         };
         if low > high {
-            return Err(format!("'{item}': the range runs backwards"));
+            return Err(format!("'{}': the range runs backwards", q(item)));
         }
         return Ok(vec![PortSpec { low, high, proto }]);
     }
@@ -100,7 +104,8 @@ pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
     }
     if out.is_empty() {
         return Err(format!(
-            "'{body}' is neither a port nor a known service name"
+            "'{}' is neither a port nor a known service name",
+            q(body)
         ));
     }
     Ok(out)
@@ -505,7 +510,12 @@ fn parse_signal(args: &WhoArgs) -> Result<Signal, Failure> {
     };
     by_name
         .or_else(|| text.parse::<i32>().ok().and_then(Signal::from_named_raw))
-        .ok_or_else(|| Failure::Usage(format!("--signal: unknown signal '{text}'")))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--signal: unknown signal '{}'",
+                portscope::text::escape(text.as_bytes())
+            ))
+        })
 }
 
 fn signal_name(sig: Signal) -> String {
