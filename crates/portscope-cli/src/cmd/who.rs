@@ -131,64 +131,47 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
 
     let mut report = Report::new();
     let found = !(snap.sockets.is_empty() && published.is_empty());
+    let killing = found && signal.is_some();
     // With --kill and --json the holders and the kill's outcome are one
     // JSON document, written when the outcome is known.
-    if let (true, Some(sig), Some(targets), true) = (found, signal, &targets, args.json) {
-        let holders = json_blocks(&ctx, &groups, &published);
-        let mut log = KillLog::new(sig);
-        let code = kill(
-            sys,
-            args,
-            sig,
-            &snap,
-            targets,
-            &cfg,
-            &specs,
-            &mut report,
-            &mut log,
-        )?;
+    if !(killing && args.json) {
         report.write(|out| {
-            let doc = KillJson { holders, kill: log };
+            if args.json {
+                write_json(out, &ctx, &groups, &published)
+            } else {
+                super::published::write_text(out, &published)?;
+                write_text(out, &ctx, &groups)
+            }
+        })?;
+    }
+    let (true, Some(sig), Some(targets)) = (found, signal, &targets) else {
+        report.finish()?;
+        return Ok(ExitCode::from(if found { 0 } else { 1 }));
+    };
+    let mut log = KillLog::new(sig);
+    let code = kill(
+        sys,
+        args,
+        sig,
+        &snap,
+        targets,
+        &cfg,
+        &specs,
+        &mut report,
+        &mut log,
+    )?;
+    if args.json {
+        report.write(|out| {
+            let doc = KillJson {
+                holders: json_blocks(&ctx, &groups, &published),
+                kill: log,
+            };
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
             writeln!(out)
         })?;
-        report.finish()?;
-        return Ok(code);
     }
-    report.write(|out| {
-        if args.json {
-            write_json(out, &ctx, &groups, &published)
-        } else {
-            super::published::write_text(out, &published)?;
-            write_text(out, &ctx, &groups)
-        }
-    })?;
-    if !found {
-        report.finish()?;
-        return Ok(ExitCode::from(1));
-    }
-    match (signal, targets) {
-        (Some(sig), Some(targets)) => {
-            let mut log = KillLog::new(sig);
-            let code = kill(
-                sys,
-                args,
-                sig,
-                &snap,
-                &targets,
-                &cfg,
-                &specs,
-                &mut report,
-                &mut log,
-            )?;
-            report.finish()?;
-            Ok(code)
-        }
-        _ => {
-            report.finish()?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    report.finish()?;
+    Ok(code)
 }
 
 pub(crate) fn holders(
