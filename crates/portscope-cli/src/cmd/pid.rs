@@ -88,34 +88,20 @@ struct ProcessReport {
     cgroup: Option<Text>,
     /// The container the process runs in, read from its cgroup and the
     /// runtime's state files (null when none or not known).
-    container: Option<ContainerOut>,
+    #[serde(serialize_with = "container_json")]
+    container: Option<portscope::model::Container>,
     /// The systemd unit it runs in (`nginx.service`), null when none.
     unit: Option<Text>,
     sockets: Vec<SocketOut>,
     findings: Vec<FindingOut>,
 }
 
-#[derive(Debug, Serialize)]
-struct ContainerOut {
-    runtime: &'static str,
-    id: Text,
-    name: Option<Text>,
-    image: Option<Text>,
-    pod: Option<Text>,
-    pod_namespace: Option<Text>,
-}
-
-impl ContainerOut {
-    fn of(c: &portscope::model::Container) -> ContainerOut {
-        ContainerOut {
-            runtime: c.runtime.as_str(),
-            id: c.id.clone(),
-            name: c.name.clone(),
-            image: c.image.clone(),
-            pod: c.pod.clone(),
-            pod_namespace: c.pod_namespace.clone(),
-        }
-    }
+/// The `container` object, as the listing writes it.
+fn container_json<S: serde::Serializer>(
+    c: &Option<portscope::model::Container>,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    c.as_ref().map(portscope::json::ContainerOut).serialize(ser)
 }
 
 /// Runs `pid`.
@@ -202,7 +188,7 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
             .collect();
         // The owner walk's view of the process knows its container and unit.
         let walked = snap.processes.get(&p.pid).unwrap_or(&p);
-        let container = walked.container.as_ref().map(ContainerOut::of);
+        let container = walked.container.clone();
         let unit = walked.unit.clone();
         reports.push(ProcessReport {
             container,
@@ -416,7 +402,7 @@ fn write_text(out: &mut dyn Write, r: &ProcessReport) -> io::Result<()> {
             out,
             "  container {} ({}, {}",
             c.name.as_ref().unwrap_or(&short).bounded(64),
-            c.runtime,
+            c.runtime.as_str(),
             short.bounded(12)
         )?;
         if let Some(image) = &c.image {

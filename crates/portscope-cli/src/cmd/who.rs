@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome, System};
-use portscope::json::ProcessFields;
+use portscope::json::{ContainerOut, ProcessFields};
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
-use portscope::text::Text;
 use serde::Serialize;
 
 use crate::Failure;
@@ -331,18 +330,8 @@ struct WhoJson<'a, S: Serialize> {
 
 #[derive(Serialize)]
 struct ForwardJson<'a, S: Serialize> {
-    container: Option<ContainerJson<'a>>,
+    container: Option<ContainerOut<'a>>,
     inner: Vec<S>,
-}
-
-#[derive(Serialize)]
-struct ContainerJson<'a> {
-    runtime: &'static str,
-    id: &'a Text,
-    name: Option<&'a Text>,
-    image: Option<&'a Text>,
-    pod: Option<&'a Text>,
-    pod_namespace: Option<&'a Text>,
 }
 
 impl<S: Serialize> Serialize for WhoJson<'_, S> {
@@ -395,14 +384,7 @@ fn json_blocks<'a>(
             let fwd = pid.and_then(|pid| published.iter().find(|f| f.by.contains(&pid)));
             WhoJson {
                 forwarded_to: fwd.map(|f| ForwardJson {
-                    container: f.container.as_ref().map(|c| ContainerJson {
-                        runtime: c.runtime.as_str(),
-                        id: &c.id,
-                        name: c.name.as_ref(),
-                        image: c.image.as_ref(),
-                        pod: c.pod.as_ref(),
-                        pod_namespace: c.pod_namespace.as_ref(),
-                    }),
+                    container: f.container.as_ref().map(ContainerOut),
                     inner: f
                         .inner
                         .iter()
