@@ -119,23 +119,17 @@ fn parse_line(line: &str) -> Option<Socket> {
         "udp" => Proto::Udp,
         _ => return None,
     };
-    let state = match f[1] {
-        "ESTAB" => TcpState::Established,
-        "LISTEN" => TcpState::Listen,
-        "UNCONN" => TcpState::Close,
-        "TIME-WAIT" => TcpState::TimeWait,
-        "SYN-SENT" => TcpState::SynSent,
-        "SYN-RECV" => TcpState::SynRecv,
-        "FIN-WAIT-1" => TcpState::FinWait1,
-        "FIN-WAIT-2" => TcpState::FinWait2,
-        "CLOSE-WAIT" => TcpState::CloseWait,
-        "LAST-ACK" => TcpState::LastAck,
-        "CLOSING" => TcpState::Closing,
-        _ => return None,
-    };
-    let local = ss_endpoint(f[4], None)?;
+    let state = common::ss::state(f[1])?;
+    let local = common::ss::endpoint(f[4])?;
     let v6 = matches!(local.addr(), Some(IpAddr::V6(_)));
-    let remote = ss_endpoint(f[5], Some(v6))?;
+    let mut remote = common::ss::endpoint(f[5])?;
+    // ss's `*` is the IPv6 wildcard; the peer of an IPv4 socket is IPv4.
+    if !v6 && remote.addr() == Some(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)) {
+        remote = Endpoint::Inet {
+            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: remote.port().unwrap_or(0),
+        };
+    }
     Some(Socket {
         proto,
         family: if v6 { Family::Inet6 } else { Family::Inet },
@@ -145,26 +139,6 @@ fn parse_line(line: &str) -> Option<Socket> {
         inode: 1,
         ..Socket::default()
     })
-}
-
-/// `127.0.0.1:80`, `[::1]:80`, `*:80` (IPv6 wildcard), `0.0.0.0:*`, `[::]:*`,
-/// with an optional `%dev` after the address.
-fn ss_endpoint(text: &str, v6: Option<bool>) -> Option<Endpoint> {
-    let (addr, port) = text.rsplit_once(':')?;
-    let port = if port == "*" { 0 } else { port.parse().ok()? };
-    let addr = addr.split('%').next()?;
-    let ip: IpAddr = if addr == "*" {
-        if v6 == Some(false) {
-            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-        } else {
-            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
-        }
-    } else if let Some(inner) = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')) {
-        IpAddr::V6(inner.parse().ok()?)
-    } else {
-        IpAddr::V4(addr.parse().ok()?)
-    };
-    Some(Endpoint::Inet { addr: ip, port })
 }
 
 fn ss(args: &[String]) -> Option<Vec<Socket>> {
