@@ -226,6 +226,21 @@ fn throughput_from_json_counters_matches_a_known_transfer() {
     assert_eq!(got, SIZE as u64);
 }
 
+/// The lines `child` writes on its stdout, read on a thread of their own
+/// (so a test can wait for one with a deadline).
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 #[test]
 fn continuous_changes_mark_new_and_gone_sockets() {
     let _ns = common::netns();
@@ -242,15 +257,7 @@ fn continuous_changes_mark_new_and_gone_sockets() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = lines_of(&mut child);
     let next_until = |pred: &dyn Fn(&str) -> bool| -> String {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -328,15 +335,7 @@ fn continuous_changes_in_csv_have_a_change_column() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = lines_of(&mut child);
     let record = |line: &str| -> Vec<String> {
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
