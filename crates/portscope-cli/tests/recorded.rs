@@ -480,6 +480,14 @@ fn pid_describes_the_recorded_owner() {
         })
         .collect();
     assert_eq!(have, want);
+    // States as the listing spells them (an unconnected UDP socket is UNCONN).
+    for s in sockets {
+        let rec = mine
+            .iter()
+            .find(|m| m["inode"] == s["inode"])
+            .expect("recorded");
+        assert_eq!(s["state"], rec["state"], "{s}");
+    }
     // Listening first; nothing measured on a recording (its counters never move).
     let listening: Vec<bool> = sockets.iter().map(|s| s["listening"] == true).collect();
     assert!(listening.windows(2).all(|w| w[0] >= w[1]), "{listening:?}");

@@ -278,7 +278,7 @@ fn socket_out(
     };
     SocketOut {
         proto: s.proto.as_str(),
-        state: s.state.as_str(),
+        state: s.state.name_for(s.proto),
         local: s.shown_local().to_string(),
         remote: s.shown_remote().to_string(),
         path,
