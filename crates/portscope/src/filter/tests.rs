@@ -1,7 +1,7 @@
 //! Tests of the whole filter: parsing (forms, precedence, errors and their
 //! columns), evaluation on hand-built sockets, robustness on arbitrary input,
-//! (agreement with `ss` itself on live sockets is tests/filter_live.rs,
-//! in a network namespace of its own).
+//! (agreement with `ss` itself on live sockets is the CLI's
+//! tests/filter.rs, in a network namespace of its own).
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -2,8 +2,8 @@
 //! their oracle: a state name (`ESTAB`, `UNCONN`…) and an end
 //! (`127.0.0.1:80`, `[::1]:80`, `*:22`, `0.0.0.0%lo:53`).
 //!
-//! Shared by the library's unit tests (included by path), its live tests
-//! and the filter's comparison with ss.
+//! Shared by the library's unit tests (included by path) and its live
+//! tests.
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv6Addr};
