@@ -445,6 +445,27 @@ fn error_display_and_carets() {
 }
 
 #[test]
+fn carets_show_the_expression_escaped() {
+    // A terminal escape in the expression is shown escaped, and the caret
+    // stands under the escaped form of where the error is.
+    let input = "process a\x1bb and";
+    let e = err(input);
+    let c = e.caret_lines();
+    let (line, caret) = c.split_once('\n').expect("two lines");
+    assert_eq!(line, "process a\\x1bb and");
+    assert!(!c.chars().any(|ch| ch.is_control() && ch != '\n'), "{c:?}");
+    let before: String = input.chars().take(e.column - 1).collect();
+    let at = crate::text::escape(before.as_bytes())
+        .to_string()
+        .chars()
+        .count();
+    assert_eq!(caret, format!("{}^", " ".repeat(at)), "{c:?}");
+    // A line break in it cannot split the echo.
+    let e = Filter::parse(&["sport\n=".to_string(), ":x".to_string()]).unwrap_err();
+    assert_eq!(e.caret_lines().lines().count(), 2, "{}", e.caret_lines());
+}
+
+#[test]
 fn nesting_is_bounded() {
     let deep = "( ".repeat(10_000) + "sport = :1" + &" )".repeat(10_000);
     let e = err(&deep);
