@@ -650,16 +650,16 @@ fn a_connection_made_right_after_an_exec_has_its_owner_from_the_proc_connector()
     );
     let mut pids_ports = Vec::new();
     for _ in 0..3 {
-        let child = Command::new(&copied)
-            .args([
+        let mut cmd = Command::new(&copied);
+        cmd.args([
                 "-c",
                 &format!(
                     "import socket,time,sys\ns=socket.create_connection(('127.0.0.1',{lp}))\nprint(s.getsockname()[1],flush=True)\ns.sendall(b'x'*10)\ntime.sleep(0.5)\ns.close()"
                 ),
             ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run the copied python");
+            .stdout(Stdio::piped());
+        // ETXTBSY while another test thread forks is retried.
+        let child = common::spawn_copied(&mut cmd);
         let pid = u64::from(child.id());
         let out = child.wait_with_output().expect("the client");
         assert!(out.status.success());
