@@ -137,14 +137,18 @@ impl<S: System + ?Sized> std::fmt::Debug for Refresher<'_, S> {
     }
 }
 
+/// Inode -> place, keyed by the kernel's inode numbers.
+type InodeIndex = HashMap<u64, u32, foldhash::fast::RandomState>;
+
 #[derive(Debug)]
 struct OwnerCache {
     map: OwnerMap,
     /// The dump the walk was joined to, in dump order: each socket's inode
     /// and where its holders are in `map`.
     order: Vec<(u64, (u32, u32))>,
-    /// Inode -> its place in `order`, for every socket of that dump.
-    seen: HashMap<u64, u32>,
+    /// Inode -> its place in `order`, for every socket of that dump; built
+    /// anew at every walk (100k inserts), so with foldhash, not SipHash.
+    seen: InodeIndex,
     processes: HashMap<u32, crate::model::Process>,
 }
 
@@ -155,12 +159,12 @@ struct OwnerCache {
 /// the place of the socket found resynchronizes the cursor.
 struct DumpOrder<'c> {
     order: &'c [(u64, (u32, u32))],
-    seen: &'c HashMap<u64, u32>,
+    seen: &'c InodeIndex,
     cursor: usize,
 }
 
 impl<'c> DumpOrder<'c> {
-    fn new(order: &'c [(u64, (u32, u32))], seen: &'c HashMap<u64, u32>) -> DumpOrder<'c> {
+    fn new(order: &'c [(u64, (u32, u32))], seen: &'c InodeIndex) -> DumpOrder<'c> {
         DumpOrder {
             order,
             seen,

@@ -13,6 +13,12 @@ use crate::model::{HiddenOwners, Snapshot, Socket, Source};
 use super::SocketKey;
 use super::rate::{Counters, Rate};
 
+/// Whether the closed row `t` has been shown long enough at `at`.
+fn expired(t: &Tracked, at: Instant) -> bool {
+    t.gone
+        .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR)
+}
+
 /// How long a new socket stays highlighted.
 pub const NEW_FOR: Duration = Duration::from_secs(3);
 /// How long a closed socket stays on screen, greyed, before it goes.
@@ -52,7 +58,10 @@ impl Tracked {
 #[derive(Debug, Default)]
 pub struct Tracker {
     rows: Vec<Tracked>,
-    index: HashMap<SocketKey, usize>,
+    /// Row of each key. foldhash rather than SipHash: at 100k rows the
+    /// index is probed for every new socket and updated on every prune,
+    /// and its keys are the kernel's cookies, which nobody chooses.
+    index: HashMap<SocketKey, usize, foldhash::fast::RandomState>,
     /// Processes of the latest snapshot, plus those of closed sockets still
     /// shown; and `hidden` of the latest. Its `sockets` stay empty: it is the
     /// context filters and owner cells look processes up in.
@@ -157,32 +166,22 @@ impl Tracker {
                     t.gone = Some(at);
                     t.rate = None;
                 }
-                due |= t
-                    .gone
-                    .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR);
+                due |= expired(t, at);
                 gone.push(i);
             }
         }
+        // The closed rows that stay keep their owners' processes.
+        let keep: Vec<u32> = gone
+            .iter()
+            .filter_map(|&i| self.rows.get(i))
+            .filter(|t| !expired(t, at))
+            .flat_map(|t| t.socket.owners.iter().map(|o| o.pid))
+            .collect();
         if due {
-            // The rows pruned are gone ones: the others move up by the
-            // number pruned before them.
-            let mut pruned = 0;
-            gone.retain_mut(|i| {
-                let expired = self
-                    .rows
-                    .get(*i)
-                    .and_then(|t| t.gone)
-                    .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR);
-                if expired {
-                    pruned += 1;
-                } else {
-                    *i -= pruned;
-                }
-                !expired
-            });
-            self.prune(at);
+            gone.retain(|&i| self.rows.get(i).is_some_and(|t| expired(t, at)));
+            self.prune(&gone);
         }
-        self.merge_processes(&gone, processes, hidden, user_names, source, notes);
+        self.merge_processes(&keep, processes, hidden, user_names, source, notes);
         self.last = Some(at);
     }
 
@@ -289,28 +288,31 @@ impl Tracker {
         Ok(())
     }
 
-    /// Forgets closed sockets that have been shown long enough.
-    fn prune(&mut self, now: Instant) {
-        let before = self.rows.len();
-        self.rows.retain(|t| {
-            t.gone
-                .is_none_or(|g| now.saturating_duration_since(g) < GONE_FOR)
-        });
-        if self.rows.len() != before {
-            self.index = self
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.key.clone(), i))
-                .collect();
+    /// Forgets the rows at `expired` (ascending indices). Each goes by
+    /// `swap_remove`, so only the row moved into its place is re-indexed:
+    /// on a busy machine some row expires at nearly every refresh, and
+    /// re-indexing every row after it (what `retain` would need) is a hash
+    /// insert per row.
+    fn prune(&mut self, expired: &[usize]) {
+        for &i in expired.iter().rev() {
+            if i >= self.rows.len() {
+                continue;
+            }
+            let t = self.rows.swap_remove(i);
+            self.index.remove(&t.key);
+            if let Some(moved) = self.rows.get(i)
+                && let Some(at) = self.index.get_mut(&moved.key)
+            {
+                *at = i;
+            }
         }
     }
 
     /// Takes the snapshot's processes and facts as the context, keeping
-    /// the processes of the closed rows at `gone` (indices into the rows).
+    /// the processes `gone` (the owners of the closed rows still shown).
     fn merge_processes(
         &mut self,
-        gone: &[usize],
+        gone: &[u32],
         mut processes: HashMap<u32, crate::model::Process>,
         hidden: HiddenOwners,
         user_names: HashMap<u32, crate::Text>,
@@ -319,11 +321,9 @@ impl Tracker {
     ) {
         // Closed sockets keep their owner's name even after it exits.
         let old = std::mem::take(&mut self.context.processes);
-        for t in gone.iter().filter_map(|&i| self.rows.get(i)) {
-            for o in &t.socket.owners {
-                if let (false, Some(p)) = (processes.contains_key(&o.pid), old.get(&o.pid)) {
-                    processes.insert(o.pid, p.clone());
-                }
+        for &pid in gone {
+            if let (false, Some(p)) = (processes.contains_key(&pid), old.get(&pid)) {
+                processes.insert(pid, p.clone());
             }
         }
         self.context = Snapshot {
