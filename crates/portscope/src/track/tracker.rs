@@ -404,6 +404,42 @@ mod tests {
     }
 
     #[test]
+    fn pruning_many_rows_keeps_the_index_true() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        let all: Vec<Socket> = (1..=50).map(|c| tcp(c, u64::from(c), 0, 0)).collect();
+        tr.ingest(snap(all.clone()), t0);
+        // Every third goes at t1, every fifth of the rest at t2.
+        let t1 = t0 + Duration::from_secs(1);
+        let after_t1: Vec<Socket> = all.iter().filter(|s| s.cookie % 3 != 0).cloned().collect();
+        tr.ingest(snap(after_t1.clone()), t1);
+        let t2 = t1 + Duration::from_secs(2);
+        let after_t2: Vec<Socket> = after_t1
+            .iter()
+            .filter(|s| s.cookie % 5 != 0)
+            .cloned()
+            .collect();
+        tr.ingest(snap(after_t2.clone()), t2);
+        // The first to go are forgotten, the later ones still shown.
+        tr.ingest(snap(after_t2.clone()), t1 + GONE_FOR);
+        let mut cookies: Vec<u64> = tr.rows().iter().map(|t| t.socket.cookie).collect();
+        cookies.sort_unstable();
+        let want: Vec<u64> = after_t1.iter().map(|s| s.cookie).collect();
+        assert_eq!(cookies, want);
+        for (i, t) in tr.rows().iter().enumerate() {
+            assert_eq!(tr.position(&t.key), Some(i));
+            assert_eq!(t.gone.is_some(), t.socket.cookie % 5 == 0);
+        }
+        for c in (1..=50u64).filter(|c| c % 3 == 0) {
+            assert_eq!(tr.position(&SocketKey::Cookie(c)), None);
+        }
+        // A socket seen again after the pruning is matched, not doubled.
+        tr.ingest(snap(all.clone()), t2 + GONE_FOR);
+        assert_eq!(tr.rows().len(), 50);
+        assert!(tr.rows().iter().all(|t| t.gone.is_none()));
+    }
+
+    #[test]
     fn a_connection_closed_between_refreshes_is_shown_closed_with_its_counters() {
         let t0 = Instant::now();
         let mut tr = Tracker::default();
