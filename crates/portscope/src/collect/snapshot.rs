@@ -397,7 +397,10 @@ fn join_owners_with<S: System + ?Sized>(
     let me = sys.euid();
     snap.hidden.processes = u32::try_from(denied).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
-    let mut used = std::collections::HashSet::new();
+    // Probed for most sockets (the dump's order mixes processes), so with
+    // foldhash rather than SipHash.
+    let mut used: std::collections::HashSet<u32, foldhash::fast::RandomState> =
+        std::collections::HashSet::default();
     let mut last_pid = None;
     for s in sockets.iter_mut() {
         if s.inode != 0 {

@@ -19,6 +19,21 @@ fn expired(t: &Tracked, at: Instant) -> bool {
         .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR)
 }
 
+/// Whether `b`, a later report of the socket `a`, has everything an order
+/// by a steady key reads as `a` had (see [`Tracker::settled`]).
+fn same_place(a: &Socket, b: &Socket) -> bool {
+    a.state == b.state
+        && a.recv_q == b.recv_q
+        && a.send_q == b.send_q
+        && a.inode == b.inode
+        && a.uid == b.uid
+        && a.proto == b.proto
+        && a.family == b.family
+        && a.owners == b.owners
+        && a.local == b.local
+        && a.remote == b.remote
+}
+
 /// How long a new socket stays highlighted.
 pub const NEW_FOR: Duration = Duration::from_secs(3);
 /// How long a closed socket stays on screen, greyed, before it goes.
@@ -70,12 +85,25 @@ pub struct Tracker {
     pub last: Option<Instant>,
     /// How many snapshots came in.
     pub refreshes: u64,
+    /// See [`Tracker::settled`].
+    settled: bool,
 }
 
 impl Tracker {
     /// Every tracked socket, open and recently closed, in no set order.
     pub fn rows(&self) -> &[Tracked] {
         &self.rows
+    }
+
+    /// Whether the latest change left every row as it was: the last
+    /// [`Tracker::ingest`] found the same sockets as the one before (none
+    /// came, went, closed or came back, none pruned), each with the same
+    /// protocol, family, ends, state, queues, uid, inode and owners, and
+    /// [`Tracker::closed_between`] added no row since. Rates and tcp_info
+    /// may differ. An order by a [`Key::steady`](crate::order::Key::steady)
+    /// key is then the one last recorded with [`Tracker::set_ranks`].
+    pub fn settled(&self) -> bool {
+        self.settled
     }
 
     /// The row with this key.
@@ -95,6 +123,7 @@ impl Tracker {
     pub fn ingest(&mut self, snap: Snapshot, at: Instant) {
         let first = self.refreshes == 0;
         self.refreshes += 1;
+        let mut settled = !first;
         let mut seen = vec![false; self.rows.len()];
         let Snapshot {
             sockets,
@@ -135,12 +164,14 @@ impl Tracker {
                         if counters.is_some() {
                             t.counters = counters;
                         }
+                        settled &= t.gone.is_none() && same_place(&t.socket, &s);
                         t.socket = s;
                         // Back from the dead (a dump raced a change): alive again.
                         t.gone = None;
                     }
                 }
                 None => {
+                    settled = false;
                     self.index.insert(key.clone(), self.rows.len());
                     self.rows.push(Tracked {
                         key,
@@ -165,6 +196,7 @@ impl Tracker {
                 if t.gone.is_none() {
                     t.gone = Some(at);
                     t.rate = None;
+                    settled = false;
                 }
                 due |= expired(t, at);
                 gone.push(i);
@@ -180,7 +212,9 @@ impl Tracker {
         if due {
             gone.retain(|&i| self.rows.get(i).is_some_and(|t| expired(t, at)));
             self.prune(&gone);
+            settled = false;
         }
+        self.settled = settled;
         self.merge_processes(&keep, processes, hidden, user_names, source, notes);
         self.last = Some(at);
     }
@@ -199,6 +233,7 @@ impl Tracker {
                 }
                 continue;
             }
+            self.settled = false;
             self.index.insert(key.clone(), self.rows.len());
             self.rows.push(Tracked {
                 key,
@@ -401,6 +436,41 @@ mod tests {
         for t in tr.rows() {
             assert_eq!(tr.get(&t.key).unwrap().socket.local, t.socket.local);
         }
+    }
+
+    #[test]
+    fn settled_only_when_nothing_an_order_reads_changed() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        let two = || vec![tcp(1, 1, 0, 0), tcp(2, 2, 0, 0)];
+        tr.ingest(snap(two()), t0);
+        assert!(!tr.settled(), "the first snapshot is all new");
+        let mut at = t0;
+        let mut next = |tr: &mut Tracker, sockets| {
+            at += Duration::from_secs(1);
+            tr.ingest(snap(sockets), at);
+            tr.settled()
+        };
+        assert!(next(&mut tr, two()));
+        // Counters are no part of an order by a steady key.
+        assert!(next(&mut tr, vec![tcp(1, 1, 500, 9), tcp(2, 2, 0, 0)]));
+        let mut q = two();
+        q[0].recv_q = 1;
+        assert!(!next(&mut tr, q.clone()));
+        assert!(next(&mut tr, q.clone()));
+        q[1].state = TcpState::CloseWait;
+        assert!(!next(&mut tr, q.clone()));
+        q[1].owners = vec![crate::model::Owner { pid: 7, fd: 3 }];
+        assert!(!next(&mut tr, q.clone()));
+        assert!(next(&mut tr, q.clone()));
+        // One goes, stays gone (settled), comes back.
+        assert!(!next(&mut tr, vec![q[0].clone()]));
+        assert!(next(&mut tr, vec![q[0].clone()]));
+        assert!(!next(&mut tr, q.clone()));
+        assert!(next(&mut tr, q.clone()));
+        // A row added between refreshes unsettles until the next ingest.
+        tr.closed_between(vec![tcp(3, 3, 0, 0)], at);
+        assert!(!tr.settled());
     }
 
     #[test]
