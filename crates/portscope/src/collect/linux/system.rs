@@ -509,7 +509,14 @@ fn dump_into(
 /// The netlink dump, with raw sockets from /proc/net/raw{,6} when the kernel
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
 fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
-    let nl = Netlink::open_for_dumps()?;
+    // Packet sockets' filters are reported only to a socket with
+    // CAP_NET_ADMIN; TCP, UDP, raw and unix dumps need none and come
+    // without the socket mark from one without (see `dump_caps.rs`).
+    let nl = if query.packet || query.netlink {
+        Netlink::open()?
+    } else {
+        Netlink::open_for_dumps()?
+    };
     let start = out.len();
     nl.collect_with(query, detail, out)?;
     if query.packet

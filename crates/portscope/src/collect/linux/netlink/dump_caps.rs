@@ -13,7 +13,9 @@
 //! calling one; the permitted set is left alone, so nothing is lost.
 //!
 //! Closing sockets (SOCK_DESTROY) and tcp_info by exact match keep a socket
-//! opened with every capability ([`Netlink::open`]).
+//! opened with every capability ([`Netlink::open`]), and so do dumps that
+//! include packet sockets: whether a packet socket has a filter attached
+//! (the audit's sniffer rule) is reported only to CAP_NET_ADMIN.
 
 use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
 
