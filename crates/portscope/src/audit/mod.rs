@@ -254,9 +254,10 @@ pub fn audit(snap: &Snapshot, facts: &HostFacts, skip: &[&str]) -> Report {
     }
     findings.sort_by(order);
     // A process's packet sockets share an identity (they have no address
-    // or port): one finding per identity, saying what each socket does.
+    // or port), as do its raw sockets of one protocol on one address: one
+    // finding per identity, saying what each socket does.
     findings.dedup_by(|later, first| {
-        let same = later.proto == Proto::Packet && later.key() == first.key();
+        let same = matches!(later.proto, Proto::Packet | Proto::Raw) && later.key() == first.key();
         if same {
             first.message.push_str("; ");
             first.message.push_str(&later.message);

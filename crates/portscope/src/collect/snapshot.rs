@@ -440,6 +440,7 @@ fn join_owners_with<S: System + ?Sized>(
         known.entry(*pid).or_insert_with(|| p.clone());
     }
     snap.processes = processes;
+    sys.sock_filters(sockets);
     Ok(())
 }
 

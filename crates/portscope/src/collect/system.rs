@@ -71,6 +71,14 @@ pub trait System: Send + Sync {
     /// meanwhile is left with none; other sockets are left alone.
     fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()>;
 
+    /// Asks the filter attached to each raw socket (and each packet socket
+    /// whose dump could not show it) of the socket itself, through one of
+    /// its owners (joined already). A system that cannot (a recording)
+    /// leaves what the source said.
+    fn sock_filters(&self, sockets: &mut [Socket]) {
+        let _ = sockets;
+    }
+
     /// Finds which processes hold which sockets. Processes that vanish are
     /// skipped; those that may not be read are counted in
     /// [`OwnerMap::denied`].

@@ -153,8 +153,8 @@ impl FindingOut {
     /// for a protocol audits do not judge.
     pub fn key(&self) -> Option<FindingKey> {
         let proto = match self.proto.parse().ok()? {
-            p @ (Proto::Tcp | Proto::Udp | Proto::Packet) => p,
-            Proto::Raw | Proto::Unix | Proto::Netlink | Proto::Mptcp => return None,
+            p @ (Proto::Tcp | Proto::Udp | Proto::Packet | Proto::Raw) => p,
+            Proto::Unix | Proto::Netlink | Proto::Mptcp => return None,
         };
         Some(FindingKey {
             rule: self.rule.clone(),
@@ -296,8 +296,10 @@ pub fn read_baseline(
         .map_err(|_| "neither a saved `audit --json` nor a `--json` listing".to_string())?;
     let mut snap = read.snapshot;
     snap.sockets.retain(|s| {
-        matches!(s.proto, Proto::Tcp | Proto::Udp | Proto::Packet)
-            && matches!(s.state, TcpState::Listen | TcpState::Close)
+        matches!(
+            s.proto,
+            Proto::Tcp | Proto::Udp | Proto::Packet | Proto::Raw
+        ) && matches!(s.state, TcpState::Listen | TcpState::Close)
     });
     let mut facts = crate::collect::host::HostFacts::from_snapshot(&snap);
     facts.ephemeral = now.ephemeral;

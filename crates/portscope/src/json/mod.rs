@@ -135,6 +135,7 @@ impl<'a> Listing<'a> {
             netns: s.netns.as_deref().map(NetnsOut),
             packet: x.and_then(|x| x.packet.as_ref()).map(PacketOut),
             netlink: x.and_then(|x| x.netlink.as_ref()).map(NetlinkOut),
+            socket_filter: x.and_then(|x| x.sock_filter).map(SockFilterOut),
             change: None,
         }
     }
@@ -206,6 +207,10 @@ pub struct SocketOut<'a> {
     /// Netlink sockets only: groups.
     #[serde(skip_serializing_if = "Option::is_none")]
     netlink: Option<NetlinkOut<'a>>,
+    /// Raw sockets (and packet sockets whose dump could not show their
+    /// filter), when owners were looked up: the filter asked of the socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    socket_filter: Option<SockFilterOut>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -321,6 +326,21 @@ impl Serialize for PacketOut<'_> {
             }),
         )?;
         o.serialize_field("version", &p.version)?;
+        o.end()
+    }
+}
+
+/// The `socket_filter` object: `kind` (`none`, `classic`, `ebpf`,
+/// `unknown`), `instructions` of a classic program, `reason` it is unknown.
+struct SockFilterOut(crate::model::SockFilter);
+
+impl Serialize for SockFilterOut {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("SockFilter", 3)?;
+        o.serialize_field("kind", self.0.kind())?;
+        o.serialize_field("instructions", &self.0.instructions())?;
+        o.serialize_field("reason", &self.0.reason())?;
         o.end()
     }
 }

@@ -95,6 +95,8 @@ pub(super) struct SocketIn {
     packet: Option<PacketIn>,
     #[serde(default)]
     netlink: Option<NetlinkIn>,
+    #[serde(default)]
+    socket_filter: Option<SockFilterIn>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +147,15 @@ struct FilterIn {
     attached: bool,
     #[serde(default)]
     instructions: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct SockFilterIn {
+    kind: String,
+    #[serde(default)]
+    instructions: Option<u32>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -458,6 +469,17 @@ impl Listing {
                 groups: n.groups,
                 dst_group: n.dst_group,
             }),
+            sock_filter: match s.socket_filter {
+                None => None,
+                Some(f) => Some(
+                    crate::model::SockFilter::from_parts(
+                        &f.kind,
+                        f.instructions,
+                        f.reason.as_deref(),
+                    )
+                    .ok_or_else(|| at("socket_filter"))?,
+                ),
+            },
         };
         let mut owners = Vec::new();
         for o in s.owners.unwrap_or_default() {

@@ -156,6 +156,7 @@ fn every_kind() -> Snapshot {
                 congestion: Some(CongName::from_bytes(b"cubic\0")),
                 packet: None,
                 netlink: None,
+                sock_filter: None,
                 memory: Some(SkMemInfo {
                     rmem_alloc: 0,
                     rcvbuf: 131_072,
@@ -217,6 +218,10 @@ fn every_kind() -> Snapshot {
             inode: 1006,
             cookie: 16,
             owners: vec![Owner { pid: 100, fd: 4 }],
+            extra: Some(Box::new(SocketExtra {
+                sock_filter: Some(crate::model::SockFilter::Classic(4)),
+                ..SocketExtra::default()
+            })),
             ..Socket::default()
         },
         Socket {

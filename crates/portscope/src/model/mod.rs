@@ -15,6 +15,7 @@ mod process;
 mod process_details;
 mod resolved;
 mod snapshot;
+mod sock_filter;
 mod socket;
 mod tcp_info;
 
@@ -28,6 +29,7 @@ pub use process::{Owner, Process};
 pub use process_details::ProcessDetails;
 pub use resolved::Resolved;
 pub use snapshot::{HiddenOwners, Snapshot, Source};
+pub use sock_filter::SockFilter;
 pub use socket::{Shown, Socket};
 pub use tcp_info::{CongName, Detail, SkMemInfo, SocketExtra, TcpInfo, Timer, TimerKind};
 

@@ -71,6 +71,10 @@ impl System for Linux {
         }
     }
 
+    fn sock_filters(&self, sockets: &mut [Socket]) {
+        super::sock_filter::fill(sockets, rustix::process::geteuid().is_root());
+    }
+
     fn process(&self, pid: u32) -> Result<Option<Process>> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         owners::process_checked(Path::new("/proc"), pid, &mut users)
