@@ -82,6 +82,7 @@ impl System for Recorded {
             sockets,
             source: Source::File,
             notes: self.snap.notes.clone(),
+            namespaces: Vec::new(),
         })
     }
 

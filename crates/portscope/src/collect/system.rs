@@ -24,6 +24,10 @@ pub struct Dump {
     pub source: Source,
     /// What the user should know (a fallback taken, a part unreadable).
     pub notes: Vec<String>,
+    /// The inodes of the network namespaces the dump found (dumped or
+    /// left out by the scope), so that one found later only through a held
+    /// fd ([`OwnerMap::netns_fds`]) is known to be new.
+    pub namespaces: Vec<u64>,
 }
 
 /// Which owner walk to make.
@@ -70,6 +74,20 @@ pub trait System: Send + Sync {
     /// 100k sockets asks for the rows it shows. A socket that closed
     /// meanwhile is left with none; other sockets are left alone.
     fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()>;
+
+    /// Dumps the namespaces only an open fd holds (`held`: namespace inode
+    /// and holder, from the owner walk) that `opts.netns` wants and the
+    /// dump did not find (`found`); entered through the holder's fd. A
+    /// system without namespaces (a recording) has none.
+    fn dump_held(
+        &self,
+        opts: &Options,
+        held: &[(u64, crate::model::Owner)],
+        found: &[u64],
+    ) -> Result<Dump> {
+        let _ = (opts, held, found);
+        Ok(Dump::default())
+    }
 
     /// Asks the filter attached to each raw socket (and each packet socket
     /// whose dump could not show it) of the socket itself, through one of

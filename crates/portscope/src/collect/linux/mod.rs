@@ -3,6 +3,7 @@
 //! [`System`](crate::collect::System).
 
 pub mod cgroup;
+pub mod held;
 pub mod host;
 pub mod nat;
 pub mod netlink;

@@ -71,6 +71,15 @@ impl System for Linux {
         }
     }
 
+    fn dump_held(
+        &self,
+        opts: &Options,
+        held: &[(u64, crate::model::Owner)],
+        found: &[u64],
+    ) -> Result<Dump> {
+        super::held::dump(opts, held, found)
+    }
+
     fn sock_filters(&self, sockets: &mut [Socket]) {
         super::sock_filter::fill(sockets, rustix::process::geteuid().is_root());
     }
@@ -340,47 +349,8 @@ fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> 
                 continue;
             }
         };
-        let start = dump.sockets.len();
-        if nl
-            .collect_with(&opts.query, opts.detail, &mut dump.sockets)
-            .is_err()
-        {
-            dump.sockets.truncate(start);
+        if !dump_one(&found, &nl, opts, &mut dump.sockets) {
             refused += 1;
-            continue;
-        }
-        if opts.query.raw
-            && !nl.raw_supported()
-            && let Some(pid) = found.pids.first()
-        {
-            let raw_only = Query {
-                tcp: false,
-                udp: false,
-                unix: false,
-                ..opts.query
-            };
-            // A member that exits meanwhile takes its raw sockets' file
-            // with it: the namespace's other sockets stay listed.
-            let mut raw = Vec::new();
-            if ProcNet::at(format!("/proc/{pid}/net"))
-                .with_detail(opts.detail)
-                .collect(&raw_only, &mut raw)
-                .is_ok()
-            {
-                dump.sockets.append(&mut raw);
-            }
-        }
-        if let Some(rest) = dump.sockets.get_mut(start..) {
-            // Interface names are the namespace's own: asked from inside it.
-            if opts.query.packet
-                && rest.iter().any(|s| s.bound_if != 0)
-                && let Ok(Ok(names)) = netns::run_in(&found.path, super::netlink::link_names)
-            {
-                super::netlink::fill_interface_names(rest, &names);
-            }
-            for s in rest {
-                s.netns = Some(Arc::clone(&found.netns));
-            }
         }
     }
     if refused > 0 {
@@ -389,7 +359,58 @@ fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> 
         ));
     }
     dump.notes = notes;
+    dump.namespaces = spaces.all.iter().map(|f| f.netns.inode).collect();
     Ok(dump)
+}
+
+/// Dumps namespace `found` through `nl` (a socket opened inside it) into
+/// `out`, tagged, with interface names asked from inside it; false when
+/// the dump failed (nothing of it is kept).
+pub(super) fn dump_one(
+    found: &netns::Found,
+    nl: &Netlink,
+    opts: &Options,
+    out: &mut Vec<Socket>,
+) -> bool {
+    let start = out.len();
+    if nl.collect_with(&opts.query, opts.detail, out).is_err() {
+        out.truncate(start);
+        return false;
+    }
+    if opts.query.raw
+        && !nl.raw_supported()
+        && let Some(pid) = found.pids.first()
+    {
+        let raw_only = Query {
+            tcp: false,
+            udp: false,
+            unix: false,
+            ..opts.query
+        };
+        // A member that exits meanwhile takes its raw sockets' file
+        // with it: the namespace's other sockets stay listed.
+        let mut raw = Vec::new();
+        if ProcNet::at(format!("/proc/{pid}/net"))
+            .with_detail(opts.detail)
+            .collect(&raw_only, &mut raw)
+            .is_ok()
+        {
+            out.append(&mut raw);
+        }
+    }
+    if let Some(rest) = out.get_mut(start..) {
+        // Interface names are the namespace's own: asked from inside it.
+        if opts.query.packet
+            && rest.iter().any(|s| s.bound_if != 0)
+            && let Ok(Ok(names)) = netns::run_in(&found.path, super::netlink::link_names)
+        {
+            super::netlink::fill_interface_names(rest, &names);
+        }
+        for s in rest {
+            s.netns = Some(Arc::clone(&found.netns));
+        }
+    }
+    true
 }
 
 /// The sockets of namespace `found` from a member's `/proc/<pid>/net`,
@@ -483,6 +504,7 @@ fn dump_into(
         sockets,
         source,
         notes,
+        namespaces: Vec::new(),
     };
     match opts.source {
         SourceChoice::Procfs => {
