@@ -99,6 +99,8 @@ fn pinned_listing_matches_the_schema_and_names_every_field() {
         ("/timer", "/$defs/timer/properties"),
         ("/packet", "/$defs/packet/properties"),
         ("/netlink", "/$defs/netlink/properties"),
+        ("/socket_filter", "/$defs/socket_filter/properties"),
+        ("/cgroup", "/$defs/cgroup/properties"),
         ("/local", "/$defs/inet_endpoint/properties"),
         ("/netns", "/$defs/netns/properties"),
         ("/netns/container", "/$defs/container/properties"),

@@ -86,6 +86,12 @@ impl System for Recorded {
         })
     }
 
+    fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
+        ids.iter()
+            .filter_map(|id| self.snap.cgroups.get(id).map(|c| (*id, c.clone())))
+            .collect()
+    }
+
     fn netns_of(&self, pid: u32) -> Option<u64> {
         self.snap
             .sockets

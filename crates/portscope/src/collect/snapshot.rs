@@ -476,6 +476,15 @@ fn join_owners_with<S: System + ?Sized>(
     }
     snap.processes = processes;
     sys.sock_filters(sockets);
+    // Sockets no visible process holds still say where they were made.
+    let mut ids: Vec<u64> = sockets
+        .iter()
+        .filter(|s| s.owners.is_empty() && s.cgroup_id != 0)
+        .map(|s| s.cgroup_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    snap.cgroups = sys.cgroups(&ids);
     Ok(())
 }
 

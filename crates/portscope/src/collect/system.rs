@@ -89,6 +89,14 @@ pub trait System: Send + Sync {
         Ok(Dump::default())
     }
 
+    /// What each cgroup v2 id of `ids` names (its path, and the container
+    /// and unit that says), for sockets no visible process holds; ids it
+    /// cannot resolve are left out.
+    fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
+        let _ = ids;
+        std::collections::HashMap::new()
+    }
+
     /// Asks the filter attached to each raw socket (and each packet socket
     /// whose dump could not show it) of the socket itself, through one of
     /// its owners (joined already). A system that cannot (a recording)

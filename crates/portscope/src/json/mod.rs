@@ -136,6 +136,10 @@ impl<'a> Listing<'a> {
             packet: x.and_then(|x| x.packet.as_ref()).map(PacketOut),
             netlink: x.and_then(|x| x.netlink.as_ref()).map(NetlinkOut),
             socket_filter: x.and_then(|x| x.sock_filter).map(SockFilterOut),
+            cgroup: (s.cgroup_id != 0)
+                .then(|| self.snap.cgroups.get(&s.cgroup_id))
+                .flatten()
+                .map(|c| CgroupOut(s.cgroup_id, c)),
             change: None,
         }
     }
@@ -211,6 +215,10 @@ pub struct SocketOut<'a> {
     /// filter), when owners were looked up: the filter asked of the socket.
     #[serde(skip_serializing_if = "Option::is_none")]
     socket_filter: Option<SockFilterOut>,
+    /// Sockets no visible process holds, when owners were looked up: the
+    /// cgroup they were made in (inet_diag's cgroup id) and what it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cgroup: Option<CgroupOut<'a>>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -341,6 +349,22 @@ impl Serialize for SockFilterOut {
         o.serialize_field("kind", self.0.kind())?;
         o.serialize_field("instructions", &self.0.instructions())?;
         o.serialize_field("reason", &self.0.reason())?;
+        o.end()
+    }
+}
+
+/// The `cgroup` object: `id`, `path`, `container`, `unit`.
+struct CgroupOut<'a>(u64, &'a crate::model::Cgroup);
+
+impl Serialize for CgroupOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.1;
+        let mut o = ser.serialize_struct("Cgroup", 4)?;
+        o.serialize_field("id", &self.0)?;
+        o.serialize_field("path", &c.path)?;
+        o.serialize_field("container", &c.container.as_ref().map(ContainerOut))?;
+        o.serialize_field("unit", &c.unit)?;
         o.end()
     }
 }

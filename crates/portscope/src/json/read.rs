@@ -97,6 +97,18 @@ pub(super) struct SocketIn {
     netlink: Option<NetlinkIn>,
     #[serde(default)]
     socket_filter: Option<SockFilterIn>,
+    #[serde(default)]
+    cgroup: Option<CgroupIn>,
+}
+
+#[derive(Deserialize)]
+struct CgroupIn {
+    id: u64,
+    path: Text,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    unit: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -502,8 +514,23 @@ impl Listing {
                 });
             }
         }
+        let cgroup_id = match s.cgroup {
+            Some(c) => {
+                self.snap.cgroups.insert(
+                    c.id,
+                    crate::model::Cgroup {
+                        path: c.path,
+                        container: c.container.and_then(ContainerIn::into_model),
+                        unit: c.unit,
+                    },
+                );
+                c.id
+            }
+            None => 0,
+        };
         let names = &mut self.snap.resolved.names;
         self.snap.sockets.push(Socket {
+            cgroup_id,
             proto,
             family,
             bound_if: match s.local {

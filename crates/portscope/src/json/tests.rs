@@ -62,6 +62,15 @@ fn every_kind() -> Snapshot {
     if let Some(p) = snap.processes.get_mut(&200) {
         p.container = Some(web.clone());
     }
+    // The cgroup of a socket whose owner is hidden.
+    snap.cgroups.insert(
+        4_242,
+        crate::model::Cgroup {
+            path: Text::from("/system.slice/named.service"),
+            container: Some(web.clone()),
+            unit: Some(Text::from("named.service")),
+        },
+    );
     let host = std::sync::Arc::new(crate::model::Netns::host(4_026_531_833));
     let inner = std::sync::Arc::new(crate::model::Netns {
         inode: 4_026_532_177,
@@ -206,6 +215,7 @@ fn every_kind() -> Snapshot {
             inode: 1005,
             cookie: 15,
             owners_hidden: true,
+            cgroup_id: 4_242,
             ..Socket::default()
         },
         Socket {

@@ -8,6 +8,7 @@
 //! `portscope::model::*`.
 
 use std::fmt;
+mod cgroup;
 mod endpoint;
 mod family;
 mod netns;
@@ -19,6 +20,7 @@ mod sock_filter;
 mod socket;
 mod tcp_info;
 
+pub use cgroup::Cgroup;
 pub use endpoint::Endpoint;
 pub use family::{
     EthProto, NetlinkInfo, NetlinkProto, PacketFanout, PacketInfo, PacketMembership, PacketRing,

@@ -33,6 +33,9 @@ pub struct Snapshot {
     pub notes: Vec<String>,
     /// Host names for the addresses, when they were looked up (`--resolve`).
     pub resolved: super::Resolved,
+    /// The cgroups of sockets no visible process holds, by id, where the
+    /// id could be resolved (filled when owners are looked up).
+    pub cgroups: HashMap<u64, super::Cgroup>,
 }
 
 /// Where socket data came from.

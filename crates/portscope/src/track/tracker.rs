@@ -95,6 +95,7 @@ impl Tracker {
             source,
             notes,
             resolved: _,
+            cgroups,
         } = snap;
         // The kernel dumps sockets in the same order every time (its hash
         // table's), and rows keep the order they were first seen in: try
@@ -183,6 +184,7 @@ impl Tracker {
             self.prune(at);
         }
         self.merge_processes(&gone, processes, hidden, user_names, source, notes);
+        self.context.cgroups = cgroups;
         self.last = Some(at);
     }
 
@@ -334,6 +336,7 @@ impl Tracker {
             source,
             notes,
             resolved: Default::default(),
+            cgroups: HashMap::new(),
         };
     }
 }

@@ -3,6 +3,7 @@
 //! [`System`](crate::collect::System).
 
 pub mod cgroup;
+pub mod cgroup_id;
 pub mod held;
 pub mod host;
 pub mod nat;

@@ -80,6 +80,10 @@ impl System for Linux {
         super::held::dump(opts, held, found)
     }
 
+    fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
+        super::cgroup_id::resolve(ids)
+    }
+
     fn sock_filters(&self, sockets: &mut [Socket]) {
         super::sock_filter::fill(sockets, rustix::process::geteuid().is_root());
     }

@@ -624,6 +624,7 @@ fn parse_inet_line(
         v6only: None,
         extra: timer_extra(timers, tr, when, retrnsmt),
         netns: None,
+        cgroup_id: 0,
     })
 }
 

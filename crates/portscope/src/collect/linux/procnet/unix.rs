@@ -150,6 +150,7 @@ impl UnixRecord<'_> {
             v6only: None,
             extra: None,
             netns: None,
+            cgroup_id: 0,
         }
     }
 }
