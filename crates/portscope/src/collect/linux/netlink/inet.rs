@@ -170,7 +170,7 @@ mod cgroup_tests {
             p.extend_from_slice(&len.to_ne_bytes());
             p.extend_from_slice(&kind.to_ne_bytes());
             p.extend_from_slice(data);
-            while p.len() % 4 != 0 {
+            while !p.len().is_multiple_of(4) {
                 p.push(0);
             }
         }
