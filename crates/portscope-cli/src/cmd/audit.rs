@@ -48,7 +48,9 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
         }
         None => (crate::system::open(None)?, true),
     };
-    let snap = collect::take(&*sys, &options())?;
+    let mut opts = options();
+    opts.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), &*sys)?;
+    let snap = collect::take(&*sys, &opts)?;
     let facts = sys.host_facts(&snap);
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
