@@ -349,5 +349,6 @@ pub(crate) fn finding(rule: &'static Rule, l: &Listener<'_>, hit: Hit) -> Findin
             names.join(",")
         },
         message: hit.message,
+        netns: l.socket.netns.clone(),
     }
 }

@@ -52,6 +52,34 @@ pub struct FindingOut {
     /// The rule's advice.
     #[serde(default)]
     pub advice: String,
+    /// The socket's network namespace (absent where the source did not
+    /// say); part of the identity unless it is the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<FindingNetns>,
+}
+
+/// The namespace of a finding's socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingNetns {
+    /// The namespace's inode.
+    pub inode: u64,
+    /// Its name (`ip netns`, the container's), if any.
+    #[serde(default)]
+    pub name: Option<Text>,
+    /// Whether it is the host's.
+    #[serde(default)]
+    pub host: bool,
+}
+
+impl FindingNetns {
+    fn model(&self) -> crate::model::Netns {
+        crate::model::Netns {
+            inode: self.inode,
+            name: self.name.clone(),
+            host: self.host,
+            container: None,
+        }
+    }
 }
 
 /// An address and port.
@@ -145,6 +173,11 @@ impl FindingOut {
                 .collect(),
             message: f.message.clone(),
             advice: f.rule.advice.to_string(),
+            netns: f.netns.as_deref().map(|n| FindingNetns {
+                inode: n.inode,
+                name: n.name.clone(),
+                host: n.host,
+            }),
         }
     }
 
@@ -166,6 +199,7 @@ impl FindingOut {
             } else {
                 self.process.clone()
             },
+            netns: crate::audit::netns_label(self.netns.as_ref().map(FindingNetns::model).as_ref()),
         })
     }
 
