@@ -101,6 +101,7 @@ fn pinned_listing_matches_the_schema_and_names_every_field() {
         ("/netlink", "/$defs/netlink/properties"),
         ("/socket_filter", "/$defs/socket_filter/properties"),
         ("/cgroup", "/$defs/cgroup/properties"),
+        ("/forwards_to", "/$defs/forwards_to/properties"),
         ("/local", "/$defs/inet_endpoint/properties"),
         ("/netns", "/$defs/netns/properties"),
         ("/netns/container", "/$defs/container/properties"),

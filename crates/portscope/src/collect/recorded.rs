@@ -86,6 +86,10 @@ impl System for Recorded {
         })
     }
 
+    fn forwards(&self) -> std::collections::HashMap<u64, crate::model::ForwardTo> {
+        self.snap.forwards.clone()
+    }
+
     fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
         ids.iter()
             .filter_map(|id| self.snap.cgroups.get(id).map(|c| (*id, c.clone())))

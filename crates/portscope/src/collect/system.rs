@@ -97,6 +97,13 @@ pub trait System: Send + Sync {
         std::collections::HashMap::new()
     }
 
+    /// Published ports' targets a recording carries (a listing saved with
+    /// `forwards_to`), by host socket inode; none for a live system, whose
+    /// are joined afresh ([`crate::forward::targets`]).
+    fn forwards(&self) -> std::collections::HashMap<u64, crate::model::ForwardTo> {
+        std::collections::HashMap::new()
+    }
+
     /// Asks the filter attached to each raw socket (and each packet socket
     /// whose dump could not show it) of the socket itself, through one of
     /// its owners (joined already). A system that cannot (a recording)

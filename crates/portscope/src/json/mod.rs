@@ -140,6 +140,10 @@ impl<'a> Listing<'a> {
                 .then(|| self.snap.cgroups.get(&s.cgroup_id))
                 .flatten()
                 .map(|c| CgroupOut(s.cgroup_id, c)),
+            forwards_to: (s.inode != 0)
+                .then(|| self.snap.forwards.get(&s.inode))
+                .flatten()
+                .map(ForwardOut),
             change: None,
         }
     }
@@ -219,6 +223,9 @@ pub struct SocketOut<'a> {
     /// cgroup they were made in (inet_diag's cgroup id) and what it names.
     #[serde(skip_serializing_if = "Option::is_none")]
     cgroup: Option<CgroupOut<'a>>,
+    /// A published port's host socket (a forwarder's): where its traffic goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forwards_to: Option<ForwardOut<'a>>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -365,6 +372,22 @@ impl Serialize for CgroupOut<'_> {
         o.serialize_field("path", &c.path)?;
         o.serialize_field("container", &c.container.as_ref().map(ContainerOut))?;
         o.serialize_field("unit", &c.unit)?;
+        o.end()
+    }
+}
+
+/// The `forwards_to` object: `netns`, `container`, `addr`, `port`.
+struct ForwardOut<'a>(&'a crate::model::ForwardTo);
+
+impl Serialize for ForwardOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let f = self.0;
+        let mut o = ser.serialize_struct("ForwardTo", 4)?;
+        o.serialize_field("netns", &f.netns.as_deref().map(NetnsOut))?;
+        o.serialize_field("container", &f.container.as_ref().map(ContainerOut))?;
+        o.serialize_field("addr", &f.addr.map(AddrText))?;
+        o.serialize_field("port", &f.port)?;
         o.end()
     }
 }

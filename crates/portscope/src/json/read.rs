@@ -99,6 +99,20 @@ pub(super) struct SocketIn {
     socket_filter: Option<SockFilterIn>,
     #[serde(default)]
     cgroup: Option<CgroupIn>,
+    #[serde(default)]
+    forwards_to: Option<ForwardIn>,
+}
+
+#[derive(Deserialize)]
+struct ForwardIn {
+    #[serde(default)]
+    netns: Option<NetnsIn>,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    addr: Option<IpAddr>,
+    #[serde(default)]
+    port: Option<u16>,
 }
 
 #[derive(Deserialize)]
@@ -528,6 +542,24 @@ impl Listing {
             }
             None => 0,
         };
+        if let Some(f) = s.forwards_to {
+            self.snap.forwards.insert(
+                s.inode,
+                crate::model::ForwardTo {
+                    netns: f.netns.map(|n| {
+                        Arc::new(Netns {
+                            inode: n.inode,
+                            name: n.name,
+                            host: n.host,
+                            container: n.container.and_then(ContainerIn::into_model),
+                        })
+                    }),
+                    container: f.container.and_then(ContainerIn::into_model),
+                    addr: f.addr,
+                    port: f.port,
+                },
+            );
+        }
         let names = &mut self.snap.resolved.names;
         self.snap.sockets.push(Socket {
             cgroup_id,

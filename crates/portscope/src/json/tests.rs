@@ -119,6 +119,16 @@ fn every_kind() -> Snapshot {
         last_ack_recv_ms: 12,
         ..TcpInfo::default()
     };
+    // The host's port 22 forwards (as a forwarder's would) into "web".
+    snap.forwards.insert(
+        1001,
+        crate::model::ForwardTo {
+            netns: Some(std::sync::Arc::clone(&inner)),
+            container: inner.container.clone(),
+            addr: Some(IpAddr::V4(Ipv4Addr::new(10, 88, 0, 2))),
+            port: Some(8080),
+        },
+    );
     snap.sockets = vec![
         Socket {
             proto: Proto::Tcp,

@@ -26,7 +26,7 @@ pub use family::{
     EthProto, NetlinkInfo, NetlinkProto, PacketFanout, PacketInfo, PacketMembership, PacketRing,
     PacketType,
 };
-pub use netns::{Container, Netns, PortMap, PortMaps, Runtime};
+pub use netns::{Container, ForwardTo, Netns, PortMap, PortMaps, Runtime};
 pub use process::{Owner, Process};
 pub use process_details::ProcessDetails;
 pub use resolved::Resolved;

@@ -96,6 +96,7 @@ impl Tracker {
             notes,
             resolved: _,
             cgroups,
+            forwards: _,
         } = snap;
         // The kernel dumps sockets in the same order every time (its hash
         // table's), and rows keep the order they were first seen in: try
@@ -337,6 +338,7 @@ impl Tracker {
             notes,
             resolved: Default::default(),
             cgroups: HashMap::new(),
+            forwards: HashMap::new(),
         };
     }
 }
