@@ -18,8 +18,13 @@ use super::cgroup::{self, StateFiles};
 /// is cut, not followed without end.
 const MAX_DIRS: usize = 200_000;
 
-/// id -> path below the root, from the last walk.
-static CACHE: Mutex<Option<HashMap<u64, String>>> = Mutex::new(None);
+/// id -> path below the root, from the last walk, and the ids that walk
+/// did not find (a cgroup removed since its socket was made): those do
+/// not make the next call walk again.
+static CACHE: Mutex<Option<Walked>> = Mutex::new(None);
+
+/// One walk's paths by id, and the ids it was asked for and did not find.
+type Walked = (HashMap<u64, String>, std::collections::HashSet<u64>);
 
 /// The mount point of the cgroup v2 hierarchy and the cgroup it shows as
 /// its root, from `/proc/self/mountinfo`; `/sys/fs/cgroup` preferred.
@@ -93,13 +98,20 @@ pub fn resolve(ids: &[u64]) -> HashMap<u64, Cgroup> {
         return out;
     }
     let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    let missing = cache
-        .as_ref()
-        .is_none_or(|c| ids.iter().any(|id| !c.contains_key(id)));
+    let missing = cache.as_ref().is_none_or(|(paths, missed)| {
+        ids.iter()
+            .any(|id| !paths.contains_key(id) && !missed.contains(id))
+    });
     if missing && let Some((point, root)) = mount() {
-        *cache = Some(walk(&point, &root));
+        let paths = walk(&point, &root);
+        let missed = ids
+            .iter()
+            .copied()
+            .filter(|id| !paths.contains_key(id))
+            .collect();
+        *cache = Some((paths, missed));
     }
-    let Some(paths) = cache.as_ref() else {
+    let Some((paths, _)) = cache.as_ref() else {
         return out;
     };
     let state = StateFiles::host();
