@@ -124,8 +124,10 @@ fn has(v: &Value, inode: u64) -> bool {
     all.contains(&inode)
 }
 
-/// GET `path` from a serve on `port`, retried until it answers 200.
-fn get(port: u16, path: &str) -> Value {
+/// GET `path` from a serve on `port`, retried until it answers 200 with
+/// JSON that `done` accepts (the first refresh may not have ended), or the
+/// last answer when the deadline passes.
+fn get(port: u16, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -139,11 +141,15 @@ fn get(port: u16, path: &str) -> Value {
             if text.starts_with("HTTP/1.1 200")
                 && let Some((_, body)) = text.split_once("\r\n\r\n")
                 && let Ok(v) = serde_json::from_str::<Value>(body)
+                && (done(&v) || Instant::now() > deadline)
             {
                 return v;
             }
         }
-        assert!(Instant::now() < deadline, "serve did not answer {path}");
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(5),
+            "serve did not answer {path}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -247,7 +253,7 @@ fn every_command_takes_netns() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start serve");
-    let snap = get(sport, "/api/v1/snapshot");
+    let snap = get(sport, "/api/v1/snapshot", |v| has(v, inner.inode));
     let _ = serve.kill();
     let _ = serve.wait();
     assert!(

@@ -2,10 +2,13 @@
 //! bind mount names it, but a process keeps a `/proc/X/ns/net` or nsfs file
 //! open (an `unshare --net` parent, a runtime holding a sandbox, a bind
 //! mount removed while an fd still holds it). The owner walk finds their
-//! `net:[INODE]` links; each is entered through `/proc/<holder>/fd/<n>`.
+//! `net:[INODE]` links; each is entered through `/proc/<holder>/fd/<n>`
+//! and dumped as the other namespaces are (`spaces.rs`).
 //!
-//! Not here: discovery of the others (`netns.rs`), the dump (`system.rs`).
+//! Not here: discovery of the others (`netns.rs`), the dump (`spaces.rs`).
 
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -14,9 +17,8 @@ use crate::collect::system::Dump;
 use crate::error::Result;
 use crate::model::{Netns, Owner, Source};
 
-use super::netlink::Netlink;
 use super::netns::{self, Found};
-use super::system::dump_one;
+use super::spaces;
 
 /// The dump of each namespace in `held` that `opts.netns` wants and
 /// `found` (the namespaces the dump already knew) lacks. Entering one
@@ -31,37 +33,18 @@ pub fn dump(opts: &Options, held: &[(u64, Owner)], found: &[u64]) -> Result<Dump
         NetnsScope::Only(want) => want == ino,
         NetnsScope::Host | NetnsScope::Own => false,
     };
-    let mut out = Dump {
-        source: Source::Netlink,
-        ..Dump::default()
-    };
-    let mut refused = 0usize;
+    let mut jobs: Vec<Found> = Vec::new();
     for (ino, holder) in held {
-        // Held by several fds: the first that opens it will do.
-        if found.contains(ino) || out.namespaces.contains(ino) || !wanted(*ino) {
+        // Held by several fds: the first will do.
+        if found.contains(ino) || jobs.iter().any(|f| f.netns.inode == *ino) || !wanted(*ino) {
             continue;
         }
         let path = PathBuf::from(format!("/proc/{}/fd/{}", holder.pid, holder.fd));
-        let nl = match netns::run_in(&path, Netlink::open) {
-            Ok(Ok(nl)) => nl,
-            // Closed since the walk; another holder may still have it.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Ok(Err(_)) | Err(_) => {
-                refused += 1;
-                out.namespaces.push(*ino);
-                continue;
-            }
-        };
         // The fd may now name another file: enter only the one we mean.
-        if std::fs::metadata(&path)
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
-            .ok()
-            != Some(*ino)
-        {
+        if std::fs::metadata(&path).map(|m| m.ino()).ok() != Some(*ino) {
             continue;
         }
-        out.namespaces.push(*ino);
-        let f = Found {
+        jobs.push(Found {
             netns: Arc::new(Netns {
                 inode: *ino,
                 name: None,
@@ -71,14 +54,24 @@ pub fn dump(opts: &Options, held: &[(u64, Owner)], found: &[u64]) -> Result<Dump
             path,
             pids: Vec::new(),
             own: false,
-        };
-        if !dump_one(&f, &nl, opts, &mut out.sockets) {
-            refused += 1;
-        }
+        });
     }
-    if refused > 0 {
+    let mut out = Dump {
+        source: Source::Netlink,
+        namespaces: jobs.iter().map(|f| f.netns.inode).collect(),
+        ..Dump::default()
+    };
+    if jobs.is_empty() {
+        return Ok(out);
+    }
+    let present: HashSet<u64> = out.namespaces.iter().copied().collect();
+    // Entered afresh each time: no socket is kept for these.
+    let listed = spaces::dump(&jobs, &present, opts, &spaces::Kept::default());
+    out.sockets = listed.sockets;
+    if listed.refused > 0 {
         out.notes.push(format!(
-            "{refused} network namespace(s) held only by an open file could not be dumped (entering one needs CAP_SYS_ADMIN)"
+            "{} network namespace(s) held only by an open file could not be dumped (entering one needs CAP_SYS_ADMIN)",
+            listed.refused
         ));
     }
     Ok(out)

@@ -14,4 +14,5 @@ pub mod pidfd;
 pub mod process;
 pub mod procnet;
 pub mod sock_filter;
+pub mod spaces;
 pub mod system;
