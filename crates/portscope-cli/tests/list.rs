@@ -422,17 +422,7 @@ fn table_abbreviates_shared_owners_and_aligns() {
     let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let kids: Vec<Reap> = (0..3)
-        .map(|_| {
-            Reap(
-                Command::new("sleep")
-                    .arg("60")
-                    .stdin(Stdio::from(l.as_fd().try_clone_to_owned().unwrap()))
-                    .spawn()
-                    .unwrap(),
-            )
-        })
-        .collect();
+    let kids: Vec<Holder> = (0..3).map(|_| child_holding(&l)).collect();
     let out = portscope()
         .args(["-tlp", "--sort", "port"])
         .output()

@@ -45,6 +45,38 @@ pub fn parse_json(out: &Output) -> Vec<Value> {
     v.as_array().expect("a JSON array").clone()
 }
 
+/// A `sleep 60` child that holds a socket of the test's as its stdin (the
+/// parent may then drop its own fd, leaving the child the only holder).
+/// Killed and reaped by pid when dropped, also when the test fails.
+pub struct Holder(pub std::process::Child);
+
+impl Holder {
+    /// The holder's pid.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+/// Starts a [`Holder`] of `fd`.
+pub fn child_holding(fd: impl AsFd) -> Holder {
+    let fd = fd.as_fd().try_clone_to_owned().expect("dup the socket");
+    let child = Command::new("sleep")
+        .arg("60")
+        .stdin(std::process::Stdio::from(fd))
+        .spawn()
+        .expect("start sleep");
+    Holder(child)
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The inode of a socket fd.
 pub fn inode(fd: impl AsFd) -> u64 {
     rustix::fs::fstat(fd).expect("fstat").st_ino
