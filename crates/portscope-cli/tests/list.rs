@@ -267,24 +267,14 @@ fn socket_of_another_user() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut tries = 0;
-    let out = loop {
-        let run = Command::new(&bin)
+    let out = common::exec_copied(|| {
+        Command::new(&bin)
             .args(["-tl", "-p", "--json"])
             .uid(65534)
             .gid(65534)
             .current_dir("/")
-            .output();
-        match run {
-            // Just copied, the file can be busy for a moment while another
-            // test thread forks with its write fd (ETXTBSY); that passes.
-            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap(),
-        }
-    };
+            .output()
+    });
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),

@@ -198,3 +198,24 @@ pub fn json_keys(list: &[Value]) -> Vec<Key> {
         })
         .collect()
 }
+
+/// Runs `start` (a spawn or an output of a program the test just copied),
+/// retrying while exec fails with ETXTBSY: another test thread forking at
+/// that moment holds the copy's write fd until its own exec. That passes.
+pub fn exec_copied<T>(mut start: impl FnMut() -> std::io::Result<T>) -> T {
+    const ETXTBSY: i32 = 26;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match start() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.expect("start the copied program"),
+        }
+    }
+}
+
+/// Spawns `cmd`, a program the test may just have copied (see [`exec_copied`]).
+pub fn spawn_copied(cmd: &mut Command) -> std::process::Child {
+    exec_copied(|| cmd.spawn())
+}
