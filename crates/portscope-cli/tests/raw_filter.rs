@@ -68,12 +68,12 @@ impl Helper {
             .expect("python3 is needed (Debian package python3)");
         let copy = dir.join("rawhold");
         std::fs::copy(String::from_utf8_lossy(&python.stdout).trim(), &copy).expect("copy python3");
-        let mut child = Command::new(&copy)
-            .args(["-c", HELPER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the helper");
+        let mut child = common::spawn_copied(
+            Command::new(&copy)
+                .args(["-c", HELPER])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        );
         let stdin = child.stdin.take().expect("stdin");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
