@@ -535,6 +535,7 @@ mod tests {
             v6only: None,
             extra: None,
             netns: None,
+            cgroup_id: 0,
         }
     }
 

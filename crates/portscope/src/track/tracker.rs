@@ -133,6 +133,8 @@ impl Tracker {
             source,
             notes,
             resolved: _,
+            cgroups,
+            forwards: _,
         } = snap;
         // The kernel dumps sockets in the same order every time (its hash
         // table's), and rows keep the order they were first seen in: try
@@ -216,6 +218,7 @@ impl Tracker {
         }
         self.settled = settled;
         self.merge_processes(&keep, processes, hidden, user_names, source, notes);
+        self.context.cgroups = cgroups;
         self.last = Some(at);
     }
 
@@ -369,6 +372,8 @@ impl Tracker {
             source,
             notes,
             resolved: Default::default(),
+            cgroups: HashMap::new(),
+            forwards: HashMap::new(),
         };
     }
 }
