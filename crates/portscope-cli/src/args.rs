@@ -142,6 +142,9 @@ pub struct ServeArgs {
     /// Serve a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope events` options.
@@ -197,11 +200,9 @@ pub struct EventsArgs {
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
-    /// Which network namespaces, as for the listing: NAME, PID, `host` or
-    /// `all`. Default: all of them when run as root in the host's,
-    /// otherwise this one.
-    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
-    pub netns: Option<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
     /// The events a saved `--json` listing's sockets make, as a first dump
     /// would (listeners `listen`, connections `open`), then exit.
     #[arg(long, value_name = "FILE", hide = true)]
@@ -263,6 +264,9 @@ pub struct WaitArgs {
     /// Check a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// What `wait` waits for.
@@ -295,6 +299,9 @@ pub struct MapArgs {
     /// Map a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope pid` options.
@@ -335,6 +342,9 @@ pub struct WatchArgs {
     /// The initial filter, in the listing's language (edit it with `/`).
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope close` options.
@@ -364,6 +374,9 @@ pub struct CloseArgs {
     /// Which connections, in the filter language of the listing. Required.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope audit` options.
@@ -391,6 +404,9 @@ pub struct AuditArgs {
     /// Audit a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// Finding severities, lowest first.
@@ -466,6 +482,9 @@ pub struct ExplainArgs {
     /// Explain from a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope who` options.
@@ -501,6 +520,20 @@ pub struct WhoArgs {
     /// sockets (nothing can be signalled there).
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
+}
+
+/// `-N/--netns`: which network namespaces, the same for every command that
+/// lists sockets.
+#[derive(Debug, Default, ClapArgs)]
+pub struct NetnsArg {
+    /// Which network namespaces: NAME (an `ip netns` name or a container's),
+    /// PID (the one that process runs in), `host` or `all`. Default: all of
+    /// them when run as root in the host's, otherwise this one.
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
+    pub netns: Option<String>,
 }
 
 /// Which sockets: the protocol and family flags the listing and the live
@@ -601,11 +634,9 @@ pub struct ListArgs {
     /// Where sockets come from: netlink (sock_diag), or the /proc/net files.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
-    /// Which network namespaces: NAME (an `ip netns` name or a container's),
-    /// PID (the one that process runs in), `host` or `all`. Default: all of
-    /// them when run as root in the host's, otherwise this one.
-    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
-    pub netns: Option<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,

@@ -95,14 +95,14 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
 
     let sys = Native::new();
     let euid = sys.euid();
-    let pick = crate::netns_pick::resolve(a.netns.as_deref(), &sys)?;
+    let scope = crate::netns_pick::scope(a.ns.netns.as_deref(), &sys)?;
     let opts = EngineOptions {
         refresh: Duration::from_millis(a.refresh),
         rcvbuf: a.rcvbuf,
         query: crate::config::select_query(&a.select),
         owners: true,
         source: portscope::collect::SourceChoice::Auto,
-        netns: pick.scope,
+        netns: scope,
     };
     let mut engine = Engine::new(&sys, opts)?;
     for n in engine.notes() {
@@ -139,11 +139,7 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
         } else {
             engine.next_batch(&mut batch)?;
         }
-        batch.retain(|e| {
-            eventline::wanted(e, &kinds, &filter)
-                && (e.kind == portscope::events::EventKind::Lost
-                    || pick.wants(&e.socket, &e.snapshot()))
-        });
+        batch.retain(|e| eventline::wanted(e, &kinds, &filter));
         if let Some(max) = a.count {
             let room = usize::try_from(max.saturating_sub(shown)).unwrap_or(usize::MAX);
             batch.truncate(room);
@@ -230,17 +226,17 @@ fn replay(
     kinds: &[portscope::events::EventKind],
 ) -> Result<ExitCode, Failure> {
     let sys = crate::system::open(Some(path))?;
-    let pick = crate::netns_pick::resolve(a.netns.as_deref(), &*sys)?;
+    let scope = crate::netns_pick::scope(a.ns.netns.as_deref(), &*sys)?;
     let opts = EngineOptions {
         query: crate::config::select_query(&a.select),
-        netns: pick.scope,
+        netns: scope,
         ..EngineOptions::default()
     };
     let (mut batch, snap) = portscope::events::first_dump(&*sys, &opts)?;
     for n in &snap.notes {
         crate::say(format_args!("{n}"));
     }
-    batch.retain(|e| eventline::wanted(e, kinds, filter) && pick.wants(&e.socket, &e.snapshot()));
+    batch.retain(|e| eventline::wanted(e, kinds, filter));
     if let Some(max) = a.count {
         batch.truncate(usize::try_from(max).unwrap_or(usize::MAX));
     }

@@ -3,7 +3,9 @@
 //! [`System`](crate::collect::System).
 
 pub mod cgroup;
+pub mod cgroup_id;
 mod destroyed;
+pub mod held;
 pub mod host;
 pub mod nat;
 pub mod netlink;
@@ -13,5 +15,6 @@ pub mod pidfd;
 pub mod proc_events;
 pub mod process;
 pub mod procnet;
+pub mod sock_filter;
 pub mod spaces;
 pub mod system;
