@@ -75,6 +75,8 @@ pub struct Engine<'s, S: System + ?Sized> {
     last_dump: Instant,
     /// Whether the next dump is one a watched process brought forward.
     early: bool,
+    /// When the last dump with an owner walk was.
+    last_walk: Instant,
     /// Processes that just started, watched for a new fd (see [`WATCH_FOR`]).
     watched: HashMap<u32, Watch>,
     started: Vec<ProcessEvent>,
@@ -143,6 +145,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             scope: opts.netns,
             next_dump: Instant::now() + opts.refresh,
             last_dump: Instant::now(),
+            last_walk: Instant::now(),
             early: false,
             watched: HashMap::new(),
             started: Vec::new(),
@@ -206,7 +209,13 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         }
         self.watch();
         if Instant::now() >= self.next_dump {
-            let walk = !std::mem::take(&mut self.early);
+            // Early dumps never stand in for the refresh's walk, however
+            // often the machine's new processes bring them.
+            let early = std::mem::take(&mut self.early);
+            let walk = !early || self.last_walk.elapsed() >= self.refresh;
+            if walk {
+                self.last_walk = Instant::now();
+            }
             let snap = self.owners.take(walk)?;
             self.last_dump = Instant::now();
             self.sub.cover(self.scope, &namespaces(&snap))?;
@@ -254,13 +263,24 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
                     {
                         self.watched.remove(&oldest);
                     }
-                    {
+                    // What it holds now it inherited (a fork's copies of its
+                    // parent's sockets): only sockets it opens later are its
+                    // own news. A large table is no new client's.
+                    let fds = sys.fds_of(pid);
+                    if fds.is_some_and(|n| n <= MAX_WATCHED_FDS) {
+                        let inherited = sys
+                            .sockets_of(pid)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(_, i)| i)
+                            .collect();
                         self.watched.insert(
                             pid,
                             Watch {
                                 until: now + WATCH_FOR,
-                                fds: sys.fds_of(pid),
+                                fds,
                                 looks: 0,
+                                inherited,
                             },
                         );
                     }
@@ -294,7 +314,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
             if w.fds != Some(n) || w.looks % SOCKETS_EVERY == 0 {
                 w.fds = Some(n);
                 for (fd, inode) in sys.sockets_of(*pid).unwrap_or_default() {
-                    if !known.contains(&inode) {
+                    if !known.contains(&inode) && !w.inherited.contains(&inode) {
                         opened = true;
                         let owners = held.entry(inode).or_default();
                         if !owners.iter().any(|o| o.pid == *pid) {
@@ -418,6 +438,8 @@ const OLD_EVERY: u32 = 10;
 const SOCKETS_EVERY: u32 = 50;
 /// How many processes are watched at once (a fork storm watches the latest).
 const MAX_WATCHED: usize = 512;
+/// A process with more fds than this when it starts is not watched.
+const MAX_WATCHED_FDS: u64 = 256;
 /// How long a process counts as just started (looked at every time).
 const YOUNG: Duration = Duration::from_millis(250);
 /// The time between the last dump and one a watched process brings
@@ -431,6 +453,8 @@ struct Watch {
     until: Instant,
     fds: Option<u64>,
     looks: u32,
+    /// The sockets it held when the watch began.
+    inherited: HashSet<u64>,
 }
 
 /// The namespaces a dump's sockets are in, each once.

@@ -182,6 +182,8 @@ struct Known {
     listening: bool,
     /// Dumps in a row that did not list it.
     missing: u8,
+    /// When a dump last listed it.
+    last_seen: SystemTime,
 }
 
 /// A listener that went away, held back for [`Differ::replace_window`] in
@@ -229,6 +231,10 @@ impl Default for Differ {
         }
     }
 }
+
+/// How long a socket a dump no longer lists waits for its destroy
+/// notification before it closes without counters.
+const MISSING_FOR: Duration = Duration::from_millis(500);
 
 /// How long a destroyed cookie is remembered: past TIME_WAIT (60 s).
 const CLOSED_MEMORY: Duration = Duration::from_secs(120);
@@ -344,6 +350,7 @@ impl Differ {
             let label = self.netns_of(s);
             if let Some(k) = self.known.get_mut(&key) {
                 k.missing = 0;
+                k.last_seen = now;
                 if k.processes.is_empty() && !s.owners.is_empty() {
                     k.processes = processes_of(s, snap);
                 }
@@ -370,6 +377,7 @@ impl Differ {
                     first_seen: now,
                     listening,
                     missing: 0,
+                    last_seen: now,
                 },
             );
             if baseline {
@@ -396,7 +404,9 @@ impl Differ {
                 continue;
             }
             k.missing = k.missing.saturating_add(1);
-            if resync || k.missing >= 2 {
+            // Two dumps and half a second: dumps brought forward come
+            // faster than a destroy notification may.
+            if resync || (k.missing >= 2 && since(now, k.last_seen) >= MISSING_FOR) {
                 gone.push(*key);
             }
         }
