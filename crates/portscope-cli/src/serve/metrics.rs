@@ -400,33 +400,28 @@ impl Counts {
                 .get(usize::from(port / 64))
                 .is_some_and(|w| w & (1 << (port % 64)) != 0)
         };
-        let mut c = Counts {
-            by_state: Vec::new(),
-            on_port: HashMap::new(),
-            by_pid: HashMap::new(),
-        };
-        // Sockets come grouped by namespace and mostly by few owners: the
-        // last namespace and the last owner found are tried first.
+        let mut by_state: Vec<(u64, String, [[i64; 13]; 7])> = Vec::new();
+        let mut on_port = Tally::default();
+        let mut by_pid = Tally::default();
+        // First owners the snapshot knows (the socket's process), the
+        // first few met: most sockets are of few processes.
+        let mut known_pids: Vec<u32> = Vec::with_capacity(RECENT);
+        // Sockets come grouped by namespace: the last one is tried first.
         let mut ns_at = usize::MAX;
-        // A first owner the snapshot knows: the socket's process.
-        let mut last_owner: Option<u32> = None;
-        let (mut run_pid, mut run) = (None, 0i64);
         for s in &snap.sockets {
             let netns = labels::netns_key(s);
-            if c.by_state.get(ns_at).is_none_or(|(k, _, _)| *k != netns) {
-                ns_at = match c.by_state.iter().position(|(k, _, _)| *k == netns) {
+            if by_state.get(ns_at).is_none_or(|(k, _, _)| *k != netns) {
+                ns_at = match by_state.iter().position(|(k, _, _)| *k == netns) {
                     Some(i) => i,
                     None => {
-                        c.by_state
-                            .push((netns, esc(&labels::netns(s)), [[0; 13]; 7]));
-                        c.by_state.len() - 1
+                        by_state.push((netns, esc(&labels::netns(s)), [[0; 13]; 7]));
+                        by_state.len() - 1
                     }
                 };
             }
             let p = s.proto as usize;
             let st = usize::from(s.state.kernel());
-            if let Some(n) = c
-                .by_state
+            if let Some(n) = by_state
                 .get_mut(ns_at)
                 .and_then(|(_, _, t)| t.get_mut(p))
                 .and_then(|row| row.get_mut(st))
@@ -438,35 +433,73 @@ impl Counts {
                 && let Some(port) = s.local.port()
                 && on_listener(port)
             {
-                *c.on_port.entry((port, s.state)).or_default() += 1;
+                on_port.add((port, s.state));
             }
             let first = s.owners.first().map(|o| o.pid);
-            let pid = if first.is_some() && first == last_owner {
-                first
-            } else {
-                let known = s
-                    .owners
-                    .iter()
-                    .map(|o| o.pid)
-                    .find(|p| snap.processes.contains_key(p));
-                if known.is_some() && known == first {
-                    last_owner = known;
+            let pid = match first {
+                Some(f) if known_pids.contains(&f) => first,
+                _ => {
+                    let known = s
+                        .owners
+                        .iter()
+                        .map(|o| o.pid)
+                        .find(|p| snap.processes.contains_key(p));
+                    if let Some(k) = known
+                        && known == first
+                        && known_pids.len() < RECENT
+                    {
+                        known_pids.push(k);
+                    }
+                    known
                 }
-                known
             };
-            if pid == run_pid {
-                run += 1;
-            } else {
-                if run > 0 {
-                    *c.by_pid.entry(run_pid).or_default() += run;
-                }
-                (run_pid, run) = (pid, 1);
-            }
+            by_pid.add(pid);
         }
-        if run > 0 {
-            *c.by_pid.entry(run_pid).or_default() += run;
+        Counts {
+            by_state,
+            on_port: on_port.into_map(),
+            by_pid: by_pid.into_map(),
         }
-        c
+    }
+}
+
+/// How many keys a [`Tally`] counts in a list before a map.
+const RECENT: usize = 8;
+
+/// Counts by key: the first few keys in a short list searched in order
+/// (no hashing; most sockets are of few processes and ports), the rest
+/// in a map.
+struct Tally<K> {
+    recent: Vec<(K, i64)>,
+    rest: HashMap<K, i64>,
+}
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally {
+            recent: Vec::with_capacity(RECENT),
+            rest: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Copy> Tally<K> {
+    fn add(&mut self, k: K) {
+        if let Some((_, n)) = self.recent.iter_mut().find(|(x, _)| *x == k) {
+            *n += 1;
+        } else if self.recent.len() < RECENT {
+            self.recent.push((k, 1));
+        } else {
+            *self.rest.entry(k).or_default() += 1;
+        }
+    }
+
+    fn into_map(self) -> HashMap<K, i64> {
+        let mut m = self.rest;
+        for (k, n) in self.recent {
+            *m.entry(k).or_default() += n;
+        }
+        m
     }
 }
 
@@ -583,6 +616,46 @@ mod tests {
         ), "{many}");
         assert!(many.contains("portscope_listener_accept_queue_max{"));
         assert!(many.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn one_pass_counts_every_process_and_port() {
+        let mut snap = Snapshot::default();
+        for pid in 1..=20u32 {
+            snap.processes.insert(
+                pid,
+                Process {
+                    pid,
+                    ..Process::default()
+                },
+            );
+            snap.sockets.push(listener(8000 + pid as u16, pid));
+        }
+        // Interleaved owners and ports, more of each than the short lists hold.
+        for i in 0..2000u32 {
+            let pid = i % 20 + 1;
+            snap.sockets
+                .push(conn(8000 + pid as u16, 20000 + i as u16, pid));
+        }
+        snap.sockets.push(Socket {
+            owners: vec![Owner { pid: 99, fd: 3 }],
+            ..conn(1, 2, 99)
+        });
+        let ports: HashMap<u16, String> = (1..=20).map(|p| (8000 + p, String::new())).collect();
+        let c = Counts::of(&snap, &ports);
+        for pid in 1..=20u32 {
+            assert_eq!(c.by_pid.get(&Some(pid)), Some(&101), "pid {pid}");
+            assert_eq!(
+                c.on_port.get(&(8000 + pid as u16, TcpState::Established)),
+                Some(&100)
+            );
+        }
+        assert_eq!(c.by_pid.get(&None), Some(&1));
+        assert_eq!(c.by_state.len(), 1);
+        assert_eq!(
+            c.by_state[0].2[0][usize::from(TcpState::Established.kernel())],
+            2001
+        );
     }
 
     #[test]

@@ -182,6 +182,8 @@ struct Known {
     listening: bool,
     /// Dumps in a row that did not list it.
     missing: u8,
+    /// The number of the last dump that listed it.
+    dump: u64,
 }
 
 /// A listener that went away, held back for [`Differ::replace_window`] in
@@ -202,6 +204,10 @@ pub struct Differ {
     closed: HashMap<u64, SystemTime>,
     pending: Vec<Pending>,
     last_dump: Option<SystemTime>,
+    /// Dumps so far: each socket a dump lists is stamped with its number,
+    /// so the sockets it no longer lists are found without a set of those
+    /// it does (at 100k sockets, most of a dump's cost here).
+    dumps: u64,
     resync: bool,
     /// How long a listener's going is held back in case another takes its
     /// port (then it is one `replaced` event).
@@ -217,6 +223,7 @@ impl Default for Differ {
             closed: HashMap::new(),
             pending: Vec::new(),
             last_dump: None,
+            dumps: 0,
             resync: false,
             replace_window: Duration::from_secs(2),
             netns: None,
@@ -309,24 +316,18 @@ impl Differ {
     /// counters.
     pub fn on_dump(&mut self, snap: &Snapshot, now: SystemTime, out: &mut Vec<Event>) {
         let baseline = self.last_dump.is_none();
-        let mut seen = std::collections::HashSet::with_capacity(snap.sockets.len());
+        self.dumps += 1;
+        let dump = self.dumps;
         for s in &snap.sockets {
             if s.cookie == 0 || !matches!(s.proto, Proto::Tcp | Proto::Udp) {
                 continue;
             }
-            if self.closed.contains_key(&s.cookie) {
+            if !self.closed.is_empty() && self.closed.contains_key(&s.cookie) {
                 continue;
             }
-            // A closing end no process holds any more, never seen open: the
-            // rest of a connection whose close was (or will be) reported
-            // from its destroy notification (a TIME_WAIT or orphaned socket
-            // may carry another cookie than the full socket had).
-            if !self.known.contains_key(&s.cookie) && s.inode == 0 && is_closing(s.state) {
-                continue;
-            }
-            seen.insert(s.cookie);
             if let Some(k) = self.known.get_mut(&s.cookie) {
                 k.missing = 0;
+                k.dump = dump;
                 if k.processes.is_empty() && !s.owners.is_empty() {
                     k.processes = processes_of(s, snap);
                 }
@@ -343,6 +344,13 @@ impl Differ {
                 }
                 continue;
             }
+            // A closing end no process holds any more, never seen open: the
+            // rest of a connection whose close was (or will be) reported
+            // from its destroy notification (a TIME_WAIT or orphaned socket
+            // may carry another cookie than the full socket had).
+            if s.inode == 0 && is_closing(s.state) {
+                continue;
+            }
             let processes = processes_of(s, snap);
             let listening = is_listener(s);
             self.known.insert(
@@ -353,6 +361,7 @@ impl Differ {
                     first_seen: now,
                     listening,
                     missing: 0,
+                    dump,
                 },
             );
             if baseline {
@@ -375,7 +384,7 @@ impl Differ {
         let resync = std::mem::take(&mut self.resync);
         let mut gone = Vec::new();
         for (cookie, k) in &mut self.known {
-            if seen.contains(cookie) {
+            if k.dump == dump {
                 continue;
             }
             k.missing = k.missing.saturating_add(1);
