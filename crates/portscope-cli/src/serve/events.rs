@@ -23,6 +23,12 @@ use portscope::model::{Proto, Snapshot, Socket, TcpState};
 /// resynchronizes: a burst may go on.
 const MAX_DRAIN: usize = 64;
 
+/// How many refreshes a socket that came without an owner is looked at
+/// for one (the owner walk may find it later: the refresher reads every fd
+/// table every 30 refreshes), and how many such sockets at most.
+const OWNER_WATCH: u8 = 40;
+const MAX_UNOWNED: usize = 4096;
+
 /// One change to one socket.
 #[derive(Clone, Debug)]
 pub struct Change {
@@ -71,6 +77,9 @@ pub struct Feed {
     /// The state each socket the engine knows was last seen in, kept from
     /// the events (a refresh with no news touches none).
     states: HashMap<u64, TcpState>,
+    /// Sockets announced without an owner, and for how many more
+    /// refreshes to look for one (then a `changed` says who holds it).
+    unowned: HashMap<u64, u8>,
     /// Notifications the OS dropped, as far as it said.
     pub lost: u64,
 }
@@ -93,6 +102,7 @@ impl Feed {
             buf: Vec::new(),
             events: Vec::new(),
             states: HashMap::new(),
+            unowned: HashMap::new(),
             lost: 0,
         };
         (feed, why)
@@ -118,7 +128,39 @@ impl Feed {
                     .map(|s| (s.cookie, s.state)),
             );
         }
+        self.owners_found(snap, out);
         self.take(out);
+    }
+
+    /// A `changed` for each socket announced without an owner that has one
+    /// in `snap` (the engine learns it without an event).
+    fn owners_found(&mut self, snap: &Snapshot, out: &mut Vec<Change>) {
+        if self.unowned.is_empty() {
+            return;
+        }
+        let now = SystemTime::now();
+        for s in &snap.sockets {
+            if s.owners.is_empty() || self.unowned.remove(&s.cookie).is_none() {
+                continue;
+            }
+            let mut e = Event::new(now, EventKind::State, s.clone());
+            e.netns = self.differ.netns;
+            for o in &s.owners {
+                if let Some(p) = snap.processes.get(&o.pid)
+                    && !e.processes.iter().any(|q| q.pid == o.pid)
+                {
+                    e.processes.push(p.clone());
+                }
+            }
+            out.push(Change {
+                event: e,
+                seen: None,
+            });
+        }
+        self.unowned.retain(|_, left| {
+            *left = left.saturating_sub(1);
+            *left > 0
+        });
     }
 
     /// Waits up to `timeout` for sockets the OS freed and appends what
@@ -184,13 +226,29 @@ impl Feed {
             match e.kind {
                 EventKind::Listen | EventKind::Open | EventKind::State => {
                     self.states.insert(cookie, e.socket.state);
+                    if e.kind != EventKind::State
+                        && e.socket.owners.is_empty()
+                        && e.socket.inode != 0
+                        && self.unowned.len() < MAX_UNOWNED
+                    {
+                        self.unowned.insert(cookie, OWNER_WATCH);
+                    }
                     out.push(Change {
                         event: e,
                         seen: None,
                     });
                 }
+                EventKind::Close
+                    if e.lived_under_ms.is_some()
+                        && (e.socket.proto != Proto::Tcp || e.socket.remote.port() == Some(0)) =>
+                {
+                    // Never in a refresh and no TCP connection: a UDP
+                    // socket of a name lookup, a socket never connected.
+                    // Noise for the page, nothing for the counters.
+                }
                 EventKind::Close | EventKind::Unlisten => {
                     let seen = self.states.remove(&cookie);
+                    self.unowned.remove(&cookie);
                     out.push(Change { event: e, seen });
                 }
                 EventKind::Replaced => {
@@ -267,5 +325,35 @@ mod tests {
         assert_eq!(out[0].kind(), "gone");
         assert_eq!(out[0].seen, Some(TcpState::CloseWait));
         assert!(out[0].is_connection_closed());
+    }
+
+    #[test]
+    fn an_owner_found_later_is_a_change() {
+        use portscope::model::{Owner, Process};
+        let (mut feed, _) = Feed::new(&Recorded::new(Snapshot::default()));
+        let mut out = Vec::new();
+        feed.on_snapshot(&snap(vec![]), &mut out);
+        feed.on_snapshot(&snap(vec![sock(1, 1, TcpState::Listen)]), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].event.socket.owners.is_empty());
+        out.clear();
+        let mut owned = snap(vec![Socket {
+            owners: vec![Owner { pid: 7, fd: 3 }],
+            ..sock(1, 1, TcpState::Listen)
+        }]);
+        owned.processes.insert(
+            7,
+            Process {
+                pid: 7,
+                ..Process::default()
+            },
+        );
+        feed.on_snapshot(&owned, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].kind(), "changed");
+        assert_eq!(out[0].event.processes[0].pid, 7);
+        out.clear();
+        feed.on_snapshot(&owned, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 }
