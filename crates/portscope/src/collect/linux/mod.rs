@@ -11,4 +11,5 @@ pub mod owners;
 pub mod pidfd;
 pub mod process;
 pub mod procnet;
+pub mod spaces;
 pub mod system;

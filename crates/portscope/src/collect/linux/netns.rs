@@ -18,6 +18,12 @@
 //! would change what everything else on it sees. The call goes through
 //! rustix's safe wrapper, so there is no `unsafe` here.
 //!
+//! [`run_each`] does the same for many namespaces with a few threads (one
+//! per core), each entering namespaces in turn: a thread and a `setns` per
+//! namespace cost more than the dump of a small one, and two threads
+//! dumping different namespaces at once keep both cores busy in the
+//! kernel's walks.
+//!
 //! Not here: the dump itself (`netlink/`), attribution of processes
 //! (`cgroup.rs`).
 
@@ -116,6 +122,17 @@ fn is_nsfs(path: &Path) -> bool {
 /// Finds every namespace (see the module docs). With `processes` false only
 /// the caller's and the bind-mounted ones are found (no walk of /proc).
 pub fn discover(processes: bool) -> Namespaces {
+    discover_after(processes, None)
+}
+
+/// [`discover`], reusing what `prev` (an earlier discovery) knew of a
+/// namespace found again through the same path with the same first member:
+/// its container is not read again from the members' cgroups and the
+/// runtime's state files (what a live view would otherwise do every
+/// refresh for every container), and its sockets keep the same
+/// [`Netns`] value. Which namespaces are found is exactly what
+/// [`discover`] finds.
+pub fn discover_after(processes: bool, prev: Option<&Namespaces>) -> Namespaces {
     let own = own_inode();
     let host = host_inode();
     let mut by_inode: HashMap<u64, (Option<Text>, PathBuf, Vec<u32>)> = HashMap::new();
@@ -176,10 +193,24 @@ pub fn discover(processes: bool) -> Namespaces {
         }
     }
     let state = StateFiles::host();
+    let known: HashMap<u64, &Found> = prev
+        .map(|p| p.all.iter().map(|f| (f.netns.inode, f)).collect())
+        .unwrap_or_default();
     let mut all: Vec<Found> = by_inode
         .into_iter()
         .map(|(inode, (name, path, mut pids))| {
             pids.sort_unstable();
+            if let Some(old) = known
+                .get(&inode)
+                .filter(|old| old.path == path && old.pids.first() == pids.first())
+            {
+                return Found {
+                    netns: Arc::clone(&old.netns),
+                    path,
+                    pids,
+                    own: Some(inode) == own,
+                };
+            }
             let is_host = Some(inode) == host;
             // The container of the namespace: that of its first member
             // that runs in one (a pod's pause process, or the container's).
@@ -226,4 +257,102 @@ pub fn run_in<T: Send + 'static>(
     handle
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("namespace thread panicked")))
+}
+
+/// Runs `f` on every job of `jobs` on at most `workers` threads of its own
+/// (see the module docs), and gives back what each call returned, in the
+/// order of `jobs` (`None` for a job no thread ran: none could be made, or
+/// its worker panicked). A job for which `enter` gives a path is run inside that
+/// namespace, and `f` is handed whether the thread got in; a job for which
+/// it gives `None` runs in whichever namespace the thread is in (one that
+/// talks to its namespace through a socket opened there before).
+pub fn run_each<J: Sync, T: Send>(
+    jobs: &[J],
+    workers: usize,
+    enter: impl Fn(&J) -> Option<&Path> + Sync,
+    f: impl Fn(&J, std::io::Result<()>) -> T + Sync,
+) -> Vec<Option<T>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return done;
+            };
+            let entered = match enter(job) {
+                None => Ok(()),
+                Some(path) => File::open(path).and_then(|ns| {
+                    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))
+                        .map_err(std::io::Error::from)
+                }),
+            };
+            done.push((i, f(job, entered)));
+        }
+    };
+    let workers = workers.clamp(1, jobs.len().max(1));
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(jobs.len()).collect();
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("portscope-netns".into())
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        for t in threads {
+            // A panicking job loses its worker's results, as `run_in`'s does.
+            for (i, t) in t.join().unwrap_or_default() {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some(t);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// How many threads [`run_each`] is worth: one per core.
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(8))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_each_answers_every_job_in_order() {
+        let jobs: Vec<u32> = (0..37).collect();
+        for workers in [1, 2, 5, 64] {
+            let got = run_each(
+                &jobs,
+                workers,
+                |_| None,
+                |j, entered| {
+                    assert!(entered.is_ok());
+                    j * 2
+                },
+            );
+            let want: Vec<Option<u32>> = jobs.iter().map(|j| Some(j * 2)).collect();
+            assert_eq!(got, want, "{workers} workers");
+        }
+        let none: Vec<u32> = Vec::new();
+        assert!(run_each(&none, 2, |_| None, |j, _| *j).is_empty());
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_opened_is_handed_over_as_an_error() {
+        let jobs = ["/nonexistent/netns/a", "/nonexistent/netns/b"];
+        let got = run_each(
+            &jobs,
+            2,
+            |p| Some(Path::new(*p)),
+            |_, entered| entered.err().map(|e| e.kind()),
+        );
+        assert_eq!(got, vec![Some(Some(std::io::ErrorKind::NotFound)); 2],);
+    }
 }

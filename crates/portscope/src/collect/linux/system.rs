@@ -20,6 +20,7 @@ use super::netns;
 use super::owners::{self, UserNames};
 use super::pidfd::{Holds, OpenError, Pidfd};
 use super::procnet::ProcNet;
+use super::spaces;
 
 /// This machine, as Linux shows it.
 #[derive(Default)]
@@ -29,6 +30,8 @@ pub struct Linux {
     /// The netlink socket closing and tcp_info reads go through, opened on
     /// first use.
     netlink: Mutex<Option<Netlink>>,
+    /// The netlink sockets opened in other namespaces, kept for the next dump.
+    spaces: spaces::Kept,
 }
 
 impl std::fmt::Debug for Linux {
@@ -56,7 +59,7 @@ impl Linux {
 
 impl System for Linux {
     fn dump(&self, opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump> {
-        dump_namespaces(opts, hint, capacity)
+        dump_namespaces(opts, hint, capacity, &self.spaces)
     }
 
     fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()> {
@@ -280,132 +283,65 @@ impl Pinned for Pin {
 }
 
 /// The dump of every namespace `opts.netns` names: the caller's own as
-/// before (netlink, falling back to /proc/net), each other one through a
-/// netlink socket opened inside it (see [`netns::run_in`]); every socket
-/// tagged with its namespace. The sockets of other namespaces are opened
-/// all at once, on threads of their own, while the caller's is dumped.
-fn dump_namespaces(opts: &Options, hint: Option<&OwnerMap>, capacity: usize) -> Result<Dump> {
+/// before (netlink, falling back to /proc/net), every other one through a
+/// netlink socket opened inside it (see [`spaces`]); every socket tagged
+/// with its namespace. The others are dumped by a few workers while the
+/// caller's own is dumped on this thread.
+fn dump_namespaces(
+    opts: &Options,
+    hint: Option<&OwnerMap>,
+    capacity: usize,
+    kept: &spaces::Kept,
+) -> Result<Dump> {
     let root = rustix::process::geteuid().is_root();
-    let (want_own, others, mut notes, spaces) = plan(opts.netns, root, opts.source);
-    // Open the others' sockets meanwhile.
-    let opening: Vec<_> = others
-        .iter()
-        .map(|f| {
-            let path = f.path.clone();
-            let found = f.clone();
-            (
-                found,
-                std::thread::Builder::new()
-                    .name("portscope-netns-open".into())
-                    .spawn(move || netns::run_in(&path, Netlink::open)),
-            )
-        })
-        .collect();
-    let mut dump = if want_own {
-        dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))?
-    } else {
-        Dump {
-            source: Source::Netlink,
-            ..Dump::default()
-        }
-    };
-    if let Some(own) = spaces.own() {
+    let (want_own, others, mut notes, found) = plan(opts.netns, root, opts.source, kept);
+    let present: std::collections::HashSet<u64> = found.all.iter().map(|f| f.netns.inode).collect();
+    let (own, listed) = std::thread::scope(|scope| {
+        let listed = (!others.is_empty()).then(|| {
+            std::thread::Builder::new()
+                .name("portscope-netns-dump".into())
+                .spawn_scoped(scope, || spaces::dump(&others, &present, opts, kept))
+        });
+        let own = if want_own {
+            dump_into(opts, netlink_dump, hint, Vec::with_capacity(capacity))
+        } else {
+            Ok(Dump {
+                source: Source::Netlink,
+                ..Dump::default()
+            })
+        };
+        let listed = match listed {
+            None => spaces::Listed::default(),
+            // No thread for the others: dumped here, after the caller's.
+            Some(Err(_)) => spaces::dump(&others, &present, opts, kept),
+            Some(Ok(h)) => h.join().unwrap_or_else(|_| spaces::Listed {
+                sockets: Vec::new(),
+                refused: others.len(),
+            }),
+        };
+        (own, listed)
+    });
+    let mut dump = own?;
+    if let Some(own) = found.own() {
         for s in &mut dump.sockets {
             s.netns = Some(Arc::clone(&own.netns));
         }
     }
     notes.append(&mut dump.notes);
-    let mut refused = 0usize;
-    for (found, handle) in opening {
-        let opened = match handle {
-            Ok(h) => h
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("panicked"))),
-            Err(e) => Err(e),
-        };
-        let nl = match opened {
-            Ok(Ok(nl)) => nl,
-            // Gone since it was found: nothing to list.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Ok(Err(_)) | Err(_) => {
-                // Not allowed in (no CAP_SYS_ADMIN): a member's /proc/<pid>/net
-                // still shows the namespace's sockets, as far as it may be read.
-                if !procnet_of(&found, opts, &mut dump.sockets) {
-                    refused += 1;
-                }
-                continue;
-            }
-        };
-        let start = dump.sockets.len();
-        if nl
-            .collect_with(&opts.query, opts.detail, &mut dump.sockets)
-            .is_err()
-        {
-            dump.sockets.truncate(start);
-            refused += 1;
-            continue;
-        }
-        if opts.query.raw
-            && !nl.raw_supported()
-            && let Some(pid) = found.pids.first()
-        {
-            let raw_only = Query {
-                tcp: false,
-                udp: false,
-                unix: false,
-                ..opts.query
-            };
-            // A member that exits meanwhile takes its raw sockets' file
-            // with it: the namespace's other sockets stay listed.
-            let mut raw = Vec::new();
-            if ProcNet::at(format!("/proc/{pid}/net"))
-                .with_detail(opts.detail)
-                .collect(&raw_only, &mut raw)
-                .is_ok()
-            {
-                dump.sockets.append(&mut raw);
-            }
-        }
-        if let Some(rest) = dump.sockets.get_mut(start..) {
-            // Interface names are the namespace's own: asked from inside it.
-            if opts.query.packet
-                && rest.iter().any(|s| s.bound_if != 0)
-                && let Ok(Ok(names)) = netns::run_in(&found.path, super::netlink::link_names)
-            {
-                super::netlink::fill_interface_names(rest, &names);
-            }
-            for s in rest {
-                s.netns = Some(Arc::clone(&found.netns));
-            }
-        }
+    let mut sockets = listed.sockets;
+    if dump.sockets.is_empty() {
+        dump.sockets = sockets;
+    } else {
+        dump.sockets.append(&mut sockets);
     }
-    if refused > 0 {
+    if listed.refused > 0 {
         notes.push(format!(
-            "{refused} network namespace(s) could not be dumped (entering one needs CAP_SYS_ADMIN)"
+            "{} network namespace(s) could not be dumped (entering one needs CAP_SYS_ADMIN)",
+            listed.refused
         ));
     }
     dump.notes = notes;
     Ok(dump)
-}
-
-/// The sockets of namespace `found` from a member's `/proc/<pid>/net`,
-/// tagged; false when no member's could be read.
-fn procnet_of(found: &netns::Found, opts: &Options, out: &mut Vec<Socket>) -> bool {
-    for pid in &found.pids {
-        let mut got = Vec::new();
-        let mut notes = Vec::new();
-        let read = ProcNet::at(format!("/proc/{pid}/net"))
-            .with_detail(opts.detail)
-            .collect_noting(&opts.query, &mut got, &mut notes);
-        if read.is_ok() {
-            for s in &mut got {
-                s.netns = Some(Arc::clone(&found.netns));
-            }
-            out.append(&mut got);
-            return true;
-        }
-    }
-    false
 }
 
 /// Which namespaces to dump for `scope`: whether the caller's own, the
@@ -414,7 +350,8 @@ fn plan(
     scope: NetnsScope,
     root: bool,
     source: SourceChoice,
-) -> (bool, Vec<netns::Found>, Vec<String>, netns::Namespaces) {
+    kept: &spaces::Kept,
+) -> (bool, Vec<netns::Found>, Vec<String>, Arc<netns::Namespaces>) {
     let own = netns::own_inode();
     let host = netns::host_inode();
     let in_host = own.is_some() && own == host;
@@ -426,7 +363,7 @@ fn plan(
     let mut notes = Vec::new();
     // The process walk finds namespaces no bind mount names; the caller's
     // own needs none (an unprivileged caller's walk is for the note).
-    let spaces = netns::discover(scope != NetnsScope::Own || (!root && in_host));
+    let spaces = kept.discover(scope != NetnsScope::Own || (!root && in_host));
     let others = |keep: &dyn Fn(&netns::Found) -> bool| -> Vec<netns::Found> {
         spaces
             .all
@@ -572,14 +509,18 @@ fn host_facts(snap: &Snapshot) -> HostFacts {
     };
     if !others.is_empty() {
         let spaces = netns::discover(true);
-        for inode in others {
-            let Some(found) = spaces.get(inode) else {
-                continue;
-            };
-            if let Ok(Ok((addrs, _))) = netns::run_in(&found.path, super::host::addresses) {
-                netns_addresses.insert(inode, addrs);
-            }
-        }
+        let found: Vec<&netns::Found> = others.iter().filter_map(|i| spaces.get(*i)).collect();
+        let read = netns::run_each(
+            &found,
+            netns::workers(),
+            |f| Some(f.path.as_path()),
+            |f, entered| {
+                entered.ok()?;
+                let (addrs, _) = super::host::addresses().ok()?;
+                Some((f.netns.inode, addrs))
+            },
+        );
+        netns_addresses.extend(read.into_iter().flatten().flatten());
     }
     // Published ports matter when a forwarder or a container is in the
     // snapshot; the rules' tools are not run otherwise.
