@@ -13,6 +13,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+. "$HERE/lib.sh"
+BENCH=families.sh
 BUILD=1
 RUNS=10
 OUT="$HERE/FAMILIES-RESULTS.md"
@@ -22,18 +24,17 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --runs) RUNS=$2; shift ;;
         --out) OUT=$2; shift ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) bench_help 2 11; exit 0 ;;
         *) N=$1 ;;
     esac
     shift
 done
-for tool in ip python3 hyperfine ss; do
-    command -v "$tool" >/dev/null || { echo "families.sh: $tool is needed" >&2; exit 2; }
-done
+bench_need ip iproute2
+bench_need ss iproute2
+bench_need python3 python3
+bench_need hyperfine hyperfine
 PORTSCOPE=${PORTSCOPE:-$ROOT/target/release/portscope}
-if [ "$BUILD" = 1 ]; then
-    (cd "$ROOT" && cargo build --release --locked -p portscope-cli)
-fi
+bench_build
 
 NS="psbench-fam-$$"
 POP=""
@@ -95,8 +96,8 @@ ip netns exec "$NS" hyperfine -N --warmup 2 --runs "$RUNS" --export-json "$JSON"
     echo "bench/families.sh $N: $N packet sockets (half on ETH_P_ALL, half bound to lo), $N netlink sockets, $((N / 2)) MPTCP connections and a listener, in a namespace of the script's own; hyperfine, $RUNS runs after 2 warm-ups, mean wall time."
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "- commit: $(cd "$ROOT" && git rev-parse --short HEAD)"
-    echo "- machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared with other builds)"
+    echo "- commit: $(bench_commit)"
+    echo "- machine: $(nproc) cores, load average $(bench_load) at the end (shared with other builds)"
     echo
     python3 - "$JSON" <<'EOF'
 import json, sys

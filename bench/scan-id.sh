@@ -13,6 +13,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+. "$HERE/lib.sh"
+BENCH=scan-id
 BUILD=1
 RUNS=3
 OUT_FILE="$HERE/SCAN-RESULTS.md"
@@ -21,17 +23,15 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --runs) RUNS=$2; shift ;;
         --out) OUT_FILE=$2; shift ;;
-        -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) bench_help 2 12; exit 0 ;;
         *) echo "scan-id.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
 case "$RUNS" in ''|*[!0-9]*|0) echo "scan-id.sh: --runs needs a number > 0" >&2; exit 2 ;; esac
-log() { printf '[scan-id %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+log() { bench_log "$@"; }
 
-if [ "$BUILD" = 1 ]; then
-    (cd "$ROOT" && cargo build --release --locked -p portscope-cli)
-fi
+bench_build
 BIN="$ROOT/target/release/portscope"
 [ -x "$BIN" ] || { echo "scan-id.sh: $BIN missing (build without --no-build)" >&2; exit 2; }
 
@@ -154,8 +154,8 @@ done
 log "UDP, once each (nmap -sU -sV takes minutes)"
 t=$(tm "$OUT_DIR/portscope-udp.json" "${X[@]}" "$BIN" scan 127.0.0.1 --udp -p "$UDP" --json); echo "portscope-udp $t" >> "$OUT_DIR/times.txt"
 t=$(tm /dev/null "${X[@]}" nmap -sU -sV -Pn -n -p "$UDP" -oX "$OUT_DIR/nmap-udp.xml" 127.0.0.1); echo "nmap-udp $t" >> "$OUT_DIR/times.txt"
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet || echo "+changes")
+LOAD=$(bench_load)
+COMMIT=$(bench_commit)
 
 python3 - "$OUT_DIR" "$OUT_FILE" "$LOAD" "$RUNS" "$COMMIT" <<'PY'
 import json, os, platform, statistics, subprocess, sys, datetime

@@ -10,6 +10,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+. "$HERE/lib.sh"
+BENCH=scan-bench
 
 BUILD=1
 RUNS=10
@@ -19,14 +21,14 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --runs) RUNS=$2; shift ;;
         --out) OUT_FILE=$2; shift ;;
-        -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) bench_help 2 9; exit 0 ;;
         *) echo "scan.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
 done
 case "$RUNS" in ''|*[!0-9]*) echo "scan.sh: --runs needs a number" >&2; exit 2 ;; esac
 
-log() { printf '[scan-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+log() { bench_log "$@"; }
 
 need_pkg() { # need_pkg PACKAGE COMMAND
     command -v "$2" >/dev/null 2>&1 && return 0
@@ -146,7 +148,7 @@ hyperfine -N --warmup 2 --runs "$RUNS" -i \
     -n nmap "$NMAP_CMD" \
     -n "python sequential" "$SEQ_CMD" \
     > "$OUT_DIR/hyperfine.txt" 2>&1
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD=$(bench_load)
 
 python3 - "$OUT_DIR" "$OUT_FILE" "$FIXTURE" "$LOAD" "$RUNS" <<'EOF'
 import json, os, platform, subprocess, sys, datetime

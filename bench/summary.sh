@@ -11,15 +11,17 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
+. "$HERE/lib.sh"
+BENCH=summary.sh
 SIZE=${1:-100000}
 OUT_FILE=${OUT_FILE:-$HERE/SUMMARY-RESULTS.md}
 PORTSCOPE=${PORTSCOPE:-$ROOT/target/release/portscope}
 log() { echo "summary.sh: $*" >&2; }
 
 if [ -z "${PORTSCOPE_SUMMARY_INNER:-}" ]; then
-    command -v hyperfine >/dev/null || { log "hyperfine missing (Debian package hyperfine)"; exit 1; }
+    bench_need hyperfine hyperfine
     if [ "$PORTSCOPE" = "$ROOT/target/release/portscope" ]; then
-        (cd "$ROOT" && cargo build --release --locked -q -p portscope-cli)
+        bench_build
     fi
     export PORTSCOPE OUT_FILE PORTSCOPE_SUMMARY_INNER=1
     exec unshare -n "$0" "$SIZE"
@@ -50,7 +52,7 @@ while [ ! -s "$WORK/ready.json" ]; do
 done
 TOTAL=$(ss -tanH | wc -l)
 log "population up: ss -tanH lists $TOTAL TCP sockets"
-LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD=$(bench_load)
 hyperfine -N --warmup 2 --runs 10 --export-json "$WORK/h.json" \
     -n "ss -s" "ss -s" \
     -n "portscope -sn" "$PORTSCOPE -sn" \

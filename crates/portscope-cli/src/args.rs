@@ -251,6 +251,9 @@ pub struct WaitArgs {
     /// Print nothing; only the exit status tells.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Check a saved `--json` listing instead of this machine's sockets.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
 }
 
 /// What `wait` waits for.
@@ -297,6 +300,9 @@ pub struct PidArgs {
     /// Milliseconds over which to measure the connections' throughput (0: counters only).
     #[arg(long, value_name = "MS", default_value_t = 500)]
     pub interval: u64,
+    /// Describe a process of a saved `--json` listing instead of this machine's.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub from_snapshot: Option<std::path::PathBuf>,
 }
 
 /// `portscope watch` options.

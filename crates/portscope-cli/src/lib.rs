@@ -61,7 +61,24 @@ impl From<io::Error> for Failure {
 /// Writes one `portscope: …` line to stderr. A closed or full stderr is
 /// ignored: there is nowhere else to say it, and it is no reason to panic.
 pub fn say(line: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr().lock(), "portscope: {line}");
+    let text = line.to_string();
+    let mut err = io::stderr().lock();
+    for (i, l) in text.split('\n').enumerate() {
+        let prefix = if i == 0 { "portscope: " } else { "" };
+        let _ = writeln!(err, "{prefix}{}", shown_line(l));
+    }
+}
+
+/// A line of a message, safe for a terminal: a message that quotes what
+/// the user typed (an argument, a filter, a port) may carry terminal
+/// escapes; a line holding any control character is shown escaped whole,
+/// through the one escaping path. Lines without one are as written.
+fn shown_line(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.chars().any(char::is_control) {
+        portscope::text::escape(line.as_bytes()).to_string().into()
+    } else {
+        line.into()
+    }
 }
 
 /// Asks a question on stderr and reads one line of answer from stdin (the
@@ -170,7 +187,24 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let text = e.render().to_string();
+            let mut text = e.render().to_string();
+            // The arguments clap quotes are the user's: escape them before
+            // the message is cut to its first line, so that a line break
+            // inside one cannot cut it (and no escape reaches the terminal).
+            for (_, value) in e.context() {
+                let quoted = match value {
+                    clap::error::ContextValue::String(s) => std::slice::from_ref(s),
+                    clap::error::ContextValue::Strings(v) => v.as_slice(),
+                    _ => &[],
+                };
+                for q in quoted.iter().filter(|q| q.chars().any(char::is_control)) {
+                    // The rendering drops escape sequences (as styling) but
+                    // keeps line breaks: find the argument as it rendered it.
+                    let rendered = clap::builder::StyledStr::from(q.clone()).to_string();
+                    let escaped = portscope::text::escape(q.as_bytes()).to_string();
+                    text = text.replace(&rendered, &escaped);
+                }
+            }
             let first = text
                 .lines()
                 .find(|l| !l.trim().is_empty())

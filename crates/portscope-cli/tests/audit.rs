@@ -44,26 +44,12 @@ impl Drop for Holder {
     }
 }
 
-/// Runs `program 60` with `sock` as its stdin. A program file just copied
-/// can be briefly "busy" (ETXTBSY): another test thread forking at that
-/// moment holds the copy's write fd until its exec. That passes; retry.
+/// Runs `program 60` (perhaps just copied) with `sock` as its stdin.
 fn spawn_holding(program: &Path, sock: impl AsFd) -> std::io::Result<std::process::Child> {
-    const ETXTBSY: i32 = 26;
-    let mut tries = 0;
-    loop {
-        let fd: OwnedFd = sock.as_fd().try_clone_to_owned()?;
-        match Command::new(program)
-            .arg("60")
-            .stdin(Stdio::from(fd))
-            .spawn()
-        {
-            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
+    let fd: OwnedFd = sock.as_fd().try_clone_to_owned()?;
+    let mut cmd = Command::new(program);
+    cmd.arg("60").stdin(Stdio::from(fd));
+    Ok(common::spawn_copied(&mut cmd))
 }
 
 /// The system's `sleep`, which holds sockets in these tests.

@@ -226,6 +226,21 @@ fn throughput_from_json_counters_matches_a_known_transfer() {
     assert_eq!(got, SIZE as u64);
 }
 
+/// The lines `child` writes on its stdout, read on a thread of their own
+/// (so a test can wait for one with a deadline).
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 #[test]
 fn continuous_changes_mark_new_and_gone_sockets() {
     let _ns = common::netns();
@@ -242,15 +257,7 @@ fn continuous_changes_mark_new_and_gone_sockets() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = lines_of(&mut child);
     let next_until = |pred: &dyn Fn(&str) -> bool| -> String {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
@@ -297,7 +304,7 @@ fn continuous_rejects_bad_intervals_and_layouts() {
         &["-c", "0"][..],
         &["-c", "-1"],
         &["-c", "inf"],
-        &["-c", "1", "--changes", "--csv"],
+        &["-c", "1", "--changes", "--format", "netstat"],
     ] {
         let out = portscope().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -305,6 +312,66 @@ fn continuous_rejects_bad_intervals_and_layouts() {
     // --changes needs -c.
     let out = portscope().arg("--changes").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // The netstat layout has no column for the mark, and says so.
+    let out = portscope()
+        .args(["-c", "1", "--changes", "--format", "netstat"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no column for a change mark"), "{err}");
+}
+
+/// `-c --changes --csv`: one header with `time` and `change` first; the
+/// baseline's rows marked `=`, then `+` for what appears and `-` for what
+/// goes, each row a parseable CSV record.
+#[test]
+fn continuous_changes_in_csv_have_a_change_column() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut child = portscope()
+        .args(["-c", "0.2", "--changes", "--csv", "-ta"])
+        .arg(format!("src 127.0.0.1:{port} or dst 127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    let record = |line: &str| -> Vec<String> {
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes());
+        let rec = r.records().next().expect("a record").expect("valid CSV");
+        rec.iter().map(String::from).collect()
+    };
+    let header = record(&rx.recv_timeout(Duration::from_secs(10)).expect("a header"));
+    assert_eq!(&header[..3], ["time", "change", "proto"], "{header:?}");
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let (change, state, lport) = (col("change"), col("state"), col("local_port"));
+    let next_until = |pred: &dyn Fn(&[String]) -> bool| -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let rec = record(&rx.recv_timeout(left).expect("a row in time"));
+            assert_eq!(rec.len(), header.len(), "{rec:?}");
+            assert!(rec[0].starts_with("20") && rec[0].ends_with('Z'), "{rec:?}");
+            if pred(&rec) {
+                return rec;
+            }
+        }
+    };
+    let base = next_until(&|r| r[state] == "LISTEN");
+    assert_eq!(base[change], "=", "{base:?}");
+    assert_eq!(base[lport], port.to_string());
+    let c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (a, _) = l.accept().unwrap();
+    let added = next_until(&|r| r[state] == "ESTABLISHED");
+    assert_eq!(added[change], "+", "{added:?}");
+    drop(l);
+    let gone = next_until(&|r| r[state] == "LISTEN");
+    assert_eq!(gone[change], "-", "{gone:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    drop((c, a));
 }
 
 #[test]

@@ -772,3 +772,64 @@ fn a_hostile_file_name_in_an_error_stays_one_line() {
         assert!(err.contains(r"\x1b[2J\nforged: ok\xff"), "{err}");
     }
 }
+
+/// Arguments are untrusted too: a terminal title escape and a line break in
+/// an argument clap rejects (an unknown option, a bad value, a bad
+/// subcommand option) or that a command rejects (a port, a duration, a
+/// signal) come back escaped, on one line, with exit 2.
+#[test]
+fn rejected_arguments_are_escaped_on_one_line() {
+    const EVIL: &str = "\x1b]0;x\x07\nx";
+    let shown = r"\x1b]0;x\x07\nx";
+    let cases: Vec<Vec<String>> = vec![
+        vec![format!("--bogus{EVIL}")],
+        vec![format!("--sort=port{EVIL}")],
+        vec!["--color".into(), format!("never{EVIL}")],
+        vec![
+            "wait".into(),
+            "--state".into(),
+            format!("listen{EVIL}"),
+            "1".into(),
+        ],
+        vec!["scan".into(), format!("--nope{EVIL}")],
+        vec!["who".into(), format!("80{EVIL}")],
+        vec![
+            "wait".into(),
+            "--timeout".into(),
+            format!("1s{EVIL}"),
+            "1".into(),
+        ],
+        vec![
+            "who".into(),
+            "1".into(),
+            "--kill".into(),
+            "--signal".into(),
+            format!("TERM{EVIL}"),
+        ],
+        vec![format!("sport{EVIL}")],
+    ];
+    for args in cases {
+        let out = portscope().args(&args).output().expect("run portscope");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let first = err.lines().next().unwrap_or("");
+        assert!(first.starts_with("portscope: "), "{args:?}: {err:?}");
+        // The filter's lexer splits words at the line break: its message
+        // quotes the word before it.
+        let want = if args[0].starts_with("sport") {
+            r"\x1b]0;x\x07"
+        } else {
+            shown
+        };
+        assert!(first.contains(want), "{args:?}: {err:?}");
+        assert!(
+            !err.bytes().any(|b| b < 0x20 && b != b'\n'),
+            "{args:?}: raw control byte in {err:?}"
+        );
+        // A filter error adds the expression (escaped too) with a caret
+        // under it; any other error is one line.
+        let lines = if args[0].starts_with("sport") { 3 } else { 1 };
+        assert_eq!(err.lines().count(), lines, "{args:?}: {err:?}");
+    }
+}

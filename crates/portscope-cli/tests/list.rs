@@ -267,24 +267,14 @@ fn socket_of_another_user() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut tries = 0;
-    let out = loop {
-        let run = Command::new(&bin)
+    let out = common::exec_copied(|| {
+        Command::new(&bin)
             .args(["-tl", "-p", "--json"])
             .uid(65534)
             .gid(65534)
             .current_dir("/")
-            .output();
-        match run {
-            // Just copied, the file can be busy for a moment while another
-            // test thread forks with its write fd (ETXTBSY); that passes.
-            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => break other.unwrap(),
-        }
-    };
+            .output()
+    });
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),
@@ -422,17 +412,7 @@ fn table_abbreviates_shared_owners_and_aligns() {
     let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let kids: Vec<Reap> = (0..3)
-        .map(|_| {
-            Reap(
-                Command::new("sleep")
-                    .arg("60")
-                    .stdin(Stdio::from(l.as_fd().try_clone_to_owned().unwrap()))
-                    .spawn()
-                    .unwrap(),
-            )
-        })
-        .collect();
+    let kids: Vec<Holder> = (0..3).map(|_| child_holding(&l)).collect();
     let out = portscope()
         .args(["-tlp", "--sort", "port"])
         .output()

@@ -276,23 +276,14 @@ fn unprivileged_all_reads_other_namespaces_through_proc() {
     std::fs::copy(env!("CARGO_BIN_EXE_portscope"), &bin).expect("copy");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let mut tries = 0;
-    let out = loop {
-        let run = Command::new(&bin)
+    let out = common::exec_copied(|| {
+        Command::new(&bin)
             .args(["-tan", "-N", "all", "--json"])
             .uid(65534)
             .gid(65534)
             .current_dir("/")
-            .output();
-        match run {
-            // ETXTBSY while another test thread forks with the copy's fd open.
-            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => break other.expect("run as nobody"),
-        }
-    };
+            .output()
+    });
     let _ = std::fs::remove_dir_all(&dir);
     assert!(
         out.status.success(),

@@ -45,11 +45,8 @@ struct Helper {
 
 impl Helper {
     fn spawn(cmd: &mut Command) -> Helper {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the helper");
+        // Some helpers are programs the test just copied.
+        let mut child = common::spawn_copied(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()));
         let out = BufReader::new(child.stdout.take().expect("stdout"));
         Helper { child, out }
     }

@@ -1,6 +1,8 @@
 //! Every command on a recorded snapshot (`--from-snapshot`): the listing,
-//! `-s`, `who`, `explain`, `audit`, `close` and `watch` run on the same
-//! saved listing, so what they say is exact.
+//! `-s`, `who`, `explain`, `audit`, `close`, `watch`, `wait`, `pid`, `map`
+//! and `serve` run on the same saved listing, so what they say is exact.
+//! (`scan`, `history`, `completions` and `man` do not read the machine
+//! through `System`; `events` follows the live kernel.)
 //!
 //! The fixture, tests/fixtures/machine.json, is a real `portscope -tuxap
 //! --json` of a network namespace holding a loopback listener shared by two
@@ -10,9 +12,10 @@
 //! terminal escape in its name and a line break in its command line.
 
 mod common;
+mod serve_support;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::portscope;
@@ -149,6 +152,19 @@ fn who_kill_signals_nothing_on_a_recording() {
         text.contains("python3[9818]: recorded: nothing to signal"),
         "{text}"
     );
+
+    // With --json: one document, the outcome inside it.
+    let out = run(&["who", "8080", "--kill", "--yes", "--json"]);
+    assert_eq!(code(&out), 1);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("only JSON on stdout");
+    assert_eq!(pids(&doc["holders"]), [9749, 9818]);
+    let results = doc["kill"]["results"].as_array().expect("results");
+    assert_eq!(pids(&doc["kill"]["results"]), [9749, 9818]);
+    for r in results {
+        assert_eq!(r["outcome"], "recorded: nothing to signal", "{doc}");
+        assert_eq!(r["sent"], false);
+    }
+    assert!(doc["kill"]["ports_free"].is_null(), "{doc}");
 }
 
 #[test]
@@ -225,6 +241,10 @@ fn a_bad_recording_is_a_usage_error() {
         &["explain", "22"],
         &["close", "--dry-run", "dport = :22"],
         &["watch"],
+        &["wait", "22"],
+        &["pid", "1"],
+        &["map"],
+        &["serve", "--listen", "127.0.0.1:0"],
         &[],
     ] {
         let out = portscope()
@@ -243,6 +263,17 @@ fn a_bad_recording_is_a_usage_error() {
 struct Tmux(String);
 
 impl Tmux {
+    /// Runs `cmd` in a detached 160x30 session `w` of this server.
+    fn start(&self, cmd: &str) {
+        let status = Command::new("tmux")
+            .args(["-u", "-L", &self.0, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "160", "-y", "30", "-s", "w"])
+            .args(["env", "LANG=C.UTF-8", "sh", "-c", cmd])
+            .status()
+            .expect("tmux is needed for this test (Debian package tmux)");
+        assert!(status.success());
+    }
+
     fn cmd(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.0])
@@ -280,24 +311,7 @@ fn watch_shows_the_recording_in_a_terminal() {
         "{} watch --interval 0.2 --from-snapshot {FIXTURE}",
         env!("CARGO_BIN_EXE_portscope")
     );
-    let status = Command::new("tmux")
-        .args(["-u", "-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
-        .args([
-            "-x",
-            "160",
-            "-y",
-            "30",
-            "-s",
-            "w",
-            "env",
-            "LANG=C.UTF-8",
-            "sh",
-            "-c",
-        ])
-        .arg(&cmd)
-        .status()
-        .expect("tmux is needed for this test");
-    assert!(status.success());
+    t.start(&cmd);
     t.cmd(&["set-option", "-t", "w", "status", "off"]);
     let screen = t.wait("the recorded sockets", |s| {
         s.contains("127.0.0.1:7000") && s.contains("[::1]:5432")
@@ -326,24 +340,7 @@ fn watch_kill_on_a_recording_signals_nothing() {
         "{} watch --interval 0.2 --from-snapshot {FIXTURE} 'sport = :5432'",
         env!("CARGO_BIN_EXE_portscope")
     );
-    let status = Command::new("tmux")
-        .args(["-u", "-L", &t.0, "-f", "/dev/null", "new-session", "-d"])
-        .args([
-            "-x",
-            "160",
-            "-y",
-            "30",
-            "-s",
-            "w",
-            "env",
-            "LANG=C.UTF-8",
-            "sh",
-            "-c",
-        ])
-        .arg(&cmd)
-        .status()
-        .expect("tmux is needed for this test");
-    assert!(status.success());
+    t.start(&cmd);
     t.wait("the one recorded socket", |s| s.contains("[::1]:5432"));
     t.cmd(&["send-keys", "-t", "w", "K"]);
     t.wait("the prompt", |s| {
@@ -354,4 +351,315 @@ fn watch_kill_on_a_recording_signals_nothing() {
     // Still there: nothing was signalled and the recording does not change.
     assert!(screen.contains("[::1]:5432"), "{screen}");
     t.cmd(&["send-keys", "-t", "w", "q"]);
+}
+
+/// Runs `portscope ARGS --from-snapshot FIXTURE`, failing the test if it has
+/// not ended within a generous deadline (a recording must never be waited on).
+fn run_bounded(args: &[&str]) -> Output {
+    let mut child = portscope()
+        .args(args)
+        .args(["--from-snapshot", FIXTURE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run portscope");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("poll portscope").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("portscope {args:?} still waiting on a recording");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("portscope output")
+}
+
+#[test]
+fn wait_answers_from_the_recording_at_once() {
+    // Present in the recording: ready at once, whatever the timeout.
+    for ports in [&["8080"][..], &["5353/udp"], &["8080", "postgresql"]] {
+        let mut args = vec!["wait", "--timeout", "24h"];
+        args.extend_from_slice(ports);
+        let out = run_bounded(&args);
+        assert_eq!(
+            code(&out),
+            0,
+            "{ports:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{ports:?}");
+    }
+    // Absent: the recording will never change, so the timeout's exit (1)
+    // comes at once, with the timeout's message naming the recording.
+    let out = run_bounded(&["wait", "--timeout", "24h", "8080", "9999"]);
+    assert_eq!(code(&out), 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "portscope: in the recording: not listening: 9999",
+        "{err}"
+    );
+    // A TIME_WAIT is no listener: port 35174 has only one.
+    assert_eq!(
+        code(&run_bounded(&["wait", "-q", "--timeout", "24h", "35174"])),
+        1
+    );
+    let out = run_bounded(&["wait", "-q", "--timeout", "24h", "9999"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        out.stdout.is_empty() && out.stderr.is_empty(),
+        "-q prints nothing"
+    );
+
+    // --state free: a port nothing holds is free; a held one is not, and
+    // its holders are named (the hostile one escaped).
+    assert_eq!(code(&run_bounded(&["wait", "--state", "free", "9999"])), 0);
+    let out = run_bounded(&["wait", "--state", "free", "--timeout", "24h", "7000"]);
+    assert_eq!(code(&out), 1);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in the recording: still held: 7000"), "{err}");
+    let text = stdout(&out);
+    assert_no_controls(&text);
+    assert!(text.contains("evil\\x1b[2J[9900]"), "{text}");
+    // TIME_WAIT does not hold a port.
+    assert_eq!(code(&run_bounded(&["wait", "--state", "free", "35174"])), 0);
+    // Bad input stays a usage error.
+    assert_eq!(
+        code(&run_bounded(&["wait", "--timeout", "soon", "8080"])),
+        2
+    );
+}
+
+#[test]
+fn pid_describes_the_recorded_owner() {
+    let out = run(&["pid", "9749", "--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(got.len(), 1);
+    let p = &got[0];
+    let mine: Vec<Value> = fixture()
+        .into_iter()
+        .filter(|s| pids(&s["owners"]).contains(&9749))
+        .collect();
+    let owner = mine[0]["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .find(|o| o["pid"] == 9749)
+        .expect("the owner")
+        .clone();
+    for key in ["name", "cmdline", "uid", "user", "euid", "euser", "exe"] {
+        assert_eq!(p[key], owner[key], "{key}");
+    }
+    // Every recorded socket of the process, by inode, with its fds.
+    let want: BTreeSet<(u64, Vec<u64>)> = mine
+        .iter()
+        .map(|s| {
+            let fds = s["owners"]
+                .as_array()
+                .expect("owners")
+                .iter()
+                .filter(|o| o["pid"] == 9749)
+                .map(|o| o["fd"].as_u64().expect("fd"))
+                .collect();
+            (s["inode"].as_u64().expect("inode"), fds)
+        })
+        .collect();
+    let sockets = p["sockets"].as_array().expect("sockets");
+    let have: BTreeSet<(u64, Vec<u64>)> = sockets
+        .iter()
+        .map(|s| {
+            let fds = s["fds"]
+                .as_array()
+                .expect("fds")
+                .iter()
+                .map(|f| f.as_u64().expect("fd"))
+                .collect();
+            (s["inode"].as_u64().expect("inode"), fds)
+        })
+        .collect();
+    assert_eq!(have, want);
+    // States as the listing spells them (an unconnected UDP socket is UNCONN).
+    for s in sockets {
+        let rec = mine
+            .iter()
+            .find(|m| m["inode"] == s["inode"])
+            .expect("recorded");
+        assert_eq!(s["state"], rec["state"], "{s}");
+    }
+    // Listening first; nothing measured on a recording (its counters never move).
+    let listening: Vec<bool> = sockets.iter().map(|s| s["listening"] == true).collect();
+    assert!(listening.windows(2).all(|w| w[0] >= w[1]), "{listening:?}");
+    assert!(
+        sockets.iter().all(|s| s["tx_rate"].is_null()),
+        "{sockets:?}"
+    );
+    // The audit's findings about it, as audit gives them on the recording.
+    let rules: Vec<&str> = p["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule"))
+        .collect();
+    assert!(rules.contains(&"root-high-port"), "{rules:?}");
+
+    // By name: both processes called python3 in the recording.
+    let got: Vec<Value> =
+        serde_json::from_slice(&run(&["pid", "python3", "--json"]).stdout).expect("json");
+    let by_name: Vec<u64> = got
+        .iter()
+        .map(|p| p["pid"].as_u64().expect("pid"))
+        .collect();
+    assert_eq!(by_name, [9749, 9818]);
+
+    // The hostile process: escaped for people, exact in JSON.
+    let text = stdout(&run(&["pid", "9900"]));
+    assert_no_controls(&text);
+    assert!(text.starts_with("evil\\x1b[2J[9900]\n"), "{text}");
+    assert!(text.contains("evil --line\\nbreak"), "{text}");
+    let got: Vec<Value> =
+        serde_json::from_slice(&run(&["pid", "9900", "--json"]).stdout).expect("json");
+    assert_eq!(got[0]["name"], "evil\u{1b}[2J");
+    assert_eq!(got[0]["cmdline"], "evil --line\nbreak");
+
+    // A pid the recording does not have: one clear line, exit 1.
+    let out = run(&["pid", "4242"]);
+    assert_eq!(code(&out), 1);
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "portscope: no process 4242 in the recording\n"
+    );
+}
+
+/// A file removed when dropped (also when the test fails).
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn map_joins_the_recorded_conversations() {
+    // The recording's one connection has both ends in pid 9749: counted as
+    // internal, not drawn.
+    let out = run(&["map", "--json"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(got["internal"], 1, "{got}");
+    assert_eq!(got["edges"], Value::Array(vec![]), "{got}");
+
+    // Give the client end to the evil process: a conversation 9900 → 9749.
+    let mut all = fixture();
+    let evil = all
+        .iter()
+        .find(|s| s["local"]["port"] == 7000)
+        .and_then(|s| s["owners"].get(0))
+        .expect("the evil owner")
+        .clone();
+    let client = all
+        .iter_mut()
+        .find(|s| s["local"]["port"] == 49542)
+        .expect("the client end");
+    let mut owner = evil;
+    owner["fd"] = 6.into();
+    client["owners"] = Value::Array(vec![owner]);
+    let file = TempFile(std::env::temp_dir().join(format!(
+        "portscope-recorded-map-{}.json",
+        std::process::id()
+    )));
+    std::fs::write(&file.0, serde_json::to_vec(&all).expect("json")).expect("write");
+    let file = file.0.to_str().expect("utf-8 path");
+    let map = |args: &[&str]| {
+        let out = portscope()
+            .arg("map")
+            .args(args)
+            .args(["--from-snapshot", file])
+            .output()
+            .expect("run portscope");
+        assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+        stdout(&out)
+    };
+    let got: Value = serde_json::from_str(&map(&["--json"])).expect("json");
+    assert_eq!(got["internal"], 0, "{got}");
+    let edges = got["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 1, "{got}");
+    assert_eq!(edges[0]["from"], 9900);
+    assert_eq!(edges[0]["to"], 9749);
+    assert_eq!(edges[0]["proto"], "tcp");
+    assert_eq!(edges[0]["port"], 8080);
+    assert_eq!(edges[0]["conns"], 1);
+    let nodes: BTreeSet<u64> = got["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["pid"].as_u64().expect("pid"))
+        .collect();
+    assert_eq!(nodes, BTreeSet::from([9749, 9900]));
+    // People (tree, DOT, Mermaid) see the hostile name escaped.
+    for args in [&[][..], &["--dot"], &["--mermaid"]] {
+        let text = map(args);
+        assert_no_controls(&text);
+        assert!(text.contains("9900"), "{args:?}: {text}");
+        assert!(!text.contains('\u{1b}'), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn serve_serves_the_recording() {
+    let server = serve_support::Server::start(&["--from-snapshot", FIXTURE]);
+    // The API's snapshot is the recording (serve selects TCP and UDP).
+    let r = server.get("/api/v1/snapshot");
+    assert_eq!(r.status, 200);
+    let got = r.json();
+    let want: Vec<Value> = fixture()
+        .into_iter()
+        .filter(|s| s["proto"] == "tcp" || s["proto"] == "udp")
+        .collect();
+    assert_eq!(got, Value::Array(want.clone()));
+    let r = server.get("/api/v1/snapshot?filter=sport%20%3D%20%3A8080");
+    let got = r.json();
+    let n = want.iter().filter(|s| s["local"]["port"] == 8080).count();
+    assert_eq!(got.as_array().map(Vec::len), Some(n), "{got}");
+
+    // The metrics count what the recording holds.
+    let text = server.get("/metrics").text();
+    for (proto, state) in [
+        ("tcp", "LISTEN"),
+        ("tcp", "ESTABLISHED"),
+        ("tcp", "TIME_WAIT"),
+        ("udp", "UNCONN"),
+    ] {
+        let n = want
+            .iter()
+            .filter(|s| s["proto"] == proto && s["state"] == state)
+            .count();
+        let got = serve_support::value(
+            &text,
+            "portscope_sockets{",
+            &[&format!("proto=\"{proto}\""), &format!("state=\"{state}\"")],
+        );
+        assert_eq!(got, Some(n as f64), "{proto} {state}:\n{text}");
+    }
+    // One listener_info series per recorded listener, by port.
+    let mut ports: Vec<u64> = want
+        .iter()
+        .filter(|s| s["state"] == "LISTEN" || s["state"] == "UNCONN")
+        .map(|s| s["local"]["port"].as_u64().expect("port"))
+        .collect();
+    ports.sort_unstable();
+    let mut series: Vec<u64> = text
+        .lines()
+        .filter(|l| l.starts_with("portscope_listener_info{"))
+        .filter_map(|l| l.split("port=\"").nth(1)?.split('"').next()?.parse().ok())
+        .collect();
+    series.sort_unstable();
+    assert_eq!(series, ports, "{text}");
+    // The hostile name is escaped in labels.
+    assert_no_controls(&text);
+    assert!(text.contains(r#"process="evil\\x1b[2J""#), "{text}");
+    drop(server);
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use std::net::{TcpListener, UdpSocket};
-use std::os::fd::AsFd;
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -23,13 +22,9 @@ fn finds_a_child_holding_the_port_and_kills_it() {
     let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let mut child = Command::new("sleep")
-        .arg("60")
-        .stdin(Stdio::from(l.as_fd().try_clone_to_owned().unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = child_holding(&l);
     drop(l); // Only the child holds the listener now.
-    let pid = child.id();
+    let pid = child.pid();
 
     let out = portscope()
         .args(["who", &port.to_string(), "--json"])
@@ -68,7 +63,7 @@ fn finds_a_child_holding_the_port_and_kills_it() {
         "{text}"
     );
     assert!(text.contains("free"), "{text}");
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(!status.success(), "the child was terminated by a signal");
 
     let out = portscope()
@@ -76,6 +71,41 @@ fn finds_a_child_holding_the_port_and_kills_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// With --json, --kill prints one JSON document: the holders and the kill's
+/// outcome inside it, no text after it.
+#[test]
+fn kill_with_json_prints_only_json() {
+    let _ns = common::netns();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut child = child_holding(&l);
+    drop(l);
+    let pid = child.pid();
+    let out = portscope()
+        .args(["who", &port.to_string(), "--kill", "--yes", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {stdout}"));
+    let holders = doc["holders"].as_array().expect("holders");
+    assert_eq!(holders.len(), 1, "{doc}");
+    assert_eq!(holders[0]["pid"], pid);
+    assert_eq!(holders[0]["sockets"][0]["local"]["port"], port);
+    let kill = &doc["kill"];
+    assert_eq!(kill["signal"], "SIGTERM");
+    assert_eq!(
+        kill["results"],
+        serde_json::json!([{"pid": pid, "outcome": "sent SIGTERM", "sent": true}])
+    );
+    assert_eq!(kill["confirmed"], true);
+    assert_eq!(kill["ports_free"], true, "{doc}");
+    assert_eq!(kill["still_held_by"], serde_json::json!([]));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(child.0.wait().unwrap().signal(), Some(15));
 }
 
 #[test]
@@ -146,11 +176,7 @@ fn kill_off_a_terminal_needs_yes() {
     let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let mut child = Command::new("sleep")
-        .arg("60")
-        .stdin(Stdio::from(l.as_fd().try_clone_to_owned().unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = child_holding(&l);
     let out = portscope()
         .args(["who", &port.to_string(), "--kill"])
         .stdin(Stdio::null())
@@ -158,11 +184,11 @@ fn kill_off_a_terminal_needs_yes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        child.try_wait().unwrap().is_none(),
+        child.0.try_wait().unwrap().is_none(),
         "signalled without --yes"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 }
 
 /// In a fresh pid namespace, pid 1 holds a listener; `who --kill` refuses it.
@@ -371,11 +397,7 @@ fn kill_into_a_closed_pipe_signals_and_exits_quietly() {
     let _ns = common::netns();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let mut child = Command::new("sleep")
-        .arg("60")
-        .stdin(Stdio::from(l.as_fd().try_clone_to_owned().unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = child_holding(&l);
     drop(l);
     let out = Command::new("bash")
         .args([
@@ -392,7 +414,7 @@ fn kill_into_a_closed_pipe_signals_and_exits_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.is_empty(), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "the holder was not signalled");
 }

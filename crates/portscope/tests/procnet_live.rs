@@ -317,44 +317,12 @@ fn unix_sockets_are_seen() {
 
 type Key = (Proto, Endpoint, Endpoint, TcpState);
 
-/// `ss` state names as states.
 fn ss_state(name: &str) -> TcpState {
-    match name {
-        "ESTAB" => TcpState::Established,
-        "SYN-SENT" => TcpState::SynSent,
-        "SYN-RECV" => TcpState::SynRecv,
-        "FIN-WAIT-1" => TcpState::FinWait1,
-        "FIN-WAIT-2" => TcpState::FinWait2,
-        "TIME-WAIT" => TcpState::TimeWait,
-        "UNCONN" => TcpState::Close,
-        "CLOSE-WAIT" => TcpState::CloseWait,
-        "LAST-ACK" => TcpState::LastAck,
-        "LISTEN" => TcpState::Listen,
-        "CLOSING" => TcpState::Closing,
-        other => panic!("unknown ss state {other}"),
-    }
+    common::ss::state(name).unwrap_or_else(|| panic!("unknown ss state {name}"))
 }
 
-/// `127.0.0.1:80`, `[::1]:80`, `*:22`, `0.0.0.0%lo:53` as `ss -n` prints them.
 fn ss_endpoint(s: &str) -> Endpoint {
-    let (addr, port) = s.rsplit_once(':').unwrap();
-    let port = if port == "*" {
-        0
-    } else {
-        port.parse().unwrap()
-    };
-    // `%ifname` (bound device) is not in /proc/net.
-    let addr = addr.split('%').next().unwrap();
-    let addr: IpAddr = match addr {
-        // ss writes `*` only for the IPv6 wildcard (0.0.0.0 stays as is).
-        "*" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        a => a
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .unwrap(),
-    };
-    Endpoint::Inet { addr, port }
+    common::ss::endpoint(s).unwrap_or_else(|| panic!("not an ss end: {s}"))
 }
 
 fn ss_table() -> HashMap<Key, usize> {

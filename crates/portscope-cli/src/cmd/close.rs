@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use portscope::collect::{self, CloseOutcome, Options, SourceChoice};
 use portscope::filter::Filter;
-use portscope::model::{Query, StateSet};
+use portscope::model::{Proto, Query};
 
 use crate::Failure;
 use crate::args::CloseArgs;
@@ -33,18 +33,7 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
     let filter = Filter::parse(&args.filter)
         .map_err(|e| Failure::Usage(format!("{e}\n{}", e.caret_lines())))?;
     let hint = filter.query_hint();
-    let query = hint.apply(Query {
-        tcp: true,
-        udp: false,
-        raw: false,
-        unix: false,
-        packet: false,
-        netlink: false,
-        mptcp: false,
-        ipv4: true,
-        ipv6: true,
-        states: StateSet::ALL,
-    });
+    let query = hint.apply(Query::only(Proto::Tcp));
     let mut cfg = ListConfig::with_owners();
     cfg.collect = Options {
         query,

@@ -88,34 +88,20 @@ struct ProcessReport {
     cgroup: Option<Text>,
     /// The container the process runs in, read from its cgroup and the
     /// runtime's state files (null when none or not known).
-    container: Option<ContainerOut>,
+    #[serde(serialize_with = "container_json")]
+    container: Option<portscope::model::Container>,
     /// The systemd unit it runs in (`nginx.service`), null when none.
     unit: Option<Text>,
     sockets: Vec<SocketOut>,
     findings: Vec<FindingOut>,
 }
 
-#[derive(Debug, Serialize)]
-struct ContainerOut {
-    runtime: &'static str,
-    id: Text,
-    name: Option<Text>,
-    image: Option<Text>,
-    pod: Option<Text>,
-    pod_namespace: Option<Text>,
-}
-
-impl ContainerOut {
-    fn of(c: &portscope::model::Container) -> ContainerOut {
-        ContainerOut {
-            runtime: c.runtime.as_str(),
-            id: c.id.clone(),
-            name: c.name.clone(),
-            image: c.image.clone(),
-            pod: c.pod.clone(),
-            pod_namespace: c.pod_namespace.clone(),
-        }
-    }
+/// The `container` object, as the listing writes it.
+fn container_json<S: serde::Serializer>(
+    c: &Option<portscope::model::Container>,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    c.as_ref().map(portscope::json::ContainerOut).serialize(ser)
 }
 
 /// Runs `pid`.
@@ -123,13 +109,15 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
     if args.interval > 10_000 {
         return Err(Failure::Usage("--interval: at most 10000 ms".to_string()));
     }
-    let sys = crate::system::open(None)?;
+    let recorded = args.from_snapshot.is_some();
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
     let procs = targets(sys, &args.target)?;
     if procs.is_empty() {
         crate::say(format_args!(
-            "no process {}",
-            portscope::text::escape(args.target.as_bytes())
+            "no process {}{}",
+            portscope::text::escape(args.target.as_bytes()),
+            if recorded { " in the recording" } else { "" }
         ));
         return Ok(ExitCode::from(1));
     }
@@ -153,7 +141,8 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
         .cloned()
         .collect();
     let started = Instant::now();
-    let measured = args.interval > 0 && again.iter().any(|s| counters(s).is_some());
+    // A recording's counters never move: there is no throughput to measure.
+    let measured = !recorded && args.interval > 0 && again.iter().any(|s| counters(s).is_some());
     if measured {
         std::thread::sleep(Duration::from_millis(args.interval));
         let mut refs: Vec<&mut Socket> = again.iter_mut().collect();
@@ -199,7 +188,7 @@ pub fn run(args: &PidArgs) -> Result<ExitCode, Failure> {
             .collect();
         // The owner walk's view of the process knows its container and unit.
         let walked = snap.processes.get(&p.pid).unwrap_or(&p);
-        let container = walked.container.as_ref().map(ContainerOut::of);
+        let container = walked.container.clone();
         let unit = walked.unit.clone();
         reports.push(ProcessReport {
             container,
@@ -289,7 +278,7 @@ fn socket_out(
     };
     SocketOut {
         proto: s.proto.as_str(),
-        state: s.state.as_str(),
+        state: s.state.name_for(s.proto),
         local: s.shown_local().to_string(),
         remote: s.shown_remote().to_string(),
         path,
@@ -413,7 +402,7 @@ fn write_text(out: &mut dyn Write, r: &ProcessReport) -> io::Result<()> {
             out,
             "  container {} ({}, {}",
             c.name.as_ref().unwrap_or(&short).bounded(64),
-            c.runtime,
+            c.runtime.as_str(),
             short.bounded(12)
         )?;
         if let Some(image) = &c.image {

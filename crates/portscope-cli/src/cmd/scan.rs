@@ -133,19 +133,8 @@ fn config(args: &ScanArgs) -> Result<ScanConfig, Failure> {
 /// This machine's listeners of `proto`, with their processes.
 fn snapshot(proto: Proto) -> portscope::Result<portscope::model::Snapshot> {
     use portscope::collect::{self, Options, SourceChoice};
-    use portscope::model::{Query, StateSet};
-    let query = Query {
-        tcp: proto == Proto::Tcp,
-        udp: proto == Proto::Udp,
-        raw: false,
-        unix: false,
-        packet: false,
-        netlink: false,
-        mptcp: false,
-        ipv4: true,
-        ipv6: true,
-        states: StateSet::ALL,
-    };
+    use portscope::model::Query;
+    let query = Query::only(proto);
     collect::take(
         &collect::Native::new(),
         &Options {

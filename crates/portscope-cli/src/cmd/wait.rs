@@ -23,6 +23,8 @@ const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 /// Parses `30s`, `500ms`, `2m`, `1h`, or a number of seconds (`1.5`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    // Quoted in the errors: what the user typed, escaped for the terminal.
+    let text = portscope::text::escape(text.as_bytes());
     let (num, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(i) => t.split_at(i),
         None => (t, "s"),
@@ -109,7 +111,8 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
     let interval = parse_duration(&args.interval)
         .map_err(|e| Failure::Usage(format!("--interval {e}")))?
         .max(Duration::from_millis(10));
-    let sys = crate::system::open(None)?;
+    let recorded = args.from_snapshot.is_some();
+    let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
     let mut opts = ListConfig::with_owners().collect;
     opts.owners = false;
@@ -145,9 +148,11 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
             return Ok(ExitCode::SUCCESS);
         }
         let now = Instant::now();
-        if now >= deadline {
+        // A recording never changes: what it lacks now it lacks at the
+        // timeout, so the answer is given at once.
+        if now >= deadline || recorded {
             if !args.quiet {
-                timed_out(sys, args, &missing)?;
+                timed_out(sys, args, &missing, recorded)?;
             }
             return Ok(ExitCode::from(1));
         }
@@ -156,7 +161,12 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Says, at the timeout, which ports are not ready and who holds them.
-fn timed_out(sys: &dyn System, args: &WaitArgs, missing: &[&Want]) -> Result<(), Failure> {
+fn timed_out(
+    sys: &dyn System,
+    args: &WaitArgs,
+    missing: &[&Want],
+    recorded: bool,
+) -> Result<(), Failure> {
     let list: Vec<String> = missing
         .iter()
         .map(|w| {
@@ -173,11 +183,12 @@ fn timed_out(sys: &dyn System, args: &WaitArgs, missing: &[&Want]) -> Result<(),
         WaitState::Listen => "not listening",
         WaitState::Free => "still held",
     };
-    crate::say(format_args!(
-        "timed out after {}: {what}: {}",
-        args.timeout.trim(),
-        list.join(", ")
-    ));
+    let when = if recorded {
+        "in the recording".to_string()
+    } else {
+        format!("timed out after {}", args.timeout.trim())
+    };
+    crate::say(format_args!("{when}: {what}: {}", list.join(", ")));
     let cfg = ListConfig::with_owners();
     let owned: Vec<PortSpec> = missing.iter().flat_map(|w| w.specs.clone()).collect();
     let mut snap = who::holders(sys, &cfg, &owned)?;

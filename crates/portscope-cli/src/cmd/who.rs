@@ -7,10 +7,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use portscope::collect::{self, PinError, ProcessHandle, Signal, SignalOutcome, System};
-use portscope::json::ProcessFields;
+use portscope::json::{ContainerOut, ProcessFields};
 use portscope::model::{Proto, Snapshot, Socket};
 use portscope::services;
-use portscope::text::Text;
 use serde::Serialize;
 
 use crate::Failure;
@@ -54,19 +53,23 @@ pub fn parse_specs(words: &[String]) -> Result<Vec<PortSpec>, String> {
 }
 
 pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
+    // What the user typed, quoted in the errors: escaped for the terminal.
+    let q = |s: &str| portscope::text::escape(s.as_bytes()).to_string();
     let (body, proto) = match item.rsplit_once('/') {
         Some((b, "tcp")) => (b, Some(Proto::Tcp)),
         Some((b, "udp")) => (b, Some(Proto::Udp)),
         Some((_, other)) => {
             return Err(format!(
-                "'{item}': unknown protocol '{other}' (use /tcp or /udp)"
+                "'{}': unknown protocol '{}' (use /tcp or /udp)",
+                q(item),
+                q(other)
             ));
         }
         None => (item, None),
     };
     let port = |t: &str| -> Result<u16, String> {
         t.parse::<u16>()
-            .map_err(|_| format!("'{item}': '{t}' is not a port (0-65535)"))
+            .map_err(|_| format!("'{}': '{}' is not a port (0-65535)", q(item), q(t)))
     };
     if body.chars().all(|c| c.is_ascii_digit() || c == '-') {
         let (low, high) = match body.split_once('-') {
@@ -74,7 +77,7 @@ pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
             None => (port(body)?, port(body)?),
         };
         if low > high {
-            return Err(format!("'{item}': the range runs backwards"));
+            return Err(format!("'{}': the range runs backwards", q(item)));
         }
         return Ok(vec![PortSpec { low, high, proto }]);
     }
@@ -100,7 +103,8 @@ pub(crate) fn parse_one(item: &str) -> Result<Vec<PortSpec>, String> {
     }
     if out.is_empty() {
         return Err(format!(
-            "'{body}' is neither a port nor a known service name"
+            "'{}' is neither a port nor a known service name",
+            q(body)
         ));
     }
     Ok(out)
@@ -125,26 +129,48 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     let groups = group(&snap);
 
     let mut report = Report::new();
-    report.write(|out| {
-        if args.json {
-            write_json(out, &ctx, &groups, &published)
-        } else {
-            super::published::write_text(out, &published)?;
-            write_text(out, &ctx, &groups)
-        }
-    })?;
-
-    if snap.sockets.is_empty() && published.is_empty() {
+    let found = !(snap.sockets.is_empty() && published.is_empty());
+    let killing = found && signal.is_some();
+    // With --kill and --json the holders and the kill's outcome are one
+    // JSON document, written when the outcome is known.
+    if !(killing && args.json) {
+        report.write(|out| {
+            if args.json {
+                write_json(out, &ctx, &groups, &published)
+            } else {
+                super::published::write_text(out, &published)?;
+                write_text(out, &ctx, &groups)
+            }
+        })?;
+    }
+    let (true, Some(sig), Some(targets)) = (found, signal, &targets) else {
         report.finish()?;
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(if found { 0 } else { 1 }));
+    };
+    let mut log = KillLog::new(sig);
+    let code = kill(
+        sys,
+        args,
+        sig,
+        &snap,
+        targets,
+        &cfg,
+        &specs,
+        &mut report,
+        &mut log,
+    )?;
+    if args.json {
+        report.write(|out| {
+            let doc = KillJson {
+                holders: json_blocks(&ctx, &groups, &published),
+                kill: log,
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+            writeln!(out)
+        })?;
     }
-    match (signal, targets) {
-        (Some(sig), Some(targets)) => kill(sys, args, sig, &snap, targets, &cfg, &specs, report),
-        _ => {
-            report.finish()?;
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    report.finish()?;
+    Ok(code)
 }
 
 pub(crate) fn holders(
@@ -304,18 +330,8 @@ struct WhoJson<'a, S: Serialize> {
 
 #[derive(Serialize)]
 struct ForwardJson<'a, S: Serialize> {
-    container: Option<ContainerJson<'a>>,
+    container: Option<ContainerOut<'a>>,
     inner: Vec<S>,
-}
-
-#[derive(Serialize)]
-struct ContainerJson<'a> {
-    runtime: &'static str,
-    id: &'a Text,
-    name: Option<&'a Text>,
-    image: Option<&'a Text>,
-    pod: Option<&'a Text>,
-    pod_namespace: Option<&'a Text>,
 }
 
 impl<S: Serialize> Serialize for WhoJson<'_, S> {
@@ -351,20 +367,24 @@ fn write_json(
     groups: &Groups<'_>,
     published: &[super::published::Published],
 ) -> io::Result<()> {
-    let blocks: Vec<_> = groups
+    let blocks = json_blocks(ctx, groups, published);
+    serde_json::to_writer_pretty(&mut *out, &blocks).map_err(io::Error::from)?;
+    writeln!(out)
+}
+
+/// One JSON block per holder, as `who --json` prints them.
+fn json_blocks<'a>(
+    ctx: &'a Context<'_>,
+    groups: &'a Groups<'_>,
+    published: &'a [super::published::Published],
+) -> Vec<impl Serialize + 'a> {
+    groups
         .iter()
         .map(|(pid, sockets)| {
             let fwd = pid.and_then(|pid| published.iter().find(|f| f.by.contains(&pid)));
             WhoJson {
                 forwarded_to: fwd.map(|f| ForwardJson {
-                    container: f.container.as_ref().map(|c| ContainerJson {
-                        runtime: c.runtime.as_str(),
-                        id: &c.id,
-                        name: c.name.as_ref(),
-                        image: c.image.as_ref(),
-                        pod: c.pod.as_ref(),
-                        pod_namespace: c.pod_namespace.as_ref(),
-                    }),
+                    container: f.container.as_ref().map(ContainerOut),
                     inner: f
                         .inner
                         .iter()
@@ -379,9 +399,58 @@ fn write_json(
                     .collect(),
             }
         })
-        .collect();
-    serde_json::to_writer_pretty(&mut *out, &blocks).map_err(io::Error::from)?;
-    writeln!(out)
+        .collect()
+}
+
+/// `who --kill --json`: the holders as `who --json` lists them, and what
+/// the kill did.
+#[derive(Serialize)]
+struct KillJson<B: Serialize> {
+    holders: Vec<B>,
+    kill: KillLog,
+}
+
+/// What `--kill` did, for `--json` (the text mode says the same in lines).
+#[derive(Debug, Serialize)]
+struct KillLog {
+    /// `SIGTERM`, `SIGKILL`, `signal 10`.
+    signal: String,
+    /// One per holder chosen and asked about: pid, outcome, whether sent.
+    results: Vec<KillResult>,
+    /// Holders of client connections only, not signalled (no --any-socket).
+    passed_over: Vec<u32>,
+    /// Pid 1 and portscope itself: never signalled.
+    refused: Vec<u32>,
+    /// False when the prompt was answered no.
+    confirmed: bool,
+    /// Whether the ports came free after the signals; null when nothing
+    /// was signalled (or nobody read on).
+    ports_free: Option<bool>,
+    /// Who still held them at the deadline.
+    still_held_by: Vec<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct KillResult {
+    pid: u32,
+    /// The outcome in words: `sent SIGTERM`, `no permission`,
+    /// `exited meanwhile; not signalled`.
+    outcome: String,
+    sent: bool,
+}
+
+impl KillLog {
+    fn new(sig: Signal) -> KillLog {
+        KillLog {
+            signal: signal_name(sig),
+            results: Vec::new(),
+            passed_over: Vec::new(),
+            refused: Vec::new(),
+            confirmed: true,
+            ports_free: None,
+            still_held_by: Vec::new(),
+        }
+    }
 }
 
 fn parse_signal(args: &WhoArgs) -> Result<Signal, Failure> {
@@ -406,7 +475,12 @@ fn parse_signal(args: &WhoArgs) -> Result<Signal, Failure> {
     };
     by_name
         .or_else(|| text.parse::<i32>().ok().and_then(Signal::from_named_raw))
-        .ok_or_else(|| Failure::Usage(format!("--signal: unknown signal '{text}'")))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--signal: unknown signal '{}'",
+                portscope::text::escape(text.as_bytes())
+            ))
+        })
 }
 
 fn signal_name(sig: Signal) -> String {
@@ -499,33 +573,39 @@ fn label(snap: &Snapshot, pid: u32) -> String {
 /// Signals the chosen holders (bar pid 1 and ourselves), each only if it is
 /// still the process listed and still holds the socket, then waits briefly
 /// for the ports to come free. Exit 0 when they did, 1 when something still
-/// holds them or nothing was signalled.
+/// holds them or nothing was signalled. What happens goes into `log`, and,
+/// unless `--json` (whose caller writes the log), into `report` as lines.
 #[allow(clippy::too_many_arguments)]
 fn kill(
     sys: &dyn System,
     args: &WhoArgs,
     sig: Signal,
     snap: &Snapshot,
-    targets: Targets,
+    targets: &Targets,
     cfg: &ListConfig,
     specs: &[PortSpec],
-    mut report: Report,
+    report: &mut Report,
+    log: &mut KillLog,
 ) -> Result<ExitCode, Failure> {
+    let text = !args.json;
     let me = std::process::id();
     for &pid in &targets.clients_only {
+        log.passed_over.push(pid);
         crate::say(format_args!(
             "not signalling {}: it holds only client connections on these ports (--any-socket to include them)",
             label(snap, pid)
         ));
     }
     let mut chosen = Vec::new();
-    for t in targets.chosen {
+    for t in &targets.chosen {
         if t.pid == 1 {
+            log.refused.push(t.pid);
             crate::say(format_args!(
                 "refusing to signal {} (init)",
                 label(snap, t.pid)
             ));
         } else if t.pid == me {
+            log.refused.push(t.pid);
             crate::say(format_args!("refusing to signal portscope itself"));
         } else {
             chosen.push(t);
@@ -533,7 +613,6 @@ fn kill(
     }
     if chosen.is_empty() {
         crate::say(format_args!("no process to signal"));
-        report.finish()?;
         return Ok(ExitCode::from(1));
     }
     let sig_name = signal_name(sig);
@@ -550,34 +629,41 @@ fn kill(
             list.join(", ")
         ))?;
         if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES") {
+            log.confirmed = false;
             crate::say(format_args!("nothing signalled"));
-            report.finish()?;
             return Ok(ExitCode::from(1));
         }
     }
     let mut signalled = Vec::new();
     for t in &chosen {
+        let mut sent = false;
         let outcome = match &t.handle {
             Err(PinError::Gone) => "exited meanwhile; not signalled".to_string(),
             Err(e) => format!("not signalled: {e}"),
             Ok(h) => match h.signal_if_holding(&t.inodes, sig) {
                 SignalOutcome::Sent => {
                     signalled.push(t.pid);
+                    sent = true;
                     format!("sent {sig_name}")
                 }
                 SignalOutcome::NotPermitted => "no permission".into(),
                 other => other.to_string(),
             },
         };
-        report.line(format_args!("{}: {outcome}", label(snap, t.pid)))?;
+        if text {
+            report.line(format_args!("{}: {outcome}", label(snap, t.pid)))?;
+        }
+        log.results.push(KillResult {
+            pid: t.pid,
+            outcome,
+            sent,
+        });
     }
     // Nobody reads on: the signals went out; a closed pipe ends quietly.
     if report.is_closed() {
-        report.finish()?;
         return Ok(ExitCode::SUCCESS);
     }
     if signalled.is_empty() {
-        report.finish()?;
         return Ok(ExitCode::from(1));
     }
     // Give the processes a moment to exit and release the ports. Only a look
@@ -594,26 +680,30 @@ fn kill(
             .filter(|s| s.is_listening() || s.owners.iter().any(|o| signalled.contains(&o.pid)))
             .collect();
         if still.is_empty() {
-            report.line(format_args!("the port(s) are free"))?;
-            report.finish()?;
+            log.ports_free = Some(true);
+            if text {
+                report.line(format_args!("the port(s) are free"))?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if looked_at >= deadline {
-            let mut who: Vec<String> = still
+            let mut pids: Vec<u32> = still
                 .iter()
                 .flat_map(|s| s.owners.iter().map(|o| o.pid))
-                .map(|pid| label(&now, pid))
                 .collect();
+            pids.sort_unstable();
+            pids.dedup();
+            let mut who: Vec<String> = pids.iter().map(|&pid| label(&now, pid)).collect();
             who.sort();
-            who.dedup();
-            if who.is_empty() {
+            log.ports_free = Some(false);
+            log.still_held_by = pids;
+            if text && who.is_empty() {
                 report.line(format_args!(
                     "still open, held by no process that can be seen"
                 ))?;
-            } else {
+            } else if text {
                 report.line(format_args!("still held by {}", who.join(", ")))?;
             }
-            report.finish()?;
             return Ok(ExitCode::from(1));
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -75,13 +75,18 @@ fn owners_cell(s: &Socket, ctx: &Context<'_>) -> String {
 pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     // `-c` puts each round's time first; its header is written once.
+    // `--changes` adds a `change` column after it: `+`, `-`, or `=` on the
+    // first round's rows (as JSON's `"change"`).
+    let lead: &[&str] = match (ctx.time.is_some(), ctx.marks.is_some()) {
+        (true, true) => &["time", "change"],
+        (true, false) => &["time"],
+        (false, true) => &["change"],
+        (false, false) => &[],
+    };
     if ctx.header {
-        match ctx.time {
-            Some(_) => w.write_record(std::iter::once("time").chain(HEADER))?,
-            None => w.write_record(HEADER)?,
-        }
+        w.write_record(lead.iter().copied().chain(HEADER))?;
     }
-    for s in &ctx.snap.sockets {
+    for (i, s) in ctx.snap.sockets.iter().enumerate() {
         let (la, lp) = addr_port(&s.local);
         let (ra, rp) = addr_port(&s.remote);
         let info = ctx.service(s);
@@ -107,10 +112,10 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
             owners_cell(s, ctx),
             s.owners_hidden.to_string(),
         ];
-        match ctx.time {
-            Some(t) => w.write_record(std::iter::once(t.to_string()).chain(record))?,
-            None => w.write_record(&record)?,
-        }
+        let change = super::json::change_mark(ctx, i);
+        let lead = ctx.time.map(str::to_string).into_iter();
+        let lead = lead.chain(change.map(str::to_string));
+        w.write_record(lead.chain(record))?;
     }
     w.flush()?;
     Ok(())

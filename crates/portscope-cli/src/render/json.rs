@@ -38,7 +38,8 @@ pub fn write(out: &mut dyn Write, ctx: &Context<'_>) -> io::Result<()> {
     listing(ctx, ctx.cfg.owners).write(out, |i| change_mark(ctx, i))
 }
 
-fn change_mark(ctx: &Context<'_>, i: usize) -> Option<&'static str> {
+/// The `--changes` mark of socket `i`, as JSON and CSV write it.
+pub(super) fn change_mark(ctx: &Context<'_>, i: usize) -> Option<&'static str> {
     ctx.marks.and_then(|m| m.get(i)).map(|m| match m {
         Mark::Added => "+",
         Mark::Removed => "-",

@@ -45,6 +45,38 @@ pub fn parse_json(out: &Output) -> Vec<Value> {
     v.as_array().expect("a JSON array").clone()
 }
 
+/// A `sleep 60` child that holds a socket of the test's as its stdin (the
+/// parent may then drop its own fd, leaving the child the only holder).
+/// Killed and reaped by pid when dropped, also when the test fails.
+pub struct Holder(pub std::process::Child);
+
+impl Holder {
+    /// The holder's pid.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+/// Starts a [`Holder`] of `fd`.
+pub fn child_holding(fd: impl AsFd) -> Holder {
+    let fd = fd.as_fd().try_clone_to_owned().expect("dup the socket");
+    let child = Command::new("sleep")
+        .arg("60")
+        .stdin(std::process::Stdio::from(fd))
+        .spawn()
+        .expect("start sleep");
+    Holder(child)
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The inode of a socket fd.
 pub fn inode(fd: impl AsFd) -> u64 {
     rustix::fs::fstat(fd).expect("fstat").st_ino
@@ -165,4 +197,25 @@ pub fn json_keys(list: &[Value]) -> Vec<Key> {
             )
         })
         .collect()
+}
+
+/// Runs `start` (a spawn or an output of a program the test just copied),
+/// retrying while exec fails with ETXTBSY: another test thread forking at
+/// that moment holds the copy's write fd until its own exec. That passes.
+pub fn exec_copied<T>(mut start: impl FnMut() -> std::io::Result<T>) -> T {
+    const ETXTBSY: i32 = 26;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match start() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.expect("start the copied program"),
+        }
+    }
+}
+
+/// Spawns `cmd`, a program the test may just have copied (see [`exec_copied`]).
+pub fn spawn_copied(cmd: &mut Command) -> std::process::Child {
+    exec_copied(|| cmd.spawn())
 }

@@ -193,15 +193,7 @@ pub(crate) fn listeners<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listen
             });
             (Reach::Address, vec![on])
         };
-        let mut processes: Vec<&Process> = Vec::new();
-        for o in &s.owners {
-            if let Some(p) = snap.processes.get(&o.pid)
-                && !processes.iter().any(|q| q.pid == o.pid)
-            {
-                processes.push(p);
-            }
-        }
-        processes.sort_by_key(|p| p.pid);
+        let processes = processes_of(snap, s);
         let service = services::lookup(port, s.proto).map(|x| x.name);
         let published = crate::forward::of_socket(snap, &facts.port_maps, s).map(|f| {
             let who = f.container.map_or_else(
@@ -267,15 +259,7 @@ pub(crate) fn captures<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listene
                 addresses.iter().filter(|a| a.index == i).cloned().collect(),
             ),
         };
-        let mut processes: Vec<&Process> = Vec::new();
-        for o in &s.owners {
-            if let Some(p) = snap.processes.get(&o.pid)
-                && !processes.iter().any(|q| q.pid == o.pid)
-            {
-                processes.push(p);
-            }
-        }
-        processes.sort_by_key(|p| p.pid);
+        let processes = processes_of(snap, s);
         out.push(Listener {
             several,
             published: None,
@@ -339,4 +323,18 @@ pub(crate) fn finding(rule: &'static Rule, l: &Listener<'_>, hit: Hit) -> Findin
         },
         message: hit.message,
     }
+}
+
+/// The processes holding `s` that the snapshot knows, each once, by pid.
+fn processes_of<'a>(snap: &'a Snapshot, s: &Socket) -> Vec<&'a Process> {
+    let mut processes: Vec<&Process> = Vec::new();
+    for o in &s.owners {
+        if let Some(p) = snap.processes.get(&o.pid)
+            && !processes.iter().any(|q| q.pid == o.pid)
+        {
+            processes.push(p);
+        }
+    }
+    processes.sort_by_key(|p| p.pid);
+    processes
 }

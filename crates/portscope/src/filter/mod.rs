@@ -248,15 +248,33 @@ impl FilterError {
     /// assert_eq!(err.caret_lines(), "sport = :99999\n         ^");
     /// ```
     pub fn caret_lines(&self) -> String {
-        // Keep tabs so the caret lines up under them in a terminal.
-        let pad: String = self
-            .text
-            .chars()
-            .chain(std::iter::repeat(' '))
-            .take(self.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        format!("{}\n{pad}^", self.text)
+        // The expression is the user's: shown escaped (a terminal escape or
+        // a line break in it made visible), the caret under the escaped
+        // form. Tabs are kept so the caret lines up under them.
+        let shown = |c: char| -> String {
+            let mut b = [0u8; 4];
+            match c {
+                '\t' => "\t".to_string(),
+                c => crate::text::escape(c.encode_utf8(&mut b).as_bytes()).to_string(),
+            }
+        };
+        let mut line = String::with_capacity(self.text.len());
+        let mut pad = String::new();
+        let before = self.column.saturating_sub(1);
+        for (i, c) in self.text.chars().enumerate() {
+            let s = shown(c);
+            if i < before {
+                if c == '\t' {
+                    pad.push('\t');
+                } else {
+                    pad.extend(std::iter::repeat_n(' ', s.chars().count()));
+                }
+            }
+            line.push_str(&s);
+        }
+        let past = before.saturating_sub(self.text.chars().count());
+        pad.extend(std::iter::repeat_n(' ', past));
+        format!("{line}\n{pad}^")
     }
 }
 

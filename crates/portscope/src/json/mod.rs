@@ -420,8 +420,9 @@ impl Serialize for NetnsOut<'_> {
     }
 }
 
-/// A `container` object (an owner's, or a namespace's).
-struct ContainerOut<'a>(&'a Container);
+/// A `container` object (an owner's, a namespace's, or what a command
+/// says of one: `who`'s forwarded ports, `pid`'s process), written one way.
+pub struct ContainerOut<'a>(pub &'a Container);
 
 impl Serialize for ContainerOut<'_> {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {

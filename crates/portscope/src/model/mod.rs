@@ -423,6 +423,20 @@ impl Default for Query {
 }
 
 impl Query {
+    /// Sockets of `proto` only, of both families, in every state.
+    pub fn only(proto: Proto) -> Query {
+        Query {
+            tcp: proto == Proto::Tcp,
+            udp: proto == Proto::Udp,
+            raw: proto == Proto::Raw,
+            unix: proto == Proto::Unix,
+            packet: proto == Proto::Packet,
+            netlink: proto == Proto::Netlink,
+            mptcp: proto == Proto::Mptcp,
+            ..Query::default()
+        }
+    }
+
     /// Whether a socket of this kind is wanted by the query.
     pub fn wants(&self, s: &Socket) -> bool {
         let proto = match s.proto {

@@ -2,8 +2,12 @@
 #![allow(dead_code)]
 
 mod netns;
+pub mod ss;
+
 #[allow(unused_imports)]
 pub use netns::{NetNs, current_netns_inode, netns};
+#[allow(unused_imports)]
+use portscope::model::{Endpoint, TcpState};
 
 use std::process::Command;
 

@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 
 // One netlink loop in the crate: the sock_diag collector's.
 use super::netlink::Progress;
-use super::netlink::transport::{Dump, Transport, walk_messages};
+use super::netlink::collect::Collect;
+use super::netlink::transport::{Dump, Transport};
 use super::netlink::wire::{
     AF_INET, AF_INET6, Attrs, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN, nl_header, read_u32,
 };
@@ -75,11 +76,7 @@ pub fn is_loopback(a: IpAddr) -> bool {
 fn netlink_addresses() -> Result<Vec<HostAddr>> {
     // NETLINK_ROUTE is protocol 0, which rustix spells `None`.
     let nl = Transport::open(None, RECV_BUF)?;
-    let mut dump = AddrDump {
-        seq: 0,
-        out: Vec::new(),
-        interrupted: false,
-    };
+    let mut dump = Collect::new(RTM_NEWADDR, read_ifaddr);
     nl.dump(&mut nl.lock_buf(), |seq| Ok(addr_request(seq)), &mut dump)?;
     let mut out = dump.out;
     let names = interface_names(&out);
@@ -115,33 +112,9 @@ fn interface_names(addrs: &[HostAddr]) -> HashMap<u32, String> {
     names
 }
 
-/// An `RTM_GETADDR` dump being read (see [`Transport::dump`]).
-struct AddrDump {
-    seq: u32,
-    out: Vec<HostAddr>,
-    interrupted: bool,
-}
-
-impl Dump for AddrDump {
-    fn begin(&mut self, seq: u32) {
-        self.seq = seq;
-        self.interrupted = false;
-    }
-    fn feed(&mut self, buf: &[u8]) -> Result<Progress> {
-        let seq = Some(self.seq);
-        walk_messages(buf, seq, &mut self.interrupted, |kind, payload| {
-            if kind == RTM_NEWADDR {
-                self.out.extend(parse_ifaddr(payload));
-            }
-            Ok(())
-        })
-    }
-    fn interrupted(&self) -> bool {
-        self.interrupted
-    }
-    fn abandon(&mut self) {
-        self.out.clear();
-    }
+/// What an `RTM_NEWADDR` message adds to the addresses.
+fn read_ifaddr(payload: &[u8], out: &mut Vec<HostAddr>) {
+    out.extend(parse_ifaddr(payload));
 }
 
 /// An `RTM_GETADDR` dump request for every family.
@@ -157,11 +130,7 @@ fn addr_request(seq: u32) -> [u8; NLMSG_HDRLEN + IFADDRMSG_LEN] {
 /// address (loopback included) to `out`. Returns `true` once the dump is
 /// done. Messages of another sequence number are skipped.
 pub fn parse_addr_dump(buf: &[u8], seq: u32, out: &mut Vec<HostAddr>) -> Result<bool> {
-    let mut dump = AddrDump {
-        seq,
-        out: std::mem::take(out),
-        interrupted: false,
-    };
+    let mut dump = Collect::resume(RTM_NEWADDR, read_ifaddr, seq, std::mem::take(out));
     let res = dump.feed(buf);
     *out = dump.out;
     Ok(res? == Progress::Done)

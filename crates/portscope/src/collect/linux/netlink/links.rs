@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use super::Progress;
-use super::transport::{Dump, Transport, walk_messages};
+use super::collect::Collect;
+use super::transport::Transport;
 use super::wire::{Attrs, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN, nl_header, read_u32};
 use crate::error::Result;
 use crate::text::Text;
@@ -23,43 +23,13 @@ const IFLA_IFNAME: u16 = 3;
 /// Every interface of the calling thread's namespace, index → name.
 pub(crate) fn link_names() -> Result<HashMap<u32, Text>> {
     let nl = Transport::open(None, 32 * 1024)?;
-    let mut dump = LinkDump {
-        seq: 0,
-        out: HashMap::new(),
-        interrupted: false,
-    };
+    let mut dump = Collect::new(RTM_NEWLINK, |payload, out: &mut HashMap<u32, Text>| {
+        if let Some((index, name)) = parse_link_msg(payload) {
+            out.insert(index, name);
+        }
+    });
     nl.dump(&mut nl.lock_buf(), |seq| Ok(link_request(seq)), &mut dump)?;
     Ok(dump.out)
-}
-
-struct LinkDump {
-    seq: u32,
-    out: HashMap<u32, Text>,
-    interrupted: bool,
-}
-
-impl Dump for LinkDump {
-    fn begin(&mut self, seq: u32) {
-        self.seq = seq;
-        self.interrupted = false;
-    }
-    fn feed(&mut self, buf: &[u8]) -> Result<Progress> {
-        let seq = Some(self.seq);
-        walk_messages(buf, seq, &mut self.interrupted, |kind, payload| {
-            if kind == RTM_NEWLINK
-                && let Some((index, name)) = parse_link_msg(payload)
-            {
-                self.out.insert(index, name);
-            }
-            Ok(())
-        })
-    }
-    fn interrupted(&self) -> bool {
-        self.interrupted
-    }
-    fn abandon(&mut self) {
-        self.out.clear();
-    }
 }
 
 fn link_request(seq: u32) -> [u8; NLMSG_HDRLEN + IFINFOMSG_LEN] {

@@ -56,6 +56,7 @@
 //! The socket itself comes from `rustix`, which wraps every call we need
 //! safely, so this module has no `unsafe`.
 
+pub(crate) mod collect;
 mod destroy;
 mod events;
 mod inet;

@@ -616,14 +616,8 @@ fn parse_inet_line(
         send_q: tx_queue,
         uid: Some(uid),
         inode,
-        unix_type: None,
-        bound_if: 0,
-        owners: Vec::new(),
-        owners_hidden: false,
-        cookie: 0,
-        v6only: None,
         extra: timer_extra(timers, tr, when, retrnsmt),
-        netns: None,
+        ..Socket::default()
     })
 }
 

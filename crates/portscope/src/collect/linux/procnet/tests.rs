@@ -365,42 +365,16 @@ fn fixture_unix() {
     );
 }
 
-/// `ss` state names (`ss -H` output) as states.
+// The ss output readers the live tests use too.
+#[path = "../../../../tests/common/ss.rs"]
+mod ss;
+
 fn ss_state(name: &str) -> TcpState {
-    match name {
-        "ESTAB" => TcpState::Established,
-        "SYN-SENT" => TcpState::SynSent,
-        "SYN-RECV" => TcpState::SynRecv,
-        "FIN-WAIT-1" => TcpState::FinWait1,
-        "FIN-WAIT-2" => TcpState::FinWait2,
-        "TIME-WAIT" => TcpState::TimeWait,
-        "UNCONN" => TcpState::Close,
-        "CLOSE-WAIT" => TcpState::CloseWait,
-        "LAST-ACK" => TcpState::LastAck,
-        "LISTEN" => TcpState::Listen,
-        "CLOSING" => TcpState::Closing,
-        other => panic!("ss state {other}"),
-    }
+    ss::state(name).unwrap_or_else(|| panic!("ss state {name}"))
 }
 
-/// `127.0.0.1:80`, `[::1]:80`, `*:58`, `0.0.0.0:*` as ss prints them (-n).
 fn ss_endpoint(s: &str) -> Endpoint {
-    let (addr, port) = s.rsplit_once(':').unwrap();
-    let port = if port == "*" {
-        0
-    } else {
-        port.parse().unwrap()
-    };
-    let addr = addr.split('%').next().unwrap();
-    let addr: IpAddr = match addr {
-        "*" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        a => a
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .unwrap(),
-    };
-    Endpoint::Inet { addr, port }
+    ss::endpoint(s).unwrap_or_else(|| panic!("not an ss end: {s}"))
 }
 
 #[test]

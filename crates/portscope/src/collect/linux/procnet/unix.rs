@@ -138,18 +138,9 @@ impl UnixRecord<'_> {
                 inode: 0,
             },
             state: self.state,
-            recv_q: 0,
-            send_q: 0,
-            uid: None,
             inode: self.inode,
             unix_type: Some(self.unix_type),
-            bound_if: 0,
-            owners: Vec::new(),
-            owners_hidden: false,
-            cookie: 0,
-            v6only: None,
-            extra: None,
-            netns: None,
+            ..Socket::default()
         }
     }
 }
