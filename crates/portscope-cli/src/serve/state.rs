@@ -117,7 +117,8 @@ const AUDIT_FOR: Duration = Duration::from_secs(60);
 
 /// Refreshes every `every` until `stop` says so (or its sender is dropped),
 /// publishing each result in `shared`; between refreshes, passes on the
-/// closes the OS reports.
+/// closes the OS reports through `feed` (subscribed before the first
+/// refresh, so that no close in between is missed).
 pub fn collector(
     sys: &dyn System,
     opts: Options,
@@ -125,14 +126,8 @@ pub fn collector(
     top: usize,
     shared: &Shared,
     stop: &Receiver<()>,
+    mut feed: Feed,
 ) {
-    // Subscribed before the first refresh, so no close in between is missed.
-    let (mut feed, why) = Feed::new(sys);
-    if let Some(why) = why {
-        crate::say(format_args!(
-            "serve: no socket-destroy notifications ({why}): closed connections are counted from the refreshes, without their bytes"
-        ));
-    }
     let mut refresher = Refresher::new(sys, opts);
     let mut totals = Totals::default();
     let mut audit = Audit::default();
