@@ -5,15 +5,18 @@
 # loopback population of SIZE TCP sockets. Writes bench/WATCH-RESULTS.md
 # (or appends SIZE's section to it with --append).
 #
-#   bench/watch.sh [--no-build] [--rounds N] [--idle M] [--out FILE] [--append] [SIZE]
+#   bench/watch.sh [--no-build] [--isolated] [--rounds N] [--idle M] [--out FILE] [--append] [SIZE]
 #
 # SIZE counts TCP sockets as in bench/run.sh (default 10000: 5000 connections).
 # Targets: at most 50 ms CPU per refresh at 10k sockets, 100 ms at 100k.
+# --isolated runs the population and the view in a network namespace of
+# their own with a TCP hash table of their own (root; see ISOLATED below).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-BUILD=1 ROUNDS=12 IDLE=100 SIZE=10000 OUT_FILE="$HERE/WATCH-RESULTS.md" APPEND=0
+BUILD=1 ROUNDS=12 IDLE=100 SIZE=10000 OUT_FILE="$HERE/WATCH-RESULTS.md" APPEND=0 ISOLATED=0
+ARGS=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) BUILD=0 ;;
@@ -21,7 +24,8 @@ while [ $# -gt 0 ]; do
         --idle) IDLE=$2; shift ;;
         --out) OUT_FILE=$2; shift ;;
         --append) APPEND=1 ;;
-        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --isolated) ISOLATED=1 ;;
+        -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "watch.sh: unknown option $1" >&2; exit 2 ;;
         *) SIZE=$1 ;;
     esac
@@ -40,6 +44,33 @@ if [ "$BUILD" = 1 ]; then
     (cd "$ROOT" && cargo build --release --locked -q -p portscope --example watch_bench)
 fi
 [ -x "$WATCH_BENCH" ] || { log "no watch_bench at $WATCH_BENCH"; exit 1; }
+
+# ISOLATED: every network namespace shares the host's TCP hash table unless
+# made with a table of its own, and the kernel's dump walks the whole table,
+# skipping other namespaces' sockets one by one. On a shared machine whose
+# other namespaces hold many sockets, that walk measures them, not us (and a
+# view in the host's namespace also dumps every other namespace). So: a
+# namespace A whose tcp_child_ehash_entries is the host's table size, and in
+# it a namespace B, which gets a table of that size of its own; population
+# and view run in B, where the view's default is its own namespace only.
+WHERE="the host's network namespace"
+if [ "$ISOLATED" = 1 ]; then
+    case "${WATCH_ISOLATED_STAGE:-}" in
+        "")
+            command -v unshare >/dev/null || { log "--isolated needs unshare (util-linux)"; exit 1; }
+            EHASH=$(cat /proc/sys/net/ipv4/tcp_ehash_entries)
+            EHASH=${EHASH#-}
+            export WATCH_BENCH WATCH_EHASH=$EHASH WATCH_ISOLATED_STAGE=1
+            exec unshare -n "${BASH_SOURCE[0]}" --no-build "${ARGS[@]}" ;;
+        1)
+            sysctl -qw "net.ipv4.tcp_child_ehash_entries=$WATCH_EHASH"
+            export WATCH_ISOLATED_STAGE=2
+            exec unshare -n "${BASH_SOURCE[0]}" --no-build "${ARGS[@]}" ;;
+        2)
+            ip link set lo up
+            WHERE="a network namespace of its own with a TCP hash table of its own ($(cat /proc/sys/net/ipv4/tcp_ehash_entries) buckets, the host's size; \`--isolated\`)" ;;
+    esac
+fi
 
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 WORK=$(mktemp -d)
@@ -76,9 +107,9 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 "$WATCH_BENCH" "$ROUNDS" >"$WORK/rounds.jsonl"
 log "$(wc -l <"$WORK/rounds.jsonl") rounds timed"
 
-python3 - "$WORK/rounds.jsonl" "$OUT_FILE" "$SIZE" "$TOTAL" "$LOAD" "$APPEND" <<'PY'
+python3 - "$WORK/rounds.jsonl" "$OUT_FILE" "$SIZE" "$TOTAL" "$LOAD" "$APPEND" "$WHERE" <<'PY'
 import json, os, platform, statistics, subprocess, sys, time
-rounds_file, out_file, size, total, load, append = sys.argv[1:7]
+rounds_file, out_file, size, total, load, append, where = sys.argv[1:8]
 rows = [json.loads(l) for l in open(rounds_file) if l.strip()]
 # Round 0 builds every row and process from nothing; the live view pays
 # that once. Later rounds are the steady state.
@@ -108,7 +139,8 @@ head = [
     "(crates/portscope/examples/watch_bench.rs): a snapshot without tcp_info",
     "and with owners (the /proc fd walk, on its own thread, when due),",
     "tracking against the previous refresh, the default order started from",
-    "the last one, and tcp_info with rates for the 46 rows of a 50-line",
+    "the last one (and kept as it is when the refresh changed nothing the",
+    "order reads: `Tracker::settled`), and tcp_info with rates for the 46 rows of a 50-line",
     "screen, read by cookie (`collect::System::tcp_info`). Drawing the frame (about",
     "1 ms at 200x50) is not included. CPU is user + system of the whole",
     "process, both threads.",
@@ -120,6 +152,7 @@ lines = [
     f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {rev or '?'}",
     f"- Machine: {cpus} CPUs, kernel {platform.release()}; load at start {load} (shared machine)",
     f"- Population: {size} TCP sockets on loopback (bench/population.py); `ss -tanH` listed {total} in all",
+    f"- Where: population and view in {where}",
     f"- Rounds: {len(rows)} (the first, from an empty view, reported apart), 200 ms apart",
     "",
     "| part | median (min–max), steady rounds |",

@@ -142,6 +142,9 @@ pub struct ServeArgs {
     /// Serve a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope events` options.
@@ -197,6 +200,9 @@ pub struct EventsArgs {
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope history` options.
@@ -254,6 +260,9 @@ pub struct WaitArgs {
     /// Check a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// What `wait` waits for.
@@ -286,6 +295,9 @@ pub struct MapArgs {
     /// Map a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope pid` options.
@@ -326,6 +338,9 @@ pub struct WatchArgs {
     /// The initial filter, in the listing's language (edit it with `/`).
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope close` options.
@@ -355,6 +370,9 @@ pub struct CloseArgs {
     /// Which connections, in the filter language of the listing. Required.
     #[arg(value_name = "FILTER")]
     pub filter: Vec<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope audit` options.
@@ -382,6 +400,9 @@ pub struct AuditArgs {
     /// Audit a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// Finding severities, lowest first.
@@ -457,6 +478,9 @@ pub struct ExplainArgs {
     /// Explain from a saved `--json` listing instead of this machine's sockets.
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
 }
 
 /// `portscope who` options.
@@ -492,6 +516,20 @@ pub struct WhoArgs {
     /// sockets (nothing can be signalled there).
     #[arg(long, value_name = "FILE", hide = true)]
     pub from_snapshot: Option<std::path::PathBuf>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
+}
+
+/// `-N/--netns`: which network namespaces, the same for every command that
+/// lists sockets.
+#[derive(Debug, Default, ClapArgs)]
+pub struct NetnsArg {
+    /// Which network namespaces: NAME (an `ip netns` name or a container's),
+    /// PID (the one that process runs in), `host` or `all`. Default: all of
+    /// them when run as root in the host's, otherwise this one.
+    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
+    pub netns: Option<String>,
 }
 
 /// Which sockets: the protocol and family flags the listing and the live
@@ -592,11 +630,9 @@ pub struct ListArgs {
     /// Where sockets come from: netlink (sock_diag), or the /proc/net files.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
-    /// Which network namespaces: NAME (an `ip netns` name or a container's),
-    /// PID (the one that process runs in), `host` or `all`. Default: all of
-    /// them when run as root in the host's, otherwise this one.
-    #[arg(short = 'N', long = "netns", value_name = "NAME|PID|host|all")]
-    pub netns: Option<String>,
+    /// Which network namespaces.
+    #[command(flatten)]
+    pub ns: NetnsArg,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,

@@ -198,7 +198,7 @@ impl ListConfig {
             filter,
             continuous: a.continuous,
             changes: a.changes,
-            netns: a.netns.clone(),
+            netns: a.ns.netns.clone(),
             resolve: (a.resolve && !a.numeric).then_some(a.resolve_timeout),
         })
     }

@@ -66,3 +66,39 @@ pub fn resolve(spec: Option<&str>, sys: &dyn System) -> Result<Pick, Failure> {
         by_name: None,
     })
 }
+
+/// `-N` as one namespace scope, for commands that take their snapshots
+/// through [`portscope::collect::Options`] alone (the live ones, and those
+/// that audit or join what they took): a name is looked up once, in a
+/// dump of every namespace without owners, and becomes the inode of the
+/// namespace it names. A name no namespace with sockets has is a usage
+/// error.
+pub fn scope(spec: Option<&str>, sys: &dyn System) -> Result<NetnsScope, Failure> {
+    let pick = resolve(spec, sys)?;
+    let Some(by_name) = &pick.by_name else {
+        return Ok(pick.scope);
+    };
+    let opts = portscope::collect::Options {
+        query: portscope::model::Query {
+            unix: true,
+            raw: true,
+            packet: true,
+            netlink: true,
+            ..portscope::model::Query::default()
+        },
+        netns: NetnsScope::All,
+        ..portscope::collect::Options::default()
+    };
+    let snap = portscope::collect::take(sys, &opts)?;
+    snap.sockets
+        .iter()
+        .filter(|s| by_name.matches(s, &snap))
+        .find_map(|s| s.netns.as_ref().map(|n| n.inode))
+        .map(NetnsScope::Only)
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "-N/--netns: no network namespace named '{}' has sockets",
+                spec.unwrap_or_default()
+            ))
+        })
+}

@@ -286,8 +286,9 @@ fn wildcard_well_known_port_in_a_namespace() {
     assert!(w["message"].as_str().unwrap().contains(&ns.addr), "{w:#}");
     assert_eq!(find(&t, "public-service-exposed")["severity"], "medium");
     assert_eq!(
-        w["id"], "wildcard-bind tcp 0.0.0.0:23 sleep",
-        "identity is rule, proto, address, process"
+        w["id"],
+        format!("wildcard-bind tcp 0.0.0.0:23 sleep netns {}", ns.name),
+        "identity is rule, proto, address, process, and the namespace outside the host's"
     );
 
     // Loopback only: nothing at medium or above (root on a high port is low).
@@ -586,17 +587,20 @@ fn baseline_reports_new_and_gone() {
             .map(|f| f["id"].as_str().unwrap().to_string())
             .collect();
         gone.sort();
+        let sfx = format!(" netns {}", ns.name);
         assert!(
-            new.contains(&"internal-service-exposed tcp 0.0.0.0:6379 sleep".to_string()),
+            new.contains(&format!(
+                "internal-service-exposed tcp 0.0.0.0:6379 sleep{sfx}"
+            )),
             "{new:?}"
         );
         assert!(new.iter().all(|id| id.contains(":6379 ")), "{new:?}");
         assert_eq!(
             gone,
             [
-                "cleartext-exposed tcp 0.0.0.0:23 sleep",
-                "public-service-exposed tcp 0.0.0.0:23 sleep",
-                "wildcard-bind tcp 0.0.0.0:23 sleep",
+                format!("cleartext-exposed tcp 0.0.0.0:23 sleep{sfx}"),
+                format!("public-service-exposed tcp 0.0.0.0:23 sleep{sfx}"),
+                format!("wildcard-bind tcp 0.0.0.0:23 sleep{sfx}"),
             ]
         );
         assert_eq!(doc["baseline"]["new"], new.len());

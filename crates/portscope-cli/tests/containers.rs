@@ -161,6 +161,32 @@ fn containers_listeners_are_listed_with_their_container() {
         .find(|s| s["local"]["port"].as_u64() == Some(u64::from(port)))
         .expect("published port");
     assert_eq!(host_end["netns"]["host"], true);
+    // The listing says where it goes: the container, its namespace, the
+    // inner port; even when a filter leaves the inner listener out.
+    let web_ns = std::fs::metadata(format!("/proc/{}/ns/net", pid_of(web)))
+        .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+        .expect("container netns");
+    let sport = format!(":{port}");
+    let narrowed = common::json(&["-tlp", "sport", "=", &sport]);
+    for end in [host_end, &narrowed[0]] {
+        let to = &end["forwards_to"];
+        assert_eq!(to["container"]["name"], web.as_str(), "{end}");
+        assert_eq!(to["port"], 8080, "{end}");
+        assert_eq!(to["netns"]["inode"].as_u64(), Some(web_ns), "{end}");
+        assert!(to["addr"].is_string(), "{end}");
+    }
+    let out = common::portscope()
+        .args(["-tlp", "sport", "=", &sport])
+        .output()
+        .expect("run the listing");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("→ {web}:8080")), "{text}");
+    // An ordinary listener forwards nowhere.
+    assert!(
+        list.iter()
+            .filter(|s| s["netns"]["host"] == false)
+            .all(|s| s.get("forwards_to").is_none())
+    );
 
     // who P names the container and the inner process, and the forwarder.
     let web_pid = pid_of(web);

@@ -4,10 +4,14 @@
 //! cookie for the page shown), timed N times without a terminal; one JSON
 //! line of CPU and wall times per round on stdout.
 //!
-//!   cargo run --release -p portscope --example watch_bench -- [ROUNDS] [--all-info]
+//!   cargo run --release -p portscope --example watch_bench -- [ROUNDS] [--all-info] [--always-sort]
 //!
 //! `--all-info` asks every snapshot for tcp_info, as the view does when it
-//! is sorted by a tcp_info column or grouped by process. Drawing the frame
+//! is sorted by a tcp_info column or grouped by process. As the view does,
+//! a refresh that changed nothing the order reads
+//! ([`Tracker::settled`]) keeps the last order instead of sorting again;
+//! `--always-sort` sorts every time, as a refresh on a busy machine (some
+//! socket always changes) does. Drawing the frame
 //! (about 1 ms at 200x50 in the binary) is not included.
 
 use std::io::{self, Write as _};
@@ -25,19 +29,23 @@ const PAGE: usize = 46;
 fn main() -> ExitCode {
     let mut rounds = 12u32;
     let mut all_info = false;
+    let mut always_sort = false;
     for a in std::env::args().skip(1) {
         match a.as_str() {
             "--all-info" => all_info = true,
+            "--always-sort" => always_sort = true,
             n => match n.parse() {
                 Ok(n) => rounds = n,
                 Err(_) => {
-                    eprintln!("watch_bench: usage: watch_bench [ROUNDS] [--all-info]");
+                    eprintln!(
+                        "watch_bench: usage: watch_bench [ROUNDS] [--all-info] [--always-sort]"
+                    );
                     return ExitCode::from(2);
                 }
             },
         }
     }
-    match run(rounds, all_info) {
+    match run(rounds, all_info, always_sort) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("watch_bench: {e}");
@@ -46,7 +54,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(rounds: u32, all_info: bool) -> Result<(), Box<dyn std::error::Error>> {
+fn run(rounds: u32, all_info: bool, always_sort: bool) -> Result<(), Box<dyn std::error::Error>> {
     let opts = Options {
         owners: true,
         detail: Detail {
@@ -58,7 +66,8 @@ fn run(rounds: u32, all_info: bool) -> Result<(), Box<dyn std::error::Error>> {
     let sys = Native::new();
     let mut refresher = Refresher::new(&sys, opts);
     let mut tracker = Tracker::default();
-    let order = Order::new(Key::Proto).ties(Ties::Address);
+    let key = Key::Proto;
+    let order = Order::new(key).ties(Ties::Address);
     let mut out = io::stdout().lock();
     for round in 0..rounds {
         let cpu0 = cpu_time();
@@ -71,19 +80,25 @@ fn run(rounds: u32, all_info: bool) -> Result<(), Box<dyn std::error::Error>> {
         // last order, sorted.
         let mut idx: Vec<usize> = (0..tracker.rows().len()).collect();
         tracker.in_last_order(&mut idx);
-        let perm = {
-            let rows: Vec<Row<'_>> = idx
-                .iter()
-                .filter_map(|&i| tracker.rows().get(i))
-                .map(|t| Row {
-                    socket: &t.socket,
-                    rate: t.rate,
-                    gone: t.gone.is_some(),
-                })
-                .collect();
-            order.permutation(&rows, &tracker.context)
+        // The order recorded last round holds when nothing it reads changed.
+        let sorted = always_sort || round == 0 || !tracker.settled() || !key.steady();
+        let shown = if sorted {
+            let perm = {
+                let rows: Vec<Row<'_>> = idx
+                    .iter()
+                    .filter_map(|&i| tracker.rows().get(i))
+                    .map(|t| Row {
+                        socket: &t.socket,
+                        rate: t.rate,
+                        gone: t.gone.is_some(),
+                    })
+                    .collect();
+                order.permutation(&rows, &tracker.context)
+            };
+            perm.iter().filter_map(|&k| idx.get(k).copied()).collect()
+        } else {
+            idx
         };
-        let shown: Vec<usize> = perm.iter().filter_map(|&k| idx.get(k).copied()).collect();
         tracker.set_ranks(&shown);
         if !all_info {
             let page = shown.get(..PAGE.min(shown.len())).unwrap_or_default();
@@ -92,7 +107,7 @@ fn run(rounds: u32, all_info: bool) -> Result<(), Box<dyn std::error::Error>> {
         let (cpu2, t2) = (cpu_time(), Instant::now());
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let line = format!(
-            "{{\"round\":{round},\"sockets\":{sockets},\"lines\":{},\"walked\":{},\
+            "{{\"round\":{round},\"sockets\":{sockets},\"lines\":{},\"walked\":{},\"sorted\":{sorted},\
              \"collect_cpu_ms\":{:.3},\"collect_wall_ms\":{:.3},\
              \"ingest_cpu_ms\":{:.3},\"draw_cpu_ms\":0,\
              \"total_cpu_ms\":{:.3},\"total_wall_ms\":{:.3}}}",

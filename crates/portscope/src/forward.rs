@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use crate::model::{Container, PortMap, Proto, Snapshot, Socket};
+use crate::model::{Container, ForwardTo, PortMap, Proto, Snapshot, Socket};
 use crate::text::Text;
 
 /// Processes that hold a host port on a container's behalf.
@@ -227,6 +227,45 @@ fn resolve<'a>(
         container,
         inner,
     }
+}
+
+/// Whether some listener of `snap` in the host's namespace is held by a
+/// forwarder: whether [`targets`] can find anything without NAT rules.
+pub fn any_forwarder(snap: &Snapshot) -> bool {
+    snap.sockets.iter().any(|s| {
+        s.is_listening()
+            && s.netns.as_deref().is_none_or(|n| n.host)
+            && s.owners.iter().any(|o| {
+                snap.processes
+                    .get(&o.pid)
+                    .is_some_and(|p| is_forwarder(&p.name))
+            })
+    })
+}
+
+/// The target of every published host socket of `snap` (a forwarder's
+/// listener, or one a rule of `maps` matches), by the host socket's inode:
+/// the join [`of_socket`] makes, for a listing's `forwards_to`.
+pub fn targets(snap: &Snapshot, maps: &[PortMap]) -> std::collections::HashMap<u64, ForwardTo> {
+    let mut out = std::collections::HashMap::new();
+    for s in snap.sockets.iter().filter(|s| s.inode != 0) {
+        let Some(f) = of_socket(snap, maps, s) else {
+            continue;
+        };
+        let inner = f.inner.first();
+        let to = ForwardTo {
+            netns: inner.and_then(|i| i.netns.clone()),
+            container: f.container.cloned(),
+            addr: inner
+                .and_then(|i| i.local.addr())
+                .or(f.map.as_ref().map(|m| m.to_addr)),
+            port: inner
+                .and_then(|i| i.local.port())
+                .or(f.map.as_ref().map(|m| m.to_port)),
+        };
+        out.insert(s.inode, to);
+    }
+    out
 }
 
 #[cfg(test)]

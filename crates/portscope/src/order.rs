@@ -72,6 +72,19 @@ pub enum Key {
 }
 
 impl Key {
+    /// Whether an order by this key (with address ties) reads only what
+    /// [`Tracker::settled`](crate::track::tracker::Tracker::settled) vouches
+    /// for: protocol, family, ends, state, queues, user, owners' pids,
+    /// inode, cookie and the closed mark; not process names, rates or
+    /// tcp_info. After a settled refresh an order by such a key is the
+    /// last one shown, so a live view need not sort again.
+    pub const fn steady(self) -> bool {
+        !matches!(
+            self,
+            Key::Process | Key::In | Key::Out | Key::Rtt | Key::Retransmits | Key::Cwnd
+        )
+    }
+
     /// The keys a listing can be sorted by, as `--sort` names them, with a
     /// line for people: the one list the command line and its help use.
     pub const LISTING: [(Key, &'static str, &'static str); 13] = [
@@ -522,6 +535,7 @@ mod tests {
             v6only: None,
             extra: None,
             netns: None,
+            cgroup_id: 0,
         }
     }
 

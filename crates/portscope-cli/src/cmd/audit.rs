@@ -48,7 +48,9 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
         }
         None => (crate::system::open(None)?, true),
     };
-    let snap = collect::take(&*sys, &options())?;
+    let mut opts = options();
+    opts.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), &*sys)?;
+    let snap = collect::take(&*sys, &opts)?;
     let facts = sys.host_facts(&snap);
     if !owners_known && !skip.contains(&"no-owner") {
         // A listing saved without owners says nothing about them.
@@ -60,14 +62,26 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, Failure> {
     for note in snap.notes.iter().chain(&facts.notes) {
         crate::say(format_args!("note: {note}"));
     }
+    // A filter is unread when neither the dump (packet_diag) nor the
+    // socket itself (through an owner's descriptor) said what it is.
+    let asked = |s: &portscope::model::Socket| {
+        s.extra
+            .as_ref()
+            .and_then(|x| x.sock_filter)
+            .filter(|f| f.reason().is_none())
+    };
     let unread = snap
         .sockets
         .iter()
-        .filter(|s| s.packet().is_some_and(|p| p.filter.is_none()))
+        .filter(|s| {
+            (s.packet().is_some_and(|p| p.filter.is_none())
+                || s.proto == portscope::model::Proto::Raw)
+                && asked(s).is_none()
+        })
         .count();
     if unread > 0 && !skip.contains(&"packet-filter-unknown") {
         crate::say(format_args!(
-            "note: the BPF filters of {unread} packet socket(s) could not be read (that needs CAP_NET_ADMIN); rule packet-filter-unknown did not judge them"
+            "note: the BPF filters of {unread} packet or raw socket(s) could not be read (that needs root, and an owner that can be seen); rule packet-filter-unknown did not judge them"
         ));
     }
     let report = audit::audit(&snap, &facts, &skip);
@@ -146,13 +160,14 @@ fn level(s: SeverityArg) -> Severity {
     }
 }
 
-/// Listening TCP and UDP sockets of both families and packet sockets, with owners.
+/// Listening TCP and UDP sockets of both families, packet sockets, and raw
+/// sockets (judged for their filters alone), with owners.
 fn options() -> Options {
     Options {
         query: Query {
             tcp: true,
             udp: true,
-            raw: false,
+            raw: true,
             unix: false,
             packet: true,
             netlink: false,

@@ -42,6 +42,7 @@ pub fn run(args: &CloseArgs) -> Result<ExitCode, Failure> {
         ..Options::default()
     };
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    cfg.collect.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), &*sys)?;
     let mut snap = collect::take(&*sys, &cfg.collect)?;
     filter
         .check_users(&snap)

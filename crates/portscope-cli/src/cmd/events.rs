@@ -86,6 +86,7 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
 
     let sys = Native::new();
     let euid = sys.euid();
+    own_namespace_only(a.ns.netns.as_deref(), &sys)?;
     let opts = EngineOptions {
         refresh: Duration::from_millis(a.refresh),
         rcvbuf: a.rcvbuf,
@@ -182,4 +183,32 @@ pub fn run(a: &EventsArgs) -> Result<ExitCode, Failure> {
     }
     report.finish()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `-N` for events: the engine hears the destroy notifications of the
+/// namespace it runs in, so a scope is accepted when it is that one (its
+/// name, a pid in it, `host` when it is the host's) and refused otherwise.
+fn own_namespace_only(
+    spec: Option<&str>,
+    sys: &dyn portscope::collect::System,
+) -> Result<(), Failure> {
+    use portscope::collect::NetnsScope;
+    let Some(given) = spec else {
+        return Ok(());
+    };
+    let own = sys.netns_of(std::process::id());
+    let host = sys.netns_of(1);
+    let ok = match crate::netns_pick::scope(spec, sys)? {
+        NetnsScope::Default | NetnsScope::Own => true,
+        NetnsScope::Host => own.is_some() && own == host,
+        NetnsScope::Only(ino) => own == Some(ino),
+        NetnsScope::All => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "events follows the network namespace it runs in (destroy notifications are heard per namespace): -N/--netns {} names another; run it inside that one (`ip netns exec NAME portscope events`, `nsenter -n -t PID portscope events`)",
+        portscope::text::escape(given.as_bytes())
+    )))
 }

@@ -122,8 +122,9 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, Failure> {
             "explain needs a port or a service name".into(),
         ));
     }
-    let cfg = ListConfig::with_owners();
+    let mut cfg = ListConfig::with_owners();
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    cfg.collect.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), &*sys)?;
     let mut snap = collect::take(&*sys, &cfg.collect)?;
     snap.sockets.retain(|s| {
         s.local

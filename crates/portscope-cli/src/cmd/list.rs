@@ -41,6 +41,14 @@ pub fn take_or_read(cfg: &ListConfig) -> Result<Snapshot, Failure> {
     let pick = crate::netns_pick::resolve(cfg.netns.as_deref(), &*sys)?;
     opts.netns = pick.scope;
     let mut snap = collect::take(&*sys, &opts)?;
+    // Published ports' targets, joined on the whole snapshot before the
+    // filter narrows it (the listener inside may not be shown). The NAT
+    // rules are read only when a forwarder holds a host port.
+    snap.forwards = sys.forwards();
+    if snap.forwards.is_empty() && portscope::forward::any_forwarder(&snap) {
+        let maps = sys.port_maps();
+        snap.forwards = portscope::forward::targets(&snap, &maps.maps);
+    }
     pick.keep(&mut snap);
     snap.resolved = sys.names();
     Ok(snap)

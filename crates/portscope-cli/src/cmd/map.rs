@@ -29,6 +29,7 @@ pub fn run(args: &MapArgs) -> Result<ExitCode, Failure> {
         ..Query::default()
     };
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
+    cfg.collect.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), &*sys)?;
     let snap = collect::take(&*sys, &cfg.collect)?;
     let m = map::build(&snap);
     let mut report = Report::new();

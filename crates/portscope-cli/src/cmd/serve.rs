@@ -18,9 +18,10 @@ const MAX_TOKEN_FILE: u64 = 4096;
 
 /// Runs `serve` until SIGTERM or SIGINT.
 pub fn run(a: &ServeArgs) -> Result<ExitCode, Failure> {
-    let cfg = config(a)?;
+    let mut cfg = config(a)?;
     let sys: std::sync::Arc<dyn portscope::collect::System> =
         crate::system::open(a.from_snapshot.as_deref())?.into();
+    cfg.opts.netns = crate::netns_pick::scope(a.ns.netns.as_deref(), &*sys)?;
     crate::serve::run(sys, cfg)?;
     Ok(ExitCode::SUCCESS)
 }

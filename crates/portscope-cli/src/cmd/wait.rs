@@ -116,6 +116,7 @@ pub fn run(args: &WaitArgs) -> Result<ExitCode, Failure> {
     let sys = &*sys;
     let mut opts = ListConfig::with_owners().collect;
     opts.owners = false;
+    opts.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), sys)?;
     opts.query = Query {
         tcp: specs.iter().any(|s| s.proto != Some(Proto::Udp)),
         udp: specs.iter().any(|s| s.proto != Some(Proto::Tcp)),

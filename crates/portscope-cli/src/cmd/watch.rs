@@ -25,7 +25,7 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
     // widen as well as narrow what is shown. Rtt, retransmits and
     // throughput need tcp_info: in every snapshot when the order or the
     // grouping reads it, otherwise read for the rows shown (`watch::run`).
-    let opts = Options {
+    let mut opts = Options {
         query: crate::config::select_query(&a.select),
         owners: true,
         source: crate::config::source_choice(a.source),
@@ -39,6 +39,7 @@ pub fn run(a: &WatchArgs) -> Result<ExitCode, Failure> {
     };
     let sys: std::sync::Arc<dyn portscope::collect::System> =
         crate::system::open(a.from_snapshot.as_deref())?.into();
+    opts.netns = crate::netns_pick::scope(a.ns.netns.as_deref(), &*sys)?;
     let app = App::new(settings, a.filter.join(" "), every);
     if !io::stdout().is_terminal() {
         return Err(Failure::Usage(

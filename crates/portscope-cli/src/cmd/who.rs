@@ -118,9 +118,10 @@ pub fn run(args: &WhoArgs) -> Result<ExitCode, Failure> {
     } else {
         None
     };
-    let cfg = ListConfig::with_owners();
+    let mut cfg = ListConfig::with_owners();
     let sys = crate::system::open(args.from_snapshot.as_deref())?;
     let sys = &*sys;
+    cfg.collect.netns = crate::netns_pick::scope(args.ns.netns.as_deref(), sys)?;
     let (snap, published) = holders_published(sys, &cfg, &specs)?;
     // Pin the holders now, as they are shown: whatever happens to their pids
     // before the answer to the prompt, only these processes can be signalled.

@@ -144,6 +144,26 @@ pub fn push_owners(buf: &mut String, s: &Socket, snap: &Snapshot) {
     if others > 0 {
         let _ = write!(buf, " +{others}");
     }
+    // A published port: where its traffic goes, `→ container:port`.
+    if let Some(f) = snap.forwards.get(&s.inode).filter(|_| s.inode != 0) {
+        let who = f
+            .container
+            .as_ref()
+            .and_then(|c| c.name.as_ref())
+            .or_else(|| f.netns.as_deref().and_then(|n| n.name.as_ref()));
+        match (who, f.port) {
+            (Some(w), Some(p)) => {
+                let _ = write!(buf, " → {}:{p}", w.escaped());
+            }
+            (Some(w), None) => {
+                let _ = write!(buf, " → {}", w.escaped());
+            }
+            (None, Some(p)) => {
+                let _ = write!(buf, " → :{p}");
+            }
+            (None, None) => {}
+        }
+    }
 }
 
 /// `t` as RFC 3339 in UTC to the second, `2026-12-01T11:40:02Z`: the time

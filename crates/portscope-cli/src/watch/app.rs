@@ -83,6 +83,8 @@ pub struct App {
     interval: Duration,
     ephemeral: Option<EphemeralRange>,
     me: u32,
+    /// The column and direction of the order last recorded in the tracker.
+    sorted_as: Option<(view::SockCol, bool)>,
 }
 
 impl App {
@@ -102,6 +104,7 @@ impl App {
             interval,
             ephemeral: crate::system::ephemeral_range(),
             me: std::process::id(),
+            sorted_as: None,
         }
     }
 
@@ -133,7 +136,10 @@ impl App {
     }
 
     fn rebuild(&mut self, now: Instant) {
-        self.lines = view::build(&self.tracker, &self.settings, now);
+        self.lines = view::build_after(&self.tracker, &self.settings, now, self.sorted_as);
+        // The order recorded below covers every row only when every row was shown.
+        self.sorted_as = (!self.settings.grouped && self.settings.shows_every_socket())
+            .then_some((self.settings.sort, self.settings.reverse));
         if !self.settings.grouped {
             let order: Vec<usize> = self
                 .lines

@@ -609,3 +609,45 @@ fn a_connection_closed_between_refreshes_is_a_closed_row() {
         "{rows:#?}"
     );
 }
+
+#[test]
+fn a_refresh_that_changed_nothing_keeps_the_order_a_full_sort_gives() {
+    let t0 = Instant::now();
+    let mut app = started(t0);
+    let full = |app: &App, now| super::view::build(&app.tracker, &app.settings, now);
+    // The same sockets again: the tracker is settled and the last order is kept.
+    let t1 = t0 + Duration::from_secs(1);
+    app.ingest(snapshot(base()), t1);
+    assert!(app.tracker.settled());
+    assert_eq!(app.lines(), full(&app, t1).as_slice());
+    // Sorted by the receive queue, which then changes: the order must follow.
+    while app.settings.sort != SockCol::RecvQ {
+        app.key(key('s'), t1, 10);
+    }
+    let mut moved = base();
+    moved[3].recv_q = 9000;
+    let t2 = t1 + Duration::from_secs(1);
+    app.ingest(snapshot(moved.clone()), t2);
+    assert!(!app.tracker.settled());
+    assert_eq!(app.lines(), full(&app, t2).as_slice());
+    let last = |app: &App| match app.lines().last() {
+        Some(Line::Socket(i)) => app.tracker.rows()[*i].socket.cookie,
+        other => panic!("not a socket line: {other:?}"),
+    };
+    assert_eq!(last(&app), 4, "the socket with the longest queue goes last");
+    // Settled again, reversed: the reversed order is a new sort, then kept.
+    app.key(key('r'), t2, 10);
+    assert_eq!(app.lines(), full(&app, t2).as_slice());
+    let t3 = t2 + Duration::from_secs(1);
+    app.ingest(snapshot(moved.clone()), t3);
+    assert!(app.tracker.settled());
+    assert_eq!(app.lines(), full(&app, t3).as_slice());
+    // A socket that closes, one that comes: never settled.
+    let mut next = moved;
+    next.remove(0);
+    next.push(sock(8080, 0, TcpState::Listen, Some(812), 5));
+    let t4 = t3 + Duration::from_secs(1);
+    app.ingest(snapshot(next), t4);
+    assert!(!app.tracker.settled());
+    assert_eq!(app.lines(), full(&app, t4).as_slice());
+}

@@ -233,8 +233,32 @@ impl Default for Settings {
     }
 }
 
-/// The lines to show, filtered and sorted (and grouped, if asked).
+impl Settings {
+    /// Whether every tracked socket is shown: no filter, no state filter,
+    /// not only listeners.
+    pub fn shows_every_socket(&self) -> bool {
+        !self.listening_only && !self.filter.has_expression() && self.filter.states().is_none()
+    }
+}
+
+/// The lines to show, filtered and sorted (and grouped, if asked), from
+/// nothing: what [`build_after`] must give.
+#[cfg(test)]
 pub fn build(tracker: &Tracker, settings: &Settings, now: Instant) -> Vec<Line> {
+    build_after(tracker, settings, now, None)
+}
+
+/// [`build`], told how the order last recorded in the tracker
+/// ([`Tracker::set_ranks`]) was sorted: with the same column and direction,
+/// no filter, and a [`Tracker::settled`] tracker whose column is
+/// [`Key::steady`], that order is still the right one and the sort (at
+/// 100k rows most of a refresh's own work) is skipped.
+pub fn build_after(
+    tracker: &Tracker,
+    settings: &Settings,
+    now: Instant,
+    last_sort: Option<(SockCol, bool)>,
+) -> Vec<Line> {
     let ctx = &tracker.context;
     let filter = &settings.filter;
     let filtering = filter.has_expression() || filter.states().is_some();
@@ -252,7 +276,13 @@ pub fn build(tracker: &Tracker, settings: &Settings, now: Instant) -> Vec<Line> 
         return groups.into_iter().map(Line::Group).collect();
     }
     tracker.in_last_order(&mut idx);
-    sort_sockets(tracker, &mut idx, settings.sort, settings.reverse);
+    let unchanged = settings.shows_every_socket()
+        && tracker.settled()
+        && order_key(settings.sort).steady()
+        && last_sort == Some((settings.sort, settings.reverse));
+    if !unchanged {
+        sort_sockets(tracker, &mut idx, settings.sort, settings.reverse);
+    }
     idx.into_iter().map(Line::Socket).collect()
 }
 

@@ -126,6 +126,8 @@ pub struct Finding {
     pub process: String,
     /// What was found, in one sentence naming the socket and processes.
     pub message: String,
+    /// The network namespace the socket lives in, where known.
+    pub netns: Option<std::sync::Arc<crate::model::Netns>>,
 }
 
 impl Finding {
@@ -138,6 +140,7 @@ impl Finding {
             addr: self.addr,
             port: self.port,
             process: self.process.clone(),
+            netns: netns_label(self.netns.as_deref()),
         }
     }
 
@@ -160,21 +163,52 @@ pub struct FindingKey {
     pub port: u16,
     /// Process names as [`Finding::process`] has them.
     pub process: String,
+    /// The namespace, as it stays the same across runs: empty for the
+    /// host's (or unknown), else its name (escaped), else its inode.
+    pub netns: String,
+}
+
+/// A namespace's part of a finding's identity (see [`FindingKey::netns`]).
+///
+/// ```
+/// use portscope::audit::netns_label;
+/// use portscope::model::Netns;
+/// assert_eq!(netns_label(Some(&Netns::host(1))), "");
+/// let n = Netns { inode: 7, name: None, host: false, container: None };
+/// assert_eq!(netns_label(Some(&n)), "7");
+/// ```
+pub fn netns_label(n: Option<&crate::model::Netns>) -> String {
+    match n {
+        None => String::new(),
+        Some(n) if n.host => String::new(),
+        Some(n) => match &n.name {
+            Some(name) => name.escaped().to_string(),
+            None => n.inode.to_string(),
+        },
+    }
 }
 
 impl fmt::Display for FindingKey {
-    /// `rule proto addr:port process`, IPv6 addresses in brackets.
+    /// `rule proto addr:port process`, IPv6 addresses in brackets, and
+    /// ` netns NAME` for a namespace other than the host's.
     ///
     /// ```
     /// use portscope::audit::FindingKey;
     /// use portscope::model::Proto;
-    /// let k = FindingKey { rule: "wildcard-bind".into(), proto: Proto::Tcp,
-    ///     addr: "::".parse().unwrap(), port: 22, process: "sshd".into() };
+    /// let mut k = FindingKey { rule: "wildcard-bind".into(), proto: Proto::Tcp,
+    ///     addr: "::".parse().unwrap(), port: 22, process: "sshd".into(),
+    ///     netns: String::new() };
     /// assert_eq!(k.to_string(), "wildcard-bind tcp [::]:22 sshd");
+    /// k.netns = "web".into();
+    /// assert_eq!(k.to_string(), "wildcard-bind tcp [::]:22 sshd netns web");
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sa = std::net::SocketAddr::new(self.addr, self.port);
-        write!(f, "{} {} {sa} {}", self.rule, self.proto, self.process)
+        write!(f, "{} {} {sa} {}", self.rule, self.proto, self.process)?;
+        if !self.netns.is_empty() {
+            write!(f, " netns {}", self.netns)?;
+        }
+        Ok(())
     }
 }
 
@@ -254,9 +288,10 @@ pub fn audit(snap: &Snapshot, facts: &HostFacts, skip: &[&str]) -> Report {
     }
     findings.sort_by(order);
     // A process's packet sockets share an identity (they have no address
-    // or port): one finding per identity, saying what each socket does.
+    // or port), as do its raw sockets of one protocol on one address: one
+    // finding per identity, saying what each socket does.
     findings.dedup_by(|later, first| {
-        let same = later.proto == Proto::Packet && later.key() == first.key();
+        let same = matches!(later.proto, Proto::Packet | Proto::Raw) && later.key() == first.key();
         if same {
             first.message.push_str("; ");
             first.message.push_str(&later.message);
@@ -273,6 +308,11 @@ fn order(a: &Finding, b: &Finding) -> Ordering {
         .then_with(|| pos(a).cmp(&pos(b)))
         .then_with(|| (a.port, a.addr, a.proto).cmp(&(b.port, b.addr, b.proto)))
         .then_with(|| a.process.cmp(&b.process))
+        // The same listener in two namespaces is two findings, side by side.
+        .then_with(|| {
+            let ns = |f: &Finding| f.netns.as_ref().map(|n| (!n.host, n.inode));
+            ns(a).cmp(&ns(b))
+        })
 }
 
 /// What changed since a baseline: the current findings whose key the

@@ -242,7 +242,17 @@ pub(crate) fn captures<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listene
         *first.get_or_insert(ino) != ino
     });
     let mut out = Vec::new();
-    for s in snap.sockets.iter().filter(|s| s.proto == Proto::Packet) {
+    // Raw sockets join only for their filter (the packet rules' other test
+    // is about packet sockets alone).
+    let judged = |s: &&Socket| {
+        s.proto == Proto::Packet
+            || (s.proto == Proto::Raw
+                && s.extra
+                    .as_ref()
+                    .and_then(|x| x.sock_filter)
+                    .is_some_and(|f| f.attached()))
+    };
+    for s in snap.sockets.iter().filter(judged) {
         // A packet socket sees the interfaces of its own namespace.
         let addresses = match s.netns.as_deref().filter(|n| !n.host) {
             Some(n) => facts
@@ -264,8 +274,9 @@ pub(crate) fn captures<'a>(snap: &'a Snapshot, facts: &HostFacts) -> Vec<Listene
             several,
             published: None,
             socket: s,
-            addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            port: 0,
+            // A raw socket's end: its address and IP protocol.
+            addr: s.local.addr().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port: s.local_port().unwrap_or(0),
             reach,
             reachable_on,
             processes,
@@ -322,6 +333,7 @@ pub(crate) fn finding(rule: &'static Rule, l: &Listener<'_>, hit: Hit) -> Findin
             names.join(",")
         },
         message: hit.message,
+        netns: l.socket.netns.clone(),
     }
 }
 

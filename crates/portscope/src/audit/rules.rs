@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::collect::host::{ExeFacts, HostFacts};
 use crate::exposure;
-use crate::model::Proto;
+use crate::model::{Proto, SockFilter};
 
 use super::Severity;
 use super::reach::{Hit, Listener, Reach};
@@ -137,9 +137,9 @@ pub static RULES: &[Rule] = &[
     Rule {
         id: "packet-filter-unknown",
         severity: Severity::High,
-        title: "Classic BPF filter on a packet socket of a process that is not a known capture tool",
-        test: "a packet socket (AF_PACKET) has a classic BPF filter attached and none of its processes is a known capture or link-layer tool (tcpdump, dumpcap, wireshark, tshark, termshark, ngrep, tcpflow, arpwatch, p0f, suricata, snort, zeek, iftop, nethogs, bandwhich, dhclient, dhcpcd, udhcpc, dhcpd, dnsmasq, systemd-networkd, NetworkManager, wpa_supplicant, hostapd, lldpd, ptp4l, keepalived); reading the filter needs CAP_NET_ADMIN, so without it the rule cannot fire. Raw IP sockets' filters are not reported by the kernel's socket dumps and are not judged",
-        advice: "Passive backdoors wait behind a BPF filter on a packet socket for a magic packet that appears in no TCP/UDP listing. Find out what the process is (its executable, parent and start time); if nothing explains it, isolate the host and investigate.",
+        title: "BPF filter on a packet or raw socket of a process that is not a known capture tool",
+        test: "a packet socket (AF_PACKET) or raw IP socket has a BPF filter attached (classic, or eBPF through SO_ATTACH_BPF) and none of its processes is a known capture or link-layer tool (tcpdump, dumpcap, wireshark, tshark, termshark, ngrep, tcpflow, arpwatch, p0f, suricata, snort, zeek, iftop, nethogs, bandwhich, dhclient, dhcpcd, udhcpc, dhcpd, dnsmasq, systemd-networkd, NetworkManager, wpa_supplicant, hostapd, lldpd, ptp4l, keepalived). A packet socket's filter comes from packet_diag (needs CAP_NET_ADMIN); a raw socket's is asked of the socket through a duplicate of an owner's descriptor (needs root), so without them the rule cannot fire",
+        advice: "Passive backdoors wait behind a BPF filter on a packet or raw socket for a magic packet that appears in no TCP/UDP listing. Find out what the process is (its executable, parent and start time); if nothing explains it, isolate the host and investigate.",
         check: packet_filter_unknown,
     },
     Rule {
@@ -195,14 +195,23 @@ fn packet_label(l: &Listener<'_>) -> String {
 }
 
 fn packet_filter_unknown(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
-    let p = l.socket.packet()?;
-    let Some(Some(len)) = p.filter else {
-        return None;
+    let asked = l.socket.extra.as_ref().and_then(|x| x.sock_filter);
+    let dumped = l.socket.packet().and_then(|p| p.filter).flatten();
+    let what = match (dumped, asked) {
+        (Some(len), _) | (None, Some(SockFilter::Classic(len))) => {
+            format!("a classic BPF filter of {len} instructions")
+        }
+        (None, Some(SockFilter::Ebpf)) => "an eBPF filter".to_string(),
+        _ => return None,
+    };
+    let label = if l.socket.proto == crate::model::Proto::Raw {
+        format!("raw socket {}", l.socket.shown_local())
+    } else {
+        packet_label(l)
     };
     if l.processes.is_empty() {
         return Hit::socket(format!(
-            "{} has a classic BPF filter of {len} instructions and no process that can be seen",
-            packet_label(l)
+            "{label} has {what} and no process that can be seen"
         ));
     }
     if l.processes.iter().any(|p| {
@@ -213,10 +222,9 @@ fn packet_filter_unknown(l: &Listener<'_>, _: &HostFacts) -> Option<Hit> {
         return None;
     }
     Hit::socket(format!(
-        "{} {} {} with a classic BPF filter of {len} instructions; {} no known capture tool",
+        "{} {} {label} with {what}; {} no known capture tool",
         Listener::names(&l.processes),
         verb(l.processes.len(), "holds", "hold"),
-        packet_label(l),
         verb(l.processes.len(), "it is", "they are"),
     ))
 }

@@ -17,6 +17,10 @@ pub struct OwnerMap {
     /// reports one, so that an incremental walk can skip the tables that
     /// did not change.
     fd_counts: HashMap<u32, u64>,
+    /// Open network-namespace files (`net:[INODE]` links: a held
+    /// `/proc/X/ns/net` or nsfs fd), as (namespace inode, holder): how a
+    /// namespace with no process in it and no bind mount is still found.
+    pub netns_fds: Vec<(u64, Owner)>,
 }
 
 impl OwnerMap {
@@ -82,6 +86,7 @@ impl OwnerMap {
             owners,
             denied,
             fd_counts,
+            netns_fds: Vec::new(),
         }
     }
 }

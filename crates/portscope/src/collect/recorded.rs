@@ -82,7 +82,18 @@ impl System for Recorded {
             sockets,
             source: Source::File,
             notes: self.snap.notes.clone(),
+            namespaces: Vec::new(),
         })
+    }
+
+    fn forwards(&self) -> std::collections::HashMap<u64, crate::model::ForwardTo> {
+        self.snap.forwards.clone()
+    }
+
+    fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
+        ids.iter()
+            .filter_map(|id| self.snap.cgroups.get(id).map(|c| (*id, c.clone())))
+            .collect()
     }
 
     fn netns_of(&self, pid: u32) -> Option<u64> {

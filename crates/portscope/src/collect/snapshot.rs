@@ -66,12 +66,17 @@ pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
         let owner_map = walker.map(|h| h.join().unwrap_or_else(|_| Err(walk_stopped())));
         (dump, owner_map)
     });
+    let mut dump = dump?;
+    let owner_map = owner_map.transpose()?;
+    if let Some(map) = &owner_map {
+        add_held(sys, opts, &mut dump, map)?;
+    }
     let Dump {
         mut sockets,
         source,
         notes,
-    } = dump?;
-    let owner_map = owner_map.transpose()?;
+        ..
+    } = dump;
     retain_wanted(&mut sockets, &opts.query);
 
     let mut snap = Snapshot {
@@ -84,6 +89,28 @@ pub fn take<S: System + ?Sized>(sys: &S, opts: &Options) -> Result<Snapshot> {
     }
     snap.sockets = sockets;
     Ok(snap)
+}
+
+/// Adds the sockets of namespaces only an open fd holds, which the owner
+/// walk found and the dump could not (it ran before the walk ended).
+fn add_held<S: System + ?Sized>(
+    sys: &S,
+    opts: &Options,
+    dump: &mut Dump,
+    map: &OwnerMap,
+) -> Result<()> {
+    if map
+        .netns_fds
+        .iter()
+        .all(|(ino, _)| dump.namespaces.contains(ino))
+    {
+        return Ok(());
+    }
+    let mut more = sys.dump_held(opts, &map.netns_fds, &dump.namespaces)?;
+    dump.sockets.append(&mut more.sockets);
+    dump.notes.append(&mut more.notes);
+    dump.namespaces.append(&mut more.namespaces);
+    Ok(())
 }
 
 /// Drops the sockets `query` does not want; with a query that wants every
@@ -137,14 +164,18 @@ impl<S: System + ?Sized> std::fmt::Debug for Refresher<'_, S> {
     }
 }
 
+/// Inode -> place, keyed by the kernel's inode numbers.
+type InodeIndex = HashMap<u64, u32, foldhash::fast::RandomState>;
+
 #[derive(Debug)]
 struct OwnerCache {
     map: OwnerMap,
     /// The dump the walk was joined to, in dump order: each socket's inode
     /// and where its holders are in `map`.
     order: Vec<(u64, (u32, u32))>,
-    /// Inode -> its place in `order`, for every socket of that dump.
-    seen: HashMap<u64, u32>,
+    /// Inode -> its place in `order`, for every socket of that dump; built
+    /// anew at every walk (100k inserts), so with foldhash, not SipHash.
+    seen: InodeIndex,
     processes: HashMap<u32, crate::model::Process>,
 }
 
@@ -155,12 +186,12 @@ struct OwnerCache {
 /// the place of the socket found resynchronizes the cursor.
 struct DumpOrder<'c> {
     order: &'c [(u64, (u32, u32))],
-    seen: &'c HashMap<u64, u32>,
+    seen: &'c InodeIndex,
     cursor: usize,
 }
 
 impl<'c> DumpOrder<'c> {
-    fn new(order: &'c [(u64, (u32, u32))], seen: &'c HashMap<u64, u32>) -> DumpOrder<'c> {
+    fn new(order: &'c [(u64, (u32, u32))], seen: &'c InodeIndex) -> DumpOrder<'c> {
         DumpOrder {
             order,
             seen,
@@ -245,11 +276,16 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
         }
         let hint = self.cache.as_ref().map(|c| &c.map);
         let room = self.last_len + self.last_len / 8;
+        let mut dump = self.sys.dump(&self.opts, hint, room)?;
+        if let Some(cache) = self.cache.as_ref() {
+            add_held(self.sys, &self.opts, &mut dump, &cache.map)?;
+        }
         let Dump {
             mut sockets,
             source,
             notes,
-        } = self.sys.dump(&self.opts, hint, room)?;
+            ..
+        } = dump;
         self.last_len = sockets.len();
         retain_wanted(&mut sockets, &self.opts.query);
         let Some(cache) = self.cache.as_mut() else {
@@ -306,13 +342,16 @@ impl<'s, S: System + ?Sized> Refresher<'s, S> {
             let dump = sys.dump(&self.opts, self.cache.as_ref().map(|c| &c.map), room);
             (dump, walker.join().unwrap_or_else(|_| Err(walk_stopped())))
         });
+        let mut dump = dump?;
+        let map = map?;
+        add_held(sys, &self.opts, &mut dump, &map)?;
         let Dump {
             mut sockets,
             source,
             notes,
-        } = dump?;
+            ..
+        } = dump;
         self.last_len = sockets.len();
-        let map = map?;
         retain_wanted(&mut sockets, &self.opts.query);
         self.finish(sockets, source, notes, map, false)
     }
@@ -393,7 +432,10 @@ fn join_owners_with<S: System + ?Sized>(
     let me = sys.euid();
     snap.hidden.processes = u32::try_from(denied).unwrap_or(u32::MAX);
     let mut processes: HashMap<u32, crate::model::Process> = HashMap::new();
-    let mut used = std::collections::HashSet::new();
+    // Probed for most sockets (the dump's order mixes processes), so with
+    // foldhash rather than SipHash.
+    let mut used: std::collections::HashSet<u32, foldhash::fast::RandomState> =
+        std::collections::HashSet::default();
     let mut last_pid = None;
     for s in sockets.iter_mut() {
         if s.inode != 0 {
@@ -440,6 +482,16 @@ fn join_owners_with<S: System + ?Sized>(
         known.entry(*pid).or_insert_with(|| p.clone());
     }
     snap.processes = processes;
+    sys.sock_filters(sockets);
+    // Sockets no visible process holds still say where they were made.
+    let mut ids: Vec<u64> = sockets
+        .iter()
+        .filter(|s| s.owners.is_empty() && s.cgroup_id != 0)
+        .map(|s| s.cgroup_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    snap.cgroups = sys.cgroups(&ids);
     Ok(())
 }
 

@@ -24,6 +24,10 @@ pub struct Dump {
     pub source: Source,
     /// What the user should know (a fallback taken, a part unreadable).
     pub notes: Vec<String>,
+    /// The inodes of the network namespaces the dump found (dumped or
+    /// left out by the scope), so that one found later only through a held
+    /// fd ([`OwnerMap::netns_fds`]) is known to be new.
+    pub namespaces: Vec<u64>,
 }
 
 /// Which owner walk to make.
@@ -70,6 +74,43 @@ pub trait System: Send + Sync {
     /// 100k sockets asks for the rows it shows. A socket that closed
     /// meanwhile is left with none; other sockets are left alone.
     fn tcp_info(&self, sockets: &mut [&mut Socket]) -> Result<()>;
+
+    /// Dumps the namespaces only an open fd holds (`held`: namespace inode
+    /// and holder, from the owner walk) that `opts.netns` wants and the
+    /// dump did not find (`found`); entered through the holder's fd. A
+    /// system without namespaces (a recording) has none.
+    fn dump_held(
+        &self,
+        opts: &Options,
+        held: &[(u64, crate::model::Owner)],
+        found: &[u64],
+    ) -> Result<Dump> {
+        let _ = (opts, held, found);
+        Ok(Dump::default())
+    }
+
+    /// What each cgroup v2 id of `ids` names (its path, and the container
+    /// and unit that says), for sockets no visible process holds; ids it
+    /// cannot resolve are left out.
+    fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
+        let _ = ids;
+        std::collections::HashMap::new()
+    }
+
+    /// Published ports' targets a recording carries (a listing saved with
+    /// `forwards_to`), by host socket inode; none for a live system, whose
+    /// are joined afresh ([`crate::forward::targets`]).
+    fn forwards(&self) -> std::collections::HashMap<u64, crate::model::ForwardTo> {
+        std::collections::HashMap::new()
+    }
+
+    /// Asks the filter attached to each raw socket (and each packet socket
+    /// whose dump could not show it) of the socket itself, through one of
+    /// its owners (joined already). A system that cannot (a recording)
+    /// leaves what the source said.
+    fn sock_filters(&self, sockets: &mut [Socket]) {
+        let _ = sockets;
+    }
 
     /// Finds which processes hold which sockets. Processes that vanish are
     /// skipped; those that may not be read are counted in

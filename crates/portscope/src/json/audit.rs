@@ -52,6 +52,34 @@ pub struct FindingOut {
     /// The rule's advice.
     #[serde(default)]
     pub advice: String,
+    /// The socket's network namespace (absent where the source did not
+    /// say); part of the identity unless it is the host's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<FindingNetns>,
+}
+
+/// The namespace of a finding's socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingNetns {
+    /// The namespace's inode.
+    pub inode: u64,
+    /// Its name (`ip netns`, the container's), if any.
+    #[serde(default)]
+    pub name: Option<Text>,
+    /// Whether it is the host's.
+    #[serde(default)]
+    pub host: bool,
+}
+
+impl FindingNetns {
+    fn model(&self) -> crate::model::Netns {
+        crate::model::Netns {
+            inode: self.inode,
+            name: self.name.clone(),
+            host: self.host,
+            container: None,
+        }
+    }
 }
 
 /// An address and port.
@@ -145,6 +173,11 @@ impl FindingOut {
                 .collect(),
             message: f.message.clone(),
             advice: f.rule.advice.to_string(),
+            netns: f.netns.as_deref().map(|n| FindingNetns {
+                inode: n.inode,
+                name: n.name.clone(),
+                host: n.host,
+            }),
         }
     }
 
@@ -153,8 +186,8 @@ impl FindingOut {
     /// for a protocol audits do not judge.
     pub fn key(&self) -> Option<FindingKey> {
         let proto = match self.proto.parse().ok()? {
-            p @ (Proto::Tcp | Proto::Udp | Proto::Packet) => p,
-            Proto::Raw | Proto::Unix | Proto::Netlink | Proto::Mptcp => return None,
+            p @ (Proto::Tcp | Proto::Udp | Proto::Packet | Proto::Raw) => p,
+            Proto::Unix | Proto::Netlink | Proto::Mptcp => return None,
         };
         Some(FindingKey {
             rule: self.rule.clone(),
@@ -166,6 +199,7 @@ impl FindingOut {
             } else {
                 self.process.clone()
             },
+            netns: crate::audit::netns_label(self.netns.as_ref().map(FindingNetns::model).as_ref()),
         })
     }
 
@@ -296,8 +330,10 @@ pub fn read_baseline(
         .map_err(|_| "neither a saved `audit --json` nor a `--json` listing".to_string())?;
     let mut snap = read.snapshot;
     snap.sockets.retain(|s| {
-        matches!(s.proto, Proto::Tcp | Proto::Udp | Proto::Packet)
-            && matches!(s.state, TcpState::Listen | TcpState::Close)
+        matches!(
+            s.proto,
+            Proto::Tcp | Proto::Udp | Proto::Packet | Proto::Raw
+        ) && matches!(s.state, TcpState::Listen | TcpState::Close)
     });
     let mut facts = crate::collect::host::HostFacts::from_snapshot(&snap);
     facts.ephemeral = now.ephemeral;

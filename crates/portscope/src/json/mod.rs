@@ -135,6 +135,15 @@ impl<'a> Listing<'a> {
             netns: s.netns.as_deref().map(NetnsOut),
             packet: x.and_then(|x| x.packet.as_ref()).map(PacketOut),
             netlink: x.and_then(|x| x.netlink.as_ref()).map(NetlinkOut),
+            socket_filter: x.and_then(|x| x.sock_filter).map(SockFilterOut),
+            cgroup: (s.cgroup_id != 0)
+                .then(|| self.snap.cgroups.get(&s.cgroup_id))
+                .flatten()
+                .map(|c| CgroupOut(s.cgroup_id, c)),
+            forwards_to: (s.inode != 0)
+                .then(|| self.snap.forwards.get(&s.inode))
+                .flatten()
+                .map(ForwardOut),
             change: None,
         }
     }
@@ -206,6 +215,17 @@ pub struct SocketOut<'a> {
     /// Netlink sockets only: groups.
     #[serde(skip_serializing_if = "Option::is_none")]
     netlink: Option<NetlinkOut<'a>>,
+    /// Raw sockets (and packet sockets whose dump could not show their
+    /// filter), when owners were looked up: the filter asked of the socket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    socket_filter: Option<SockFilterOut>,
+    /// Sockets no visible process holds, when owners were looked up: the
+    /// cgroup they were made in (inet_diag's cgroup id) and what it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cgroup: Option<CgroupOut<'a>>,
+    /// A published port's host socket (a forwarder's): where its traffic goes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forwards_to: Option<ForwardOut<'a>>,
     /// The change mark of a `--changes` listing: `+`, `-` or `=`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<&'static str>,
@@ -321,6 +341,53 @@ impl Serialize for PacketOut<'_> {
             }),
         )?;
         o.serialize_field("version", &p.version)?;
+        o.end()
+    }
+}
+
+/// The `socket_filter` object: `kind` (`none`, `classic`, `ebpf`,
+/// `unknown`), `instructions` of a classic program, `reason` it is unknown.
+struct SockFilterOut(crate::model::SockFilter);
+
+impl Serialize for SockFilterOut {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = ser.serialize_struct("SockFilter", 3)?;
+        o.serialize_field("kind", self.0.kind())?;
+        o.serialize_field("instructions", &self.0.instructions())?;
+        o.serialize_field("reason", &self.0.reason())?;
+        o.end()
+    }
+}
+
+/// The `cgroup` object: `id`, `path`, `container`, `unit`.
+struct CgroupOut<'a>(u64, &'a crate::model::Cgroup);
+
+impl Serialize for CgroupOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let c = self.1;
+        let mut o = ser.serialize_struct("Cgroup", 4)?;
+        o.serialize_field("id", &self.0)?;
+        o.serialize_field("path", &c.path)?;
+        o.serialize_field("container", &c.container.as_ref().map(ContainerOut))?;
+        o.serialize_field("unit", &c.unit)?;
+        o.end()
+    }
+}
+
+/// The `forwards_to` object: `netns`, `container`, `addr`, `port`.
+struct ForwardOut<'a>(&'a crate::model::ForwardTo);
+
+impl Serialize for ForwardOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let f = self.0;
+        let mut o = ser.serialize_struct("ForwardTo", 4)?;
+        o.serialize_field("netns", &f.netns.as_deref().map(NetnsOut))?;
+        o.serialize_field("container", &f.container.as_ref().map(ContainerOut))?;
+        o.serialize_field("addr", &f.addr.map(AddrText))?;
+        o.serialize_field("port", &f.port)?;
         o.end()
     }
 }

@@ -95,6 +95,34 @@ pub(super) struct SocketIn {
     packet: Option<PacketIn>,
     #[serde(default)]
     netlink: Option<NetlinkIn>,
+    #[serde(default)]
+    socket_filter: Option<SockFilterIn>,
+    #[serde(default)]
+    cgroup: Option<CgroupIn>,
+    #[serde(default)]
+    forwards_to: Option<ForwardIn>,
+}
+
+#[derive(Deserialize)]
+struct ForwardIn {
+    #[serde(default)]
+    netns: Option<NetnsIn>,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    addr: Option<IpAddr>,
+    #[serde(default)]
+    port: Option<u16>,
+}
+
+#[derive(Deserialize)]
+struct CgroupIn {
+    id: u64,
+    path: Text,
+    #[serde(default)]
+    container: Option<ContainerIn>,
+    #[serde(default)]
+    unit: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +173,15 @@ struct FilterIn {
     attached: bool,
     #[serde(default)]
     instructions: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct SockFilterIn {
+    kind: String,
+    #[serde(default)]
+    instructions: Option<u32>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -458,6 +495,17 @@ impl Listing {
                 groups: n.groups,
                 dst_group: n.dst_group,
             }),
+            sock_filter: match s.socket_filter {
+                None => None,
+                Some(f) => Some(
+                    crate::model::SockFilter::from_parts(
+                        &f.kind,
+                        f.instructions,
+                        f.reason.as_deref(),
+                    )
+                    .ok_or_else(|| at("socket_filter"))?,
+                ),
+            },
         };
         let mut owners = Vec::new();
         for o in s.owners.unwrap_or_default() {
@@ -480,8 +528,41 @@ impl Listing {
                 });
             }
         }
+        let cgroup_id = match s.cgroup {
+            Some(c) => {
+                self.snap.cgroups.insert(
+                    c.id,
+                    crate::model::Cgroup {
+                        path: c.path,
+                        container: c.container.and_then(ContainerIn::into_model),
+                        unit: c.unit,
+                    },
+                );
+                c.id
+            }
+            None => 0,
+        };
+        if let Some(f) = s.forwards_to {
+            self.snap.forwards.insert(
+                s.inode,
+                crate::model::ForwardTo {
+                    netns: f.netns.map(|n| {
+                        Arc::new(Netns {
+                            inode: n.inode,
+                            name: n.name,
+                            host: n.host,
+                            container: n.container.and_then(ContainerIn::into_model),
+                        })
+                    }),
+                    container: f.container.and_then(ContainerIn::into_model),
+                    addr: f.addr,
+                    port: f.port,
+                },
+            );
+        }
         let names = &mut self.snap.resolved.names;
         self.snap.sockets.push(Socket {
+            cgroup_id,
             proto,
             family,
             bound_if: match s.local {

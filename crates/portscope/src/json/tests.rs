@@ -62,6 +62,15 @@ fn every_kind() -> Snapshot {
     if let Some(p) = snap.processes.get_mut(&200) {
         p.container = Some(web.clone());
     }
+    // The cgroup of a socket whose owner is hidden.
+    snap.cgroups.insert(
+        4_242,
+        crate::model::Cgroup {
+            path: Text::from("/system.slice/named.service"),
+            container: Some(web.clone()),
+            unit: Some(Text::from("named.service")),
+        },
+    );
     let host = std::sync::Arc::new(crate::model::Netns::host(4_026_531_833));
     let inner = std::sync::Arc::new(crate::model::Netns {
         inode: 4_026_532_177,
@@ -110,6 +119,16 @@ fn every_kind() -> Snapshot {
         last_ack_recv_ms: 12,
         ..TcpInfo::default()
     };
+    // The host's port 22 forwards (as a forwarder's would) into "web".
+    snap.forwards.insert(
+        1001,
+        crate::model::ForwardTo {
+            netns: Some(std::sync::Arc::clone(&inner)),
+            container: inner.container.clone(),
+            addr: Some(IpAddr::V4(Ipv4Addr::new(10, 88, 0, 2))),
+            port: Some(8080),
+        },
+    );
     snap.sockets = vec![
         Socket {
             proto: Proto::Tcp,
@@ -156,6 +175,7 @@ fn every_kind() -> Snapshot {
                 congestion: Some(CongName::from_bytes(b"cubic\0")),
                 packet: None,
                 netlink: None,
+                sock_filter: None,
                 memory: Some(SkMemInfo {
                     rmem_alloc: 0,
                     rcvbuf: 131_072,
@@ -205,6 +225,7 @@ fn every_kind() -> Snapshot {
             inode: 1005,
             cookie: 15,
             owners_hidden: true,
+            cgroup_id: 4_242,
             ..Socket::default()
         },
         Socket {
@@ -217,6 +238,10 @@ fn every_kind() -> Snapshot {
             inode: 1006,
             cookie: 16,
             owners: vec![Owner { pid: 100, fd: 4 }],
+            extra: Some(Box::new(SocketExtra {
+                sock_filter: Some(crate::model::SockFilter::Classic(4)),
+                ..SocketExtra::default()
+            })),
             ..Socket::default()
         },
         Socket {

@@ -8,6 +8,7 @@
 //! `portscope::model::*`.
 
 use std::fmt;
+mod cgroup;
 mod endpoint;
 mod family;
 mod netns;
@@ -15,19 +16,22 @@ mod process;
 mod process_details;
 mod resolved;
 mod snapshot;
+mod sock_filter;
 mod socket;
 mod tcp_info;
 
+pub use cgroup::Cgroup;
 pub use endpoint::Endpoint;
 pub use family::{
     EthProto, NetlinkInfo, NetlinkProto, PacketFanout, PacketInfo, PacketMembership, PacketRing,
     PacketType,
 };
-pub use netns::{Container, Netns, PortMap, PortMaps, Runtime};
+pub use netns::{Container, ForwardTo, Netns, PortMap, PortMaps, Runtime};
 pub use process::{Owner, Process};
 pub use process_details::ProcessDetails;
 pub use resolved::Resolved;
 pub use snapshot::{HiddenOwners, Snapshot, Source};
+pub use sock_filter::SockFilter;
 pub use socket::{Shown, Socket};
 pub use tcp_info::{CongName, Detail, SkMemInfo, SocketExtra, TcpInfo, Timer, TimerKind};
 

@@ -151,3 +151,18 @@ pub struct PortMaps {
     /// Why some or all rules could not be read (no permission, no tool).
     pub unreadable: Option<String>,
 }
+
+/// Where a published host port's traffic goes: the container's namespace,
+/// the container, and the inner address and port (what a forwarder's
+/// socket or a DNAT rule leads to). Fields are `None` where not known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardTo {
+    /// The namespace of the listener inside.
+    pub netns: Option<std::sync::Arc<Netns>>,
+    /// The container behind the port.
+    pub container: Option<Container>,
+    /// The inner listener's address.
+    pub addr: Option<std::net::IpAddr>,
+    /// The inner port.
+    pub port: Option<u16>,
+}

@@ -33,6 +33,13 @@ pub struct Snapshot {
     pub notes: Vec<String>,
     /// Host names for the addresses, when they were looked up (`--resolve`).
     pub resolved: super::Resolved,
+    /// The cgroups of sockets no visible process holds, by id, where the
+    /// id could be resolved (filled when owners are looked up).
+    pub cgroups: HashMap<u64, super::Cgroup>,
+    /// Published host ports' targets, by the inode of the host socket (a
+    /// forwarder's listener): filled by whoever joins them
+    /// ([`crate::forward::targets`]).
+    pub forwards: HashMap<u64, super::ForwardTo>,
 }
 
 /// Where socket data came from.

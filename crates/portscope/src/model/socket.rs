@@ -53,6 +53,10 @@ pub struct Socket {
     /// does not say (an older recording). Shared by every socket of the
     /// namespace.
     pub netns: Option<std::sync::Arc<super::Netns>>,
+    /// The cgroup the socket was created in (inet_diag's
+    /// `INET_DIAG_CGROUP_ID`: the cgroup v2 id, the inode of its directory);
+    /// 0 where the source does not say.
+    pub cgroup_id: u64,
 }
 
 impl Default for Socket {
@@ -78,6 +82,7 @@ impl Default for Socket {
             v6only: None,
             extra: None,
             netns: None,
+            cgroup_id: 0,
         }
     }
 }

@@ -18,6 +18,10 @@ pub struct SocketExtra {
     pub packet: Option<super::PacketInfo>,
     /// For a netlink socket: groups (always gathered for netlink sockets).
     pub netlink: Option<super::NetlinkInfo>,
+    /// For a raw socket (and a packet socket whose dump could not show its
+    /// filter): the filter its owner's descriptor reports; `None` where it
+    /// was not asked.
+    pub sock_filter: Option<super::SockFilter>,
 }
 
 /// Which optional details a collector should gather besides the socket

@@ -40,7 +40,7 @@ pub mod tracker;
 /// #     local: Endpoint::v4([127, 0, 0, 1].into(), 80), remote: Endpoint::v4([127, 0, 0, 1].into(), 9),
 /// #     state: TcpState::Established, recv_q: 0, send_q: 0, uid: Some(0), inode: 5, unix_type: None,
 /// #     bound_if: 0, owners: vec![], owners_hidden: false, cookie: 77, v6only: None,
-/// #     extra: None, netns: None };
+/// #     extra: None, netns: None, cgroup_id: 0 };
 /// use portscope::track::SocketKey;
 /// let tw = Socket { state: TcpState::TimeWait, inode: 0, ..s.clone() };
 /// assert_eq!(SocketKey::of(&s), SocketKey::of(&tw));

@@ -13,6 +13,27 @@ use crate::model::{HiddenOwners, Snapshot, Socket, Source};
 use super::SocketKey;
 use super::rate::{Counters, Rate};
 
+/// Whether the closed row `t` has been shown long enough at `at`.
+fn expired(t: &Tracked, at: Instant) -> bool {
+    t.gone
+        .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR)
+}
+
+/// Whether `b`, a later report of the socket `a`, has everything an order
+/// by a steady key reads as `a` had (see [`Tracker::settled`]).
+fn same_place(a: &Socket, b: &Socket) -> bool {
+    a.state == b.state
+        && a.recv_q == b.recv_q
+        && a.send_q == b.send_q
+        && a.inode == b.inode
+        && a.uid == b.uid
+        && a.proto == b.proto
+        && a.family == b.family
+        && a.owners == b.owners
+        && a.local == b.local
+        && a.remote == b.remote
+}
+
 /// How long a new socket stays highlighted.
 pub const NEW_FOR: Duration = Duration::from_secs(3);
 /// How long a closed socket stays on screen, greyed, before it goes.
@@ -52,7 +73,10 @@ impl Tracked {
 #[derive(Debug, Default)]
 pub struct Tracker {
     rows: Vec<Tracked>,
-    index: HashMap<SocketKey, usize>,
+    /// Row of each key. foldhash rather than SipHash: at 100k rows the
+    /// index is probed for every new socket and updated on every prune,
+    /// and its keys are the kernel's cookies, which nobody chooses.
+    index: HashMap<SocketKey, usize, foldhash::fast::RandomState>,
     /// Processes of the latest snapshot, plus those of closed sockets still
     /// shown; and `hidden` of the latest. Its `sockets` stay empty: it is the
     /// context filters and owner cells look processes up in.
@@ -61,12 +85,25 @@ pub struct Tracker {
     pub last: Option<Instant>,
     /// How many snapshots came in.
     pub refreshes: u64,
+    /// See [`Tracker::settled`].
+    settled: bool,
 }
 
 impl Tracker {
     /// Every tracked socket, open and recently closed, in no set order.
     pub fn rows(&self) -> &[Tracked] {
         &self.rows
+    }
+
+    /// Whether the latest change left every row as it was: the last
+    /// [`Tracker::ingest`] found the same sockets as the one before (none
+    /// came, went, closed or came back, none pruned), each with the same
+    /// protocol, family, ends, state, queues, uid, inode and owners, and
+    /// [`Tracker::closed_between`] added no row since. Rates and tcp_info
+    /// may differ. An order by a [`Key::steady`](crate::order::Key::steady)
+    /// key is then the one last recorded with [`Tracker::set_ranks`].
+    pub fn settled(&self) -> bool {
+        self.settled
     }
 
     /// The row with this key.
@@ -86,6 +123,7 @@ impl Tracker {
     pub fn ingest(&mut self, snap: Snapshot, at: Instant) {
         let first = self.refreshes == 0;
         self.refreshes += 1;
+        let mut settled = !first;
         let mut seen = vec![false; self.rows.len()];
         let Snapshot {
             sockets,
@@ -95,6 +133,8 @@ impl Tracker {
             source,
             notes,
             resolved: _,
+            cgroups,
+            forwards: _,
         } = snap;
         // The kernel dumps sockets in the same order every time (its hash
         // table's), and rows keep the order they were first seen in: try
@@ -126,12 +166,14 @@ impl Tracker {
                         if counters.is_some() {
                             t.counters = counters;
                         }
+                        settled &= t.gone.is_none() && same_place(&t.socket, &s);
                         t.socket = s;
                         // Back from the dead (a dump raced a change): alive again.
                         t.gone = None;
                     }
                 }
                 None => {
+                    settled = false;
                     self.index.insert(key.clone(), self.rows.len());
                     self.rows.push(Tracked {
                         key,
@@ -156,33 +198,27 @@ impl Tracker {
                 if t.gone.is_none() {
                     t.gone = Some(at);
                     t.rate = None;
+                    settled = false;
                 }
-                due |= t
-                    .gone
-                    .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR);
+                due |= expired(t, at);
                 gone.push(i);
             }
         }
+        // The closed rows that stay keep their owners' processes.
+        let keep: Vec<u32> = gone
+            .iter()
+            .filter_map(|&i| self.rows.get(i))
+            .filter(|t| !expired(t, at))
+            .flat_map(|t| t.socket.owners.iter().map(|o| o.pid))
+            .collect();
         if due {
-            // The rows pruned are gone ones: the others move up by the
-            // number pruned before them.
-            let mut pruned = 0;
-            gone.retain_mut(|i| {
-                let expired = self
-                    .rows
-                    .get(*i)
-                    .and_then(|t| t.gone)
-                    .is_some_and(|g| at.saturating_duration_since(g) >= GONE_FOR);
-                if expired {
-                    pruned += 1;
-                } else {
-                    *i -= pruned;
-                }
-                !expired
-            });
-            self.prune(at);
+            gone.retain(|&i| self.rows.get(i).is_some_and(|t| expired(t, at)));
+            self.prune(&gone);
+            settled = false;
         }
-        self.merge_processes(&gone, processes, hidden, user_names, source, notes);
+        self.settled = settled;
+        self.merge_processes(&keep, processes, hidden, user_names, source, notes);
+        self.context.cgroups = cgroups;
         self.last = Some(at);
     }
 
@@ -200,6 +236,7 @@ impl Tracker {
                 }
                 continue;
             }
+            self.settled = false;
             self.index.insert(key.clone(), self.rows.len());
             self.rows.push(Tracked {
                 key,
@@ -289,28 +326,31 @@ impl Tracker {
         Ok(())
     }
 
-    /// Forgets closed sockets that have been shown long enough.
-    fn prune(&mut self, now: Instant) {
-        let before = self.rows.len();
-        self.rows.retain(|t| {
-            t.gone
-                .is_none_or(|g| now.saturating_duration_since(g) < GONE_FOR)
-        });
-        if self.rows.len() != before {
-            self.index = self
-                .rows
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (t.key.clone(), i))
-                .collect();
+    /// Forgets the rows at `expired` (ascending indices). Each goes by
+    /// `swap_remove`, so only the row moved into its place is re-indexed:
+    /// on a busy machine some row expires at nearly every refresh, and
+    /// re-indexing every row after it (what `retain` would need) is a hash
+    /// insert per row.
+    fn prune(&mut self, expired: &[usize]) {
+        for &i in expired.iter().rev() {
+            if i >= self.rows.len() {
+                continue;
+            }
+            let t = self.rows.swap_remove(i);
+            self.index.remove(&t.key);
+            if let Some(moved) = self.rows.get(i)
+                && let Some(at) = self.index.get_mut(&moved.key)
+            {
+                *at = i;
+            }
         }
     }
 
     /// Takes the snapshot's processes and facts as the context, keeping
-    /// the processes of the closed rows at `gone` (indices into the rows).
+    /// the processes `gone` (the owners of the closed rows still shown).
     fn merge_processes(
         &mut self,
-        gone: &[usize],
+        gone: &[u32],
         mut processes: HashMap<u32, crate::model::Process>,
         hidden: HiddenOwners,
         user_names: HashMap<u32, crate::Text>,
@@ -319,11 +359,9 @@ impl Tracker {
     ) {
         // Closed sockets keep their owner's name even after it exits.
         let old = std::mem::take(&mut self.context.processes);
-        for t in gone.iter().filter_map(|&i| self.rows.get(i)) {
-            for o in &t.socket.owners {
-                if let (false, Some(p)) = (processes.contains_key(&o.pid), old.get(&o.pid)) {
-                    processes.insert(o.pid, p.clone());
-                }
+        for &pid in gone {
+            if let (false, Some(p)) = (processes.contains_key(&pid), old.get(&pid)) {
+                processes.insert(pid, p.clone());
             }
         }
         self.context = Snapshot {
@@ -334,6 +372,8 @@ impl Tracker {
             source,
             notes,
             resolved: Default::default(),
+            cgroups: HashMap::new(),
+            forwards: HashMap::new(),
         };
     }
 }
@@ -401,6 +441,77 @@ mod tests {
         for t in tr.rows() {
             assert_eq!(tr.get(&t.key).unwrap().socket.local, t.socket.local);
         }
+    }
+
+    #[test]
+    fn settled_only_when_nothing_an_order_reads_changed() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        let two = || vec![tcp(1, 1, 0, 0), tcp(2, 2, 0, 0)];
+        tr.ingest(snap(two()), t0);
+        assert!(!tr.settled(), "the first snapshot is all new");
+        let mut at = t0;
+        let mut next = |tr: &mut Tracker, sockets| {
+            at += Duration::from_secs(1);
+            tr.ingest(snap(sockets), at);
+            tr.settled()
+        };
+        assert!(next(&mut tr, two()));
+        // Counters are no part of an order by a steady key.
+        assert!(next(&mut tr, vec![tcp(1, 1, 500, 9), tcp(2, 2, 0, 0)]));
+        let mut q = two();
+        q[0].recv_q = 1;
+        assert!(!next(&mut tr, q.clone()));
+        assert!(next(&mut tr, q.clone()));
+        q[1].state = TcpState::CloseWait;
+        assert!(!next(&mut tr, q.clone()));
+        q[1].owners = vec![crate::model::Owner { pid: 7, fd: 3 }];
+        assert!(!next(&mut tr, q.clone()));
+        assert!(next(&mut tr, q.clone()));
+        // One goes, stays gone (settled), comes back.
+        assert!(!next(&mut tr, vec![q[0].clone()]));
+        assert!(next(&mut tr, vec![q[0].clone()]));
+        assert!(!next(&mut tr, q.clone()));
+        assert!(next(&mut tr, q.clone()));
+        // A row added between refreshes unsettles until the next ingest.
+        tr.closed_between(vec![tcp(3, 3, 0, 0)], at);
+        assert!(!tr.settled());
+    }
+
+    #[test]
+    fn pruning_many_rows_keeps_the_index_true() {
+        let t0 = Instant::now();
+        let mut tr = Tracker::default();
+        let all: Vec<Socket> = (1..=50).map(|c| tcp(c, u64::from(c), 0, 0)).collect();
+        tr.ingest(snap(all.clone()), t0);
+        // Every third goes at t1, every fifth of the rest at t2.
+        let t1 = t0 + Duration::from_secs(1);
+        let after_t1: Vec<Socket> = all.iter().filter(|s| s.cookie % 3 != 0).cloned().collect();
+        tr.ingest(snap(after_t1.clone()), t1);
+        let t2 = t1 + Duration::from_secs(2);
+        let after_t2: Vec<Socket> = after_t1
+            .iter()
+            .filter(|s| s.cookie % 5 != 0)
+            .cloned()
+            .collect();
+        tr.ingest(snap(after_t2.clone()), t2);
+        // The first to go are forgotten, the later ones still shown.
+        tr.ingest(snap(after_t2.clone()), t1 + GONE_FOR);
+        let mut cookies: Vec<u64> = tr.rows().iter().map(|t| t.socket.cookie).collect();
+        cookies.sort_unstable();
+        let want: Vec<u64> = after_t1.iter().map(|s| s.cookie).collect();
+        assert_eq!(cookies, want);
+        for (i, t) in tr.rows().iter().enumerate() {
+            assert_eq!(tr.position(&t.key), Some(i));
+            assert_eq!(t.gone.is_some(), t.socket.cookie % 5 == 0);
+        }
+        for c in (1..=50u64).filter(|c| c % 3 == 0) {
+            assert_eq!(tr.position(&SocketKey::Cookie(c)), None);
+        }
+        // A socket seen again after the pruning is matched, not doubled.
+        tr.ingest(snap(all.clone()), t2 + GONE_FOR);
+        assert_eq!(tr.rows().len(), 50);
+        assert!(tr.rows().iter().all(|t| t.gone.is_none()));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! [`System`](crate::collect::System).
 
 pub mod cgroup;
+pub mod cgroup_id;
+pub mod held;
 pub mod host;
 pub mod nat;
 pub mod netlink;
@@ -11,5 +13,6 @@ pub mod owners;
 pub mod pidfd;
 pub mod process;
 pub mod procnet;
+pub mod sock_filter;
 pub mod spaces;
 pub mod system;

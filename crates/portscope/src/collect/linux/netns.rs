@@ -4,9 +4,8 @@
 //! (deduplicated by inode) and the namespaces bind-mounted under
 //! `/run/netns` (`ip netns`, podman, netavark, CNI) and
 //! `/var/run/docker/netns` (docker's sandboxes), which live on with no
-//! process in them. A namespace held only by an open fd or a socket of
-//! another namespace's process is not found (the kernel shows no path to
-//! it without walking every fd).
+//! process in them. A namespace held only by an open fd is found later, by
+//! the owner walk (`held.rs`); one held only by a socket is not.
 //!
 //! [`run_in`] is how code gets into one: it runs a closure on a thread of
 //! its own that first `setns(2)`-es into the namespace. Sockets opened

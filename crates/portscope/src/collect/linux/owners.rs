@@ -135,6 +135,7 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Resul
     }
     let mut pairs = Vec::with_capacity(parts.iter().map(|p| p.pairs.len()).sum());
     let mut denied = Vec::new();
+    let mut netns_fds = Vec::new();
     let mut fd_counts = kept;
     if let Some(prev) = prev {
         pairs.extend(
@@ -142,14 +143,23 @@ fn walk_pids(proc_root: &Path, prev: Option<&OwnerMap>, counting: bool) -> Resul
                 .filter(|(_, o)| fd_counts.contains_key(&o.pid))
                 .map(|(i, o)| (i, *o)),
         );
+        netns_fds.extend(
+            prev.netns_fds
+                .iter()
+                .filter(|(_, o)| fd_counts.contains_key(&o.pid)),
+        );
     }
     for p in parts {
         pairs.extend(p.pairs);
+        netns_fds.extend(p.netns_fds);
         denied.extend(p.denied);
         fd_counts.extend(p.fd_counts);
     }
     denied.sort_unstable();
-    Ok(OwnerMap::with_counts(pairs, denied, fd_counts))
+    netns_fds.sort_unstable();
+    let mut map = OwnerMap::with_counts(pairs, denied, fd_counts);
+    map.netns_fds = netns_fds;
+    Ok(map)
 }
 
 fn walk_error(path: std::path::PathBuf, source: std::io::Error) -> Error {
@@ -186,6 +196,10 @@ fn is_resource(e: Errno) -> bool {
 #[derive(Default)]
 struct Part {
     pairs: Vec<(u64, Owner)>,
+    /// Held network-namespace files: (namespace inode, holder).
+    netns_fds: Vec<(u64, Owner)>,
+    /// The device of namespace files (nsfs), to know one by `stat`.
+    nsfs_dev: Option<u64>,
     denied: Vec<u32>,
     /// Whether to note fd counts (for [`walk_since`]).
     counting: bool,
@@ -198,6 +212,9 @@ impl Part {
     fn new(counting: bool) -> Part {
         Part {
             counting,
+            nsfs_dev: rustix::fs::stat("/proc/thread-self/ns/net")
+                .ok()
+                .map(|st| st.st_dev),
             ..Part::default()
         }
     }
@@ -246,8 +263,19 @@ impl Part {
             let Ok(n) = rustix::fs::readlinkat_raw(&dir, name, &mut link[..]) else {
                 continue; // closed since the listing
             };
-            if let Some(inode) = socket_inode(&link[..n.min(link.len())]) {
+            let target = &link[..n.min(link.len())];
+            if let Some(inode) = socket_inode(target) {
                 self.pairs.push((inode, Owner { pid, fd }));
+            } else if let Some(inode) = netns_inode(target) {
+                self.netns_fds.push((inode, Owner { pid, fd }));
+            } else if target == b"/"
+                && let Some(dev) = self.nsfs_dev
+                && let Ok(st) = rustix::fs::statat(&dir, name, AtFlags::empty())
+                && st.st_dev == dev
+            {
+                // A bind-mounted namespace file opened, then unmounted:
+                // its link reads "/" and only its device says nsfs.
+                self.netns_fds.push((st.st_ino, Owner { pid, fd }));
             }
         }
         Ok(())
@@ -307,6 +335,20 @@ fn parse_digits(b: &[u8]) -> Option<u64> {
         n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
     }
     Some(n)
+}
+
+/// The namespace inode of a `net:[INODE]` fd link (an open
+/// `/proc/X/ns/net` or bind-mounted nsfs file).
+///
+/// ```
+/// use portscope::collect::linux::owners::netns_inode;
+/// assert_eq!(netns_inode(b"net:[4026531840]"), Some(4026531840));
+/// assert_eq!(netns_inode(b"socket:[1]"), None);
+/// assert_eq!(netns_inode(b"net:[12"), None);
+/// ```
+pub fn netns_inode(target: &[u8]) -> Option<u64> {
+    let digits = target.strip_prefix(b"net:[")?.strip_suffix(b"]")?;
+    parse_digits(digits)
 }
 
 /// The inode of a `socket:[12345]` link target, or `None` for any other target.

@@ -97,3 +97,12 @@ pub enum Holds {
     /// Its fd table could not be read (permission).
     Unknown,
 }
+
+impl Pidfd {
+    /// A duplicate of the pinned process's descriptor `fd` (`pidfd_getfd`;
+    /// needs the right to ptrace it). Closed when dropped.
+    pub fn dup_fd(&self, fd: u32) -> Result<OwnedFd, Errno> {
+        let target = i32::try_from(fd).map_err(|_| Errno::BADF)?;
+        rustix::process::pidfd_getfd(&self.fd, target, rustix::process::PidfdGetfdFlags::empty())
+    }
+}

@@ -74,6 +74,23 @@ impl System for Linux {
         }
     }
 
+    fn dump_held(
+        &self,
+        opts: &Options,
+        held: &[(u64, crate::model::Owner)],
+        found: &[u64],
+    ) -> Result<Dump> {
+        super::held::dump(opts, held, found)
+    }
+
+    fn cgroups(&self, ids: &[u64]) -> std::collections::HashMap<u64, crate::model::Cgroup> {
+        super::cgroup_id::resolve(ids)
+    }
+
+    fn sock_filters(&self, sockets: &mut [Socket]) {
+        super::sock_filter::fill(sockets, rustix::process::geteuid().is_root());
+    }
+
     fn process(&self, pid: u32) -> Result<Option<Process>> {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         owners::process_checked(Path::new("/proc"), pid, &mut users)
@@ -341,6 +358,7 @@ fn dump_namespaces(
         ));
     }
     dump.notes = notes;
+    dump.namespaces = found.all.iter().map(|f| f.netns.inode).collect();
     Ok(dump)
 }
 
@@ -416,6 +434,7 @@ fn dump_into(
         sockets,
         source,
         notes,
+        namespaces: Vec::new(),
     };
     match opts.source {
         SourceChoice::Procfs => {
@@ -446,7 +465,14 @@ fn dump_into(
 /// The netlink dump, with raw sockets from /proc/net/raw{,6} when the kernel
 /// has no raw sock_diag module (CONFIG_INET_RAW_DIAG unset is common).
 fn netlink_dump(query: &Query, detail: Detail, out: &mut Vec<Socket>) -> Result<()> {
-    let nl = Netlink::open()?;
+    // Packet sockets' filters are reported only to a socket with
+    // CAP_NET_ADMIN; TCP, UDP, raw and unix dumps need none and come
+    // without the socket mark from one without (see `dump_caps.rs`).
+    let nl = if query.packet || query.netlink {
+        Netlink::open()?
+    } else {
+        Netlink::open_for_dumps()?
+    };
     let start = out.len();
     nl.collect_with(query, detail, out)?;
     if query.packet

@@ -24,6 +24,9 @@ pub(crate) const INET_DIAG_SKMEMINFO: u16 = 7;
 /// `INET_DIAG_SKV6ONLY`: a u8, sent unasked for AF_INET6 sockets in LISTEN
 /// or CLOSE (`inet_diag_msg_attrs_fill`).
 pub(crate) const INET_DIAG_SKV6ONLY: u16 = 11;
+/// `INET_DIAG_CGROUP_ID`: a u64, the creating cgroup's v2 id, sent unasked
+/// (kernel 5.8 on, `CONFIG_SOCK_CGROUP_DATA`).
+pub(crate) const INET_DIAG_CGROUP_ID: u16 = 21;
 
 /// Parses one `inet_diag_msg` (the payload of a SOCK_DIAG_BY_FAMILY reply
 /// message) into a [`Socket`] of protocol `proto`.
@@ -80,11 +83,7 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
     let Some(state) = TcpState::from_kernel(state) else {
         return Ok(None);
     };
-    let v6only = if family == Family::Inet6 {
-        inet_v6only(payload)
-    } else {
-        None
-    };
+    let (v6only, cgroup_id) = inet_attrs(payload, family == Family::Inet6);
     Ok(Some(Socket {
         proto,
         family,
@@ -103,15 +102,29 @@ pub fn parse_inet_msg(payload: &[u8], proto: Proto) -> Result<Option<Socket>> {
         v6only,
         extra: None,
         netns: None,
+        cgroup_id,
     }))
 }
 
-/// The `INET_DIAG_SKV6ONLY` attribute of an `inet_diag_msg`, if sent and well formed.
-fn inet_v6only(payload: &[u8]) -> Option<bool> {
-    Attrs(payload.get(INET_DIAG_MSG_LEN..).unwrap_or_default())
-        .map_while(std::result::Result::ok)
-        .find(|(kind, _)| *kind == INET_DIAG_SKV6ONLY)
-        .and_then(|(_, data)| data.first().map(|&b| b != 0))
+/// The `INET_DIAG_SKV6ONLY` (asked only when `v6`) and
+/// `INET_DIAG_CGROUP_ID` attributes of an `inet_diag_msg`, where sent and
+/// well formed (0 for no cgroup id), in one walk of the attributes.
+fn inet_attrs(payload: &[u8], v6: bool) -> (Option<bool>, u64) {
+    let mut v6only = None;
+    let mut cgroup = 0;
+    for attr in Attrs(payload.get(INET_DIAG_MSG_LEN..).unwrap_or_default()) {
+        let Ok((kind, data)) = attr else { break };
+        match kind {
+            INET_DIAG_SKV6ONLY if v6 => v6only = data.first().map(|&b| b != 0),
+            INET_DIAG_CGROUP_ID => {
+                if let Some(b) = data.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    cgroup = u64::from_ne_bytes(b);
+                }
+            }
+            _ => {}
+        }
+    }
+    (v6only, cgroup)
 }
 
 /// The details `detail` asks for from one `inet_diag_msg` payload: the timer
@@ -141,4 +154,47 @@ pub fn parse_inet_extra(payload: &[u8], detail: Detail) -> Option<Box<SocketExtr
         }
     }
     (x != SocketExtra::default()).then(|| Box::new(x))
+}
+
+#[cfg(test)]
+mod cgroup_tests {
+    use super::*;
+
+    /// An IPv4 LISTEN message with the given attributes after the header.
+    fn msg(attrs: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut p = vec![0u8; INET_DIAG_MSG_LEN];
+        p[0] = AF_INET;
+        p[1] = 10; // TCP_LISTEN
+        for (kind, data) in attrs {
+            let len = u16::try_from(4 + data.len()).expect("short");
+            p.extend_from_slice(&len.to_ne_bytes());
+            p.extend_from_slice(&kind.to_ne_bytes());
+            p.extend_from_slice(data);
+            while !p.len().is_multiple_of(4) {
+                p.push(0);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn the_cgroup_id_is_read_from_its_attribute() {
+        let id = 0x1234_5678_9abc_u64.to_ne_bytes();
+        let s = parse_inet_msg(
+            &msg(&[(1, &[0, 0, 0, 0]), (INET_DIAG_CGROUP_ID, &id)]),
+            Proto::Tcp,
+        )
+        .expect("parse")
+        .expect("a socket");
+        assert_eq!(s.cgroup_id, 0x1234_5678_9abc);
+        // Short or absent: 0, and the socket is kept.
+        let s = parse_inet_msg(&msg(&[(INET_DIAG_CGROUP_ID, &[1, 2, 3])]), Proto::Tcp)
+            .expect("parse")
+            .expect("a socket");
+        assert_eq!(s.cgroup_id, 0);
+        let s = parse_inet_msg(&msg(&[]), Proto::Tcp)
+            .expect("parse")
+            .expect("a socket");
+        assert_eq!(s.cgroup_id, 0);
+    }
 }

@@ -20,7 +20,8 @@
 //! whose protocol travels in an attribute), `links.rs` (interface names
 //! for packet sockets, over rtnetlink), `tcp_info.rs` (tcp_info and
 //! skmeminfo, and tcp_info for chosen sockets by exact match),
-//! `destroy.rs` (SOCK_DESTROY), `events.rs` (the destroy multicast
+//! `destroy.rs` (SOCK_DESTROY), `dump_caps.rs` (the dump socket opened
+//! without CAP_NET_ADMIN, so replies carry no socket mark), `events.rs` (the destroy multicast
 //! groups), `tests.rs`.
 //!
 //! Every dump runs on the [`Netlink`] it is called on, so a socket opened
@@ -58,6 +59,7 @@
 
 pub(crate) mod collect;
 mod destroy;
+mod dump_caps;
 mod events;
 mod inet;
 mod links;
@@ -161,6 +163,16 @@ impl Netlink {
     /// is [`Error::NetlinkUnavailable`], so callers can fall back to `/proc/net`.
     pub fn open() -> Result<Netlink> {
         Netlink::open_with_buffer(RECV_BUF)
+    }
+
+    /// As [`Netlink::open`], its requests sent without a destination
+    /// address (see `dump_caps.rs`).
+    fn open_unaddressed() -> Result<Netlink> {
+        Ok(Netlink {
+            nl: Transport::open(Some(netlink::SOCK_DIAG), RECV_BUF)?.unaddressed(),
+            raw: AtomicU8::new(RAW_UNKNOWN),
+            tcp_both: AtomicU8::new(RAW_UNKNOWN),
+        })
     }
 
     fn open_with_buffer(size: usize) -> Result<Netlink> {

@@ -116,6 +116,12 @@ pub(crate) struct Transport {
     fd: OwnedFd,
     seq: AtomicU32,
     buf: Mutex<Vec<u8>>,
+    /// Send requests without a destination address (to the kernel all the
+    /// same). A request sent to an address is judged by the sender's
+    /// capabilities alone; one sent without is judged by those the socket
+    /// was opened with too (`__netlink_ns_capable`), which is what
+    /// [`Transport::unaddressed`] sockets opened with fewer rely on.
+    unaddressed: bool,
 }
 
 impl Transport {
@@ -136,7 +142,14 @@ impl Transport {
             fd,
             seq: AtomicU32::new(1),
             buf: Mutex::new(vec![0; size]),
+            unaddressed: false,
         })
+    }
+
+    /// This transport, sending its requests without a destination address.
+    pub(crate) fn unaddressed(mut self) -> Transport {
+        self.unaddressed = true;
+        self
     }
 
     pub(crate) fn lock_buf(&self) -> MutexGuard<'_, Vec<u8>> {
@@ -150,12 +163,17 @@ impl Transport {
 
     pub(crate) fn send(&self, req: &[u8]) -> Result<()> {
         loop {
-            match rustix::net::sendto(
-                &self.fd,
-                req,
-                SendFlags::empty(),
-                &SocketAddrNetlink::new(0, 0),
-            ) {
+            let sent = if self.unaddressed {
+                rustix::net::send(&self.fd, req, SendFlags::empty())
+            } else {
+                rustix::net::sendto(
+                    &self.fd,
+                    req,
+                    SendFlags::empty(),
+                    &SocketAddrNetlink::new(0, 0),
+                )
+            };
+            match sent {
                 Ok(_) => return Ok(()),
                 Err(Errno::INTR) => continue,
                 Err(e) => return Err(Error::Netlink(e.into())),

@@ -89,6 +89,7 @@ pub fn parse_unix_msg(payload: &[u8]) -> Result<Option<Socket>> {
         v6only: None,
         extra: None,
         netns: None,
+        cgroup_id: 0,
     }))
 }
 
