@@ -193,6 +193,187 @@ fn closed_connections_count_with_their_bytes_and_process() {
     );
 }
 
+/// A process named `psclose` that makes loopback connections on command,
+/// moves known bytes over them, and reports what the kernel counted for
+/// each end (`TCP_INFO`, read once both FINs have passed, so nothing more
+/// moves) before closing them: the oracle for the closed counters.
+const CLOSER: &str = r#"
+import ctypes, json, socket, struct, sys
+ctypes.CDLL(None).prctl(15, b'psclose', 0, 0, 0)
+l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(128)
+def read(s, n):
+    got = 0
+    while got < n:
+        b = s.recv(min(65536, n - got)); assert b; got += len(b)
+def connect(n):
+    pairs = []
+    for i in range(n):
+        c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+        c.sendall(b'q' * (1000 + i)); read(a, 1000 + i)
+        a.sendall(b'r' * (3000 + 7 * i)); read(c, 3000 + 7 * i)
+        pairs.append((c, a))
+    return pairs
+def close(pairs):
+    sent = received = 0
+    for c, a in pairs:
+        c.shutdown(socket.SHUT_WR); assert a.recv(1) == b''
+        a.shutdown(socket.SHUT_WR); assert c.recv(1) == b''
+        for s in (c, a):
+            b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+            received += struct.unpack_from('Q', b, 128)[0]
+            sent += struct.unpack_from('Q', b, 200)[0]
+        c.close(); a.close()
+    return {"closed": 2 * len(pairs), "sent": sent, "received": received}
+pairs = []
+print(json.dumps({"port": l.getsockname()[1]}), flush=True)
+for line in sys.stdin:
+    cmd, *n = line.split()
+    if cmd == 'open':
+        pairs = connect(int(n[0])); print('{}', flush=True)
+    elif cmd == 'close':
+        print(json.dumps(close(pairs)), flush=True)
+    elif cmd == 'burst':
+        print(json.dumps(close(connect(int(n[0])))), flush=True)
+"#;
+
+/// The closed counters of one label set: connections, bytes sent, received.
+fn closed_of(text: &str, process: &str) -> [f64; 3] {
+    let who = format!("process=\"{process}\"");
+    [
+        "portscope_connections_closed_total{",
+        "portscope_connections_closed_bytes_sent_total{",
+        "portscope_connections_closed_bytes_received_total{",
+    ]
+    .map(|m| serve_support::value(text, m, &[&who]).unwrap_or(0.0))
+}
+
+fn refreshed_at(text: &str) -> f64 {
+    serve_support::value(text, "portscope_last_refresh_timestamp_seconds", &[]).unwrap_or(0.0)
+}
+
+#[test]
+fn closed_counters_rise_by_exactly_the_connections_and_bytes_the_kernel_counted() {
+    use std::io::BufRead;
+    let python = need("python3", "python3");
+    let _ns = common::netns();
+    // Refreshes far apart: most of what follows happens between two.
+    let srv = Server::start(&["--interval", "3"]);
+    // Every request below goes over this one connection: the test closes
+    // no connection of its own while it counts.
+    let mut http = serve_support::KeepAlive::open(srv.addr);
+    let mut closer = Command::new(python)
+        .args(["-c", CLOSER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut to = closer.stdin.take().unwrap();
+    let mut from = std::io::BufReader::new(closer.stdout.take().unwrap());
+    let _closer = Kill(closer);
+    // Its first line says it is ready.
+    let mut line = String::new();
+    from.read_line(&mut line).unwrap();
+    let mut ask = |cmd: &str| -> serde_json::Value {
+        writeln!(to, "{cmd}").unwrap();
+        let mut line = String::new();
+        from.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    };
+    // Two refreshes after the start, so the closes of the requests made
+    // while starting are counted before the baseline.
+    let mut last = refreshed_at(&http.get("/metrics").text());
+    for _ in 0..2 {
+        last = wait_for("a refresh", || {
+            let t = refreshed_at(&http.get("/metrics").text());
+            (t > last).then_some(t)
+        });
+    }
+
+    // 1. Connections a refresh saw, with their owner, then closed.
+    ask("open 5");
+    let seen = wait_for("psclose's 11 sockets seen", || {
+        let t = http.get("/metrics").text();
+        let n = serve_support::value(&t, "portscope_process_sockets{", &["process=\"psclose\""]);
+        (n == Some(11.0)).then_some(t)
+    });
+    let (before, unknown) = (closed_of(&seen, "psclose"), closed_of(&seen, "-"));
+    let oracle = ask("close");
+    let want = [
+        oracle["closed"].as_f64().unwrap(),
+        oracle["sent"].as_f64().unwrap(),
+        oracle["received"].as_f64().unwrap(),
+    ];
+    assert_eq!(want[0], 10.0);
+    let after = wait_for("psclose's closes counted", || {
+        let t = http.get("/metrics").text();
+        (closed_of(&t, "psclose")[0] >= before[0] + want[0]).then_some(t)
+    });
+    let rise = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    assert_eq!(rise(closed_of(&after, "psclose"), before), want, "{after}");
+    assert_eq!(closed_of(&after, "-"), unknown, "{after}");
+
+    // 2. Connections that open and close between two refreshes: no dump
+    // sees them, their destroy notifications still count them and their
+    // bytes (with no owner known: process="-").
+    // Just after a refresh, so that the next is most likely after the burst.
+    let at = refreshed_at(&http.get("/metrics").text());
+    let base = wait_for("a refresh", || {
+        let t = http.get("/metrics").text();
+        (refreshed_at(&t) > at).then_some(t)
+    });
+    let (mine, dash) = (closed_of(&base, "psclose"), closed_of(&base, "-"));
+    let unix = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    let oracle = ask("burst 20");
+    let (during, ended) = (refreshed_at(&http.get("/metrics").text()), unix());
+    let want = [
+        oracle["closed"].as_f64().unwrap(),
+        oracle["sent"].as_f64().unwrap(),
+        oracle["received"].as_f64().unwrap(),
+    ];
+    assert_eq!(want[0], 40.0);
+    let total = |t: &str| {
+        let (a, b) = (closed_of(t, "psclose"), closed_of(t, "-"));
+        [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+    };
+    let after = wait_for("the burst counted", || {
+        let t = http.get("/metrics").text();
+        (total(&t)[0] >= mine[0] + dash[0] + want[0]).then_some(t)
+    });
+    let sum = [mine[0] + dash[0], mine[1] + dash[1], mine[2] + dash[2]];
+    assert_eq!(rise(total(&after), sum), want, "{after}");
+    // The refresh after the burst, and whether its snapshot began after
+    // the burst ended (its published time less its duration, with room
+    // for the rendering): then no snapshot saw any of the burst's
+    // connections, so none had an owner seen.
+    let next = wait_for("the refresh after the burst", || {
+        let t = http.get("/metrics").text();
+        (refreshed_at(&t) > during).then_some(t)
+    });
+    let took = serve_support::value(&next, "portscope_scrape_duration_seconds", &[]).unwrap();
+    if refreshed_at(&base) == during && refreshed_at(&next) - took - 0.5 > ended {
+        assert_eq!(rise(closed_of(&after, "-"), dash), want, "{after}");
+    }
+    // And nothing is counted twice later (a refresh no longer listing them).
+    let at = refreshed_at(&next).max(refreshed_at(&after));
+    let later = wait_for("another refresh", || {
+        let t = http.get("/metrics").text();
+        (refreshed_at(&t) > at).then_some(t)
+    });
+    assert_eq!(total(&later), total(&after), "{later}");
+}
+
 #[test]
 fn a_token_is_needed_off_loopback_and_checked() {
     let out = common::portscope()

@@ -54,11 +54,9 @@ pub fn config(a: &ServeArgs) -> Result<Config, Failure> {
         query: crate::config::select_query(&a.select),
         owners: true,
         source: crate::config::source_choice(a.source),
-        // Bytes sent and received per connection come from tcp_info.
-        detail: Detail {
-            info: true,
-            ..Detail::default()
-        },
+        // No tcp_info: the bytes of closed connections come with their
+        // destroy notifications, and accept queues from the base message.
+        detail: Detail::default(),
         ..Options::default()
     };
     Ok(Config {

@@ -329,8 +329,20 @@ fn event_stream(st: Stream_) -> impl Stream<Item = Result<Event, Infallible>> {
                     let snap = &batch.ctx;
                     let list = listing(snap, st.ephemeral);
                     for c in &batch.changes {
-                        let s = c.socket();
-                        if st.filter.as_ref().is_some_and(|f| !f.matches(s, snap)) {
+                        if c.kind() == "resync" {
+                            // The OS dropped notifications: closes were missed.
+                            let n = c.event.lost.map_or_else(String::new, |n| n.to_string());
+                            st.pending
+                                .push_back(Event::default().event("resync").data(n));
+                            continue;
+                        }
+                        let s = &c.event.socket;
+                        // A socket gone is matched as it was last seen too:
+                        // that is the row a reader's filter chose.
+                        if let Some(f) = &st.filter
+                            && !f.matches(s, snap)
+                            && !c.as_seen().is_some_and(|seen| f.matches(&seen, snap))
+                        {
                             continue;
                         }
                         let Ok(data) = serde_json::to_string(&list.socket(s)) else {

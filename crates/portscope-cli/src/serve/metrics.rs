@@ -39,33 +39,27 @@ pub struct Totals {
     closed: HashMap<(String, String, String), [u64; 3]>,
     /// Refreshes that failed.
     pub refresh_errors: u64,
+    /// Socket-destroy notifications the OS dropped.
+    pub events_lost: u64,
     /// When each listener now open was first seen (Unix seconds).
     first_seen: HashMap<ListenerKey, f64>,
 }
 
 impl Totals {
-    /// Counts the closed connections among `changes`.
-    pub fn add(&mut self, changes: &[Change], ctx: &Snapshot) {
-        for c in changes {
-            let Change::Closed(s, pid) = c else { continue };
-            if s.proto != Proto::Tcp || s.is_listening() {
-                continue;
-            }
-            let p =
-                labels::first_process(s, ctx).or_else(|| pid.and_then(|p| ctx.processes.get(&p)));
+    /// Counts the TCP connections closed among `changes`, with the bytes
+    /// their final counters say they moved, under the process the engine
+    /// last saw holding them (`-` for one never seen with an owner).
+    pub fn add(&mut self, changes: &[Change]) {
+        for c in changes.iter().filter(|c| c.is_connection_closed()) {
+            let p = c.event.processes.first();
             let mut key = (process_label(p), labels::container(p), labels::unit(p));
             if !self.closed.contains_key(&key) && self.closed.len() >= MAX_CLOSED_KEYS {
                 key = ("other".into(), String::new(), String::new());
             }
-            let (sent, received) = s
-                .extra
-                .as_ref()
-                .and_then(|x| x.tcp_info)
-                .map_or((0, 0), |i| (i.bytes_acked, i.bytes_received));
             let e = self.closed.entry(key).or_default();
             e[0] += 1;
-            e[1] += sent;
-            e[2] += received;
+            e[1] += c.event.bytes_sent.unwrap_or(0);
+            e[2] += c.event.bytes_received.unwrap_or(0);
         }
     }
 
@@ -174,64 +168,41 @@ pub fn render(inp: &Inputs<'_>) -> String {
 
     let conns = Family::<Labels, Gauge>::default();
     let sockets = Family::<Labels, Gauge>::default();
-    // The pass over every socket counts into maps keyed by static strings
-    // and numbers, and labels are made once per key afterwards: at 100k
-    // sockets, strings per socket would be most of a refresh.
-    let mut by_state: HashMap<(&'static str, &'static str, u64), i64> = HashMap::new();
-    // Namespace keys to their labels, made once per namespace.
-    let mut netns_names: HashMap<u64, String> = HashMap::new();
-    let mut last_netns = None;
-    let mut on_port: HashMap<(u16, &'static str), i64> = HashMap::new();
-    let mut by_pid: HashMap<Option<u32>, i64> = HashMap::new();
-    for s in &snap.sockets {
-        let state = s.state.name_for(s.proto);
-        let netns = labels::netns_key(s);
-        if last_netns != Some(netns) {
-            last_netns = Some(netns);
-            netns_names
-                .entry(netns)
-                .or_insert_with(|| esc(&labels::netns(s)));
+    let counts = Counts::of(snap, &tcp_ports);
+    for (_, label, table) in &counts.by_state {
+        for (p, row) in table.iter().enumerate() {
+            for (st, &n) in row.iter().enumerate() {
+                let (Some(&proto), Some(state)) = (
+                    Proto::ALL.get(p),
+                    u8::try_from(st).ok().and_then(TcpState::from_kernel),
+                ) else {
+                    continue;
+                };
+                if n == 0 {
+                    continue;
+                }
+                sockets
+                    .get_or_create(&vec![
+                        ("proto", proto.as_str().into()),
+                        ("state", state.name_for(proto).into()),
+                        ("netns", label.clone()),
+                    ])
+                    .inc_by(n);
+            }
         }
-        *by_state
-            .entry((s.proto.as_str(), state, netns))
-            .or_default() += 1;
-        if s.proto == Proto::Tcp
-            && s.state != TcpState::Listen
-            && let Some(port) = s.local.port()
-            && tcp_ports.contains_key(&port)
-        {
-            *on_port.entry((port, state)).or_default() += 1;
-        }
-        let pid = s
-            .owners
-            .iter()
-            .map(|o| o.pid)
-            .find(|p| snap.processes.contains_key(p));
-        *by_pid.entry(pid).or_default() += 1;
     }
-    for ((proto, state, netns), n) in by_state {
-        sockets
-            .get_or_create(&vec![
-                ("proto", proto.into()),
-                ("state", state.into()),
-                (
-                    "netns",
-                    netns_names.get(&netns).cloned().unwrap_or_default(),
-                ),
-            ])
-            .set(n);
-    }
-    for ((port, state), n) in on_port {
+    for (&(port, state), &n) in &counts.on_port {
         let process = tcp_ports.get(&port).cloned().unwrap_or_default();
         conns
             .get_or_create(&vec![
                 ("proto", "tcp".into()),
                 ("port", port.to_string()),
                 ("process", process),
-                ("state", state.into()),
+                ("state", state.name_for(Proto::Tcp).into()),
             ])
-            .set(n);
+            .inc_by(n);
     }
+    let by_pid = counts.by_pid;
     let mut per_process: HashMap<(String, String, String), i64> = HashMap::new();
     for (pid, n) in by_pid {
         let p = pid.and_then(|pid| snap.processes.get(&pid));
@@ -322,6 +293,8 @@ pub fn render(inp: &Inputs<'_>) -> String {
     refreshed.set(inp.refreshed_at);
     let errors = Counter::<u64>::default();
     errors.inc_by(inp.totals.refresh_errors);
+    let lost = Counter::<u64>::default();
+    lost.inc_by(inp.totals.events_lost);
 
     reg.register(
         "portscope_listener_info",
@@ -365,12 +338,12 @@ pub fn render(inp: &Inputs<'_>) -> String {
     );
     reg.register(
         "portscope_connections_closed_bytes_sent",
-        "Bytes sent (and acknowledged) by TCP connections seen closing",
+        "Bytes sent by TCP connections seen closing, from their final counters",
         sent,
     );
     reg.register(
         "portscope_connections_closed_bytes_received",
-        "Bytes received by TCP connections seen closing",
+        "Bytes received by TCP connections seen closing, from their final counters (a FIN counts as one)",
         received,
     );
     reg.register(
@@ -389,10 +362,145 @@ pub fn render(inp: &Inputs<'_>) -> String {
         refreshed,
     );
     reg.register("portscope_refresh_errors", "Refreshes that failed", errors);
+    reg.register(
+        "portscope_events_lost",
+        "Socket-destroy notifications the OS dropped in bursts (those closes are counted without their bytes)",
+        lost,
+    );
     let mut out = String::new();
     // Writing to a String cannot fail, and every label value was escaped.
     let _ = encode(&mut out, &reg);
     out
+}
+
+/// Sockets counted in one pass over a snapshot, by numbers: labels are
+/// made once per key afterwards (at 100k sockets, strings or string hashes
+/// per socket would be most of a refresh).
+struct Counts {
+    /// Per namespace (its key, its label): sockets by protocol and state
+    /// (indexed as `Proto::ALL` and by the kernel's state number).
+    by_state: Vec<(u64, String, [[i64; 13]; 7])>,
+    /// TCP connections on a listener's port, by port and state.
+    on_port: HashMap<(u16, TcpState), i64>,
+    /// Sockets by the first owner the snapshot knows (`None`: none).
+    by_pid: HashMap<Option<u32>, i64>,
+}
+
+impl Counts {
+    fn of(snap: &Snapshot, tcp_ports: &HashMap<u16, String>) -> Counts {
+        // Listener ports as a bitmap: one test per connection, no hashing.
+        let mut listening = vec![0u64; 1024];
+        for &port in tcp_ports.keys() {
+            if let Some(w) = listening.get_mut(usize::from(port / 64)) {
+                *w |= 1 << (port % 64);
+            }
+        }
+        let on_listener = |port: u16| {
+            listening
+                .get(usize::from(port / 64))
+                .is_some_and(|w| w & (1 << (port % 64)) != 0)
+        };
+        let mut by_state: Vec<(u64, String, [[i64; 13]; 7])> = Vec::new();
+        let mut on_port = Tally::default();
+        let mut by_pid = Tally::default();
+        // First owners the snapshot knows (the socket's process), the
+        // first few met: most sockets are of few processes.
+        let mut known_pids: Vec<u32> = Vec::with_capacity(RECENT);
+        // Sockets come grouped by namespace: the last one is tried first.
+        let mut ns_at = usize::MAX;
+        for s in &snap.sockets {
+            let netns = labels::netns_key(s);
+            if by_state.get(ns_at).is_none_or(|(k, _, _)| *k != netns) {
+                ns_at = match by_state.iter().position(|(k, _, _)| *k == netns) {
+                    Some(i) => i,
+                    None => {
+                        by_state.push((netns, esc(&labels::netns(s)), [[0; 13]; 7]));
+                        by_state.len() - 1
+                    }
+                };
+            }
+            let p = s.proto as usize;
+            let st = usize::from(s.state.kernel());
+            if let Some(n) = by_state
+                .get_mut(ns_at)
+                .and_then(|(_, _, t)| t.get_mut(p))
+                .and_then(|row| row.get_mut(st))
+            {
+                *n += 1;
+            }
+            if s.proto == Proto::Tcp
+                && s.state != TcpState::Listen
+                && let Some(port) = s.local.port()
+                && on_listener(port)
+            {
+                on_port.add((port, s.state));
+            }
+            let first = s.owners.first().map(|o| o.pid);
+            let pid = match first {
+                Some(f) if known_pids.contains(&f) => first,
+                _ => {
+                    let known = s
+                        .owners
+                        .iter()
+                        .map(|o| o.pid)
+                        .find(|p| snap.processes.contains_key(p));
+                    if let Some(k) = known
+                        && known == first
+                        && known_pids.len() < RECENT
+                    {
+                        known_pids.push(k);
+                    }
+                    known
+                }
+            };
+            by_pid.add(pid);
+        }
+        Counts {
+            by_state,
+            on_port: on_port.into_map(),
+            by_pid: by_pid.into_map(),
+        }
+    }
+}
+
+/// How many keys a [`Tally`] counts in a list before a map.
+const RECENT: usize = 8;
+
+/// Counts by key: the first few keys in a short list searched in order
+/// (no hashing; most sockets are of few processes and ports), the rest
+/// in a map.
+struct Tally<K> {
+    recent: Vec<(K, i64)>,
+    rest: HashMap<K, i64>,
+}
+
+impl<K> Default for Tally<K> {
+    fn default() -> Self {
+        Tally {
+            recent: Vec::with_capacity(RECENT),
+            rest: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Copy> Tally<K> {
+    fn add(&mut self, k: K) {
+        if let Some((_, n)) = self.recent.iter_mut().find(|(x, _)| *x == k) {
+            *n += 1;
+        } else if self.recent.len() < RECENT {
+            self.recent.push((k, 1));
+        } else {
+            *self.rest.entry(k).or_default() += 1;
+        }
+    }
+
+    fn into_map(self) -> HashMap<K, i64> {
+        let mut m = self.rest;
+        for (k, n) in self.recent {
+            *m.entry(k).or_default() += n;
+        }
+        m
+    }
 }
 
 /// The Prometheus text format 0.0.4 of an OpenMetrics exposition as
@@ -508,6 +616,46 @@ mod tests {
         ), "{many}");
         assert!(many.contains("portscope_listener_accept_queue_max{"));
         assert!(many.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn one_pass_counts_every_process_and_port() {
+        let mut snap = Snapshot::default();
+        for pid in 1..=20u32 {
+            snap.processes.insert(
+                pid,
+                Process {
+                    pid,
+                    ..Process::default()
+                },
+            );
+            snap.sockets.push(listener(8000 + pid as u16, pid));
+        }
+        // Interleaved owners and ports, more of each than the short lists hold.
+        for i in 0..2000u32 {
+            let pid = i % 20 + 1;
+            snap.sockets
+                .push(conn(8000 + pid as u16, 20000 + i as u16, pid));
+        }
+        snap.sockets.push(Socket {
+            owners: vec![Owner { pid: 99, fd: 3 }],
+            ..conn(1, 2, 99)
+        });
+        let ports: HashMap<u16, String> = (1..=20).map(|p| (8000 + p, String::new())).collect();
+        let c = Counts::of(&snap, &ports);
+        for pid in 1..=20u32 {
+            assert_eq!(c.by_pid.get(&Some(pid)), Some(&101), "pid {pid}");
+            assert_eq!(
+                c.on_port.get(&(8000 + pid as u16, TcpState::Established)),
+                Some(&100)
+            );
+        }
+        assert_eq!(c.by_pid.get(&None), Some(&1));
+        assert_eq!(c.by_state.len(), 1);
+        assert_eq!(
+            c.by_state[0].2[0][usize::from(TcpState::Established.kernel())],
+            2001
+        );
     }
 
     #[test]

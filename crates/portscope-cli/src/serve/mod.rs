@@ -59,13 +59,14 @@ pub fn run(sys: Arc<dyn System>, cfg: Config) -> Result<(), Failure> {
     let local = listener.local_addr()?;
     let shared = Arc::new(state::empty(sys.ephemeral_range()));
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let (feed, no_feed) = events::Feed::new(&*sys);
     let collector = {
         let shared = Arc::clone(&shared);
         let sys = Arc::clone(&sys);
         let (opts, every, top) = (cfg.opts, cfg.every, cfg.top);
         std::thread::Builder::new()
             .name("collect".into())
-            .spawn(move || state::collector(&*sys, opts, every, top, &shared, &stop_rx))?
+            .spawn(move || state::collector(&*sys, opts, every, top, &shared, &stop_rx, feed))?
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -80,6 +81,11 @@ pub fn run(sys: Arc<dyn System>, cfg: Config) -> Result<(), Failure> {
             "no token"
         }
     ));
+    if let Some(why) = no_feed {
+        crate::say(format_args!(
+            "serve: no socket-destroy notifications ({why}): closed connections are counted from the refreshes, without their bytes"
+        ));
+    }
     let app = api::App::new(Arc::clone(&shared), cfg.token);
     // SIGTERM and SIGINT through signal-hook on a thread of their own, not
     // tokio's signal driver: enabling that feature would give every tokio

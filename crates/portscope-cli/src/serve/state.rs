@@ -5,8 +5,7 @@
 //! what the latest refresh left, and a [`Batch`] of changes broadcast to
 //! the events streams.
 
-use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -16,10 +15,9 @@ use portscope::collect::{Options, Refresher, System};
 use portscope::json::{AddrOut, AuditOut, FindingOut, SummaryOut};
 use portscope::model::Snapshot;
 use portscope::services::EphemeralRange;
-use portscope::track::tracker::Tracker;
 use tokio::sync::broadcast;
 
-use super::events::{self, Change};
+use super::events::{Change, Feed};
 use super::metrics::{self, Inputs, Totals};
 
 /// What the latest refresh left for requests to read.
@@ -39,11 +37,12 @@ pub struct Published {
     pub refreshes: u64,
 }
 
-/// The changes one refresh brought, with the processes they name.
+/// Changes (a refresh's, or closes the OS reported between two), with
+/// the processes they name.
 pub struct Batch {
     /// The changes.
     pub changes: Vec<Change>,
-    /// Processes of the sockets open and recently closed (no sockets).
+    /// The changes' processes (no sockets).
     pub ctx: Arc<Snapshot>,
 }
 
@@ -108,8 +107,18 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// How often the collector looks at its stop channel and passes on the
+/// closes the OS reported between two refreshes.
+const TICK: Duration = Duration::from_millis(250);
+
+/// How long an audit is reused while the listeners stay the same (the
+/// host's addresses, which it also judges, may change meanwhile).
+const AUDIT_FOR: Duration = Duration::from_secs(60);
+
 /// Refreshes every `every` until `stop` says so (or its sender is dropped),
-/// publishing each result in `shared`.
+/// publishing each result in `shared`; between refreshes, passes on the
+/// closes the OS reports through `feed` (subscribed before the first
+/// refresh, so that no close in between is missed).
 pub fn collector(
     sys: &dyn System,
     opts: Options,
@@ -117,11 +126,12 @@ pub fn collector(
     top: usize,
     shared: &Shared,
     stop: &Receiver<()>,
+    mut feed: Feed,
 ) {
     let mut refresher = Refresher::new(sys, opts);
-    let mut tracker = Tracker::default();
-    let mut states = HashMap::new();
     let mut totals = Totals::default();
+    let mut audit = Audit::default();
+    let mut changes = Vec::new();
     let mut last_error: Option<String> = None;
     loop {
         let started = Instant::now();
@@ -130,17 +140,14 @@ pub fn collector(
                 if last_error.take().is_some() {
                     crate::say(format_args!("serve: refreshing works again"));
                 }
+                feed.on_snapshot(&snap, &mut changes);
+                totals.add(&changes);
+                totals.events_lost = feed.lost;
+                totals.see_listeners(&snap, unix_now());
+                audit.update(sys, &snap);
                 let took = started.elapsed().as_secs_f64();
-                publish(
-                    sys,
-                    shared,
-                    snap,
-                    &mut tracker,
-                    &mut states,
-                    &mut totals,
-                    top,
-                    took,
-                );
+                publish(shared, snap, &audit, &totals, top, took);
+                send(shared, &mut changes);
             }
             Err(e) => {
                 totals.refresh_errors += 1;
@@ -151,7 +158,14 @@ pub fn collector(
                 last_error = Some(msg);
                 // The count of errors is news for the metrics.
                 let old = shared.latest();
-                let om = render(&old.snap, &totals, top, started.elapsed().as_secs_f64());
+                let om = metrics::render(&Inputs {
+                    snap: &old.snap,
+                    totals: &totals,
+                    audit: &audit.report,
+                    top,
+                    refresh_seconds: started.elapsed().as_secs_f64(),
+                    refreshed_at: unix_now(),
+                });
                 shared.publish(Published {
                     snap: Arc::clone(&old.snap),
                     listing: Arc::clone(&old.listing),
@@ -162,27 +176,111 @@ pub fn collector(
                 });
             }
         }
-        match stop.recv_timeout(every.saturating_sub(started.elapsed())) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        let next = started + every;
+        loop {
+            let left = next.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let slice = left.min(TICK);
+            if feed.subscribed() {
+                if let Err(e) = feed.wait(slice, &mut changes) {
+                    crate::say(format_args!(
+                        "serve: socket-destroy notifications stopped ({e}): closed connections are counted from the refreshes, without their bytes"
+                    ));
+                }
+                // Closes are news for the page at once; the counters take
+                // them now and show them from the next refresh.
+                totals.add(&changes);
+                totals.events_lost = feed.lost;
+                send(shared, &mut changes);
+                match stop.try_recv() {
+                    Err(TryRecvError::Empty) => {}
+                    Ok(()) | Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match stop.recv_timeout(slice) {
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
         }
     }
 }
 
-fn render(snap: &Snapshot, totals: &Totals, top: usize, took: f64) -> String {
-    let report = audit::audit(
-        &listeners(snap),
-        &portscope::collect::host::HostFacts::from_snapshot(snap),
-        &[],
-    );
-    metrics::render(&Inputs {
-        snap,
-        totals,
-        audit: &report,
-        top,
-        refresh_seconds: took,
-        refreshed_at: unix_now(),
-    })
+/// Broadcasts `changes` (and empties it) to the events streams.
+fn send(shared: &Shared, changes: &mut Vec<Change>) {
+    if changes.is_empty() {
+        return;
+    }
+    let changes = std::mem::take(changes);
+    // Each event carries its owners: they are the processes the stream's
+    // filter and socket objects look up.
+    let mut ctx = Snapshot::default();
+    for c in &changes {
+        for p in &c.event.processes {
+            ctx.processes.entry(p.pid).or_insert_with(|| p.clone());
+        }
+    }
+    // No receivers is fine: nobody is watching.
+    let _ = shared.events.send(Arc::new(Batch {
+        changes,
+        ctx: Arc::new(ctx),
+    }));
+}
+
+/// The audit of the listeners, made again only when they changed (or it
+/// is [`AUDIT_FOR`] old): at 100k sockets the listeners are a few, and the
+/// same from one refresh to the next.
+#[derive(Default)]
+struct Audit {
+    /// What the listeners were, as a fingerprint.
+    key: Option<u64>,
+    at: Option<Instant>,
+    report: Report,
+    /// The audit document.
+    doc: Bytes,
+}
+
+impl Audit {
+    fn update(&mut self, sys: &dyn System, snap: &Snapshot) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for s in snap.sockets.iter().filter(|s| metrics::is_listener(s)) {
+            (s.cookie, s.proto, s.state, &s.local, s.inode).hash(&mut h);
+            for o in &s.owners {
+                o.pid.hash(&mut h);
+                if let Some(p) = snap.processes.get(&o.pid) {
+                    (&p.name, &p.exe).hash(&mut h);
+                }
+            }
+        }
+        let key = h.finish();
+        let fresh = self.at.is_some_and(|t| t.elapsed() < AUDIT_FOR);
+        if self.key == Some(key) && fresh {
+            return;
+        }
+        let judged = listeners(snap);
+        let facts = sys.host_facts(&judged);
+        let report = audit::audit(&judged, &facts, &[]);
+        let findings: Vec<FindingOut> = report
+            .findings
+            .iter()
+            .map(|f| FindingOut::new(f, &judged))
+            .collect();
+        let doc = AuditOut {
+            summary: SummaryOut::new(&report, &findings),
+            host_addresses: facts.addresses.iter().map(AddrOut::from).collect(),
+            skipped: Vec::new(),
+            baseline: None,
+            findings,
+            gone: None,
+        };
+        self.doc = serde_json::to_vec(&doc).unwrap_or_default().into();
+        self.report = report;
+        self.key = Some(key);
+        self.at = Some(Instant::now());
+    }
 }
 
 /// The listening sockets of `snap` (what the audit judges), with its processes.
@@ -203,46 +301,11 @@ fn listeners(snap: &Snapshot) -> Snapshot {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn publish(
-    sys: &dyn System,
-    shared: &Shared,
-    snap: Snapshot,
-    tracker: &mut Tracker,
-    states: &mut HashMap<portscope::track::SocketKey, events::Seen>,
-    totals: &mut Totals,
-    top: usize,
-    took: f64,
-) {
-    let at = Instant::now();
-    tracker.ingest(snap.clone(), at);
-    let changes = events::from_tracker(tracker, at, states);
-    let ctx = Arc::new(tracker.context.clone());
-    totals.add(&changes, &ctx);
-    totals.see_listeners(&snap, unix_now());
-
-    let judged = listeners(&snap);
-    let facts = sys.host_facts(&judged);
-    let report = audit::audit(&judged, &facts, &[]);
-    let findings: Vec<FindingOut> = report
-        .findings
-        .iter()
-        .map(|f| FindingOut::new(f, &judged))
-        .collect();
-    let doc = AuditOut {
-        summary: SummaryOut::new(&report, &findings),
-        host_addresses: facts.addresses.iter().map(AddrOut::from).collect(),
-        skipped: Vec::new(),
-        baseline: None,
-        findings,
-        gone: None,
-    };
-    let audit_json = serde_json::to_vec(&doc).unwrap_or_default();
-
+fn publish(shared: &Shared, snap: Snapshot, audit: &Audit, totals: &Totals, top: usize, took: f64) {
     let om = metrics::render(&Inputs {
         snap: &snap,
         totals,
-        audit: &report,
+        audit: &audit.report,
         top,
         refresh_seconds: took,
         refreshed_at: unix_now(),
@@ -251,13 +314,9 @@ fn publish(
     shared.publish(Published {
         snap: Arc::new(snap),
         listing: Arc::new(OnceLock::new()),
-        audit: audit_json.into(),
+        audit: audit.doc.clone(),
         text: metrics::to_prometheus_text(&om).into(),
         openmetrics: om.into(),
         refreshes,
     });
-    if !changes.is_empty() {
-        // No receivers is fine: nobody is watching.
-        let _ = shared.events.send(Arc::new(Batch { changes, ctx }));
-    }
 }

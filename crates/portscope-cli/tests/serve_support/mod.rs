@@ -204,6 +204,51 @@ fn unchunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
+/// One connection kept open for many requests: asking through it closes
+/// no connection (what a test counting closed connections needs).
+pub struct KeepAlive {
+    stream: TcpStream,
+    addr: SocketAddr,
+}
+
+impl KeepAlive {
+    pub fn open(addr: SocketAddr) -> KeepAlive {
+        let stream = TcpStream::connect(addr).expect("connect to serve");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        KeepAlive { stream, addr }
+    }
+
+    /// GET `path` on the open connection (the body by its length).
+    pub fn get(&mut self, path: &str) -> Response {
+        write!(
+            self.stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            self.addr
+        )
+        .expect("send the request");
+        let mut all = Vec::new();
+        let mut chunk = [0u8; 65536];
+        loop {
+            if let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&all[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .expect("a content-length on a kept-alive answer");
+                if all.len() >= end + 4 + len {
+                    return parse(&all[..end + 4 + len]);
+                }
+            }
+            let n = self.stream.read(&mut chunk).expect("read the answer");
+            assert!(n > 0, "the server closed a kept-alive connection");
+            all.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
 /// An open events stream: the raw bytes as they come.
 pub struct Events {
     stream: TcpStream,

@@ -184,6 +184,8 @@ struct Known {
     missing: u8,
     /// When a dump last listed it.
     last_seen: SystemTime,
+    /// The number of the last dump that listed it.
+    dump: u64,
 }
 
 /// A listener that went away, held back for [`Differ::replace_window`] in
@@ -204,6 +206,10 @@ pub struct Differ {
     closed: HashMap<Key, SystemTime>,
     pending: Vec<Pending>,
     last_dump: Option<SystemTime>,
+    /// Dumps so far: each socket a dump lists is stamped with its number,
+    /// so the sockets it no longer lists are found without a set of those
+    /// it does (at 100k sockets, most of a dump's cost here).
+    dumps: u64,
     resync: bool,
     /// How long a listener's going is held back in case another takes its
     /// port (then it is one `replaced` event).
@@ -225,6 +231,7 @@ impl Default for Differ {
             closed: HashMap::new(),
             pending: Vec::new(),
             last_dump: None,
+            dumps: 0,
             resync: false,
             replace_window: Duration::from_secs(2),
             netns: None,
@@ -330,27 +337,21 @@ impl Differ {
     /// counters.
     pub fn on_dump(&mut self, snap: &Snapshot, now: SystemTime, out: &mut Vec<Event>) {
         let baseline = self.last_dump.is_none();
-        let mut seen = std::collections::HashSet::with_capacity(snap.sockets.len());
+        self.dumps += 1;
+        let dump = self.dumps;
         for s in &snap.sockets {
             if s.cookie == 0 || !matches!(s.proto, Proto::Tcp | Proto::Udp) {
                 continue;
             }
             let key = self.key(s);
-            if self.closed.contains_key(&key) {
+            if !self.closed.is_empty() && self.closed.contains_key(&key) {
                 continue;
             }
-            // A closing end no process holds any more, never seen open: the
-            // rest of a connection whose close was (or will be) reported
-            // from its destroy notification (a TIME_WAIT or orphaned socket
-            // may carry another cookie than the full socket had).
-            if !self.known.contains_key(&key) && s.inode == 0 && is_closing(s.state) {
-                continue;
-            }
-            seen.insert(key);
             let label = self.netns_of(s);
             if let Some(k) = self.known.get_mut(&key) {
                 k.missing = 0;
                 k.last_seen = now;
+                k.dump = dump;
                 if k.processes.is_empty() && !s.owners.is_empty() {
                     k.processes = processes_of(s, snap);
                 }
@@ -367,6 +368,13 @@ impl Differ {
                 }
                 continue;
             }
+            // A closing end no process holds any more, never seen open: the
+            // rest of a connection whose close was (or will be) reported
+            // from its destroy notification (a TIME_WAIT or orphaned socket
+            // may carry another cookie than the full socket had).
+            if s.inode == 0 && is_closing(s.state) {
+                continue;
+            }
             let processes = processes_of(s, snap);
             let listening = is_listener(s);
             self.known.insert(
@@ -378,6 +386,7 @@ impl Differ {
                     listening,
                     missing: 0,
                     last_seen: now,
+                    dump,
                 },
             );
             if baseline {
@@ -400,7 +409,7 @@ impl Differ {
         let resync = std::mem::take(&mut self.resync);
         let mut gone = Vec::new();
         for (key, k) in &mut self.known {
-            if seen.contains(key) {
+            if k.dump == dump {
                 continue;
             }
             k.missing = k.missing.saturating_add(1);
