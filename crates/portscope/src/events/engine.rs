@@ -129,6 +129,7 @@ impl<'s, S: System + ?Sized> Engine<'s, S> {
         };
         let mut differ = Differ {
             netns: sub.netns(),
+            missing_for: Duration::from_millis(500),
             ..Differ::default()
         };
         let snap = owners.take(true)?;

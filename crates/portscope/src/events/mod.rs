@@ -214,6 +214,11 @@ pub struct Differ {
     /// How long a listener's going is held back in case another takes its
     /// port (then it is one `replaced` event).
     pub replace_window: Duration,
+    /// How long a socket two dumps no longer list waits, besides, for its
+    /// destroy notification before it closes without counters (none by
+    /// default; the engine, whose dumps a new process may bring forward,
+    /// waits half a second).
+    pub missing_for: Duration,
     /// The namespace of sockets that carry none (a source that does not
     /// say): their events are labelled with it.
     pub netns: Option<u64>,
@@ -234,14 +239,11 @@ impl Default for Differ {
             dumps: 0,
             resync: false,
             replace_window: Duration::from_secs(2),
+            missing_for: Duration::ZERO,
             netns: None,
         }
     }
 }
-
-/// How long a socket a dump no longer lists waits for its destroy
-/// notification before it closes without counters.
-const MISSING_FOR: Duration = Duration::from_millis(500);
 
 /// How long a destroyed cookie is remembered: past TIME_WAIT (60 s).
 const CLOSED_MEMORY: Duration = Duration::from_secs(120);
@@ -415,7 +417,7 @@ impl Differ {
             k.missing = k.missing.saturating_add(1);
             // Two dumps and half a second: dumps brought forward come
             // faster than a destroy notification may.
-            if resync || (k.missing >= 2 && since(now, k.last_seen) >= MISSING_FOR) {
+            if resync || (k.missing >= 2 && since(now, k.last_seen) >= self.missing_for) {
                 gone.push(*key);
             }
         }
