@@ -374,6 +374,89 @@ fn closed_counters_rise_by_exactly_the_connections_and_bytes_the_kernel_counted(
     assert_eq!(total(&later), total(&after), "{later}");
 }
 
+/// The counters of closes in a namespace other than serve's own: its
+/// destroy notifications come from a subscription made in it once a
+/// refresh found it (without one, those closes would come from the
+/// refreshes alone, with no bytes).
+#[test]
+fn closes_in_another_namespace_are_counted_with_their_bytes() {
+    use std::io::BufRead;
+    let python = need("python3", "python3");
+    let _ns = common::netns();
+    // The second namespace, where the closer runs; serve stays in the first.
+    struct Other(String);
+    impl Drop for Other {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let other = Other(format!("{}-closer", _ns.name()));
+    for args in [
+        &["netns", "add", other.0.as_str()][..],
+        &["-n", other.0.as_str(), "link", "set", "lo", "up"][..],
+    ] {
+        assert!(
+            Command::new("ip").args(args).status().unwrap().success(),
+            "ip {args:?}"
+        );
+    }
+    // Every namespace (a single one named with -N would be entered whole):
+    // the other one is found by a refresh, then heard from.
+    let srv = Server::start(&["--interval", "1", "-N", "all"]);
+    let mut http = serve_support::KeepAlive::open(srv.addr);
+    let mut closer = Command::new("ip")
+        .args(["netns", "exec", other.0.as_str()])
+        .arg(python)
+        .args(["-c", CLOSER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut to = closer.stdin.take().unwrap();
+    let mut from = std::io::BufReader::new(closer.stdout.take().unwrap());
+    let _closer = Kill(closer);
+    let mut line = String::new();
+    from.read_line(&mut line).unwrap();
+    let mut ask = |cmd: &str| -> serde_json::Value {
+        writeln!(to, "{cmd}").unwrap();
+        let mut line = String::new();
+        from.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    };
+    ask("open 5");
+    let seen = wait_for("psclose's 11 sockets seen in the other namespace", || {
+        let t = http.get("/metrics").text();
+        let n = serve_support::value(&t, "portscope_process_sockets{", &["process=\"psclose\""]);
+        (n == Some(11.0)).then_some(t)
+    });
+    let before = closed_of(&seen, "psclose");
+    let oracle = ask("close");
+    let want = [
+        oracle["closed"].as_f64().unwrap(),
+        oracle["sent"].as_f64().unwrap(),
+        oracle["received"].as_f64().unwrap(),
+    ];
+    assert_eq!(want[0], 10.0);
+    assert!(want[1] > 0.0 && want[2] > 0.0, "{oracle}");
+    let after = wait_for("psclose's closes counted", || {
+        let t = http.get("/metrics").text();
+        (closed_of(&t, "psclose")[0] >= before[0] + want[0]).then_some(t)
+    });
+    let got = closed_of(&after, "psclose");
+    assert_eq!(
+        [got[0] - before[0], got[1] - before[1], got[2] - before[2]],
+        want,
+        "{after}"
+    );
+}
+
 #[test]
 fn a_token_is_needed_off_loopback_and_checked() {
     let out = common::portscope()

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use portscope::collect::{Received, Subscription, System};
+use portscope::collect::{NetnsScope, Received, Subscription, System};
 use portscope::events::{Differ, Event, EventKind};
 use portscope::model::{Proto, Snapshot, Socket, TcpState};
 
@@ -72,6 +72,9 @@ impl Change {
 pub struct Feed {
     differ: Differ,
     sub: Option<Box<dyn Subscription>>,
+    /// The namespaces the refreshes dump, so the subscription hears them all.
+    scope: NetnsScope,
+    cover_failed: bool,
     buf: Vec<Socket>,
     events: Vec<Event>,
     /// The state each socket the engine knows was last seen in, kept from
@@ -89,8 +92,14 @@ impl Feed {
     /// first refresh so that no close in between is missed; without them
     /// (a recording, a refused subscription) closes come from the
     /// refreshes alone, without their counters, and the reason is returned.
-    pub fn new(sys: &dyn System) -> (Feed, Option<String>) {
-        let (sub, why) = match sys.subscribe(None) {
+    /// `scope` is the refreshes': each namespace they find is heard from.
+    pub fn new(sys: &dyn System, scope: NetnsScope) -> (Feed, Option<String>) {
+        let (sub, why) = match sys.subscribe(None).and_then(|mut s| {
+            // Namespaces known without a dump (bind-mounted ones) at once,
+            // the others from the first refresh that finds them.
+            s.cover(scope, &[])?;
+            Ok(s)
+        }) {
             Ok(s) => (Some(s), None),
             Err(e) => (None, Some(e.to_string())),
         };
@@ -99,6 +108,8 @@ impl Feed {
         let feed = Feed {
             differ,
             sub,
+            scope,
+            cover_failed: false,
             buf: Vec::new(),
             events: Vec::new(),
             states: HashMap::new(),
@@ -117,6 +128,21 @@ impl Feed {
     /// was there at start is no news).
     pub fn on_snapshot(&mut self, snap: &Snapshot, out: &mut Vec<Change>) {
         let first = !self.differ.started();
+        if let Some(sub) = self.sub.as_mut() {
+            match sub.cover(self.scope, &portscope::events::namespaces(snap)) {
+                Ok(()) => self.cover_failed = false,
+                // The namespaces already heard still are; a new one's closes
+                // come from the refreshes alone (without their counters)
+                // until a later refresh's cover works. Said once.
+                Err(e) if !self.cover_failed => {
+                    self.cover_failed = true;
+                    crate::say(format_args!(
+                        "serve: no destroy notifications from a new namespace: {e}"
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
         self.differ
             .on_dump(snap, SystemTime::now(), &mut self.events);
         if first {
@@ -303,7 +329,7 @@ mod tests {
 
     #[test]
     fn opened_changed_and_gone_from_refreshes() {
-        let (mut feed, why) = Feed::new(&Recorded::new(Snapshot::default()));
+        let (mut feed, why) = Feed::new(&Recorded::new(Snapshot::default()), NetnsScope::Own);
         assert!(why.is_some() && !feed.subscribed());
         let mut out = Vec::new();
         feed.on_snapshot(&snap(vec![sock(1, 1, TcpState::Established)]), &mut out);
@@ -330,7 +356,7 @@ mod tests {
     #[test]
     fn an_owner_found_later_is_a_change() {
         use portscope::model::{Owner, Process};
-        let (mut feed, _) = Feed::new(&Recorded::new(Snapshot::default()));
+        let (mut feed, _) = Feed::new(&Recorded::new(Snapshot::default()), NetnsScope::Own);
         let mut out = Vec::new();
         feed.on_snapshot(&snap(vec![]), &mut out);
         feed.on_snapshot(&snap(vec![sock(1, 1, TcpState::Listen)]), &mut out);

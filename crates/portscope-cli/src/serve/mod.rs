@@ -59,7 +59,7 @@ pub fn run(sys: Arc<dyn System>, cfg: Config) -> Result<(), Failure> {
     let local = listener.local_addr()?;
     let shared = Arc::new(state::empty(sys.ephemeral_range()));
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-    let (feed, no_feed) = events::Feed::new(&*sys);
+    let (feed, no_feed) = events::Feed::new(&*sys, cfg.opts.netns);
     let collector = {
         let shared = Arc::clone(&shared);
         let sys = Arc::clone(&sys);

@@ -458,8 +458,11 @@ struct Watch {
     inherited: HashSet<u64>,
 }
 
-/// The namespaces a dump's sockets are in, each once.
-fn namespaces(snap: &Snapshot) -> Vec<std::sync::Arc<crate::model::Netns>> {
+/// The namespaces a dump's sockets are in, each once: what a subscription
+/// is told to cover after each dump ([`Subscription::cover`]).
+///
+/// [`Subscription::cover`]: crate::collect::Subscription::cover
+pub fn namespaces(snap: &Snapshot) -> Vec<std::sync::Arc<crate::model::Netns>> {
     let mut out: Vec<std::sync::Arc<crate::model::Netns>> = Vec::new();
     let mut last = None;
     let mut have = HashSet::new();

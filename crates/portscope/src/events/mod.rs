@@ -41,7 +41,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::model::{Process, Proto, Snapshot, Socket, TcpState};
 
-pub use engine::{Engine, EngineOptions, first_dump, spawn};
+pub use engine::{Engine, EngineOptions, first_dump, namespaces, spawn};
 
 /// What happened to a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
