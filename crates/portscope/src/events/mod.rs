@@ -200,10 +200,12 @@ struct Pending {
 /// not tracked.
 #[derive(Debug)]
 pub struct Differ {
-    known: HashMap<Key, Known>,
+    /// foldhash rather than SipHash: every socket of every dump is looked
+    /// up here (100k lookups a refresh for `serve` at 100k sockets).
+    known: HashMap<Key, Known, foldhash::fast::RandomState>,
     /// Cookies destroyed lately: a TIME_WAIT socket keeps its cookie and
     /// must not be opened again by the next dump.
-    closed: HashMap<Key, SystemTime>,
+    closed: HashMap<Key, SystemTime, foldhash::fast::RandomState>,
     pending: Vec<Pending>,
     last_dump: Option<SystemTime>,
     /// Dumps so far: each socket a dump lists is stamped with its number,
@@ -232,8 +234,8 @@ type Key = (u64, u64);
 impl Default for Differ {
     fn default() -> Self {
         Differ {
-            known: HashMap::new(),
-            closed: HashMap::new(),
+            known: HashMap::default(),
+            closed: HashMap::default(),
             pending: Vec::new(),
             last_dump: None,
             dumps: 0,
