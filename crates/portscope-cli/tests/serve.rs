@@ -237,6 +237,47 @@ for line in sys.stdin:
 "#;
 
 /// The closed counters of one label set: connections, bytes sent, received.
+/// The CLOSER script, run by `cmd` (python3, perhaps under `ip netns exec`),
+/// answering one JSON line per command; killed on drop.
+struct Closer {
+    child: std::process::Child,
+    to: std::process::ChildStdin,
+    from: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Closer {
+    fn start(mut cmd: Command) -> Closer {
+        use std::io::BufRead;
+        let mut child = cmd
+            .args(["-c", CLOSER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let to = child.stdin.take().unwrap();
+        let mut from = std::io::BufReader::new(child.stdout.take().unwrap());
+        // Its first line says it is ready.
+        let mut line = String::new();
+        from.read_line(&mut line).unwrap();
+        Closer { child, to, from }
+    }
+
+    fn ask(&mut self, cmd: &str) -> serde_json::Value {
+        use std::io::BufRead;
+        writeln!(self.to, "{cmd}").unwrap();
+        let mut line = String::new();
+        self.from.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+}
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn closed_of(text: &str, process: &str) -> [f64; 3] {
     let who = format!("process=\"{process}\"");
     [
@@ -253,7 +294,6 @@ fn refreshed_at(text: &str) -> f64 {
 
 #[test]
 fn closed_counters_rise_by_exactly_the_connections_and_bytes_the_kernel_counted() {
-    use std::io::BufRead;
     let python = need("python3", "python3");
     let _ns = common::netns();
     // Refreshes far apart: most of what follows happens between two.
@@ -261,31 +301,8 @@ fn closed_counters_rise_by_exactly_the_connections_and_bytes_the_kernel_counted(
     // Every request below goes over this one connection: the test closes
     // no connection of its own while it counts.
     let mut http = serve_support::KeepAlive::open(srv.addr);
-    let mut closer = Command::new(python)
-        .args(["-c", CLOSER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut to = closer.stdin.take().unwrap();
-    let mut from = std::io::BufReader::new(closer.stdout.take().unwrap());
-    let _closer = Kill(closer);
-    // Its first line says it is ready.
-    let mut line = String::new();
-    from.read_line(&mut line).unwrap();
-    let mut ask = |cmd: &str| -> serde_json::Value {
-        writeln!(to, "{cmd}").unwrap();
-        let mut line = String::new();
-        from.read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-    };
+    let mut closer = Closer::start(Command::new(python));
+    let mut ask = |cmd: &str| closer.ask(cmd);
     // Two refreshes after the start, so the closes of the requests made
     // while starting are counted before the baseline.
     let mut last = refreshed_at(&http.get("/metrics").text());
@@ -380,7 +397,6 @@ fn closed_counters_rise_by_exactly_the_connections_and_bytes_the_kernel_counted(
 /// refreshes alone, with no bytes).
 #[test]
 fn closes_in_another_namespace_are_counted_with_their_bytes() {
-    use std::io::BufRead;
     let python = need("python3", "python3");
     let _ns = common::netns();
     // The second namespace, where the closer runs; serve stays in the first.
@@ -404,32 +420,10 @@ fn closes_in_another_namespace_are_counted_with_their_bytes() {
     // the other one is found by a refresh, then heard from.
     let srv = Server::start(&["--interval", "1", "-N", "all"]);
     let mut http = serve_support::KeepAlive::open(srv.addr);
-    let mut closer = Command::new("ip")
-        .args(["netns", "exec", other.0.as_str()])
-        .arg(python)
-        .args(["-c", CLOSER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut to = closer.stdin.take().unwrap();
-    let mut from = std::io::BufReader::new(closer.stdout.take().unwrap());
-    let _closer = Kill(closer);
-    let mut line = String::new();
-    from.read_line(&mut line).unwrap();
-    let mut ask = |cmd: &str| -> serde_json::Value {
-        writeln!(to, "{cmd}").unwrap();
-        let mut line = String::new();
-        from.read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-    };
+    let mut inside = Command::new("ip");
+    inside.args(["netns", "exec", other.0.as_str()]).arg(python);
+    let mut closer = Closer::start(inside);
+    let mut ask = |cmd: &str| closer.ask(cmd);
     ask("open 5");
     let seen = wait_for("psclose's 11 sockets seen in the other namespace", || {
         let t = http.get("/metrics").text();
