@@ -11,7 +11,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 
 use serde_json::Value;
 
-use common::{netns, portscope};
+use common::{Named, netns, portscope};
 
 const HELPER: &str = r#"
 import os, socket, sys
@@ -64,32 +64,6 @@ impl Drop for Helper {
     }
 }
 
-/// An `ip netns` namespace, deleted on drop.
-struct Named(String);
-
-impl Named {
-    fn new(name: String) -> Named {
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .expect("ip is needed (Debian package iproute2)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Named(name)
-    }
-}
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "delete", &self.0])
-            .output();
-    }
-}
-
 fn audit(args: &[&str]) -> Value {
     let out = portscope()
         .arg("audit")
@@ -105,8 +79,8 @@ fn audit(args: &[&str]) -> Value {
 fn the_same_listener_in_two_namespaces_is_two_findings() {
     let _ns = netns();
     let pid = std::process::id();
-    let a = Named::new(format!("ps-aud-a-{pid}"));
-    let b = Named::new(format!("ps-aud-b-{pid}"));
+    let a = Named::bare(format!("ps-aud-a-{pid}"));
+    let b = Named::bare(format!("ps-aud-b-{pid}"));
     let ha = Helper::start(&a.0, 0);
     let hb = Helper::start(&b.0, ha.port);
     assert_eq!(ha.port, hb.port);

@@ -5,42 +5,19 @@
 //! inside each namespace, and with the namespace's own inode.
 
 mod common;
+use common::Named;
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-/// An `ip netns` namespace with `lo` up, deleted on drop.
-struct Named(String);
+/// An `ip netns` namespace of the test's with `lo` up, named after `tag`.
+fn named(tag: &str) -> Named {
+    Named::new(format!("psnet-{tag}-{}", std::process::id()))
+}
 
 impl Named {
-    fn new(tag: &str) -> Named {
-        let name = format!("psnet-{tag}-{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        for args in [
-            vec!["netns", "add", &name],
-            vec!["-n", &name, "link", "set", "lo", "up"],
-        ] {
-            let st = Command::new("ip")
-                .args(&args)
-                .status()
-                .expect("ip (iproute2) is needed");
-            assert!(st.success(), "ip {args:?}");
-        }
-        Named(name)
-    }
-
-    fn inode(&self) -> u64 {
-        std::fs::metadata(format!("/run/netns/{}", self.0))
-            .expect("bind mount")
-            .ino()
-    }
-
     /// `ss -H ARGS` run inside.
     fn ss(&self, args: &[&str]) -> String {
         let out = Command::new("ip")
@@ -50,12 +27,6 @@ impl Named {
             .expect("ss (iproute2) is needed");
         assert!(out.status.success());
         String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
 
@@ -170,7 +141,7 @@ fn ss_ports(text: &str) -> Vec<(String, u64, u64)> {
 #[test]
 fn every_namespace_is_listed_with_its_own_sockets_and_owners() {
     assert!(common::is_root(), "this suite needs root");
-    let (a, b) = (Named::new("a"), Named::new("b"));
+    let (a, b) = (named("a"), named("b"));
     // The same port in both: only the namespace tells them apart.
     let (ha, hb) = (
         Holder::start(&a, 18_431, false),
@@ -242,7 +213,7 @@ fn every_namespace_is_listed_with_its_own_sockets_and_owners() {
 #[test]
 fn a_namespace_kept_only_by_its_bind_mount_is_listed() {
     assert!(common::is_root(), "this suite needs root");
-    let ns = Named::new("orphan");
+    let ns = named("orphan");
     let mut h = Holder::start(&ns, 18_432, true);
     let _ = h.0.wait();
     // No process is in it now; the TIME_WAIT left is found through /run/netns.
@@ -265,7 +236,7 @@ fn unprivileged_all_reads_other_namespaces_through_proc() {
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     assert!(common::is_root(), "this suite needs root");
-    let ns = Named::new("unpriv");
+    let ns = named("unpriv");
     // Its own user's process in the namespace, as a rootless container's:
     // that process's namespace link is what tells which namespace it is.
     let _h = Holder::start_as(&ns, 18_434, false, Some(65534));

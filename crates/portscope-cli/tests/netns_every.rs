@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{netns, portscope};
+use common::{Named, netns, portscope};
 
 const HELPER: &str = r#"
 import os, socket, sys
@@ -69,29 +69,6 @@ impl Drop for Helper {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// An `ip netns` namespace, deleted on drop.
-struct Named(String);
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "delete", &self.0])
-            .output();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("ip is needed (Debian package iproute2)");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn run_json(args: &[&str]) -> Value {
@@ -158,9 +135,7 @@ fn get(port: u16, path: &str, done: impl Fn(&Value) -> bool) -> Value {
 fn every_command_takes_netns() {
     let _ns = netns();
     let name = format!("ps-every-{}", std::process::id());
-    ip(&["netns", "add", &name]);
-    let _named = Named(name.clone());
-    ip(&["-n", &name, "link", "set", "lo", "up"]);
+    let _named = Named::new(name.clone());
     let inner = Helper::start(Command::new("ip").args([
         "netns", "exec", &name, "python3", "-c", HELPER, "0", "connect",
     ]));

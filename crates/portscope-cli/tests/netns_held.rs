@@ -16,7 +16,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use common::{by_inode, json, netns, owner_pids};
+use common::{Named, by_inode, ip_ok, json, netns, owner_pids};
 
 const HELPER: &str = r#"
 import ctypes, os, socket, sys
@@ -35,17 +35,6 @@ print(l.getsockname()[1], os.fstat(l.fileno()).st_ino, os.fstat(held).st_ino, fl
 sys.stdin.read()
 "#;
 
-/// An `ip netns` namespace of the test's, deleted on drop (if still there).
-struct Named(String);
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "delete", &self.0])
-            .output();
-    }
-}
-
 /// The helper process, killed (by its pid) and reaped on drop.
 struct Helper {
     child: Child,
@@ -59,24 +48,11 @@ impl Drop for Helper {
     }
 }
 
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("ip is needed (Debian package iproute2)");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_namespace_held_only_by_an_fd_is_listed() {
     let _ns = netns();
     let name = format!("ps-held-{}", std::process::id());
-    ip(&["netns", "add", &name]);
-    let named = Named(name.clone());
+    let named = Named::bare(name.clone());
     let mount = format!("/run/netns/{name}");
     let ns_inode = std::fs::metadata(&mount).expect("the mount").ino();
 
@@ -104,7 +80,7 @@ fn a_namespace_held_only_by_an_fd_is_listed() {
     assert_eq!(held, ns_inode);
 
     // Now only the helper's fd names it: no mount, no process inside.
-    ip(&["netns", "delete", &name]);
+    ip_ok(&["netns", "delete", &name]);
     drop(named);
     assert!(!std::path::Path::new(&mount).exists());
 

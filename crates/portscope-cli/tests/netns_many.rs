@@ -8,43 +8,20 @@
 //! namespace that has none of them.
 
 mod common;
+use common::Named;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-/// An `ip netns` namespace with `lo` up, deleted on drop.
-struct Named(String);
+/// An `ip netns` namespace of the test's with `lo` up, named after `tag`.
+fn named(tag: &str) -> Named {
+    Named::new(format!("psmany-{tag}-{}", std::process::id()))
+}
 
 impl Named {
-    fn new(tag: &str) -> Named {
-        let name = format!("psmany-{tag}-{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        for args in [
-            vec!["netns", "add", &name],
-            vec!["-n", &name, "link", "set", "lo", "up"],
-        ] {
-            let st = Command::new("ip")
-                .args(&args)
-                .status()
-                .expect("ip (iproute2) is needed");
-            assert!(st.success(), "ip {args:?}");
-        }
-        Named(name)
-    }
-
-    fn inode(&self) -> u64 {
-        std::fs::metadata(format!("/run/netns/{}", self.0))
-            .expect("bind mount")
-            .ino()
-    }
-
     /// `ss -Hn ARGS` run inside, as (proto, state, local port, peer port)
     /// with their counts.
     fn ss(&self, args: &[&str]) -> BTreeMap<(String, String, String, String), usize> {
@@ -86,12 +63,6 @@ impl Named {
             *got.entry(key).or_insert(0) += 1;
         }
         got
-    }
-}
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
 
@@ -182,9 +153,7 @@ fn many_namespaces_each_list_what_ss_sees_inside() {
         (13, false, false),
         (21, true, false),
     ];
-    let spaces: Vec<Named> = (0..kinds.len())
-        .map(|i| Named::new(&i.to_string()))
-        .collect();
+    let spaces: Vec<Named> = (0..kinds.len()).map(|i| named(&i.to_string())).collect();
     let _holders: Vec<Holder> = spaces
         .iter()
         .zip(kinds)

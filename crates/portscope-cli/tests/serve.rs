@@ -400,28 +400,13 @@ fn closes_in_another_namespace_are_counted_with_their_bytes() {
     let python = need("python3", "python3");
     let _ns = common::netns();
     // The second namespace, where the closer runs; serve stays in the first.
-    struct Other(String);
-    impl Drop for Other {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    let other = Other(format!("{}-closer", _ns.name()));
-    for args in [
-        &["netns", "add", other.0.as_str()][..],
-        &["-n", other.0.as_str(), "link", "set", "lo", "up"][..],
-    ] {
-        assert!(
-            Command::new("ip").args(args).status().unwrap().success(),
-            "ip {args:?}"
-        );
-    }
+    let other = common::Named::new(format!("{}-closer", _ns.name()));
     // Every namespace (a single one named with -N would be entered whole):
     // the other one is found by a refresh, then heard from.
     let srv = Server::start(&["--interval", "1", "-N", "all"]);
     let mut http = serve_support::KeepAlive::open(srv.addr);
     let mut inside = Command::new("ip");
-    inside.args(["netns", "exec", other.0.as_str()]).arg(python);
+    inside.args(["netns", "exec", other.name()]).arg(python);
     let mut closer = Closer::start(inside);
     let mut ask = |cmd: &str| closer.ask(cmd);
     ask("open 5");

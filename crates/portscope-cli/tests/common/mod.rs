@@ -219,3 +219,63 @@ pub fn exec_copied<T>(mut start: impl FnMut() -> std::io::Result<T>) -> T {
 pub fn spawn_copied(cmd: &mut Command) -> std::process::Child {
     exec_copied(|| cmd.spawn())
 }
+
+/// An `ip netns` namespace the test made, deleted on drop (if still there).
+/// A test that makes the namespace its own way wraps the name for the drop.
+pub struct Named(pub String);
+
+impl Named {
+    /// Makes namespace `name` with `lo` up (first deleting a stale one of
+    /// that name, left by a killed run).
+    pub fn new(name: impl Into<String>) -> Named {
+        let named = Named::bare(name);
+        ip_ok(&["-n", &named.0, "link", "set", "lo", "up"]);
+        named
+    }
+
+    /// Makes namespace `name` as `ip netns add` leaves it: `lo` down, no
+    /// address at all.
+    pub fn bare(name: impl Into<String>) -> Named {
+        let name = name.into();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        ip_ok(&["netns", "add", &name]);
+        Named(name)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The namespace's inode, from its bind mount.
+    pub fn inode(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/run/netns/{}", self.0))
+            .expect("the namespace's bind mount")
+            .ino()
+    }
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Runs `ip ARGS`, panicking (with its stderr) unless it succeeds.
+pub fn ip_ok(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("ip is needed (Debian package iproute2)");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
