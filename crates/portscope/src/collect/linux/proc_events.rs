@@ -23,7 +23,7 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
 use crate::collect::ProcessEvent;
 
-use super::netlink::wire::{NLMSG_HDRLEN, NlHeader, align4, nl_header};
+use super::netlink::wire::{NLMSG_HDRLEN, messages, nl_header, read_u32};
 
 /// `CN_IDX_PROC` / `CN_VAL_PROC`: the connector's process events.
 const CN_IDX_PROC: u32 = 1;
@@ -132,7 +132,7 @@ impl ProcConnector {
             let mut found = None;
             each_event(self.buf.get(..n).unwrap_or_default(), |what, data| {
                 if what == PROC_EVENT_NONE {
-                    found = u32_at(data, 0);
+                    found = read_u32(data, 0);
                 }
             });
             if found.is_some() {
@@ -173,26 +173,16 @@ impl Drop for ProcConnector {
     }
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
-}
-
 /// Calls `f(what, event_data)` for each proc event in `buf`.
-fn each_event(mut buf: &[u8], mut f: impl FnMut(u32, &[u8])) {
-    while let Ok(h) = NlHeader::read(buf) {
-        let msg = buf.get(NLMSG_HDRLEN..h.len);
-        buf = buf
-            .get(align4(h.len).max(NLMSG_HDRLEN)..)
-            .unwrap_or_default();
-        let Some(msg) = msg else { break };
-        if u32_at(msg, 0) != Some(CN_IDX_PROC) || u32_at(msg, 4) != Some(CN_VAL_PROC) {
+fn each_event(buf: &[u8], mut f: impl FnMut(u32, &[u8])) {
+    for (_, msg) in messages(buf) {
+        if read_u32(msg, 0) != Some(CN_IDX_PROC) || read_u32(msg, 4) != Some(CN_VAL_PROC) {
             continue;
         }
         let Some(ev) = msg.get(CN_MSG_LEN..) else {
             continue;
         };
-        let (Some(what), Some(data)) = (u32_at(ev, 0), ev.get(EVENT_DATA..)) else {
+        let (Some(what), Some(data)) = (read_u32(ev, 0), ev.get(EVENT_DATA..)) else {
             continue;
         };
         f(what, data);
@@ -202,7 +192,7 @@ fn each_event(mut buf: &[u8], mut f: impl FnMut(u32, &[u8])) {
 /// The fork, exec and exit events of processes (not threads) in `buf`.
 pub fn parse(buf: &[u8], out: &mut Vec<ProcessEvent>) {
     each_event(buf, |what, d| {
-        let at = |i: usize| u32_at(d, 4 * i);
+        let at = |i: usize| read_u32(d, 4 * i);
         match what {
             // parent_pid, parent_tgid, child_pid, child_tgid
             PROC_EVENT_FORK => {
@@ -285,9 +275,9 @@ mod tests {
     fn the_control_message_is_a_cn_msg() {
         let b = control(MCAST_LISTEN, true);
         assert_eq!(b.len(), 16 + 20 + 8);
-        assert_eq!(u32_at(&b, 0), Some(44));
-        assert_eq!(u32_at(&b, 16), Some(CN_IDX_PROC));
-        assert_eq!(u32_at(&b, 36), Some(MCAST_LISTEN));
+        assert_eq!(read_u32(&b, 0), Some(44));
+        assert_eq!(read_u32(&b, 16), Some(CN_IDX_PROC));
+        assert_eq!(read_u32(&b, 36), Some(MCAST_LISTEN));
         assert_eq!(control(MCAST_IGNORE, false).len(), 40);
     }
 }

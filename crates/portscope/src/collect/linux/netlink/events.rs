@@ -16,9 +16,7 @@ use rustix::net::{AddressFamily, RecvFlags, SocketFlags, SocketType};
 
 use super::inet::parse_inet_msg;
 use super::parse_inet_extra;
-use super::wire::{
-    Attrs, IPPROTO_TCP, IPPROTO_UDP, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NlHeader, align4,
-};
+use super::wire::{Attrs, IPPROTO_TCP, IPPROTO_UDP, NLMSG_DONE, NLMSG_ERROR, messages};
 use crate::collect::Received;
 use crate::error::{Error, Result};
 use crate::model::{Detail, Proto, Socket};
@@ -183,13 +181,8 @@ fn netlink_drops(table: &str, inode: u64) -> Option<u64> {
 /// Parses the destroy broadcasts in `buf` (whole netlink messages) into
 /// sockets appended to `out`. Messages that are not inet_diag broadcasts,
 /// or are malformed, are skipped: one bad message never ends the stream.
-pub fn parse_destroyed(mut buf: &[u8], out: &mut Vec<Socket>) {
-    while let Ok(h) = NlHeader::read(buf) {
-        let msg = buf.get(NLMSG_HDRLEN..h.len);
-        buf = buf
-            .get(align4(h.len).max(NLMSG_HDRLEN)..)
-            .unwrap_or_default();
-        let Some(msg) = msg else { break };
+pub fn parse_destroyed(buf: &[u8], out: &mut Vec<Socket>) {
+    for (h, msg) in messages(buf) {
         if h.kind == NLMSG_DONE || h.kind == NLMSG_ERROR || h.kind != SOCK_DIAG_BY_FAMILY {
             continue;
         }

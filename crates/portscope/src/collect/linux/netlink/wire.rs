@@ -77,6 +77,19 @@ impl NlHeader {
     }
 }
 
+/// The whole netlink messages in `buf`, each as its header and payload
+/// (what follows the header), up to the first one cut short or malformed.
+pub(crate) fn messages(mut buf: &[u8]) -> impl Iterator<Item = (NlHeader, &[u8])> {
+    std::iter::from_fn(move || {
+        let h = NlHeader::read(buf).ok()?;
+        let msg = buf.get(NLMSG_HDRLEN..h.len);
+        buf = buf
+            .get(align4(h.len).max(NLMSG_HDRLEN)..)
+            .unwrap_or_default();
+        Some((h, msg?))
+    })
+}
+
 pub(crate) fn align4(n: usize) -> usize {
     n.saturating_add(3) & !3
 }
